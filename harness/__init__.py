@@ -1,0 +1,3 @@
+"""TinyML hardware-in-the-loop test and benchmarking harness."""
+
+__version__ = "0.1.0"
