@@ -1,0 +1,211 @@
+"""Op registry: one plug-in per TFLite builtin op turns an IR op into C.
+
+Protocol
+--------
+A plug-in is a function registered for one or more builtin names::
+
+    @register("RELU6")
+    def emit_relu6(op: Op, graph: Graph, ctx: EmitContext) -> OpCode: ...
+
+It is called once per op, after memory planning, and must
+
+1. validate: dtypes, quantization, options. If anything is not handled, raise
+   ``ctx.unsupported(op, "what is wrong", "what is supported")`` — an ``UnsupportedModel``
+   naming the model, the op, its index and the supported set;
+2. return an :class:`OpCode`:
+   - ``code``: C statements for this op. The emitter puts them in their own ``{ ... }`` block
+     inside ``hil_model_invoke`` (so locals such as a ``static const`` params struct are fine).
+     Get tensor pointers with ``ctx.ptr(tensor_index)``: a typed C pointer expression
+     (arena, caller's input/output buffer, or a constant array in flash; constant tensors are
+     emitted automatically, named ``hil_w_t<index>_<name>``);
+   - ``constants``: extra constant arrays (derived data: multipliers, shifts, LUTs), name ->
+     numpy array, emitted as ``const <ctype> name[]`` in flash. Names come from
+     ``ctx.const_name(op, "mult")`` -> ``hil_w_op<index>_mult`` (the ``hil_w_`` prefix lets the
+     footprint code count weights apart from code);
+   - ``kernels``: kernel source files (relative to ``harness/codegen/kernels/``) the op needs;
+     the emitter copies them (and ``hil_fixedpoint.h``, always) into the output dir. Each
+     ``.h`` listed is ``#include``-d by model.c; each ``.c`` is compiled by the user;
+   - ``macs``: multiply-accumulates of one invocation (0 for data movement).
+
+Conventions for kernels: one C function per op and data type (``hil_add_s8``,
+``hil_conv_s16``...), an explicit ``const`` parameter struct, ``hil_`` prefix on every
+external symbol, C99, clean with ``-Wall -Wextra -Werror`` on arm-none-eabi-gcc and host gcc.
+The other helper owns ``kernels/arith*``, ``kernels/activations*``, ``kernels/tensor_ops*``.
+
+Aliases
+-------
+``register_alias("RESHAPE")`` marks an op whose output is its input's bytes reinterpreted
+(same byte size). No plug-in is called, no code and no copy is emitted; the planner gives the
+output the input's storage. Aliases: RESHAPE, EXPAND_DIMS, SQUEEZE.
+
+Worked example (int8 RELU6: clamp to the quantized 0..6 range)::
+
+    @register("RELU6")
+    def emit_relu6(op, graph, ctx):
+        x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+        if x.dtype != "int8" or (x.scale, x.zero_point) != (y.scale, y.zero_point):
+            raise ctx.unsupported(op, f"{x.dtype} input with rescaling",
+                                  "int8 with equal input/output quantization")
+        lo, hi = activation_range(ACT_RELU6, "int8", y.scale, y.zero_point)
+        code = f"hil_clamp_s8({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {x.size}, {lo}, {hi});"
+        return OpCode(code=code, kernels=["activations.h", "activations.c"])
+
+Modules in this package are imported automatically (every ``ops/*.py``), so a new op file
+plugs in by existing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from harness.codegen.ir import Graph, Op
+from harness.errors import UnsupportedModel
+
+__all__ = [
+    "OpCode",
+    "EmitContext",
+    "OpSpec",
+    "register",
+    "register_alias",
+    "lookup",
+    "is_alias",
+    "supported_ops",
+    "c_array",
+]
+
+
+@dataclass
+class OpCode:
+    """What a plug-in returns for one op."""
+
+    code: str
+    constants: dict[str, np.ndarray] = field(default_factory=dict)
+    kernels: list[str] = field(default_factory=list)
+    macs: int = 0
+
+
+Emitter = Callable[[Op, Graph, "EmitContext"], OpCode]
+
+
+@dataclass
+class OpSpec:
+    opcode: str
+    emit: Emitter | None
+    alias: bool = False
+
+
+_REGISTRY: dict[str, OpSpec] = {}
+
+
+def register(*opcodes: str) -> Callable[[Emitter], Emitter]:
+    """Decorator: register `fn` as the plug-in for each builtin name in `opcodes`."""
+
+    def deco(fn: Emitter) -> Emitter:
+        for name in opcodes:
+            _REGISTRY[name] = OpSpec(name, fn, alias=False)
+        return fn
+
+    return deco
+
+
+def register_alias(*opcodes: str) -> None:
+    """Mark ops whose output reuses the input's bytes (no code, no copy)."""
+    for name in opcodes:
+        _REGISTRY[name] = OpSpec(name, None, alias=True)
+
+
+def lookup(opcode: str) -> OpSpec | None:
+    _load_plugins()
+    return _REGISTRY.get(opcode)
+
+
+def is_alias(opcode: str) -> bool:
+    spec = lookup(opcode)
+    return bool(spec and spec.alias)
+
+
+def supported_ops() -> list[str]:
+    _load_plugins()
+    return sorted(_REGISTRY)
+
+
+class EmitContext:
+    """What a plug-in may ask of the emitter: tensor pointers, constant names, errors.
+
+    Built by the emitter after memory planning. `ptr_fn` maps a tensor index to a typed
+    C pointer expression.
+    """
+
+    def __init__(self, graph: Graph, ptr_fn: Callable[[int], str]) -> None:
+        self.graph = graph
+        self._ptr_fn = ptr_fn
+
+    def ptr(self, tensor_index: int) -> str:
+        """Typed C pointer expression to the tensor's data (e.g. `((int8_t *)(hil_arena + 64))`)."""
+        return self._ptr_fn(tensor_index)
+
+    def const_name(self, op: Op, what: str) -> str:
+        """Name for a derived constant array of `op`: `hil_w_op<index>_<what>`."""
+        return f"hil_w_op{op.index}_{re.sub(r'[^A-Za-z0-9_]', '_', what)}"
+
+    def unsupported(self, op: Op, problem: str, supported: str) -> UnsupportedModel:
+        """An error naming the model, op and index, what is wrong and what is supported."""
+        return UnsupportedModel(
+            f"model '{self.graph.name}': op #{op.index} {op.opcode}: {problem}; supported: {supported}",
+            model=self.graph.name,
+            op=op.opcode,
+            index=op.index,
+        )
+
+
+def c_array(values: np.ndarray | list, per_line: int = 16) -> str:
+    """Format numbers as a C initializer body (no braces)."""
+    arr = np.asarray(values).reshape(-1)
+    if arr.dtype.kind == "f":
+        items = [_c_float(float(v)) for v in arr]
+    elif arr.dtype.kind == "b":
+        items = [str(int(v)) for v in arr]
+    else:
+        items = [_c_int(int(v), arr.dtype) for v in arr]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return ",\n    ".join(lines)
+
+
+def _c_int(v: int, dtype: np.dtype) -> str:
+    if dtype == np.int64:
+        return f"INT64_C({v})" if v != -(2**63) else "INT64_MIN"
+    if dtype == np.int32 and v == -(2**31):
+        return "INT32_MIN"
+    if dtype == np.uint32:
+        return f"{v}u"
+    return str(v)
+
+
+def _c_float(v: float) -> str:
+    if v != v:
+        return "NAN"
+    if v in (float("inf"), float("-inf")):
+        return "INFINITY" if v > 0 else "-INFINITY"
+    return f"{float(np.float32(v)).hex()}f" if v != 0 else ("-0.0f" if str(v).startswith("-") else "0.0f")
+
+
+_loaded = False
+
+
+def _load_plugins() -> None:
+    """Import every module of this package once, so each registers its ops."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
+
+
+register_alias("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
