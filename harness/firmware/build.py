@@ -1,0 +1,293 @@
+"""Compile and link inference firmware for a board, cached by content hash.
+
+Why a content-hash cache: a suite run builds the same (board, model, flags) many times and
+a rebuild costs seconds; the key covers every input that can change the ELF (sources,
+headers, flags, board file, linker script, toolchain version), so a hit is always safe.
+Cache entries appear atomically (built in a private temp dir, then renamed), so two
+processes building the same key never see a half-written ELF.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from harness.boards import Board, load_board
+from harness.errors import BuildError, DoesNotFit, ToolchainError
+from harness.firmware.linker import RAM_OVERFLOW_MARK, linker_script
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE_DIR = REPO_ROOT / "firmware"
+GCC = "arm-none-eabi-gcc"
+INSTALL_HINT = "apt-get install -y --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi"
+# Bump when the build recipe changes in a way the hashed inputs do not capture.
+BUILD_SCHEMA = "1"
+
+COMMON_CFLAGS = (
+    "-mthumb", "-masm-syntax-unified", "-ffreestanding", "-ffunction-sections",
+    "-fdata-sections", "-g", "-Wall", "-Wextra",
+)
+LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
+LIBS = ("-Wl,--start-group", "-lc", "-lm", "-lgcc", "-Wl,--end-group")
+_OPT_RE = re.compile(r"^-O([0-3sgz]|fast)?$")
+_DEFINE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HASHED_SUFFIXES = (".c", ".h", ".inc", ".S", ".s")
+
+
+@dataclass(frozen=True)
+class Firmware:
+    """A built ELF and what it was built from. `cached` says whether this call compiled."""
+
+    elf: Path
+    map_file: Path
+    board: Board
+    key: str
+    log: str
+    cached: bool = False
+    model_dir: Path | None = None
+    opt: str = "-O2"
+
+
+def default_cache_dir() -> Path:
+    """`$HIL_CACHE_DIR` or `<repo>/.cache/builds`."""
+    env = os.environ.get("HIL_CACHE_DIR")
+    return Path(env) if env else REPO_ROOT / ".cache" / "builds"
+
+
+def find_compiler() -> str:
+    """Absolute path of arm-none-eabi-gcc, or ToolchainError saying what to install."""
+    path = shutil.which(GCC)
+    if path is None:
+        raise ToolchainError(
+            f"{GCC} not found on PATH; install it with: {INSTALL_HINT}", program=GCC, hint=INSTALL_HINT
+        )
+    return path
+
+
+@functools.lru_cache(maxsize=8)
+def _version_of(path: str, mtime_ns: int) -> str:
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolchainError(f"{path} --version failed ({exc}); reinstall with: {INSTALL_HINT}", program=path) from exc
+    return out.stdout.splitlines()[0].strip() if out.stdout else "unknown"
+
+
+def toolchain_version(compiler: str | None = None) -> str:
+    """First line of `arm-none-eabi-gcc --version` (part of every cache key)."""
+    compiler = compiler or find_compiler()
+    return _version_of(compiler, os.stat(compiler).st_mtime_ns)
+
+
+def firmware_sources(board: Board, model_dir: Path, firmware_dir: Path = FIRMWARE_DIR) -> list[Path]:
+    """Runtime + the board's UART and counter drivers + every `*.c` of the model dir."""
+    runtime = sorted((firmware_dir / "runtime").glob("*.c"))
+    if not runtime:
+        raise BuildError(
+            f"no runtime sources in {firmware_dir / 'runtime'} (expected firmware/runtime/*.c)",
+            log="",
+        )
+    drivers = [firmware_dir / "uart" / f"{board.uart.kind}.c", firmware_dir / "counter" / f"{board.counter.kind}.c"]
+    for d in drivers:
+        if not d.is_file():
+            raise BuildError(
+                f"board '{board.name}' needs {d} ({d.parent.name} kind '{d.stem}' from {board.path}), "
+                "but it does not exist: write the driver or pick a supported kind in the board file",
+                log="",
+            )
+    model = sorted(model_dir.glob("*.c"))
+    if not model:
+        raise BuildError(f"model dir {model_dir} has no *.c files (expected model.c implementing model.h)", log="")
+    return runtime + drivers + model
+
+
+def _c_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def board_defines(board: Board) -> dict[str, str]:
+    """The HIL_* preprocessor defines the firmware runtime reads (see the board contract)."""
+    return {
+        "HIL_BOARD_NAME": _c_string(board.name),
+        "HIL_CORE": _c_string(board.core),
+        "HIL_CLOCK_HZ": str(board.clock_hz),
+        "HIL_UART_BASE": f"{board.uart.base:#010x}u",
+        "HIL_UART_BAUD": str(board.uart.baud),
+        "HIL_COUNTER_KIND": _c_string(board.counter.kind),
+        "HIL_COUNTER_BASE": f"{board.counter.base or 0:#010x}u",
+        "HIL_COUNTER_HZ": str(board.counter.hz),
+        "HIL_STACK_BYTES": str(board.stack_bytes),
+        "HIL_SEMIHOSTING": "1" if board.emulated else "0",
+    }
+
+
+def _user_defines(defines: Mapping[str, object] | Iterable[str] | None) -> list[str]:
+    if defines is None:
+        return []
+    items: list[tuple[str, object]] = []
+    if isinstance(defines, Mapping):
+        items = list(defines.items())
+    else:
+        for d in defines:
+            name, sep, value = str(d).partition("=")
+            items.append((name, value if sep else None))
+    flags = []
+    for name, value in items:
+        if not _DEFINE_NAME_RE.match(str(name)):
+            raise BuildError(f"bad define name {name!r}: must be a C identifier", log="")
+        if value is None or value is True:
+            flags.append(f"-D{name}" if value is None else f"-D{name}=1")
+        elif value is False:
+            flags.append(f"-D{name}=0")
+        else:
+            flags.append(f"-D{name}={value}")
+    return flags
+
+
+def _hash_file(h: "hashlib._Hash", label: str, path: Path) -> None:
+    data = path.read_bytes()
+    h.update(f"{label}\0{len(data)}\0".encode())
+    h.update(data)
+
+
+def _build_key(
+    board: Board, sources: list[Path], firmware_dir: Path, model_dir: Path, cflags: list[str], ldflags: list[str],
+    script: str, version: str,
+) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"schema": BUILD_SCHEMA, "toolchain": version, "cflags": cflags, "ldflags": ldflags}).encode())
+    h.update(script.encode())
+    _hash_file(h, "board", board.path)
+    inputs = set(sources)
+    inputs.update(p for p in firmware_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".inc"))
+    inputs.update(p for p in model_dir.iterdir() if p.is_file() and p.suffix in _HASHED_SUFFIXES)
+    for p in sorted(inputs):
+        _hash_file(h, str(p), p)
+    return h.hexdigest()
+
+
+def _run(cmd: list[str], cwd: Path) -> tuple[int, str]:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, errors="replace")
+    return proc.returncode, "$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr
+
+
+def _first_errors(log: str, limit: int = 6) -> str:
+    lines = [ln for ln in log.splitlines() if "error" in ln.lower() and not ln.startswith("$ ")]
+    return "\n".join(lines[:limit]) or log.strip()[-1500:]
+
+
+def _raise_if_does_not_fit(log: str, board: Board) -> None:
+    m = re.search(r"region `(\w+)' overflowed by (\d+) bytes", log)
+    if m:
+        region, over = m.group(1), int(m.group(2))
+        size = board.flash.size if region == "FLASH" else board.ram.size
+        raise DoesNotFit(
+            f"firmware does not fit board '{board.name}': {region} overflowed by {over} bytes "
+            f"(region size {size} bytes); shrink the model (weights/arena) or pick a bigger board",
+            region=region, over_bytes=over, size=size, log=log,
+        )
+    if RAM_OVERFLOW_MARK in log:
+        raise DoesNotFit(
+            f"firmware does not fit board '{board.name}': .data + .bss + stack ({board.stack_bytes} B) "
+            f"exceed RAM ({board.ram.size} B); shrink the arena or stack_bytes in {board.path}",
+            region="RAM", size=board.ram.size, log=log,
+        )
+
+
+def build_firmware(
+    board: Board | str,
+    model_dir: str | os.PathLike[str],
+    *,
+    opt: str = "-O2",
+    defines: Mapping[str, object] | Iterable[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    firmware_dir: str | os.PathLike[str] | None = None,
+) -> Firmware:
+    """Build runtime + model for `board`; a second call with the same inputs compiles nothing."""
+    if not isinstance(board, Board):
+        board = load_board(board)
+    model_path = Path(model_dir).resolve()
+    if not model_path.is_dir():
+        raise BuildError(f"model dir {model_path} does not exist", log="")
+    if not _OPT_RE.match(opt):
+        raise BuildError(f"bad optimisation level {opt!r}; use -O0, -O1, -O2, -O3, -Os, -Oz or -Og", log="")
+    fw_dir = Path(firmware_dir).resolve() if firmware_dir is not None else FIRMWARE_DIR
+    compiler = find_compiler()
+    version = toolchain_version(compiler)
+    sources = firmware_sources(board, model_path, fw_dir)
+
+    cpu = board.cpu_flags()
+    hil_defs = [f"-D{k}={v}" for k, v in board_defines(board).items()]
+    cflags = [*cpu, *COMMON_CFLAGS, opt, *hil_defs, *_user_defines(defines),
+              f"-I{fw_dir / 'include'}", f"-I{model_path}"]
+    ldflags = [*cpu, *LINK_FLAGS, "-Wl,-Map=firmware.map", "-T", "firmware.ld"]
+    script = linker_script(board)
+    key = _build_key(board, sources, fw_dir, model_path, cflags, ldflags, script, version)
+
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    final = root / key
+    if (final / "firmware.elf").is_file():
+        return _firmware(final, board, key, model_path, opt, cached=True)
+
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{key[:16]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        (tmp / "firmware.ld").write_text(script)
+        (tmp / "obj").mkdir()
+        # Object paths are relative to the build dir (the compiler's cwd) to keep the log short.
+        objects = [Path("obj") / f"{i:02d}-{src.parent.name}-{src.stem}.o" for i, src in enumerate(sources)]
+        jobs = [[compiler, *cflags, "-c", str(src), "-o", str(obj)] for src, obj in zip(sources, objects)]
+        with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+            results = list(pool.map(lambda cmd: _run(cmd, tmp), jobs))
+        log = "".join(out for _, out in results)
+        failed = [src for src, (rc, _) in zip(sources, results) if rc != 0]
+        if failed:
+            raise BuildError(
+                f"compiling {', '.join(str(f) for f in failed)} for board '{board.name}' failed:\n{_first_errors(log)}",
+                log=log, board=board.name, files=[str(f) for f in failed],
+            )
+        rc, out = _run([compiler, *ldflags, *map(str, objects), *LIBS, "-o", "firmware.elf"], tmp)
+        log += out
+        if rc != 0:
+            _raise_if_does_not_fit(log, board)
+            raise BuildError(
+                f"linking firmware for board '{board.name}' failed:\n{_first_errors(out)}",
+                log=log, board=board.name,
+            )
+        (tmp / "build.log").write_text(log)
+        manifest = {
+            "key": key, "board": board.name, "board_file": str(board.path), "model_dir": str(model_path),
+            "opt": opt, "toolchain": version, "cflags": cflags, "ldflags": ldflags,
+            "sources": [str(s) for s in sources],
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            # Another process finished the same key first: its entry is complete, use it.
+            if not (final / "firmware.elf").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+            return _firmware(final, board, key, model_path, opt, cached=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _firmware(final, board, key, model_path, opt, cached=False)
+
+
+def _firmware(d: Path, board: Board, key: str, model_dir: Path, opt: str, *, cached: bool) -> Firmware:
+    log_path = d / "build.log"
+    log = log_path.read_text() if log_path.is_file() else ""
+    return Firmware(elf=d / "firmware.elf", map_file=d / "firmware.map", board=board, key=key, log=log,
+                    cached=cached, model_dir=model_dir, opt=opt)
