@@ -226,7 +226,7 @@ def _get(
     if minimum is not None and value < minimum:
         raise ctx.fail(table, key, f"bad value {value!r}; must be >= {minimum}")
     if maximum is not None and value > maximum:
-        raise ctx.fail(table, key, f"bad value {value!r}; must be <= {maximum:#x}" if maximum > 4096 else f"bad value {value!r}; must be <= {maximum}")
+        raise ctx.fail(table, key, f"bad value {value!r}; must be <= {maximum:#x}")
     return value
 
 
@@ -256,10 +256,12 @@ def _parse(path: Path, text: str) -> Board:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"at line (\d+), column (\d+)", str(exc))
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
+        where = f"{path}:{line}:{col}" if m else str(path)
         raise ConfigError(
-            f"{path}: TOML syntax error: {exc}. Fix the file (see boards/m4.toml for a valid example).",
-            file=str(path),
-            field=None,
+            f"{where}: TOML syntax error: {exc}. Fix the file (see boards/m4.toml for a valid example).",
+            file=str(path), line=line, column=col, field=None,
         ) from exc
 
     _check_keys(ctx, data, "", _TOP_KEYS)
