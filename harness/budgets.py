@@ -278,10 +278,11 @@ def format_budget_table(lines: list[BudgetLine]) -> str:
         limit = ("<= " if ln.direction == "max" else ">= ") + _fmt(ln.limit)
         if ln.margin is None:
             margin = "-"
-        elif ln.margin_pct is None:
-            margin = f"{ln.margin:+.4g}"
         else:
-            margin = f"{ln.margin:+.4g} ({ln.margin_pct:+.1f}%)"
+            whole = isinstance(ln.measured, int) and isinstance(ln.limit, int)
+            margin = f"{int(ln.margin):+,}" if whole else f"{ln.margin:+.4g}"
+            if ln.margin_pct is not None:
+                margin += f" ({ln.margin_pct:+.1f}%)"
         rows.append((ln.metric, _fmt(ln.measured), limit, status, margin))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     out = [" | ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
