@@ -1,0 +1,132 @@
+"""Flash and RAM footprint of a built ELF, with model weights and code shown apart.
+
+Read from the ELF (pyelftools), not from the map file, so it works for any ELF the build
+produced. Where bytes live is decided by load vs run address, not by section names:
+every allocated section with contents is stored in flash; a section whose run address
+differs from its load address (`.data`) is copied to RAM too; NOBITS sections occupy RAM
+only. This matches `arm-none-eabi-size`: flash = text + data, RAM = data + bss, with the
+reserved `.stack` (part of size's bss) reported apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from harness.boards import Board
+from harness.errors import BuildError, DoesNotFit
+
+WEIGHT_PREFIX = "hil_w_"
+ARENA_SYMBOL = "hil_arena"
+STACK_SECTION = ".stack"
+VECTOR_SECTION = ".isr_vector"
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Bytes by kind. flash = vectors + text + rodata + data; ram = data + bss; stack apart."""
+
+    flash: int
+    ram: int
+    vectors: int
+    text: int
+    rodata: int
+    data: int
+    bss: int
+    stack: int
+    weights: int
+    code: int
+    arena: int
+
+    @property
+    def ram_total(self) -> int:
+        """RAM including the reserved stack: what must fit in the board's RAM."""
+        return self.ram + self.stack
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"ram_total": self.ram_total}
+
+
+def footprint(elf: str | os.PathLike[str]) -> Footprint:
+    """Measure an ELF built by `build_firmware` (any ARM ELF works)."""
+    path = Path(elf)
+    try:
+        with path.open("rb") as fh:
+            ef = ELFFile(fh)
+            loads = [s for s in ef.iter_segments() if s["p_type"] == "PT_LOAD"]
+            vectors = text = rodata = data = bss = stack = 0
+            for sec in ef.iter_sections():
+                flags = sec["sh_flags"]
+                size = sec["sh_size"]
+                if not flags & SH_FLAGS.SHF_ALLOC or size == 0:
+                    continue
+                if sec["sh_type"] == "SHT_NOBITS":
+                    if sec.name == STACK_SECTION:
+                        stack += size
+                    else:
+                        bss += size
+                    continue
+                if _load_address(sec, loads) != sec["sh_addr"]:
+                    data += size  # copied from flash to RAM at boot
+                elif sec.name == VECTOR_SECTION:
+                    vectors += size
+                elif flags & SH_FLAGS.SHF_EXECINSTR:
+                    text += size
+                else:
+                    rodata += size
+            weights = arena = 0
+            symtab = ef.get_section_by_name(".symtab")
+            if symtab is not None:
+                for sym in symtab.iter_symbols():
+                    if sym["st_info"]["type"] != "STT_OBJECT" or sym["st_shndx"] == "SHN_UNDEF":
+                        continue
+                    if sym.name.startswith(WEIGHT_PREFIX):
+                        weights += sym["st_size"]
+                    elif sym.name == ARENA_SYMBOL:
+                        arena = max(arena, sym["st_size"])
+    except (OSError, ELFError) as exc:
+        raise BuildError(f"cannot read ELF {path}: {exc}; rebuild the firmware", log="") from exc
+    flash = vectors + text + rodata + data
+    return Footprint(
+        flash=flash, ram=data + bss, vectors=vectors, text=text, rodata=rodata, data=data, bss=bss,
+        stack=stack, weights=weights, code=flash - weights - data, arena=arena,
+    )
+
+
+def _load_address(sec, loads) -> int:  # type: ignore[no-untyped-def]
+    for seg in loads:
+        if seg.section_in_segment(sec):
+            return sec["sh_addr"] - seg["p_vaddr"] + seg["p_paddr"]
+    return sec["sh_addr"]
+
+
+def fit_problems(fp: Footprint, board: Board) -> list[str]:
+    """Human-readable reasons the firmware does not fit `board` (empty when it fits)."""
+    problems = []
+    if fp.flash > board.flash.size:
+        problems.append(
+            f"flash: {fp.flash} B used (weights {fp.weights}, code {fp.code}, data {fp.data}) "
+            f"> {board.flash.size} B on board '{board.name}' (over by {fp.flash - board.flash.size} B)"
+        )
+    if fp.ram_total > board.ram.size:
+        problems.append(
+            f"RAM: {fp.ram_total} B used (data {fp.data}, bss {fp.bss} incl. arena {fp.arena}, stack {fp.stack}) "
+            f"> {board.ram.size} B on board '{board.name}' (over by {fp.ram_total - board.ram.size} B)"
+        )
+    return problems
+
+
+def check_fits(fp: Footprint, board: Board) -> Footprint:
+    """Raise DoesNotFit (with the numbers) unless the footprint fits the board; else return it."""
+    problems = fit_problems(fp, board)
+    if problems:
+        raise DoesNotFit(
+            "firmware does not fit: " + "; ".join(problems) + ". Shrink the model or pick a bigger board.",
+            board=board.name, footprint=fp.as_dict(), flash_size=board.flash.size, ram_size=board.ram.size,
+        )
+    return fp

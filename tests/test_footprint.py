@@ -1,0 +1,85 @@
+"""Footprint from the ELF agrees with arm-none-eabi-size and counts weights from symbols."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.boards import MemoryRegion, load_board
+from harness.errors import BuildError, DoesNotFit
+from harness.firmware.build import build_firmware
+from harness.firmware.footprint import check_fits, fit_problems, footprint
+
+DATA = Path(__file__).parent / "data"
+MINIFW = DATA / "minifw"
+TINY = DATA / "models" / "tiny"
+
+
+def size_of(elf: Path) -> dict[str, int]:
+    out = subprocess.run(["arm-none-eabi-size", "-B", str(elf)], capture_output=True, text=True, check=True).stdout
+    text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
+    return {"text": text, "data": data, "bss": bss}
+
+
+def nm_sizes(elf: Path) -> dict[str, int]:
+    out = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True, check=True).stdout
+    return {p[3]: int(p[1], 16) for p in (ln.split() for ln in out.splitlines()) if len(p) == 4}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.mark.parametrize("name", ["m0plus", "m4", "m33"])
+def test_matches_arm_none_eabi_size(name: str, cache: Path) -> None:
+    fw = build_firmware(name, TINY, firmware_dir=MINIFW, cache_dir=cache)
+    fp = footprint(fw.elf)
+    size = size_of(fw.elf)
+    assert fp.flash == size["text"] + size["data"]
+    assert fp.data == size["data"] and fp.ram == size["data"] + (size["bss"] - fp.stack)
+    assert fp.stack == fw.board.stack_bytes and fp.ram_total == size["data"] + size["bss"]
+    assert fp.flash == fp.vectors + fp.text + fp.rodata + fp.data
+    assert fp.vectors == 64 and fp.text > 0 and fp.bss >= fp.arena
+
+
+def test_weights_and_arena_come_from_symbols(cache: Path) -> None:
+    fw = build_firmware("m4", TINY, firmware_dir=MINIFW, cache_dir=cache)
+    fp = footprint(fw.elf)
+    sizes = nm_sizes(fw.elf)
+    assert fp.weights == sizes["hil_w_a"] + sizes["hil_w_b"] == 64 + 200
+    assert fp.arena == sizes["hil_arena"] == 512
+    assert fp.code == fp.flash - fp.weights - fp.data
+
+
+def test_more_weights_grow_weights_not_code(tmp_path: Path, cache: Path) -> None:
+    base = footprint(build_firmware("m3", TINY, firmware_dir=MINIFW, cache_dir=cache).elf)
+    model = tmp_path / "model"
+    model.mkdir()
+    for f in TINY.iterdir():
+        (model / f.name).write_text(f.read_text().replace("hil_w_b[200]", "hil_w_b[4000]"))
+    bigger = footprint(build_firmware("m3", model, firmware_dir=MINIFW, cache_dir=cache).elf)
+    assert bigger.weights - base.weights == 3800
+    assert bigger.code == base.code and bigger.flash - base.flash == 3800
+
+
+def test_fit_check_against_board(cache: Path) -> None:
+    board = load_board("m0plus")
+    fp = footprint(build_firmware(board, TINY, firmware_dir=MINIFW, cache_dir=cache).elf)
+    assert fit_problems(fp, board) == [] and check_fits(fp, board) is fp
+    tiny_board = dataclasses.replace(board, flash=MemoryRegion(0, 1024), ram=MemoryRegion(0x20000000, 2048))
+    problems = fit_problems(fp, tiny_board)
+    assert len(problems) == 2 and problems[0].startswith(f"flash: {fp.flash} B used")
+    with pytest.raises(DoesNotFit, match=rf"over by {fp.flash - 1024} B") as exc:
+        check_fits(fp, tiny_board)
+    assert exc.value.details["footprint"]["weights"] == fp.weights
+
+
+def test_unreadable_elf_is_a_build_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(b"not an elf at all")
+    with pytest.raises(BuildError, match="cannot read ELF"):
+        footprint(bad)
