@@ -113,6 +113,15 @@ def test_second_build_is_a_cache_hit(tmp_path: Path) -> None:
     assert len(keys) == 6
 
 
+def test_stale_temp_dirs_are_removed(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / "c" / ".tmp-dead-1-aa", tmp_path / "c" / ".tmp-busy-2-bb"
+    stale.mkdir(parents=True)
+    fresh.mkdir()
+    os.utime(stale, (0, 0))
+    build_firmware("m3", copy_model(tmp_path), firmware_dir=MINIFW, cache_dir=tmp_path / "c")
+    assert not stale.exists() and fresh.exists()
+
+
 def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HIL_CACHE_DIR", str(tmp_path / "envcache"))
     fw = build_firmware("m3", TINY, firmware_dir=MINIFW)

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -240,6 +241,7 @@ def build_firmware(
         return _firmware(final, board, key, model_path, opt, cached=True)
 
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_dirs(root)
     tmp = root / f".tmp-{key[:16]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
@@ -284,6 +286,20 @@ def build_firmware(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return _firmware(final, board, key, model_path, opt, cached=False)
+
+
+STALE_TEMP_SECONDS = 3600
+
+
+def _remove_stale_temp_dirs(root: Path) -> None:
+    """Drop temp dirs left by builds that were killed (an hour old: surely not in progress)."""
+    now = time.time()
+    for d in root.glob(".tmp-*"):
+        try:
+            if now - d.stat().st_mtime > STALE_TEMP_SECONDS:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _firmware(d: Path, board: Board, key: str, model_dir: Path, opt: str, *, cached: bool) -> Firmware:

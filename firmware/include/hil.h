@@ -1,0 +1,77 @@
+/* Runtime interfaces shared by the startup code, the protocol loop, UART drivers and counters.
+ *
+ * Exactly one UART driver (firmware/uart/<kind>.c) and one counter (firmware/counter/<kind>.c)
+ * are linked into a firmware image; the build picks them from the board file. */
+#ifndef HIL_H
+#define HIL_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifndef HIL_BOARD_NAME
+#define HIL_BOARD_NAME "unknown"
+#endif
+#ifndef HIL_CORE
+#define HIL_CORE "unknown"
+#endif
+#ifndef HIL_COUNTER_KIND
+#define HIL_COUNTER_KIND "unknown"
+#endif
+#ifndef HIL_COUNTER_HZ
+#define HIL_COUNTER_HZ 0
+#endif
+#ifndef HIL_COUNTER_BASE
+#define HIL_COUNTER_BASE 0
+#endif
+#ifndef HIL_STACK_BYTES
+#define HIL_STACK_BYTES 0
+#endif
+#ifndef HIL_SEMIHOSTING
+#define HIL_SEMIHOSTING 0
+#endif
+
+/* Largest frame payload the firmware accepts (announced in HELLO). Small on purpose: the
+ * receive buffer is static RAM and the smallest board (microbit) has 16 KB. */
+#ifndef HIL_MAX_PAYLOAD
+#define HIL_MAX_PAYLOAD 256
+#endif
+
+/* Semihosting exit code that means "the firmware faulted" (the host maps it to DeviceFault). */
+#define HIL_EXIT_FAULT 0x7A
+
+/* Word written over the unused stack at boot; the high-water scan looks for it. */
+#define HIL_STACK_PAINT 0xA5A5A5A5u
+
+/* ARMv7-M and ARMv8-M mainline have the configurable fault status registers; ARMv6-M does not. */
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) || \
+    defined(__ARM_ARCH_8_1M_MAIN__)
+#define HIL_HAS_CFSR 1
+#else
+#define HIL_HAS_CFSR 0
+#endif
+
+#define HIL_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
+
+/* UART driver (polled, blocking). */
+void hil_uart_init(void);
+void hil_uart_putc(uint8_t c);
+uint8_t hil_uart_getc(void);
+
+/* Free-running up-counter; differences are taken modulo 2^32. */
+void hil_counter_init(void);
+uint32_t hil_counter_now(void);
+
+/* Semihosting exit (only does something when HIL_SEMIHOSTING), otherwise spins forever. */
+void hil_exit(int code) __attribute__((noreturn));
+
+/* Stack high-water mark in bytes, from the painted stack region. */
+uint32_t hil_stack_high_water(void);
+uint32_t hil_stack_size(void);
+
+/* CRC-32 (IEEE 802.3, same as zlib.crc32); pass 0 as the initial crc. */
+uint32_t hil_crc32(uint32_t crc, const void *data, size_t len);
+
+/* Frame output, used by the protocol loop and by the fault handler. */
+void hil_send_frame(uint8_t type, uint8_t seq, const void *payload, uint16_t len);
+
+#endif

@@ -1,0 +1,290 @@
+/* The protocol loop: announce with a BOOT frame, then serve host commands forever.
+ * Frame layout and commands: docs/protocol.md. One input and one output buffer sized by the
+ * model; replies are streamed straight to the UART (no transmit buffer). */
+#include <stdint.h>
+#include <string.h>
+#include "hil.h"
+#include "hil_protocol.h"
+#include "model.h"
+
+static uint8_t rx_payload[HIL_MAX_PAYLOAD];
+static uint8_t input_buf[HIL_MODEL_INPUT_BYTES] __attribute__((aligned(8)));
+static uint8_t output_buf[HIL_MODEL_OUTPUT_BYTES] __attribute__((aligned(8)));
+
+static uint32_t invokes, bad_frames, last_ticks, overhead_ticks;
+static int32_t last_status;
+
+#ifdef HIL_MODEL_PROFILE
+static uint32_t layer_ticks[HIL_MODEL_NUM_LAYERS];
+static uint32_t layer_start;
+
+/* Called by the model around each layer; records the last invoke's ticks per layer. */
+void hil_model_layer_hook(int layer, int end) {
+    uint32_t now = hil_counter_now();
+    if (!end) {
+        layer_start = now;
+    } else if (layer >= 0 && layer < HIL_MODEL_NUM_LAYERS) {
+        layer_ticks[layer] = now - layer_start;
+    }
+}
+#endif
+
+/* ---- frame output: streamed, with a dry-run mode that only measures the length ---- */
+static uint32_t tx_crc;
+static uint32_t tx_len;
+static int tx_dry;
+
+static void tx_bytes(const void *data, size_t n) {
+    tx_len += (uint32_t)n;
+    if (tx_dry) return;
+    const uint8_t *p = (const uint8_t *)data;
+    tx_crc = hil_crc32(tx_crc, p, n);
+    for (size_t i = 0; i < n; i++) hil_uart_putc(p[i]);
+}
+
+static void tx_u8(uint8_t v) { tx_bytes(&v, 1); }
+static __attribute__((unused)) void tx_u16(uint16_t v) {
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    tx_bytes(b, 2);
+}
+static void tx_u32(uint32_t v) {
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    tx_bytes(b, 4);
+}
+static void tx_str(const char *s) { tx_bytes(s, strlen(s)); }
+static void tx_dec(uint32_t v) {
+    char buf[11];
+    int i = 10;
+    buf[i] = 0;
+    do {
+        buf[--i] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    tx_str(&buf[i]);
+}
+
+static void tx_begin(uint8_t type, uint8_t seq, uint16_t len) {
+    uint8_t h[7] = {HIL_SYNC0, HIL_SYNC1, type, seq, (uint8_t)len, (uint8_t)(len >> 8), 0};
+    h[6] = (uint8_t)(0xFFu ^ h[2] ^ h[3] ^ h[4] ^ h[5]);
+    for (int i = 0; i < 7; i++) hil_uart_putc(h[i]);
+    tx_crc = hil_crc32(0, &h[2], 4);
+    tx_dry = 0;
+    tx_len = 0;
+}
+
+static void tx_end(void) {
+    uint32_t c = tx_crc;
+    hil_uart_putc((uint8_t)c);
+    hil_uart_putc((uint8_t)(c >> 8));
+    hil_uart_putc((uint8_t)(c >> 16));
+    hil_uart_putc((uint8_t)(c >> 24));
+}
+
+/* Send a frame whose payload is produced by `emit` (called twice: measure, then send). */
+static void send_emitted(uint8_t type, uint8_t seq, void (*emit)(void)) {
+    tx_dry = 1;
+    tx_len = 0;
+    emit();
+    tx_begin(type, seq, (uint16_t)tx_len);
+    emit();
+    tx_end();
+}
+
+void hil_send_frame(uint8_t type, uint8_t seq, const void *payload, uint16_t len) {
+    tx_begin(type, seq, len);
+    tx_bytes(payload, len);
+    tx_end();
+}
+
+static void send_error(uint8_t seq, uint8_t code, const char *text) {
+    uint16_t len = (uint16_t)(1u + strlen(text));
+    tx_begin(HIL_MSG_ERROR, seq, len);
+    tx_u8(code);
+    tx_str(text);
+    tx_end();
+}
+
+/* ---- firmware identity (BOOT and HELLO payload), key=value lines ---- */
+static void kv(const char *key, const char *value) {
+    tx_str(key);
+    tx_u8('=');
+    tx_str(value);
+    tx_u8('\n');
+}
+static void kvn(const char *key, uint32_t value) {
+    tx_str(key);
+    tx_u8('=');
+    tx_dec(value);
+    tx_u8('\n');
+}
+
+static void emit_identity(void) {
+    kvn("proto", HIL_PROTO_VERSION);
+    kv("model", HIL_MODEL_NAME);
+    kv("hash", HIL_MODEL_HASH);
+    kv("board", HIL_BOARD_NAME);
+    kv("core", HIL_CORE);
+    kv("counter", HIL_COUNTER_KIND);
+    kvn("counter_hz", (uint32_t)HIL_COUNTER_HZ);
+    kvn("overhead_ticks", overhead_ticks);
+    kvn("arena", (uint32_t)HIL_MODEL_ARENA_BYTES);
+    kvn("stack", hil_stack_size());
+    kvn("input", (uint32_t)HIL_MODEL_INPUT_BYTES);
+    kvn("output", (uint32_t)HIL_MODEL_OUTPUT_BYTES);
+    kvn("layers", (uint32_t)HIL_MODEL_NUM_LAYERS);
+    kvn("max_payload", (uint32_t)HIL_MAX_PAYLOAD);
+#ifdef HIL_MODEL_PROFILE
+    kvn("profile", 1);
+#else
+    kvn("profile", 0);
+#endif
+    kvn("semihosting", (uint32_t)HIL_SEMIHOSTING);
+}
+
+static void emit_result(void) {
+    tx_u32((uint32_t)last_status);
+    tx_u32(last_ticks);
+    tx_u32((uint32_t)HIL_MODEL_OUTPUT_BYTES);
+    tx_u32(invokes);
+}
+
+static void emit_stats(void) {
+    tx_u32(hil_stack_high_water());
+    tx_u32(hil_stack_size());
+    tx_u32(invokes);
+    tx_u32(bad_frames);
+}
+
+/* ---- frame input ---- */
+static uint32_t rd_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static uint16_t rd_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+/* Block until a well-formed frame arrives. Bad frames are answered with ERROR and the
+ * receiver goes back to hunting for the sync bytes. */
+static void recv_frame(uint8_t *type, uint8_t *seq, uint16_t *len) {
+    for (;;) {
+        uint8_t c = hil_uart_getc();
+        if (c != HIL_SYNC0) continue;
+        do c = hil_uart_getc();
+        while (c == HIL_SYNC0);
+        if (c != HIL_SYNC1) continue;
+        uint8_t h[5];
+        for (int i = 0; i < 5; i++) h[i] = hil_uart_getc();
+        if ((uint8_t)(0xFFu ^ h[0] ^ h[1] ^ h[2] ^ h[3]) != h[4]) {
+            bad_frames++;
+            send_error(0, HIL_ERR_BAD_HEADER, "bad header check");
+            continue;
+        }
+        uint16_t n = rd_u16(&h[2]);
+        if (n > HIL_MAX_PAYLOAD) {
+            bad_frames++;
+            send_error(h[1], HIL_ERR_TOO_LONG, "payload longer than max_payload");
+            continue;
+        }
+        for (uint16_t i = 0; i < n; i++) rx_payload[i] = hil_uart_getc();
+        uint8_t t[4];
+        for (int i = 0; i < 4; i++) t[i] = hil_uart_getc();
+        uint32_t crc = hil_crc32(hil_crc32(0, h, 4), rx_payload, n);
+        if (crc != rd_u32(t)) {
+            bad_frames++;
+            send_error(h[1], HIL_ERR_BAD_CRC, "bad crc");
+            continue;
+        }
+        *type = h[0];
+        *seq = h[1];
+        *len = n;
+        return;
+    }
+}
+
+static void handle(uint8_t type, uint8_t seq, uint16_t len) {
+    const uint8_t *p = rx_payload;
+    uint8_t reply = (uint8_t)(type | HIL_REPLY);
+    switch (type) {
+    case HIL_CMD_HELLO:
+        send_emitted(reply, seq, emit_identity);
+        return;
+    case HIL_CMD_LOAD: {
+        if (len < 4) break;
+        uint32_t off = rd_u32(p), n = len - 4u;
+        if (off > HIL_MODEL_INPUT_BYTES || n > HIL_MODEL_INPUT_BYTES - off) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "LOAD beyond input_bytes");
+            return;
+        }
+        memcpy(&input_buf[off], p + 4, n);
+        hil_send_frame(reply, seq, 0, 0);
+        return;
+    }
+    case HIL_CMD_INVOKE: {
+#ifdef HIL_MODEL_PROFILE
+        memset(layer_ticks, 0, sizeof layer_ticks);
+#endif
+        uint32_t t0 = hil_counter_now();
+        int st = hil_model_invoke(input_buf, output_buf);
+        uint32_t t1 = hil_counter_now();
+        last_status = st;
+        last_ticks = t1 - t0;
+        invokes++;
+        send_emitted(reply, seq, emit_result);
+        return;
+    }
+    case HIL_CMD_RESULT:
+        send_emitted(reply, seq, emit_result);
+        return;
+    case HIL_CMD_READ: {
+        if (len < 6) break;
+        uint32_t off = rd_u32(p), n = rd_u16(p + 4);
+        if (n > HIL_MAX_PAYLOAD || off > HIL_MODEL_OUTPUT_BYTES || n > HIL_MODEL_OUTPUT_BYTES - off) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "READ beyond output_bytes or max_payload");
+            return;
+        }
+        hil_send_frame(reply, seq, &output_buf[off], (uint16_t)n);
+        return;
+    }
+    case HIL_CMD_RESET_STATE:
+        hil_model_reset();
+        hil_send_frame(reply, seq, 0, 0);
+        return;
+    case HIL_CMD_STATS:
+        send_emitted(reply, seq, emit_stats);
+        return;
+    case HIL_CMD_PROFILE: {
+#ifdef HIL_MODEL_PROFILE
+        uint16_t start = len >= 2 ? rd_u16(p) : 0;
+        uint16_t total = HIL_MODEL_NUM_LAYERS;
+        uint16_t count = start < total ? (uint16_t)(total - start) : 0;
+        if (count > (HIL_MAX_PAYLOAD - 6) / 4) count = (HIL_MAX_PAYLOAD - 6) / 4;
+        tx_begin(reply, seq, (uint16_t)(6u + 4u * count));
+        tx_u16(total);
+        tx_u16(start);
+        tx_u16(count);
+        for (uint16_t i = 0; i < count; i++) tx_u32(layer_ticks[start + i]);
+        tx_end();
+#else
+        send_error(seq, HIL_ERR_NO_PROFILE, "firmware built without -DHIL_MODEL_PROFILE");
+#endif
+        return;
+    }
+    default:
+        send_error(seq, HIL_ERR_UNKNOWN_CMD, "unknown command");
+        return;
+    }
+    send_error(seq, HIL_ERR_BAD_ARGS, "payload too short");
+}
+
+int main(void) {
+    hil_uart_init();
+    hil_counter_init();
+    uint32_t t0 = hil_counter_now();
+    uint32_t t1 = hil_counter_now();
+    overhead_ticks = t1 - t0;
+    send_emitted(HIL_MSG_BOOT, 0, emit_identity);
+    for (;;) {
+        uint8_t type, seq;
+        uint16_t len;
+        recv_frame(&type, &seq, &len);
+        handle(type, seq, len);
+    }
+}

@@ -1,0 +1,135 @@
+/* Reset and exception entry: vector table, memory init, FPU enable, stack painting, fault
+ * capture. Faults are reported as a FAULT frame over the UART, then the run ends with
+ * HIL_EXIT_FAULT through semihosting (emulators) or spins (hardware), so a crash is never
+ * mistaken for a hang. */
+#include <stdint.h>
+#include "hil.h"
+#include "hil_protocol.h"
+
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _sstack, _estack;
+int main(void);
+
+#define SCB_ICSR HIL_REG32(0xE000ED04)
+#define SCB_SHCSR HIL_REG32(0xE000ED24)
+#define SCB_CFSR HIL_REG32(0xE000ED28)
+#define SCB_HFSR HIL_REG32(0xE000ED2C)
+#define SCB_MMFAR HIL_REG32(0xE000ED34)
+#define SCB_BFAR HIL_REG32(0xE000ED38)
+#define SCB_CPACR HIL_REG32(0xE000ED88)
+
+void Reset_Handler(void) __attribute__((noreturn));
+void hil_fault_entry(void);
+void SysTick_Handler(void) __attribute__((weak, alias("hil_fault_entry")));
+
+/* Cortex-M vector table: 16 system entries, then a few external IRQs (none are used; any
+ * unexpected one is reported like a fault). */
+__attribute__((section(".isr_vector"), used)) void (*const hil_vectors[32])(void) = {
+    (void (*)(void))(&_estack),
+    Reset_Handler,
+    hil_fault_entry, /* NMI */
+    hil_fault_entry, /* HardFault */
+    hil_fault_entry, /* MemManage */
+    hil_fault_entry, /* BusFault */
+    hil_fault_entry, /* UsageFault */
+    hil_fault_entry, /* SecureFault (v8-M) */
+    0, 0, 0,
+    hil_fault_entry, /* SVCall */
+    hil_fault_entry, /* DebugMonitor */
+    0,
+    hil_fault_entry, /* PendSV */
+    SysTick_Handler,
+    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
+    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
+    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
+    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
+};
+
+void Reset_Handler(void) {
+#if defined(__ARM_FP)
+    SCB_CPACR |= 0xFu << 20; /* CP10/CP11 full access before any FP instruction */
+    __asm volatile("dsb\n isb" ::: "memory");
+#endif
+    volatile uint32_t *src = &_sidata;
+    volatile uint32_t *dst = &_sdata;
+    while (dst < &_edata) *dst++ = *src++;
+    for (dst = &_sbss; dst < &_ebss;) *dst++ = 0;
+
+    /* Paint the unused stack below the current SP (volatile: no memset call below SP). */
+    uint32_t sp;
+    __asm volatile("mov %0, sp" : "=r"(sp));
+    for (dst = &_sstack; (uintptr_t)dst < sp - 16u;) *dst++ = HIL_STACK_PAINT;
+
+#if HIL_HAS_CFSR
+    SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18); /* separate Mem/Bus/Usage faults */
+#endif
+    main();
+    hil_exit(0);
+}
+
+uint32_t hil_stack_size(void) { return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack); }
+
+uint32_t hil_stack_high_water(void) {
+    const volatile uint32_t *p = &_sstack;
+    while (p < &_estack && *p == HIL_STACK_PAINT) p++;
+    return (uint32_t)((uintptr_t)&_estack - (uintptr_t)p);
+}
+
+void hil_exit(int code) {
+#if HIL_SEMIHOSTING
+    /* SYS_EXIT_EXTENDED(ADP_Stopped_ApplicationExit, code): QEMU exits with `code`. */
+    static uint32_t block[2];
+    block[0] = 0x20026u;
+    block[1] = (uint32_t)code;
+    register uint32_t r0 __asm("r0") = 0x20u;
+    register uint32_t r1 __asm("r1") = (uint32_t)(uintptr_t)block;
+    __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+#else
+    (void)code;
+#endif
+    for (;;) {
+    }
+}
+
+/* Called from hil_fault_entry with the stacked exception frame and EXC_RETURN. */
+void hil_fault_report(const uint32_t *frame, uint32_t exc_return) __attribute__((noreturn, used));
+void hil_fault_report(const uint32_t *frame, uint32_t exc_return) {
+    uint32_t ipsr;
+    __asm volatile("mrs %0, ipsr" : "=r"(ipsr));
+    uint32_t r[16];
+    r[0] = ipsr & 0x1FFu;
+    for (int i = 0; i < 8; i++) r[1 + i] = frame[i]; /* r0 r1 r2 r3 r12 lr pc xpsr */
+#if HIL_HAS_CFSR
+    r[9] = SCB_CFSR;
+    r[10] = SCB_HFSR;
+    r[11] = SCB_MMFAR;
+    r[12] = SCB_BFAR;
+#else
+    r[9] = r[10] = r[11] = r[12] = 0;
+#endif
+    r[13] = (uint32_t)(uintptr_t)frame;
+    r[14] = exc_return;
+    r[15] = HIL_HAS_CFSR ? 1u : 0u;
+    uint8_t payload[64];
+    for (int i = 0; i < 16; i++) {
+        payload[4 * i] = (uint8_t)r[i];
+        payload[4 * i + 1] = (uint8_t)(r[i] >> 8);
+        payload[4 * i + 2] = (uint8_t)(r[i] >> 16);
+        payload[4 * i + 3] = (uint8_t)(r[i] >> 24);
+    }
+    hil_send_frame(HIL_MSG_FAULT, 0, payload, sizeof payload);
+    hil_exit(HIL_EXIT_FAULT);
+}
+
+/* Works on ARMv6-M too (no IT blocks, no tst with immediates): pick MSP or PSP from
+ * EXC_RETURN bit 2 and hand over to C. */
+__attribute__((naked)) void hil_fault_entry(void) {
+    __asm volatile(
+        "movs r0, #4\n"
+        "mov r1, lr\n"
+        "tst r0, r1\n"
+        "beq 1f\n"
+        "mrs r0, psp\n"
+        "b 2f\n"
+        "1: mrs r0, msp\n"
+        "2: bl hil_fault_report\n");
+}

@@ -1,0 +1,38 @@
+/* CMSDK APB UART (Arm MPS2/MPS3 boards), polled. */
+#include "hil.h"
+
+#ifndef HIL_UART_BASE
+#error "HIL_UART_BASE must be defined by the build (board file [uart] base)"
+#endif
+#ifndef HIL_UART_BAUD
+#define HIL_UART_BAUD 115200
+#endif
+#ifndef HIL_CLOCK_HZ
+#define HIL_CLOCK_HZ 25000000
+#endif
+
+#define UART_DATA HIL_REG32(HIL_UART_BASE + 0x00u)
+#define UART_STATE HIL_REG32(HIL_UART_BASE + 0x04u)
+#define UART_CTRL HIL_REG32(HIL_UART_BASE + 0x08u)
+#define UART_BAUDDIV HIL_REG32(HIL_UART_BASE + 0x10u)
+
+void hil_uart_init(void) {
+    uint32_t div = (uint32_t)HIL_CLOCK_HZ / (uint32_t)HIL_UART_BAUD;
+    UART_BAUDDIV = div < 16u ? 16u : div;
+    UART_CTRL = 3u; /* TX and RX enable */
+    /* One dummy read: QEMU's model then re-polls its chardev, which avoids a ~1 s stall
+     * before the first received byte (emulation.md 5.4). Harmless on hardware. */
+    (void)UART_DATA;
+}
+
+void hil_uart_putc(uint8_t c) {
+    while (UART_STATE & 1u) {
+    }
+    UART_DATA = c;
+}
+
+uint8_t hil_uart_getc(void) {
+    while (!(UART_STATE & 2u)) {
+    }
+    return (uint8_t)UART_DATA;
+}

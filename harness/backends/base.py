@@ -1,0 +1,67 @@
+"""The backend interface: something that runs a firmware ELF and hands back a link to it.
+
+One small interface for every backend (QEMU, Renode, a real board through pyOCD) so the
+session, the plugin and the tests never care which one runs the firmware. A backend is a
+context manager that always cleans up its process, even on timeouts, failing tests and
+Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import abc
+from fractions import Fraction
+from pathlib import Path
+
+from harness.boards import Board
+from harness.errors import HilError
+from harness.link import Link
+
+
+class Backend(abc.ABC):
+    """Runs one firmware image on one board.
+
+    `count_kind` says what `ticks_to_count` returns: "instructions" on emulators (exact,
+    from the icount virtual clock), "cycles" on hardware. Emulators never report cycles.
+    """
+
+    name: str = "backend"
+    count_kind: str = "instructions"
+
+    def __init__(self, board: Board, elf: str | Path) -> None:
+        self.board = board
+        self.elf = Path(elf)
+        self.link: Link | None = None
+
+    @abc.abstractmethod
+    def start(self) -> Link:
+        """Start the firmware and return a connected link (BOOT frame not yet read)."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop everything this backend started. Idempotent, never raises."""
+
+    @abc.abstractmethod
+    def poll_exit(self) -> HilError | None:
+        """None while the target runs; otherwise the error that explains why it stopped."""
+
+    @abc.abstractmethod
+    def ticks_per_count(self) -> Fraction:
+        """Counter ticks per counted unit (instruction or cycle), exact."""
+
+    def ticks_to_count(self, ticks: int) -> int:
+        """Raw counter ticks to instructions/cycles, with exact rational arithmetic.
+
+        Rounds to nearest: a tick interval is off by at most one tick from the exact product,
+        and a unit is more than 2 ticks (board validation), so rounding recovers it exactly.
+        """
+        per = self.ticks_per_count()
+        return int((Fraction(ticks) / per + Fraction(1, 2)).__floor__())
+
+    def on_boot(self) -> None:
+        """Hook run once the firmware's BOOT frame arrived (e.g. to wake an emulator)."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

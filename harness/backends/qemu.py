@@ -1,0 +1,196 @@
+"""QEMU backend: runs a firmware ELF on an emulated Cortex-M board, UART0 on a TCP socket.
+
+The command line follows emulation.md §4 with the flags that matter: a TCP chardev with
+`server=on,wait=on,nodelay=on` (the CPU waits for the harness; no Nagle delay), semihosting
+(the firmware's exit code becomes QEMU's, so a fault is a distinct exit), and a fixed
+`-icount shift=N` from the board file (exact, deterministic instruction counts; `auto` is
+not deterministic). The listening socket is bound by the harness and handed to QEMU as an
+inherited fd, so there is no free-port race with other emulators on the machine.
+
+The process always dies with the backend: it runs in its own process group, which `stop()`
+kills (also from `__exit__`, i.e. on exceptions and Ctrl-C, and at interpreter exit), and on
+Linux it is also told to die with its parent (PR_SET_PDEATHSIG).
+
+First-RX stall (emulation.md §5.4): the CMSDK driver's dummy read fixes it on mps2; on the
+microbit the firmware's UART init (SysTick kick) plus the running nRF51 timer measured no
+stall under -icount (first reply 4–16 ms after BOOT), so no QMP kick is needed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import weakref
+from fractions import Fraction
+from pathlib import Path
+
+from harness.backends.base import Backend
+from harness.boards import Board
+from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
+from harness.link import Link, LinkClosed, open_link
+from harness.protocol import FAULT_EXIT_CODE
+
+QEMU = "qemu-system-arm"
+INSTALL_HINT = "apt-get install -y --no-install-recommends qemu-system-arm"
+_LIVE: "weakref.WeakSet[QemuBackend]" = weakref.WeakSet()
+
+
+def _stop_all() -> None:
+    for backend in list(_LIVE):
+        backend.stop()
+
+
+atexit.register(_stop_all)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def qemu_version(program: str = QEMU) -> str:
+    """First line of `qemu-system-arm --version` (for result records)."""
+    exe = shutil.which(program)
+    if exe is None:
+        raise ToolchainError(f"{program} not found on PATH; install it with: {INSTALL_HINT}", program=program)
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    return out.stdout.splitlines()[0].strip() if out.stdout else "unknown"
+
+
+class QemuBackend(Backend):
+    name = "qemu"
+    count_kind = "instructions"
+
+    def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
+                 extra_args: tuple[str, ...] = (), program: str = QEMU) -> None:
+        super().__init__(board, elf)
+        if board.qemu is None:
+            raise ConfigError(f"board '{board.name}' ({board.path}) has no [qemu] section", field="qemu")
+        self.boot_timeout = boot_timeout
+        self.extra_args = tuple(extra_args)
+        self.program = program
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port: int | None = None
+        self._tmp: str | None = None
+        self._exit_error: HilError | None = None
+
+    def ticks_per_count(self) -> Fraction:
+        assert self.board.qemu is not None
+        return Fraction(2**self.board.qemu.icount_shift * self.board.counter.hz, 10**9)
+
+    def command(self, fd: int) -> list[str]:
+        """The QEMU command line, serial on the inherited listening socket `fd`."""
+        assert self.board.qemu is not None
+        return [
+            self.program, "-M", self.board.qemu.machine,
+            "-display", "none", "-monitor", "none", "-nodefaults",
+            "-chardev", f"socket,id=hil0,fd={fd},server=on,wait=on,nodelay=on", "-serial", "chardev:hil0",
+            "-semihosting-config", "enable=on,target=native",
+            "-icount", f"shift={self.board.qemu.icount_shift}",
+            *self.extra_args,
+            "-kernel", str(self.elf),
+        ]
+
+    def start(self) -> Link:
+        exe = shutil.which(self.program)
+        if exe is None:
+            raise ToolchainError(f"{self.program} not found on PATH; install it with: {INSTALL_HINT}",
+                                 program=self.program, hint=INSTALL_HINT)
+        if not self.elf.is_file():
+            raise ConfigError(f"firmware ELF {self.elf} does not exist; build it first", field="elf")
+        if self.process is not None:
+            raise RuntimeError("QemuBackend.start() called twice; use a new backend per run")
+        self._tmp = tempfile.mkdtemp(prefix="hil-qemu-")
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            self.port = listener.getsockname()[1]
+            fd = listener.fileno()
+            with open(os.path.join(self._tmp, "stdout.log"), "wb") as out, \
+                 open(os.path.join(self._tmp, "stderr.log"), "wb") as err:
+                self.process = subprocess.Popen(
+                    [exe, *self.command(fd)[1:]], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                    pass_fds=(fd,), start_new_session=True,
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                )
+            _LIVE.add(self)
+        finally:
+            listener.close()  # QEMU holds its own copy of the listening socket
+        try:
+            proc = self.process
+            self.link = open_link(f"socket://127.0.0.1:{self.port}", connect_timeout=self.boot_timeout,
+                                  alive=lambda: proc.poll() is None)
+        except LinkClosed:
+            err = self.poll_exit()
+            self.stop()
+            raise err or EmulatorDied("qemu-system-arm closed the serial socket at start") from None
+        except BaseException:
+            self.stop()
+            raise
+        return self.link
+
+    def stderr_tail(self, nbytes: int = 1500) -> str:
+        if self._tmp is None:
+            return ""
+        try:
+            data = Path(self._tmp, "stderr.log").read_bytes()
+        except OSError:
+            return ""
+        return data[-nbytes:].decode("utf-8", "replace").strip()
+
+    def poll_exit(self) -> HilError | None:
+        if self._exit_error is not None:
+            return self._exit_error
+        if self.process is None or self.process.poll() is None:
+            return None
+        self._exit_error = self.classify_exit(self.process.returncode, self.stderr_tail())
+        return self._exit_error
+
+    def classify_exit(self, rc: int, stderr: str) -> HilError:
+        """Why QEMU stopped: the firmware's fault exit code, a lockup, or something else."""
+        tail = f"\nqemu stderr (tail):\n{stderr}" if stderr else " (stderr empty)"
+        where = f"board '{self.board.name}', {self.elf}"
+        if rc == FAULT_EXIT_CODE:
+            return DeviceFault(f"firmware faulted ({where}): QEMU exited with the fault code {rc}{tail}",
+                               exit_code=rc, stderr=stderr)
+        if "Lockup" in stderr:
+            return DeviceFault(
+                f"firmware locked up ({where}): a fault inside the fault handler or a broken stack{tail}",
+                exit_code=rc, stderr=stderr)
+        if rc < 0:
+            name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
+            return EmulatorDied(f"qemu-system-arm was killed by {name} ({where}){tail}", exit_code=rc, stderr=stderr)
+        return EmulatorDied(f"qemu-system-arm exited unexpectedly with code {rc} ({where}){tail}",
+                            exit_code=rc, stderr=stderr)
+
+    def stop(self) -> None:
+        if self.link is not None:
+            self.link.close()
+        proc = self.process
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+        if proc is not None:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
+                pass
+            if self._exit_error is None and proc.returncode is not None and proc.returncode >= 0:
+                # Keep the classification of a natural exit before the logs go away.
+                self._exit_error = self.classify_exit(proc.returncode, self.stderr_tail())
+        _LIVE.discard(self)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None

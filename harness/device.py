@@ -1,0 +1,126 @@
+"""A running device: backend + protocol session, with counts in instructions or cycles.
+
+Why a wrapper: a session alone only sees bytes. When the device goes silent or the link
+drops, only the backend knows whether the emulator exited with the firmware's fault code,
+died, or is still running a hung inference; `Device` asks it and raises the right class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from harness.backends import Backend, make_backend
+from harness.boards import Board, load_board
+from harness.errors import BootError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
+from harness.protocol import DeviceSession, Hello, Stats
+
+COUNT_KINDS = ("instructions", "cycles")
+
+
+@dataclass(frozen=True)
+class Count:
+    """A measurement that carries its kind: emulators count instructions, hardware cycles."""
+
+    value: int
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in COUNT_KINDS:
+            raise ValueError(f"count kind {self.kind!r} is not one of {COUNT_KINDS}")
+
+
+class Device:
+    """Use through `open_device`. Methods raise the taxonomy's errors, classified."""
+
+    def __init__(self, backend: Backend, session: DeviceSession, hello: Hello) -> None:
+        self.backend = backend
+        self.session = session
+        self.hello = hello
+
+    @property
+    def count_kind(self) -> str:
+        return self.backend.count_kind
+
+    def _count(self, ticks: int) -> Count:
+        """Ticks between the counter reads, minus the reads' own cost, as a Count."""
+        value = self.backend.ticks_to_count(ticks) - self.backend.ticks_to_count(self.hello.overhead_ticks)
+        return Count(max(0, value), self.backend.count_kind)
+
+    def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except (DeviceTimeout, EmulatorDied, ProtocolError) as exc:
+            # A silent or vanished device: let the backend say whether it faulted or died.
+            exited = self.backend.poll_exit()
+            if exited is not None:
+                exited.details.setdefault("last_command", self.session.last_command)
+                raise exited from exc
+            raise
+
+    def invoke(self, x: bytes, *, timeout: float | None = None) -> tuple[bytes, Count]:
+        """Run one inference: (output bytes, count between the counter reads)."""
+        inv = self._call(self.session.invoke, bytes(x), timeout=timeout)
+        return inv.output, self._count(inv.ticks)
+
+    def reset_state(self) -> None:
+        self._call(self.session.reset_state)
+
+    def stats(self) -> Stats:
+        return self._call(self.session.stats)
+
+    def profile(self) -> list[Count]:
+        """Per-layer counts of the last invoke (firmware built with -DHIL_MODEL_PROFILE)."""
+        return [self._count(t) for t in self._call(self.session.profile)]
+
+
+@contextlib.contextmanager
+def open_device(
+    board: Board | str,
+    elf: str | Path,
+    *,
+    timeout: float = 10.0,
+    boot_timeout: float = 10.0,
+    expected_hash: str | None = None,
+    backend: Backend | None = None,
+) -> Iterator[Device]:
+    """Start the firmware, wait for its BOOT frame, check its identity, yield a Device.
+
+    `timeout` bounds every command; the backend is stopped (process reaped) on exit,
+    whatever happened inside the block.
+    """
+    if not isinstance(board, Board):
+        board = load_board(board)
+    be = backend or make_backend(board, elf, boot_timeout=boot_timeout)
+    with be:
+        link = be.start()
+        session = DeviceSession(link, elf=elf, timeout=timeout)
+        try:
+            hello = session.wait_boot(boot_timeout)
+        except DeviceTimeout as exc:
+            exited = be.poll_exit()
+            if exited is not None:
+                raise exited from exc
+            raise BootError(
+                f"no BOOT frame from {Path(elf).name} on board '{board.name}' within {boot_timeout:.1f} s: "
+                f"wrong UART for this board, or the firmware crashed before its UART init.\n"
+                f"Link transcript (tail):\n{link.transcript_tail()}", board=board.name,
+            ) from exc
+        except (EmulatorDied, ProtocolError) as exc:
+            exited = be.poll_exit()
+            if exited is not None:
+                raise exited from exc
+            raise
+        be.on_boot()
+        if hello.board != board.name:
+            raise BootError(f"firmware was built for board '{hello.board}' but runs on '{board.name}': rebuild it")
+        if expected_hash is not None and hello.hash != expected_hash:
+            raise DeviceError(
+                f"firmware runs model '{hello.model}' with hash {hello.hash}, expected {expected_hash}: "
+                "stale build or wrong ELF", expected=expected_hash, got=hello.hash)
+        yield Device(be, session, hello)
+
+
+__all__ = ["Count", "Device", "open_device", "DeviceFault"]
