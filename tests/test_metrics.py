@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import confusion_matrix as sk_confusion
-from sklearn.metrics import roc_auc_score
 
 from harness.metrics.agreement import bitexact, within_tolerance
 from harness.metrics.anomaly import average_ranks, roc_auc
@@ -23,6 +21,7 @@ def test_top1_on_raw_int8_scores_and_ties():
 
 
 def test_confusion_matrix_matches_sklearn():
+    sk_confusion = pytest.importorskip("sklearn.metrics").confusion_matrix
     labels = [0, 1, 2, 2, 1, 0, 2]
     pred = [0, 2, 2, 1, 1, 0, 0]
     assert confusion_matrix(labels, pred, 3).tolist() == sk_confusion(labels, pred, labels=[0, 1, 2]).tolist()
@@ -62,6 +61,7 @@ def test_auc_hand_case_with_ties():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), min_size=2, max_size=60))
 def test_auc_agrees_with_sklearn(pairs):
+    roc_auc_score = pytest.importorskip("sklearn.metrics").roc_auc_score  # the 'ml' extra
     scores = [s for s, _ in pairs]
     labels = [int(y) for _, y in pairs]
     assume(len(set(labels)) == 2)

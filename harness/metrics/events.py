@@ -118,6 +118,10 @@ class EventConfig:
             raise ConfigError(f"EventConfig.frame_ms must be > 0, got {self.frame_ms}")
 
 
+SEED_002 = EventConfig(early=10, late=20, frame_ms=50.0)
+"""Tolerances of seed 002 Fig. 3.3: 10 frames early, 20 late, at 20 Hz."""
+
+
 @dataclass(frozen=True)
 class Match:
     """One line of the matching: a pair, a missed event or a false/absorbed detection."""
@@ -295,6 +299,8 @@ def frames_from_scores(scores: ArrayLike, threshold: float, rejection: int = 0) 
     ``scores`` is (T, C) with the rejection class as column ``rejection``: a frame gets the
     best non-rejection class if that class's score is >= ``threshold``, else ``rejection``.
     A 1-D ``scores`` is a binary detector: class 1 where score >= threshold, else 0.
+    The threshold is in the units of ``scores``: dequantize int8 outputs first to sweep
+    probabilities.
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim == 1:
