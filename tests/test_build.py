@@ -8,6 +8,7 @@ project runtime in firmware/.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -110,7 +111,9 @@ def test_second_build_is_a_cache_hit(tmp_path: Path) -> None:
     keys.add(build_firmware("m4", model, opt="-Os", firmware_dir=MINIFW, cache_dir=tmp_path / "c").key)
     keys.add(build_firmware("m4", model, defines={"X": 1}, firmware_dir=MINIFW, cache_dir=tmp_path / "c").key)
     keys.add(build_firmware("m3", model, firmware_dir=MINIFW, cache_dir=tmp_path / "c").key)
-    assert len(keys) == 6
+    bigger_stack = dataclasses.replace(load_board("m3"), stack_bytes=4096)
+    keys.add(build_firmware(bigger_stack, model, firmware_dir=MINIFW, cache_dir=tmp_path / "c").key)
+    assert len(keys) == 7
 
 
 def test_stale_temp_dirs_are_removed(tmp_path: Path) -> None:

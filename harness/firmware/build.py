@@ -9,6 +9,7 @@ processes building the same key never see a half-written ELF.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -168,7 +169,10 @@ def _build_key(
     h = hashlib.sha256()
     h.update(json.dumps({"schema": BUILD_SCHEMA, "toolchain": version, "cflags": cflags, "ldflags": ldflags}).encode())
     h.update(script.encode())
-    _hash_file(h, "board", board.path)
+    # The parsed board (covers boards built in code) and its file (covers everything else).
+    h.update(repr(dataclasses.replace(board, path=Path("."))).encode())
+    if board.path.is_file():
+        _hash_file(h, "board", board.path)
     inputs = set(sources)
     inputs.update(p for p in firmware_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".inc"))
     inputs.update(p for p in model_dir.iterdir() if p.is_file() and p.suffix in _HASHED_SUFFIXES)
