@@ -124,20 +124,33 @@ def test_multiple_detections_in_one_window():
     # gt 5..9 -> window [3, 12]; predictions 4..5, 7..8, 11 (three onsets inside).
     truth = [0] * 5 + [1] * 5 + [0] * 4
     pred = [0, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0, 0]
-    # Default: the first (onset 4, latency -1) counts, the other two are false detections.
+    # Default (absorb): the first (onset 4, latency -1) counts; the other two are absorbed,
+    # out of the matrix and the FP rate.
     res = evaluate_events(pred, truth, CFG)
-    assert kinds(res) == ["correct", "false", "false"]
-    assert res.latencies == [-1]
-    assert res.confusion.tolist() == [[0, 2], [0, 1]]
-    # absorb: the extra two are absorbed, out of the matrix and the FP rate.
-    res = evaluate_events(pred, truth, EventConfig(early=2, late=3, duplicates="absorb"))
     assert kinds(res) == ["correct", "absorbed", "absorbed"]
+    assert res.latencies == [-1]
     assert res.false_detections == 0 and res.confusion.tolist() == [[0, 0], [0, 1]]
+    # Strict: the two extra triggers are false detections.
+    strict = EventConfig(early=2, late=3, duplicates="false")
+    res = evaluate_events(pred, truth, strict)
+    assert kinds(res) == ["correct", "false", "false"]
+    assert res.confusion.tolist() == [[0, 2], [0, 1]]
     # merge_gap=1: 4..5 and 7..8 are 1 frame apart -> one run 4..8; 11 is 2 frames after 8
     # -> stays separate: 1 correct (latency -1) + 1 false.
-    res = evaluate_events(pred, truth, EventConfig(early=2, late=3, merge_gap=1))
+    res = evaluate_events(pred, truth, EventConfig(early=2, late=3, merge_gap=1, duplicates="false"))
     assert kinds(res) == ["correct", "false"]
     assert res.matches[0].pred == Event(1, 4, 8)
+
+
+def test_absorb_stops_at_the_window_edge():
+    # gt 2..3 -> window [0, 6]. Onsets 2 (correct, latency 0), 5 (inside: absorbed),
+    # 7 (outside every window: a false detection even in absorb mode).
+    truth = [0, 0, 1, 1, 0, 0, 0, 0, 0, 0]
+    pred = [0, 0, 1, 0, 0, 1, 0, 1, 0, 0]
+    res = evaluate_events(pred, truth, CFG)
+    assert kinds(res) == ["correct", "absorbed", "false"]
+    assert (res.absorbed, res.false_detections) == (1, 1)
+    assert res.confusion.tolist() == [[0, 1], [0, 1]]
 
 
 def test_extract_events_merge_and_min_duration():

@@ -37,12 +37,15 @@ Matching (one prediction matches at most one ground-truth event and vice versa)
        order of start; each takes the earliest unassigned candidate of any other
        non-rejection class.
     3. Ground-truth events left unmatched are *missed* (false negatives).
-    4. Predictions left unassigned are *false detections*. Several detections inside one
-       window: the first (earliest) one is matched, the rest are false detections
-       (a second trigger is what the user sees as a false wake-up; use ``merge_gap`` to
-       forgive flicker). With ``duplicates="absorb"``, an unassigned prediction whose
-       onset lies inside the window of a *matched* ground-truth event is instead counted
-       as ``absorbed`` and left out of the confusion matrix and the false-positive rate.
+    4. Several detections inside one window: the first (earliest) one is matched. By
+       default (``duplicates="absorb"``) every other unassigned prediction whose onset
+       lies inside the window of a matched ground-truth event is *absorbed*: counted
+       (``absorbed``) but left out of the confusion matrix and the false-positive rate,
+       because seed 002's tolerance window attributes those frames to the event and a
+       flickering output would otherwise make false detections *rise* with the threshold.
+       With ``duplicates="false"`` they are false detections instead (strict: for an
+       application without debouncing, a second trigger is a false wake-up).
+    5. Predictions left unassigned and not absorbed are *false detections*.
 
 Confusion matrix ((K+1) x (K+1), rows = truth, columns = prediction, indexed by class id)
     ``[g, p]`` for each matched pair (diagonal: correct detection; off-diagonal:
@@ -103,7 +106,7 @@ class EventConfig:
     late: int = 20
     merge_gap: int = 0
     min_frames: int = 1
-    duplicates: Literal["false", "absorb"] = "false"
+    duplicates: Literal["absorb", "false"] = "absorb"
     frame_ms: float | None = None  # frame period; None = latencies in frames only
 
     def __post_init__(self) -> None:
