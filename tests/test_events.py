@@ -239,7 +239,13 @@ def test_threshold_sweep_small_case(tmp_path):
     assert "threshold" in res.table() and len(res.table().splitlines()) == 6
     # Same answer when given as a list of one sequence.
     again = threshold_sweep([scores], [labels], [0.15, 0.5, 0.85, 0.95], cfg)
-    assert again.rows[:3] == res.rows[:3]  # (row 3 holds a NaN latency, which never compares equal)
+    assert again.rows[:3] == res.rows[:3]
+    as_lists = threshold_sweep(scores.tolist(), labels.tolist(), [0.5], cfg)  # plain lists: one sequence
+    assert as_lists.rows[0] == rows[0.5]
+    # Two sequences of different lengths: the second (5 quiet frames, one 0.6 spike) adds a
+    # false detection and 5 frames: 2 false in 15 frames at 0.5 -> 133.3 per 1000 frames.
+    two = threshold_sweep([scores, np.array([0.1, 0.6, 0.1, 0.1, 0.1])], [labels, np.zeros(5, int)], [0.5], cfg)
+    assert two.rows[0].false_positive_rate == pytest.approx(2000 / 15)  # (row 3 holds a NaN latency, which never compares equal)
     out = plot_threshold_sweep(res, tmp_path / "sweep.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

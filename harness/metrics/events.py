@@ -442,7 +442,10 @@ def threshold_sweep(
     One sequence: ``labels`` a 1-D numpy array of class ids and ``scores`` its (T, C) or
     (T,) array. Several sequences: ``labels`` and ``scores`` lists of such arrays.
     """
-    if isinstance(labels, np.ndarray) and labels.ndim == 1:
+    single = (isinstance(labels, np.ndarray) and labels.ndim == 1) or (
+        isinstance(labels, (list, tuple)) and (not labels or np.ndim(labels[0]) == 0)
+    )
+    if single:
         label_seqs, score_seqs = [labels], [np.asarray(scores)]
     else:
         label_seqs = [np.asarray(y) for y in labels]  # type: ignore[union-attr]
@@ -481,13 +484,14 @@ def plot_threshold_sweep(result: SweepResult, path: str | Path) -> Path:
     from matplotlib.figure import Figure
 
     rows = result.rows
-    fp = [r.false_positive_rate for r in rows]
+    by_fp = sorted(rows, key=lambda r: r.false_positive_rate)  # a curve, not a zigzag
+    fp = [r.false_positive_rate for r in by_fp]
     fig = Figure(figsize=(10, 4), layout="constrained")
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(1, 2)
-    ax1.plot(fp, [r.error_rate for r in rows], "o-", label="error (missed + misclassified)")
-    ax1.plot(fp, [r.miss_rate for r in rows], "s--", label="missed (false negative)")
-    ax1.plot(fp, [r.misclassification_rate for r in rows], "^--", label="misclassified")
+    ax1.plot(fp, [r.error_rate for r in by_fp], "o-", label="error (missed + misclassified)")
+    ax1.plot(fp, [r.miss_rate for r in by_fp], "s--", label="missed (false negative)")
+    ax1.plot(fp, [r.misclassification_rate for r in by_fp], "^--", label="misclassified")
     ax1.set_xlabel("false detections per 1000 frames")
     ax1.set_ylabel("event error rate")
     ax1.set_title("(a) error rate vs false-positive rate")
