@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.errors import ConfigError
 from harness.metrics.events import (
@@ -271,3 +273,52 @@ def test_bad_config_and_inputs_are_reported():
         EventConfig(duplicates="ignore")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="predicted frames"):
         evaluate_events([0, 1], [0, 1, 0], CFG)
+
+
+# ---- properties on random sequences: bookkeeping adds up, and pass 1 is a maximum matching.
+
+def _max_matching(truth, preds, cfg):
+    """Largest number of same-class (truth, prediction) pairs, by augmenting paths."""
+    adj = {
+        gi: [pi for pi, p in enumerate(preds) if p.cls == g.cls and g.start - cfg.early <= p.start <= g.end + cfg.late]
+        for gi, g in enumerate(truth)
+    }
+    owner: dict[int, int] = {}
+
+    def augment(gi, seen):
+        for pi in adj[gi]:
+            if pi not in seen:
+                seen.add(pi)
+                if pi not in owner or augment(owner[pi], seen):
+                    owner[pi] = gi
+                    return True
+        return False
+
+    return sum(augment(gi, set()) for gi in adj)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 2), max_size=40),
+    st.lists(st.integers(0, 2), max_size=40),
+    st.integers(0, 4),
+    st.integers(0, 6),
+    st.sampled_from(["absorb", "false"]),
+)
+def test_matching_invariants(truth, pred, early, late, duplicates):
+    n = min(len(truth), len(pred))
+    truth, pred = truth[:n], pred[:n]
+    cfg = EventConfig(early=early, late=late, duplicates=duplicates)
+    res = evaluate_events(pred, truth, cfg, num_classes=3)
+    t_events = extract_events(truth)
+    p_events = extract_events(pred)
+    assert res.correct + res.misclassified + res.missed == len(t_events)
+    assert res.correct + res.misclassified + res.false_detections + res.absorbed == len(p_events)
+    assert res.confusion.sum() == len(t_events) + res.false_detections
+    assert res.confusion[0, 0] == 0
+    used = [m.pred for m in res.matches if m.pred is not None]
+    assert len(used) == len(set(used)) == len(p_events)
+    for m in res.matches:
+        if m.truth is not None and m.pred is not None:
+            assert m.truth.start - early <= m.pred.start <= m.truth.end + late
+    assert res.correct == _max_matching(t_events, p_events, cfg)
