@@ -1,0 +1,86 @@
+"""Ahead-of-time code generator: quantized .tflite -> self-contained static C library.
+
+    from harness.codegen import generate
+    gm = generate("kws.tflite", "build/kws")      # writes model.h, model.c, kernels, model.json
+    gm.arena_bytes, gm.macs, gm.layers
+
+CLI (wired into `hil` by the integrator): `hil codegen MODEL.tflite --out DIR [--name NAME]`,
+via `add_codegen_arguments(parser)` + `run_codegen(args)`, or `python -m harness.codegen`.
+Arithmetic is TFLM's reference arithmetic, so outputs are bit-exact with the TFLM runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import HilError
+
+__all__ = ["GeneratedModel", "generate", "add_codegen_arguments", "run_codegen", "main"]
+
+
+@dataclass
+class GeneratedModel:
+    """What was generated: the manifest (model.json) fields plus where it went."""
+
+    name: str
+    sha256: str
+    out_dir: Path
+    input_bytes: int
+    output_bytes: int
+    inputs: list[dict]
+    outputs: list[dict]
+    arena_bytes: int
+    arena_lower_bound: int
+    weight_bytes: int
+    macs: int
+    num_layers: int
+    layers: list[dict] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    source: str = ""
+
+
+def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = None) -> GeneratedModel:
+    """Read, plan and emit `model_path` into `out_dir` (replaced atomically; untouched on error)."""
+    from harness.codegen.emitter import emit, write_atomically
+    from harness.codegen.reader import read_tflite
+
+    graph = read_tflite(model_path, name=name)
+    emitted = emit(graph)
+    out = write_atomically(emitted.files, out_dir)
+    m = emitted.manifest
+    return GeneratedModel(
+        name=m["name"], sha256=m["sha256"], out_dir=out, input_bytes=m["input_bytes"],
+        output_bytes=m["output_bytes"], inputs=m["inputs"], outputs=m["outputs"],
+        arena_bytes=m["arena_bytes"], arena_lower_bound=m["arena_lower_bound"],
+        weight_bytes=m["weight_bytes"], macs=m["macs"], num_layers=m["num_layers"],
+        layers=m["layers"], files=m["files"], source=m["source"],
+    )
+
+
+def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `hil codegen` (for the integrator's subcommand parser)."""
+    parser.add_argument("model", help="quantized .tflite file")
+    parser.add_argument("--out", "-o", required=True, help="output directory (replaced)")
+    parser.add_argument("--name", default=None, help="model name (default: file stem)")
+
+
+def run_codegen(args: argparse.Namespace) -> int:
+    """Run `hil codegen`; prints a one-screen summary. Returns 0, or 2 on a HilError."""
+    try:
+        gm = generate(args.model, args.out, name=args.name)
+    except HilError as e:
+        print(f"hil codegen: {e}", file=sys.stderr)
+        return 2
+    print(f"{gm.name}: {gm.num_layers} layers, {gm.macs} MACs, weights {gm.weight_bytes} B, "
+          f"arena {gm.arena_bytes} B (lower bound {gm.arena_lower_bound} B), "
+          f"input {gm.input_bytes} B, output {gm.output_bytes} B -> {gm.out_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hil codegen", description=__doc__.splitlines()[0])
+    add_codegen_arguments(parser)
+    return run_codegen(parser.parse_args(argv))

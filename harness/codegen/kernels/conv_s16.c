@@ -1,0 +1,45 @@
+/* int16x8 convolution: 64-bit accumulator and bias, reduced 16-bit requantization multiplier. */
+#include "conv.h"
+#include "hil_fixedpoint.h"
+
+void hil_conv_s16(const hil_conv_params_t *p, const int16_t *in, const int8_t *filter,
+                 const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *out)
+{
+    const int32_t in_c = p->in_c;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *in_b = in + b * p->in_h * p->in_w * in_c;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                for (int32_t oc = 0; oc < p->out_c; ++oc) {
+                    const int8_t *w = filter + oc * p->k_h * p->k_w * in_c;
+                    int64_t acc = 0;
+                    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+                        const int32_t y = y0 + ky * p->dil_h;
+                        if (y < 0 || y >= p->in_h) {
+                            continue;
+                        }
+                        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                            const int32_t x = x0 + kx * p->dil_w;
+                            if (x < 0 || x >= p->in_w) {
+                                continue;
+                            }
+                            const int16_t *px = in_b + (y * p->in_w + x) * in_c;
+                            const int8_t *pw = w + (ky * p->k_w + kx) * in_c;
+                            for (int32_t ic = 0; ic < in_c; ++ic) {
+                                acc += (int64_t)((int32_t)px[ic] * (int32_t)pw[ic]);
+                            }
+                        }
+                    }
+                    if (bias) {
+                        acc += bias[oc];
+                    }
+                    const int32_t q = p->per_channel ? oc : 0;
+                    int32_t r = hil_mbqm64(acc, mult[q], shift[q]) + p->output_offset;
+                    *out++ = (int16_t)hil_clamp_i32(r, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/* int16x8 depthwise convolution (64-bit accumulator, reduced multiplier): output channel oc = ic * depth_multiplier + m, filter 1HWC. */
+#include "conv.h"
+#include "hil_fixedpoint.h"
+
+void hil_dwconv_s16(const hil_conv_params_t *p, const int16_t *in, const int8_t *filter,
+                   const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *out)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t out_c = p->out_c;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *in_b = in + b * p->in_h * p->in_w * in_c;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                for (int32_t oc = 0; oc < out_c; ++oc) {
+                    const int32_t ic = oc / p->depth_multiplier;
+                    int64_t acc = 0;
+                    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+                        const int32_t y = y0 + ky * p->dil_h;
+                        if (y < 0 || y >= p->in_h) {
+                            continue;
+                        }
+                        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                            const int32_t x = x0 + kx * p->dil_w;
+                            if (x < 0 || x >= p->in_w) {
+                                continue;
+                            }
+                            acc += (int64_t)((int32_t)in_b[(y * p->in_w + x) * in_c + ic] *
+                                   (int32_t)filter[(ky * p->k_w + kx) * out_c + oc]);
+                        }
+                    }
+                    if (bias) {
+                        acc += bias[oc];
+                    }
+                    const int32_t q = p->per_channel ? oc : 0;
+                    int32_t r = hil_mbqm64(acc, mult[q], shift[q]) + p->output_offset;
+                    *out++ = (int16_t)hil_clamp_i32(r, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+"""Helpers shared by the core op plug-ins (not an op module itself)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from harness.codegen.fixedpoint import activation_range, activation_range_float, channel_multipliers
+from harness.codegen.ir import Graph, Op, Tensor
+
+
+def c_struct(ctype: str, fields: dict[str, object], name: str = "p") -> str:
+    """`static const T p = {.a = 1, ...};` with floats written exactly."""
+    parts = []
+    for k, v in fields.items():
+        if isinstance(v, float):
+            if math.isinf(v):
+                s = "INFINITY" if v > 0 else "-INFINITY"
+            else:
+                s = f"{float(np.float32(v)).hex()}f" if k != "dscale" else f"{v.hex()}"
+        else:
+            s = str(v)
+        parts.append(f".{k} = {s}")
+    body = ", ".join(parts)
+    return f"static const {ctype} {name} = {{{body}}};"
+
+
+def same_padding(padding: int, in_size: int, out_size: int, filt: int, stride: int, dilation: int = 1) -> int:
+    """Leading (top/left) padding as TFLM computes it; 0 for VALID (padding code 1)."""
+    if padding != 0:
+        return 0
+    eff = (filt - 1) * dilation + 1
+    total = max(0, (out_size - 1) * stride + eff - in_size)
+    return total // 2
+
+
+def out_range(act: int, y: Tensor) -> tuple[int, int]:
+    return activation_range(act, y.dtype, y.scale, y.zero_point)
+
+
+def float_range(act: int) -> tuple[float, float]:
+    return activation_range_float(act)
+
+
+def requant_arrays(x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(multipliers, shifts, per_channel flag) for a conv/FC output."""
+    per_channel = bool(w.quant is not None and w.quant.per_channel)
+    n = channels if per_channel else 1
+    mult, shift = channel_multipliers(x.scale, w.quant.scale, y.scale, n)
+    return mult, shift, int(per_channel)
+
+
+def tensors(op: Op, graph: Graph) -> tuple[list[Tensor | None], list[Tensor]]:
+    ins = [graph.tensor(i) if i >= 0 else None for i in op.inputs]
+    outs = [graph.tensor(i) for i in op.outputs]
+    return ins, outs

@@ -1,0 +1,95 @@
+"""CONV_2D and DEPTHWISE_CONV_2D plug-ins (int8, int16x8, float32)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.codegen.ir import Graph, Op
+from harness.codegen.ops import EmitContext, OpCode, register
+from harness.codegen.ops._common import c_struct, float_range, out_range, requant_arrays, same_padding, tensors
+
+SUPPORTED = ("int8 (per-tensor or per-channel weights), int16 activations with int8 weights (16x8), float32; "
+             "NHWC input, SAME/VALID padding, any stride/dilation, fused NONE/RELU/RELU6/RELU_N1_TO_1")
+
+
+@register("CONV_2D", "DEPTHWISE_CONV_2D")
+def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    (x, w, b, *_), (y, *_) = tensors(op, graph)
+    dw = op.opcode == "DEPTHWISE_CONV_2D"
+    o = op.options
+    if x is None or w is None or len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
+        raise ctx.unsupported(op, "input, filter and output must be rank-4 (NHWC)", SUPPORTED)
+    batches, in_h, in_w, in_c = x.shape
+    _, out_h, out_w, out_c = y.shape
+    if dw:
+        _, k_h, k_w, f_c = w.shape
+        if f_c != out_c or out_c % in_c:
+            raise ctx.unsupported(op, f"filter {list(w.shape)} does not match input {list(x.shape)} / output {list(y.shape)}", SUPPORTED)
+        depth_multiplier = out_c // in_c
+    else:
+        f_o, k_h, k_w, f_i = w.shape
+        if f_o != out_c or f_i != in_c:
+            raise ctx.unsupported(op, f"grouped convolution (filter {list(w.shape)}, input {list(x.shape)})", SUPPORTED)
+        depth_multiplier = 1
+    sh, sw = int(o.get("strideH", 1)), int(o.get("strideW", 1))
+    dh, dwl = int(o.get("dilationHFactor", 1)), int(o.get("dilationWFactor", 1))
+    pad = int(o.get("padding", 0))
+    act = int(o.get("fusedActivationFunction", 0))
+    if act not in (0, 1, 2, 3):
+        raise ctx.unsupported(op, f"fused activation code {act}", SUPPORTED)
+    geom = {
+        "batches": batches, "in_h": in_h, "in_w": in_w, "in_c": in_c,
+        "out_h": out_h, "out_w": out_w, "out_c": out_c, "k_h": k_h, "k_w": k_w,
+        "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dwl,
+        "pad_h": same_padding(pad, in_h, out_h, k_h, sh, dh),
+        "pad_w": same_padding(pad, in_w, out_w, k_w, sw, dwl),
+        "depth_multiplier": depth_multiplier,
+    }
+    macs = batches * out_h * out_w * out_c * k_h * k_w * (1 if dw else in_c)
+    kind = "dwconv" if dw else "conv"
+    header = ["conv.h"]
+    bias = "(const void *)0"
+    if x.dtype == "float32":
+        if w.dtype != "float32" or y.dtype != "float32" or (b is not None and b.dtype != "float32"):
+            raise ctx.unsupported(op, f"float32 input with {w.dtype} filter / {y.dtype} output", SUPPORTED)
+        lo, hi = float_range(act)
+        params = c_struct("hil_conv_f32_params_t", {**geom, "act_min": lo, "act_max": hi})
+        bias = ctx.ptr(b.index) if b is not None else "(const float *)0"
+        code = f"{params}\nhil_{kind}_f32(&p, {ctx.ptr(x.index)}, {ctx.ptr(w.index)}, {bias}, {ctx.ptr(y.index)});"
+        return OpCode(code=code, kernels=header + ["conv_f32.c"], macs=macs)
+
+    if w.dtype not in ("int8", "int4") or w.quant is None or x.quant is None or y.quant is None:
+        raise ctx.unsupported(op, f"{x.dtype} input with {w.dtype} filter", SUPPORTED)
+    if np.any(w.quant.zero_point != 0):
+        raise ctx.unsupported(op, "filter zero point is not 0", SUPPORTED)
+    if w.quant.per_channel and len(w.quant.scale) != out_c:
+        raise ctx.unsupported(op, f"{len(w.quant.scale)} filter scales for {out_c} output channels", SUPPORTED)
+    mult, shift, per_channel = requant_arrays(x, w, y, out_c)
+    lo, hi = out_range(act, y)
+    consts = {ctx.const_name(op, "mult"): mult, ctx.const_name(op, "shift"): shift}
+    fields = {**geom, "input_offset": -x.zero_point, "output_offset": y.zero_point,
+              "act_min": lo, "act_max": hi, "per_channel": per_channel}
+    if x.dtype == "int8" and y.dtype == "int8":
+        if b is not None and b.dtype != "int32":
+            raise ctx.unsupported(op, f"int8 conv with {b.dtype} bias", SUPPORTED)
+        suffix = "s8"
+        bias = ctx.ptr(b.index) if b is not None else "(const int32_t *)0"
+    elif x.dtype == "int16" and y.dtype == "int16":
+        if x.zero_point != 0 or y.zero_point != 0:
+            raise ctx.unsupported(op, "int16 activations with a non-zero zero point", SUPPORTED)
+        suffix = "s16"
+        if b is None:
+            bias = "(const int64_t *)0"
+        elif b.dtype in ("int64", "int32") and b.data is not None:
+            name = ctx.const_name(op, "bias64")
+            consts[name] = b.data.astype(np.int64).reshape(-1)
+            bias = name
+        else:
+            raise ctx.unsupported(op, f"int16 conv with {b.dtype} bias", SUPPORTED)
+    else:
+        raise ctx.unsupported(op, f"{x.dtype} input with {y.dtype} output", SUPPORTED)
+    params = c_struct("hil_conv_params_t", fields)
+    names = list(consts)
+    code = (f"{params}\nhil_{kind}_{suffix}(&p, {ctx.ptr(x.index)}, {ctx.ptr(w.index)}, {bias}, "
+            f"{names[0]}, {names[1]}, {ctx.ptr(y.index)});")
+    return OpCode(code=code, constants=consts, kernels=header + [f"{kind}_{suffix}.c"], macs=macs)

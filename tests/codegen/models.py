@@ -1,0 +1,204 @@
+"""Small Keras models converted to quantized .tflite, cached on disk.
+
+Conversion is deterministic (fixed seeds), so the cache key is a hash of the builder name and
+its parameters; TensorFlow is imported only on a cache miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+CACHE = Path(os.environ.get("HIL_CODEGEN_MODEL_CACHE", Path(__file__).resolve().parents[2] / ".cache" / "codegen-models"))
+BUILDER_VERSION = 3
+
+QUANT_MODES = ("int8", "int8_pt", "int16x8", "float32")
+
+
+def _keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    return tf
+
+
+# ---------------------------------------------------------------- builders (return keras.Model)
+
+def conv_chain(tf, in_shape=(12, 12, 3)):
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.Conv2D(8, 3, strides=1, padding="same", activation="relu")(x)
+    x = L.Conv2D(8, 3, strides=2, padding="valid", activation="relu6")(x)
+    x = L.Conv2D(6, (3, 2), dilation_rate=2, padding="same")(x)
+    x = L.Conv2D(5, (2, 3), strides=(1, 2), padding="same")(x)
+    return tf.keras.Model(inp, x)
+
+
+def dw_chain(tf, in_shape=(12, 12, 4)):
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.DepthwiseConv2D(3, strides=1, padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="valid", depth_multiplier=2, activation="relu6")(x)
+    x = L.DepthwiseConv2D(3, dilation_rate=2, padding="same")(x)
+    x = L.DepthwiseConv2D((2, 3), strides=(2, 1), padding="same", depth_multiplier=1)(x)
+    return tf.keras.Model(inp, x)
+
+
+def dense_chain(tf):
+    L = tf.keras.layers
+    x = inp = L.Input((20,), batch_size=1)
+    x = L.Dense(16, activation="relu")(x)
+    x = L.Dense(12, activation="relu6")(x)
+    x = L.Dense(10)(x)
+    x = L.Softmax()(x)
+    return tf.keras.Model(inp, x)
+
+
+def dense_3d(tf):
+    """Dense on a rank-3 input: FULLY_CONNECTED with keep_num_dims."""
+    L = tf.keras.layers
+    x = inp = L.Input((4, 20), batch_size=1)
+    x = L.Dense(8)(x)
+    return tf.keras.Model(inp, x)
+
+
+def pool_chain(tf):
+    L = tf.keras.layers
+    x = inp = L.Input((12, 12, 4), batch_size=1)
+    a = L.MaxPooling2D(3, strides=1, padding="same")(x)
+    a = L.AveragePooling2D(3, strides=2, padding="same")(a)
+    a = L.AveragePooling2D(2, strides=2, padding="valid")(a)
+    a = L.MaxPooling2D(2, strides=1, padding="valid")(a)
+    return tf.keras.Model(inp, a)
+
+
+def softmax_wide(tf):
+    L = tf.keras.layers
+    x = inp = L.Input((3, 17), batch_size=1)
+    x = L.Dense(17)(x)
+    x = L.Softmax()(x)
+    return tf.keras.Model(inp, x)
+
+
+def har_cnn1d(tf):
+    """Activity recognition 1D-CNN, 128 samples x 3 axes, 6 classes."""
+    L = tf.keras.layers
+    x = inp = L.Input((128, 3), batch_size=1)
+    x = L.Conv1D(16, 5, activation="relu")(x)
+    x = L.MaxPooling1D(2)(x)
+    x = L.Conv1D(24, 5, strides=2, activation="relu")(x)
+    x = L.MaxPooling1D(2)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(32, activation="relu")(x)
+    x = L.Dense(6)(x)
+    x = L.Softmax()(x)
+    return tf.keras.Model(inp, x)
+
+
+def ds_cnn(tf):
+    """Keyword-spotting DS-CNN (MLPerf Tiny shape, fewer channels), 49x10x1 MFCCs, 12 classes."""
+    L = tf.keras.layers
+    x = inp = L.Input((49, 10, 1), batch_size=1)
+    x = L.Conv2D(32, (10, 4), strides=2, padding="same", use_bias=False)(x)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    for _ in range(3):
+        x = L.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+        x = L.Conv2D(32, 1, use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    x = L.AveragePooling2D((25, 5))(x)
+    x = L.Flatten()(x)
+    x = L.Dense(12)(x)
+    x = L.Softmax()(x)
+    return tf.keras.Model(inp, x)
+
+
+def autoencoder(tf, width=640, hidden=64, code=8):
+    """Anomaly-detection dense autoencoder (MLPerf Tiny shape, narrower)."""
+    L = tf.keras.layers
+    x = inp = L.Input((width,), batch_size=1)
+    for n in (hidden, hidden, code, hidden, hidden):
+        x = L.Dense(n)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    x = L.Dense(width)(x)
+    return tf.keras.Model(inp, x)
+
+
+BUILDERS: dict[str, Callable] = {
+    f.__name__: f
+    for f in (conv_chain, dw_chain, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+}
+
+
+def _randomize_bn(tf, model, rng):
+    """Give BatchNorm layers non-trivial statistics so folded weights are realistic."""
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, g.shape).astype(np.float32),
+                rng.uniform(-0.2, 0.2, b.shape).astype(np.float32),
+                rng.uniform(-0.2, 0.2, m.shape).astype(np.float32),
+                rng.uniform(0.5, 1.5, v.shape).astype(np.float32),
+            ])
+
+
+def convert(builder: str, quant: str = "int8", seed: int = 0, float_io: bool = False, **params) -> bytes:
+    """Build `builder`'s Keras model with random weights and convert it."""
+    tf = _keras()
+    tf.keras.utils.set_random_seed(seed)
+    model = BUILDERS[builder](tf, **params)
+    rng = np.random.default_rng(seed)
+    # biases are zero-initialised by Keras: make them non-zero so bias handling is exercised
+    for layer in model.layers:
+        w = layer.get_weights()
+        if w and hasattr(layer, "use_bias") and layer.use_bias:
+            w[-1] = rng.uniform(-0.3, 0.3, w[-1].shape).astype(np.float32)
+            layer.set_weights(w)
+    _randomize_bn(tf, model, rng)
+    in_shape = [d or 1 for d in model.inputs[0].shape]
+
+    def rep():
+        r = np.random.default_rng(seed + 1)
+        for _ in range(32):
+            yield [r.uniform(-1.0, 1.0, in_shape).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if quant != "float32":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = rep
+        if quant == "int16x8":
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            io = tf.int16
+        else:
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            io = tf.int8
+        if quant == "int8_pt":
+            conv._experimental_disable_per_channel = True
+        if not float_io:
+            conv.inference_input_type = io
+            conv.inference_output_type = io
+    return conv.convert()
+
+
+def model_path(builder: str, quant: str = "int8", seed: int = 0, float_io: bool = False, **params) -> Path:
+    """Path of the cached .tflite for these parameters, converting it on a miss."""
+    key = json.dumps([BUILDER_VERSION, builder, quant, seed, float_io, sorted(params.items())], sort_keys=True)
+    h = hashlib.sha256(key.encode()).hexdigest()[:16]
+    p = CACHE / f"{builder}-{quant}{'-fio' if float_io else ''}-{h}.tflite"
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        data = convert(builder, quant, seed, float_io, **params)
+        tmp = p.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        tmp.replace(p)
+    return p
