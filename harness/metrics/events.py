@@ -32,10 +32,12 @@ Matching (one prediction matches at most one ground-truth event and vice versa)
     1. Correct detections: ground-truth events are visited in order of start (earliest
        first); each takes the *earliest* unassigned candidate prediction of its own class.
        Because windows are sorted by their right end too, this greedy rule matches the
-       largest possible number of correct detections per class.
+       largest possible number of correct detections per class. The class takes
+       precedence over time: an earlier wrong-class prediction in the window does not
+       stop a later right-class one from counting as the detection.
     2. Misclassifications: ground-truth events still unmatched are visited again in
        order of start; each takes the earliest unassigned candidate of any other
-       non-rejection class.
+       non-rejection class (greedy; not guaranteed to be a maximum matching).
     3. Ground-truth events left unmatched are *missed* (false negatives).
     4. Several detections inside one window: the first (earliest) one is matched. By
        default (``duplicates="absorb"``) every other unassigned prediction whose onset
