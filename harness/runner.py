@@ -1,0 +1,140 @@
+"""Run one model's test vectors on one board: codegen → build → footprint → device → outputs.
+
+This is the spine's one pass, shared by the pytest plugin, the CLI and the sweep. It returns
+everything measured (outputs, counts, footprint, stack) and the host reference's outputs for
+the same vectors, so callers only compute metrics and check budgets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from harness.boards import Board
+from harness.device import Count, open_device
+from harness.firmware.build import Firmware, build_firmware, default_cache_dir
+from harness.firmware.footprint import Footprint, fit_problems, footprint
+from harness.errors import DoesNotFit
+
+CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
+
+
+@dataclass
+class ModelRun:
+    """What one model did on one board, beside what the host reference computed."""
+
+    model_path: Path
+    model_sha256: str
+    board: Board
+    firmware: Firmware
+    footprint: Footprint
+    arena_bytes: int
+    arena_lower_bound: int
+    macs: int
+    outputs: list[bytes]
+    reference: list[bytes]
+    counts: list[Count]
+    stack_high_water: int
+    stack_size: int
+    hello: dict = field(default_factory=dict)
+
+    @property
+    def count_kind(self) -> str:
+        return self.counts[0].kind if self.counts else ""
+
+    @property
+    def count_per_inference(self) -> int | None:
+        """Worst case over the vectors: what a real-time budget has to hold."""
+        return max(c.value for c in self.counts) if self.counts else None
+
+    @property
+    def count_mean(self) -> float | None:
+        return sum(c.value for c in self.counts) / len(self.counts) if self.counts else None
+
+    @property
+    def bitexact(self) -> float:
+        """Fraction of vectors whose output bytes equal the reference's exactly."""
+        if not self.outputs:
+            return 0.0
+        same = sum(a == b for a, b in zip(self.outputs, self.reference))
+        return same / len(self.outputs)
+
+
+def _codegen_version() -> str:
+    """A hash of the generator's own sources, so a generator change regenerates the C."""
+    h = hashlib.sha256()
+    for p in sorted(CODEGEN_DIR.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".c", ".h"):
+            h.update(p.relative_to(CODEGEN_DIR).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def generate_cached(model_path: Path, name: str | None = None):  # -> GeneratedModel
+    """Generate C for `model_path` once per (model bytes, generator version)."""
+    from harness.codegen import generate
+
+    data = Path(model_path).read_bytes()
+    key = hashlib.sha256(data + _codegen_version().encode() + (name or "").encode()).hexdigest()[:20]
+    out = default_cache_dir().parent / "models" / key
+    return generate(model_path, out, name=name)
+
+
+def check_model_fits(fp: Footprint, board: Board, model: Path) -> None:
+    problems = fit_problems(fp, board)
+    if problems:
+        raise DoesNotFit(f"{model.name} does not fit board '{board.name}': " + "; ".join(problems),
+                         flash=fp.flash, ram=fp.ram_total, board=board.name)
+
+
+def run_model(
+    model_path: str | os.PathLike[str],
+    board: Board,
+    inputs: Sequence[bytes],
+    *,
+    name: str | None = None,
+    reset_before: Sequence[int] = (),
+    timeout: float = 30.0,
+    opt: str = "-O2",
+) -> ModelRun:
+    """Run `inputs` (raw input bytes, one per inference) through the model on `board`.
+
+    `reset_before` lists the vector indices before which streaming state is reset (on the
+    device and in the reference), e.g. the first frame of every sequence.
+    """
+    from harness.reference import Reference
+
+    model_path = Path(model_path)
+    gm = generate_cached(model_path, name)
+    fw = build_firmware(board, gm.out_dir, opt=opt)
+    fp = footprint(fw.elf)
+    check_model_fits(fp, board, model_path)
+
+    resets = set(reset_before)
+    ref = Reference(model_path)
+    expected: list[bytes] = []
+    for i, x in enumerate(inputs):
+        if i in resets:
+            ref.reset()
+        expected.append(ref.run_raw(x))
+
+    outputs: list[bytes] = []
+    counts: list[Count] = []
+    with open_device(board, fw.elf, timeout=timeout, expected_hash=gm.sha256) as dev:
+        for i, x in enumerate(inputs):
+            if i in resets:
+                dev.reset_state()
+            out, count = dev.invoke(x)
+            outputs.append(out)
+            counts.append(count)
+        stats = dev.stats()
+        hello = dict(vars(dev.hello))
+    return ModelRun(
+        model_path=model_path, model_sha256=gm.sha256, board=board, firmware=fw, footprint=fp,
+        arena_bytes=gm.arena_bytes, arena_lower_bound=gm.arena_lower_bound, macs=gm.macs,
+        outputs=outputs, reference=expected, counts=counts,
+        stack_high_water=stats.stack_high_water, stack_size=stats.stack_size, hello=hello,
+    )
