@@ -8,16 +8,11 @@
 static int32_t hil_quantize_one(const hil_quant_params_t *p, float x, int32_t lo, int32_t hi)
 {
     const float r = roundf(x / p->scale);
-    int32_t q;
-    if (r >= 2147483520.0f) {
-        q = HIL_INT32_MAX;
-    } else if (r <= -2147483648.0f) {
-        q = HIL_INT32_MIN;
-    } else {
-        q = (int32_t)r;
-    }
-    q = q > HIL_INT32_MAX - p->output_zero_point ? HIL_INT32_MAX : q + p->output_zero_point;
-    return hil_clamp_i32(q, lo, hi);
+    /* saturate before the int conversion (out-of-range float -> int is undefined in C) */
+    const int64_t q = r >= 2147483520.0f ? (int64_t)HIL_INT32_MAX
+                      : (r <= -2147483648.0f ? (int64_t)HIL_INT32_MIN : (int64_t)(int32_t)r);
+    const int64_t v = q + p->output_zero_point;
+    return v < lo ? lo : (v > hi ? hi : (int32_t)v);
 }
 
 void hil_quantize_f32_s8(const hil_quant_params_t *p, const float *in, int8_t *out)

@@ -16,7 +16,7 @@ def c_struct(ctype: str, fields: dict[str, object], name: str = "p") -> str:
     for k, v in fields.items():
         if isinstance(v, float):
             if math.isinf(v):
-                s = "INFINITY" if v > 0 else "-INFINITY"
+                s = "0x1.fffffep+127f" if v > 0 else "-0x1.fffffep+127f"  # +-FLT_MAX, as TFLM clamps
             else:
                 s = f"{float(np.float32(v)).hex()}f" if k != "dscale" else f"{v.hex()}"
         else:
