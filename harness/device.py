@@ -14,6 +14,7 @@ from typing import Iterator
 
 from harness.backends import Backend, make_backend
 from harness.boards import Board, load_board
+from harness.link import LinkClosed
 from harness.errors import BootError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
 from harness.protocol import DeviceSession, Hello, Stats
 
@@ -54,7 +55,8 @@ class Device:
             return fn(*args, **kwargs)
         except (DeviceTimeout, EmulatorDied, ProtocolError) as exc:
             # A silent or vanished device: let the backend say whether it faulted or died.
-            exited = self.backend.poll_exit()
+            # A closed link means the process is exiting: give it a moment to be reaped.
+            exited = self.backend.wait_exit(2.0 if isinstance(exc, LinkClosed) else 0.0)
             if exited is not None:
                 exited.details.setdefault("last_command", self.session.last_command)
                 raise exited from exc
@@ -109,7 +111,7 @@ def open_device(
                 f"Link transcript (tail):\n{link.transcript_tail()}", board=board.name,
             ) from exc
         except (EmulatorDied, ProtocolError) as exc:
-            exited = be.poll_exit()
+            exited = be.wait_exit(2.0 if isinstance(exc, LinkClosed) else 0.0)
             if exited is not None:
                 raise exited from exc
             raise

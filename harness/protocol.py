@@ -185,8 +185,7 @@ class FrameDecoder:
             self._resyncing = False
             events.append(Frame(ftype, seq, payload))
             del buf[:total]
-        if self._garbage and not self._resyncing and not buf:
-            self._flush_garbage(events)
+        self._flush_garbage(events)
         return events
 
 
@@ -415,36 +414,37 @@ class DeviceSession:
     def _exchange(self, cmd: Cmd, payload: bytes, timeout: float) -> Frame:
         """Send one command and return its reply frame (no retries)."""
         seq = self._next_seq()
-        self.last_command = f"{cmd.name} (seq {seq})"
+        name = type_name(cmd)
+        self.last_command = f"{name} (seq {seq})"
         self._timeout_used = timeout
         self.link.write(encode_frame(cmd, seq, payload))
         deadline = time.monotonic() + timeout
         while True:
-            ev = self._next_event(deadline, f"reply to {cmd.name} (seq {seq})")
+            ev = self._next_event(deadline, f"reply to {name} (seq {seq})")
             if isinstance(ev, ProtocolError):
                 raise self._with_transcript(ev)
             if ev.type == Msg.FAULT:
                 raise decode_fault(ev.payload, self.elf, self.last_command)
             if ev.type == Msg.BOOT:
                 raise self._with_transcript(ProtocolError(
-                    f"device rebooted while {cmd.name} (seq {seq}) was outstanding (BOOT frame received)", kind="reboot"))
+                    f"device rebooted while {name} (seq {seq}) was outstanding (BOOT frame received)", kind="reboot"))
             if ev.type == Msg.ERROR:
                 code = ev.payload[0] if ev.payload else 0
                 text = ev.payload[1:].decode("ascii", "replace")
                 if code in _TRANSPORT_ERRORS:
                     raise self._with_transcript(ProtocolError(
-                        f"device rejected {cmd.name} (seq {seq}) as corrupt: {text} (error {code})",
+                        f"device rejected {name} (seq {seq}) as corrupt: {text} (error {code})",
                         kind="rejected", code=code))
                 if ev.seq != seq:
                     raise self._with_transcript(ProtocolError(
                         f"ERROR for seq {ev.seq} while waiting for seq {seq}: {text}", kind="sequence"))
-                raise DeviceError(f"device refused {cmd.name}: {text} (error {code})", code=code, command=cmd.name)
+                raise DeviceError(f"device refused {name}: {text} (error {code})", code=code, command=name)
             if ev.seq != seq:
                 raise self._with_transcript(ProtocolError(
                     f"out-of-sequence {type_name(ev.type)}: seq {ev.seq}, expected {seq}", kind="sequence"))
             if ev.type != cmd | REPLY:
                 raise self._with_transcript(ProtocolError(
-                    f"unexpected {type_name(ev.type)} in reply to {cmd.name} (seq {seq})", kind="unexpected"))
+                    f"unexpected {type_name(ev.type)} in reply to {name} (seq {seq})", kind="unexpected"))
             return ev
 
     def _resync(self) -> None:

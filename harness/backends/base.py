@@ -9,6 +9,7 @@ Ctrl-C.
 from __future__ import annotations
 
 import abc
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -56,6 +57,15 @@ class Backend(abc.ABC):
         """
         per = self.ticks_per_count()
         return int((Fraction(ticks) / per + Fraction(1, 2)).__floor__())
+
+    def wait_exit(self, timeout: float) -> HilError | None:
+        """Like poll_exit, but give a target that is going away up to `timeout` s to finish."""
+        deadline = time.monotonic() + timeout
+        while True:
+            err = self.poll_exit()
+            if err is not None or time.monotonic() >= deadline:
+                return err
+            time.sleep(0.01)
 
     def on_boot(self) -> None:
         """Hook run once the firmware's BOOT frame arrived (e.g. to wake an emulator)."""
