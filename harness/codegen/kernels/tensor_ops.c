@@ -1,0 +1,65 @@
+/* Data-movement kernels; see tensor_ops.h. */
+#include "tensor_ops.h"
+
+void hil_copy_nd(const hil_copy_nd_t *p, const void *src, void *dst)
+{
+    const uint8_t *s = (const uint8_t *)src;
+    uint8_t *d = (uint8_t *)dst;
+    int32_t idx[HIL_COPY_MAX_DIMS] = {0};
+    int32_t total = 1;
+    for (int32_t k = 0; k < p->ndim; ++k) {
+        total *= p->count[k];
+    }
+    for (int32_t i = 0; i < total; ++i) {
+        memcpy(d, s, (size_t)p->run);
+        for (int32_t k = p->ndim - 1; k >= 0; --k) {
+            s += p->src_stride[k];
+            d += p->dst_stride[k];
+            if (++idx[k] < p->count[k]) {
+                break;
+            }
+            s -= p->src_stride[k] * p->count[k];
+            d -= p->dst_stride[k] * p->count[k];
+            idx[k] = 0;
+        }
+    }
+}
+
+void hil_fill_8(void *dst, int32_t n, int8_t value)
+{
+    memset(dst, (uint8_t)value, (size_t)n);
+}
+
+void hil_fill_16(void *dst, int32_t n, int16_t value)
+{
+    int16_t *d = (int16_t *)dst;
+    for (int32_t i = 0; i < n; ++i) {
+        d[i] = value;
+    }
+}
+
+void hil_fill_32(void *dst, int32_t n, uint32_t bits)
+{
+    uint32_t *d = (uint32_t *)dst;
+    for (int32_t i = 0; i < n; ++i) {
+        d[i] = bits;
+    }
+}
+
+void hil_gather(const void *src, void *dst, const int32_t *indices, int32_t n_indices, int32_t outer,
+                int32_t axis_dim, int32_t inner_bytes)
+{
+    const uint8_t *s = (const uint8_t *)src;
+    uint8_t *d = (uint8_t *)dst;
+    for (int32_t o = 0; o < outer; ++o) {
+        for (int32_t k = 0; k < n_indices; ++k) {
+            const int32_t j = indices[k];
+            if (j >= 0 && j < axis_dim) {
+                memcpy(d, s + ((int64_t)o * axis_dim + j) * inner_bytes, (size_t)inner_bytes);
+            } else {
+                memset(d, 0, (size_t)inner_bytes);
+            }
+            d += inner_bytes;
+        }
+    }
+}

@@ -1,0 +1,219 @@
+"""Elementwise arithmetic (ADD, SUB, MUL) and MEAN, bit-exact with TFLM's reference kernels.
+
+The multipliers are computed here exactly as TFLM's Prepare computes them — including its
+quirks: ADD works in double, SUB in float32 (then widens), MEAN folds 1/count into the
+multiplier with an integer division — because a multiplier one LSB off shows up in outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.codegen.fixedpoint import (
+    ACT_NONE,
+    activation_range,
+    activation_range_float,
+    quantize_multiplier,
+)
+from harness.codegen.ir import Graph, Op, Tensor
+from harness.codegen.ops import EmitContext, OpCode, register
+
+KERNELS = ["arith.h", "arith.c"]
+_FLT_MAX = float(np.finfo(np.float32).max)
+MAX_DIMS = 6
+
+
+def _row_major_strides(shape: tuple[int, ...]) -> list[int]:
+    strides, acc = [], 1
+    for d in reversed(shape):
+        strides.append(acc)
+        acc *= int(d)
+    return strides[::-1]
+
+
+def broadcast_walk(s1: tuple[int, ...], s2: tuple[int, ...], out: tuple[int, ...]
+                   ) -> tuple[list[int], list[int], list[int]] | None:
+    """(dims, stride1, stride2) for walking `out` in order, or None when no broadcast is needed.
+
+    Like TFLM, equal element counts mean elementwise. Size-1 dims are dropped and dims that are
+    contiguous for both inputs are merged, so the C loop stays short.
+    """
+    n = lambda s: int(np.prod(s)) if len(s) else 1  # noqa: E731
+    if n(s1) == n(s2) == n(out):
+        return None
+    rank = len(out)
+    p1 = (1,) * (rank - len(s1)) + tuple(s1)
+    p2 = (1,) * (rank - len(s2)) + tuple(s2)
+    st1, st2 = _row_major_strides(p1), _row_major_strides(p2)
+    dims, a, b = [], [], []
+    for d in range(rank):
+        if out[d] == 1:
+            continue
+        dims.append(int(out[d]))
+        a.append(0 if p1[d] == 1 else st1[d])
+        b.append(0 if p2[d] == 1 else st2[d])
+    # merge dim k into k-1 when both inputs step contiguously across the boundary
+    md, ma, mb = [], [], []
+    for d, x, y in zip(dims, a, b):
+        if md and ma[-1] == x * d and mb[-1] == y * d:
+            md[-1] *= d
+            ma[-1], mb[-1] = x, y
+        else:
+            md.append(d)
+            ma.append(x)
+            mb.append(y)
+    if not md:
+        md, ma, mb = [1], [0], [0]
+    return md, ma, mb
+
+
+def _struct(type_name: str, var: str, fields: list) -> str:
+    def fmt(v):
+        if isinstance(v, (list, tuple)):
+            vals = list(v) + [0] * (MAX_DIMS - len(v))
+            return "{" + ", ".join(str(int(x)) for x in vals) + "}"
+        return str(int(v))
+    return f"static const {type_name} {var} = {{{', '.join(fmt(f) for f in fields)}}};"
+
+
+def _bcast_code(op: Op, ctx: EmitContext, t1: Tensor, t2: Tensor, y: Tensor) -> tuple[str, str]:
+    walk = broadcast_walk(t1.shape, t2.shape, y.shape)
+    if walk is None:
+        return "", "NULL"
+    dims, a, b = walk
+    if len(dims) > MAX_DIMS:
+        raise ctx.unsupported(op, f"broadcast over {len(dims)} dimensions", f"at most {MAX_DIMS}")
+    return _struct("hil_bcast_t", "b", [len(dims), dims, a, b]) + "\n", "&b"
+
+
+def _check_binary(op: Op, graph: Graph, ctx: EmitContext) -> tuple[Tensor, Tensor, Tensor]:
+    t1, t2, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    if not (t1.dtype == t2.dtype == y.dtype) or y.dtype not in ("int8", "int16", "float32"):
+        raise ctx.unsupported(op, f"types {t1.dtype}, {t2.dtype} -> {y.dtype}",
+                              "int8, int16 or float32, the same for inputs and output")
+    if y.dtype != "float32":
+        for t in (t1, t2, y):
+            if t.quant is None or t.quant.per_channel:
+                raise ctx.unsupported(op, f"tensor '{t.name}' is not per-tensor quantized",
+                                      "per-tensor quantized int8/int16")
+        if y.dtype == "int16" and any(t.zero_point != 0 for t in (t1, t2, y)):
+            raise ctx.unsupported(op, "int16 with a non-zero zero point", "int16 with zero points 0 (as TFLM)")
+    for t in (t1, t2):
+        if len(t.shape) > MAX_DIMS:
+            raise ctx.unsupported(op, f"rank {len(t.shape)}", f"rank <= {MAX_DIMS}")
+    return t1, t2, y
+
+
+def _act(op: Op, ctx: EmitContext) -> int:
+    act = int(op.options.get("fusedActivationFunction", ACT_NONE) or 0)
+    if act not in (0, 1, 2, 3):
+        raise ctx.unsupported(op, f"fused activation {act}", "NONE, RELU, RELU_N1_TO_1, RELU6")
+    return act
+
+
+def addsub_params(op: str, s1: float, zp1: int, s2: float, zp2: int, so: float, zpo: int,
+                  dtype: str, act: int) -> list[int]:
+    """hil_addsub_params_t fields as TFLM's CalculateOpDataAdd / CalculateOpDataSub compute them."""
+    left_shift = 15 if dtype == "int16" else 20
+    f32 = np.float32
+    if op == "ADD":  # double arithmetic
+        twice = 2.0 * float(max(f32(s1), f32(s2)))
+        r1 = float(f32(s1)) / twice
+        r2 = float(f32(s2)) / twice
+        ro = twice / ((1 << left_shift) * float(f32(so)))
+    else:  # SUB: float32 arithmetic, widened afterwards
+        twice32 = f32(2) * max(f32(s1), f32(s2))
+        r1 = float(f32(s1) / twice32)
+        r2 = float(f32(s2) / twice32)
+        ro = float(twice32 / (f32(1 << left_shift) * f32(so)))
+    m1, sh1 = quantize_multiplier(r1)
+    m2, sh2 = quantize_multiplier(r2)
+    mo, sho = quantize_multiplier(ro)
+    lo, hi = activation_range(act, dtype, float(so), int(zpo))
+    return [-int(zp1), -int(zp2), int(zpo), left_shift, m1, sh1, m2, sh2, mo, sho, lo, hi]
+
+
+def _float_binary(op: Op, ctx: EmitContext, t1: Tensor, t2: Tensor, y: Tensor, kind: int) -> OpCode:
+    lo, hi = activation_range_float(_act(op, ctx))
+    # TFLM clamps "no activation" at +-FLT_MAX (numeric_limits<float>::max), not at infinity
+    fl = lambda v: f"{float(np.float32(max(min(v, _FLT_MAX), -_FLT_MAX))).hex()}f"  # noqa: E731
+    bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
+    code = (f"{bdecl}hil_binary_f32({kind}, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, "
+            f"{ctx.ptr(y.index)}, {y.size}, {fl(lo)}, {fl(hi)});")
+    return OpCode(code=code, kernels=list(KERNELS))
+
+
+@register("ADD", "SUB")
+def emit_add_sub(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    t1, t2, y = _check_binary(op, graph, ctx)
+    act = _act(op, ctx)
+    if y.dtype == "float32":
+        return _float_binary(op, ctx, t1, t2, y, 0 if op.opcode == "ADD" else 1)
+    p = addsub_params(op.opcode, t1.scale, t1.zero_point, t2.scale, t2.zero_point, y.scale, y.zero_point,
+                      y.dtype, act)
+    bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
+    fn = f"hil_{op.opcode.lower()}_{'s8' if y.dtype == 'int8' else 's16'}"
+    code = (_struct("hil_addsub_params_t", "p", p) + "\n" + bdecl
+            + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
+    return OpCode(code=code, kernels=list(KERNELS))
+
+
+@register("MUL")
+def emit_mul(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    t1, t2, y = _check_binary(op, graph, ctx)
+    act = _act(op, ctx)
+    if y.dtype == "float32":
+        return _float_binary(op, ctx, t1, t2, y, 2)
+    real = float(np.float32(t1.scale)) * float(np.float32(t2.scale)) / float(np.float32(y.scale))
+    m, s = quantize_multiplier(real)
+    lo, hi = activation_range(act, y.dtype, y.scale, y.zero_point)
+    p = [-t1.zero_point, -t2.zero_point, y.zero_point, m, s, lo, hi]
+    bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
+    fn = f"hil_mul_{'s8' if y.dtype == 'int8' else 's16'}"
+    code = (_struct("hil_mul_params_t", "p", p) + "\n" + bdecl
+            + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
+    return OpCode(code=code, kernels=list(KERNELS), macs=y.size)
+
+
+def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
+    """TFLM's MEAN rescale: QuantizeMultiplier(s_in/s_out), then 1/count folded in by an
+    integer division of the multiplier shifted left by floor(log2(count)) (clamped)."""
+    m, s = quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
+    shift = count.bit_length() - 1
+    shift = min(shift, 32, 31 + s)
+    m = int((m << shift) // count) if shift >= 0 else int((m >> -shift) // count)
+    return m, s - shift
+
+
+@register("MEAN")
+def emit_mean(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    x, axes_t, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    if x.dtype != y.dtype or x.dtype not in ("int8", "int16", "float32"):
+        raise ctx.unsupported(op, f"types {x.dtype} -> {y.dtype}", "int8, int16 or float32 in and out")
+    if not axes_t.is_const:
+        raise ctx.unsupported(op, "axis tensor computed at run time", "a constant axis tensor")
+    rank = len(x.shape)
+    if rank > MAX_DIMS:
+        raise ctx.unsupported(op, f"rank {rank}", f"rank <= {MAX_DIMS}")
+    axes = sorted({int(a) % rank for a in np.asarray(axes_t.data).reshape(-1)}) if rank else []
+    strides = _row_major_strides(x.shape)
+    kept = [d for d in range(rank) if d not in axes and x.shape[d] != 1]
+    red = [d for d in axes if x.shape[d] != 1]
+    count = int(np.prod([x.shape[d] for d in axes])) if axes else 1
+    num_out = int(np.prod([x.shape[d] for d in kept])) if kept else 1
+    if count == 0 or num_out != y.size:
+        raise ctx.unsupported(op, f"input {list(x.shape)} axes {axes} output {list(y.shape)}",
+                              "MEAN with a non-empty reduction whose output size matches")
+    outer_d, outer_s = [x.shape[d] for d in kept] or [1], [strides[d] for d in kept] or [0]
+    inner_d, inner_s = [x.shape[d] for d in red] or [1], [strides[d] for d in red] or [0]
+    if x.dtype == "float32":
+        m = s = zi = zo = 0
+    else:
+        if x.quant is None or y.quant is None:
+            raise ctx.unsupported(op, "unquantized int tensor", "quantized int8/int16")
+        m, s = mean_multiplier(x.scale, y.scale, count)
+        zi, zo = x.zero_point, y.zero_point
+    p = [len(outer_d), outer_d, outer_s, len(inner_d), inner_d, inner_s, num_out, count, zi, zo, m, s]
+    fn = {"int8": "hil_mean_s8", "int16": "hil_mean_s16", "float32": "hil_mean_f32"}[x.dtype]
+    code = _struct("hil_mean_params_t", "p", p) + f"\n{fn}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
+    return OpCode(code=code, kernels=list(KERNELS), macs=x.size)
