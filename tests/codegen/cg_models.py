@@ -202,3 +202,75 @@ def model_path(builder: str, quant: str = "int8", seed: int = 0, float_io: bool 
         tmp.write_bytes(data)
         tmp.replace(p)
     return p
+
+
+# ---------------------------------------------------------------- special files for error paths
+
+def _special(kind: str) -> bytes:
+    tf = _keras()
+    if kind == "while_loop":
+        @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+        def f(x):
+            return tf.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2.0 + 1.0), [tf.constant(0), x])[1]
+
+        return tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
+    raise KeyError(kind)
+
+
+def special_path(kind: str) -> Path:
+    p = CACHE / f"special-{kind}-v{BUILDER_VERSION}.tflite"
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(_special(kind))
+        tmp.replace(p)
+    return p
+
+
+def with_opcode(src: Path, old: str, new: str) -> bytes:
+    """Copy of a .tflite with every `old` builtin op renamed to `new` (to provoke errors)."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    m = fb.ModelT.InitFromPackedBuf(src.read_bytes(), 0)
+    code_old, code_new = getattr(fb.BuiltinOperator, old), getattr(fb.BuiltinOperator, new)
+    for oc in m.operatorCodes:
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == code_old:
+            oc.builtinCode = code_new
+            oc.deprecatedBuiltinCode = min(code_new, 127)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def to_offset_buffers(src: Path) -> bytes:
+    """Rewrite a .tflite so every constant lives after the flatbuffer (buffer offset/size), the
+    layout the converter uses for models over 2 GB and ai-edge-quantizer outputs."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    m = fb.ModelT.InitFromPackedBuf(src.read_bytes(), 0)
+    blobs = {}
+    for i, b in enumerate(m.buffers):
+        if b.data is not None and len(b.data):
+            blobs[i] = bytes(np.asarray(b.data, dtype=np.uint8))
+            b.data, b.offset, b.size = None, 1 << 40, len(blobs[i])  # placeholder, fixed width
+
+    def pack() -> bytes:
+        bld = flatbuffers.Builder(1024)
+        bld.Finish(m.Pack(bld), file_identifier=b"TFL3")
+        return bytes(bld.Output())
+
+    head = pack()
+    pos = (len(head) + 15) // 16 * 16
+    layout = []
+    for i, blob in blobs.items():
+        m.buffers[i].offset = pos
+        layout.append((pos, blob))
+        pos = (pos + len(blob) + 15) // 16 * 16
+    head = pack()
+    out = bytearray(head)
+    for off, blob in layout:
+        out.extend(b"\0" * (off - len(out)))
+        out.extend(blob)
+    return bytes(out)

@@ -18,7 +18,7 @@ import numpy as np
 
 CACHE = Path(os.environ.get("HIL_CODEGEN_MODEL_CACHE",
                             Path(__file__).resolve().parents[2] / ".cache" / "codegen-models"))
-VERSION = 2
+VERSION = 3
 
 
 def _tf():
@@ -31,7 +31,9 @@ def _tf():
 # Each builder: (tf) -> (keras.Model or (concrete_fn, input_specs)). Input shapes carry batch 1.
 
 def _inputs(tf, *shapes):
-    return [tf.keras.Input(s, batch_size=1) for s in shapes]
+    # Named so that the converter's (name-sorted) signature order is the Keras order; with
+    # Keras' default names it depends on how many tensors the process created before.
+    return [tf.keras.Input(s, batch_size=1, name=f"in{k}") for k, s in enumerate(shapes)]
 
 
 def add_relu(tf):

@@ -1,0 +1,19 @@
+"""Whole models: activity-recognition 1D-CNN, keyword-spotting DS-CNN, dense autoencoder."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness_utils import compare
+
+
+@pytest.mark.parametrize("quant", ["int8", "int8_pt", "int16x8"])
+@pytest.mark.parametrize("builder", ["har_cnn1d", "ds_cnn", "autoencoder"])
+def test_model_bitexact(builder, quant, tflite_model, tmp_path):
+    manifest = compare(tflite_model(builder, quant), tmp_path, n_random=16, seed=7)
+    # the memory plan target: arena within 10 % of the live-tensor lower bound
+    assert manifest["arena_bytes"] <= 1.1 * manifest["arena_lower_bound"]
+
+
+def test_har_float32(tflite_model, tmp_path):
+    compare(tflite_model("har_cnn1d", "float32"), tmp_path, n_random=8)
