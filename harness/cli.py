@@ -4,6 +4,10 @@
     hil codegen MODEL.tflite --out DIR generate the C library for a model
     hil run MODEL.tflite --board m4    build, flash, run random vectors, compare with the reference
     hil results [--last]               table of recorded measurements
+    hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N]   quantization-variant grid
+    hil report [--run RUN_ID] --out DIR                                    Markdown + HTML + plots of a run
+    hil baseline --out results/baselines/m4.csv [--run RUN_ID]             baseline from a run
+    hil compare --baseline results/baselines/m4.csv [--run RUN_ID]         non-zero exit on a regression
 """
 
 from __future__ import annotations
@@ -70,6 +74,70 @@ def _cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import signal
+
+    from harness.quant import VARIANTS
+    from harness.report import measurement_table
+    from harness.sweep import plan, run_sweep, split_list, summary
+
+    def _term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, _term)  # CI cancelling a job: stop emulators, close the run partial
+    variants = split_list(args.variants) or list(VARIANTS)
+    points = plan(split_list(args.suite), variants, split_list(args.boards), suites_dir=args.suites_dir,
+                  max_vectors=args.vectors)
+    try:
+        result = run_sweep(points, results_dir=args.results_dir, jobs=args.jobs, run_id=args.run_id,
+                           argv=sys.argv, timeout=args.timeout)
+    except KeyboardInterrupt:
+        print("hil sweep: interrupted; the run is recorded as partial", file=sys.stderr)
+        return 130
+    print(measurement_table(result.records))
+    print(summary(result))
+    return 1 if args.strict and result.failed else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.lab_report import select_run, write_report
+
+    manifest, records = select_run(args.results_dir, args.run)
+    rep = write_report(records, args.out, manifest=manifest, title=args.title)
+    print(f"report of run {manifest.get('run_id')}: {rep.markdown}, {rep.html}, {len(rep.images)} plots")
+    return 0
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from harness.lab_report import select_run
+    from harness.results import write_baseline
+
+    manifest, records = select_run(args.results_dir, args.run)
+    boards = [b for b in (args.board or "").split(",") if b]
+    if not boards and Path(args.out).stem in {r.board for r in records}:
+        boards = [Path(args.out).stem]  # results/baselines/<board>.csv holds that board only
+    chosen = [r for r in records if not boards or r.board in boards]
+    if not chosen:
+        print(f"hil baseline: run {manifest.get('run_id')} has no records for board(s) {', '.join(boards)}",
+              file=sys.stderr)
+        return 1
+    path = write_baseline(chosen, args.out)
+    print(f"baseline {path}: {len({r.key for r in chosen})} points from run {manifest.get('run_id')}"
+          f" (boards {', '.join(sorted({r.board for r in chosen}))})")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from harness.lab_report import compare_to_baseline, select_run, thresholds
+
+    manifest, records = select_run(args.results_dir, args.run)
+    result = compare_to_baseline(records, args.baseline,
+                                 thresholds(count_pct=args.count_pct, size_pct=args.size_pct, acc_drop=args.acc_drop))
+    print(f"run {manifest.get('run_id')} ({manifest.get('status')})")
+    print(result.table())
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from harness.codegen import add_codegen_arguments, run_codegen
 
@@ -96,6 +164,43 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--last", action="store_true", help="only the most recent run")
     s.add_argument("--markdown", action="store_true")
     s.set_defaults(func=_cmd_results)
+
+    s = sub.add_parser("sweep", help="run a grid of suites x quantization variants x boards, in parallel")
+    s.add_argument("--suite", action="append", required=True, help="suite name (repeat or comma-separate)")
+    s.add_argument("--variants", action="append", default=[], help="comma-separated variants (default: all six)")
+    s.add_argument("--boards", action="append", required=True, help="comma-separated board names or files")
+    s.add_argument("-j", "--jobs", type=int, default=None, help="parallel emulators (default: CPU cores)")
+    s.add_argument("--results-dir", default="results")
+    s.add_argument("--suites-dir", default="suites", help="where <suite>/artifacts/<variant>.tflite live")
+    s.add_argument("--vectors", type=int, default=None, help="at most this many test vectors per point")
+    s.add_argument("--run-id", default=None)
+    s.add_argument("--timeout", type=float, default=60.0, help="device timeout per command, seconds")
+    s.add_argument("--strict", action="store_true", help="exit 1 when any point failed")
+    s.set_defaults(func=_cmd_sweep)
+
+    s = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep run")
+    s.add_argument("--results-dir", default="results")
+    s.add_argument("--run", default=None, help="run id (or a unique prefix; default: the latest run)")
+    s.add_argument("--out", required=True, help="output directory (report.md, report.html, *.png)")
+    s.add_argument("--title", default="Quantization lab report")
+    s.set_defaults(func=_cmd_report)
+
+    s = sub.add_parser("baseline", help="write a baseline CSV from a run")
+    s.add_argument("--out", required=True, help="e.g. results/baselines/m4.csv (its stem picks the board)")
+    s.add_argument("--results-dir", default="results")
+    s.add_argument("--run", default=None, help="run id (default: the latest run)")
+    s.add_argument("--board", default=None, help="comma-separated boards to keep (default: the --out stem if "
+                   "it names a board of the run, else all)")
+    s.set_defaults(func=_cmd_baseline)
+
+    s = sub.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
+    s.add_argument("--baseline", required=True)
+    s.add_argument("--results-dir", default="results")
+    s.add_argument("--run", default=None, help="run id (default: the latest run)")
+    s.add_argument("--count-pct", type=float, default=2.0, help="allowed growth of count per inference, %%")
+    s.add_argument("--size-pct", type=float, default=2.0, help="allowed growth of flash, RAM and arena, %%")
+    s.add_argument("--acc-drop", type=float, default=0.01, help="allowed accuracy drop, fraction (0.01 = 1 pt)")
+    s.set_defaults(func=_cmd_compare)
     return p
 
 
