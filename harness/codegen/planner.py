@@ -39,6 +39,7 @@ class Plan:
     copy_in: list[tuple[int, int]] = field(default_factory=list)  # (tensor, input byte offset): memcpy into arena
     copy_out: list[tuple[int, int]] = field(default_factory=list)  # (tensor, output byte offset): memcpy at end
     lifetimes: dict[int, tuple[int, int]] = field(default_factory=dict)  # arena group root -> (first, last) step
+    blocks: dict[int, tuple[int, int]] = field(default_factory=dict)  # arena group root -> (offset, bytes)
 
 
 class _UnionFind:
@@ -168,4 +169,5 @@ def plan_memory(graph: Graph) -> Plan:
         copy_in=copy_in,
         copy_out=copy_out,
         lifetimes={r: (first_step[r], last_step[r]) for r in arena_groups},
+        blocks={r: (placed[r], size[r]) for r in arena_groups},
     )
