@@ -31,7 +31,7 @@ from typing import Any, Iterable, Sequence, TextIO
 
 import numpy as np
 
-from harness.errors import ConfigError, DoesNotFit
+from harness.errors import ConfigError, DoesNotFit, HilError, UnsupportedModel
 from harness.results import Record, ResultsWriter, failure_class, new_run_id
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -189,7 +189,14 @@ def measure_point(point: Point, timeout: float = 60.0) -> Record:
             raise ConfigError(f"{point.model_path}: no model for variant {point.variant!r} of suite {point.suite!r}; "
                               f"build it (suites/build_artifacts.py --suite {point.suite})",
                               file=point.model_path, line=None, field="variant")
-        ref = Reference(point.model_path)
+        try:
+            ref = Reference(point.model_path)
+        except HilError:
+            raise
+        except Exception as exc:  # a file the TFLM runtime cannot even parse
+            raise UnsupportedModel(f"{point.model_path}: not a model the TFLM reference can load ({exc}); "
+                                   f"rebuild the {point.variant} artifact of suite {point.suite}",
+                                   model=point.model_path) from exc
         inputs, labels = load_vectors(point.data_path, point.variant, ref.input_details, point.max_vectors)
         host.update(ref=ref, inputs=inputs, labels=labels)
         run = run_model(point.model_path, board, inputs, name=_model_name(point), timeout=timeout)
