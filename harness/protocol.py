@@ -271,10 +271,18 @@ class Invocation:
 
 @dataclass(frozen=True)
 class Stats:
+    """From the painted stack: `stack_high_water > stack_size` means it overflowed into the
+    painted guard zone below the stack region (`guard_bytes` of it)."""
+
     stack_high_water: int
     stack_size: int
     invokes: int
     bad_frames: int
+    guard_bytes: int = 0
+
+    @property
+    def overflowed(self) -> bool:
+        return self.stack_high_water > self.stack_size
 
 
 CFSR_BITS = {
@@ -553,9 +561,9 @@ class DeviceSession:
 
     def stats(self) -> Stats:
         payload = self.request(Cmd.STATS).payload
-        if len(payload) < 16:
-            raise self._with_transcript(ProtocolError(f"STATS reply has {len(payload)} bytes, expected 16"))
-        return Stats(*struct.unpack_from("<IIII", payload))
+        if len(payload) < 20:
+            raise self._with_transcript(ProtocolError(f"STATS reply has {len(payload)} bytes, expected 20"))
+        return Stats(*struct.unpack_from("<5I", payload))
 
     def profile(self) -> list[int]:
         """Per-layer ticks of the last invoke (firmware built with -DHIL_MODEL_PROFILE)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.boards import BOARDS_DIR
+from harness.boards import BOARDS_DIR, Board
 from harness.firmware.build import Firmware, build_firmware
 
 REPO = Path(__file__).resolve().parents[1]
@@ -14,7 +14,7 @@ TESTMODELS = REPO / "firmware" / "testmodels"
 QEMU_BOARDS = [b for b in ("m0plus", "m3", "m4", "m7", "m33") if (BOARDS_DIR / f"{b}.toml").is_file()]
 
 
-def build(board: str, model: str, **kwargs: object) -> Firmware:
+def build(board: Board | str, model: str, **kwargs: object) -> Firmware:
     return build_firmware(board, TESTMODELS / model, **kwargs)  # type: ignore[arg-type]
 
 

@@ -173,3 +173,16 @@ def test_bytes_flipped_on_the_wire_are_detected_and_retried() -> None:
             stats = session.stats()
             assert (stats.bad_frames, stats.invokes) == (1, 1)
     assert qemu_children() == []
+
+
+@pytest.mark.skipif("m33" not in QEMU_BOARDS, reason="no m33 board file")
+def test_stack_overflow_on_v8m_faults_at_the_limit() -> None:
+    """ARMv8-M: the firmware sets MSPLIM to the stack bottom, so recursing past it is a
+    UsageFault STKOF reported from the recursing function (not silent corruption)."""
+    fw = build("m33", "workload")
+    with pytest.raises(DeviceFault) as info:
+        with open_device("m33", fw.elf, timeout=10) as dev:
+            dev.invoke((0).to_bytes(4, "little") + (20).to_bytes(4, "little"))  # fits
+            dev.invoke((0).to_bytes(4, "little") + (400).to_bytes(4, "little"))
+    d = info.value.details
+    assert d["cfsr_bits"] == ["STKOF"] and d["function"] == "testmodel_recurse"

@@ -110,3 +110,58 @@ def test_device_rejects_corrupt_frames_and_bad_arguments() -> None:
             s.request(0x55)  # type: ignore[arg-type]
         out, _ = dev.invoke(VECTOR)  # still serving
         assert out == echo_reference(VECTOR, 0)
+
+
+def _workload(spin: int, depth: int) -> bytes:
+    return spin.to_bytes(4, "little") + depth.to_bytes(4, "little")
+
+
+@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+def test_counts_are_exact_linear_and_stack_grows_with_depth(board_name: str) -> None:
+    fw = build(board_name, "workload")
+    with open_device(board_name, fw.elf) as dev:
+        c = {n: dev.invoke(_workload(n, 0))[1].value for n in (1000, 2000, 4000)}
+        per_iter, rem = divmod(c[2000] - c[1000], 1000)
+        assert rem == 0 and 2 <= per_iter <= 6, c
+        assert c[4000] - c[2000] == 2000 * per_iter, "a count that is off by even one instruction fails here"
+        marks = []
+        for depth in (10, 20):
+            dev.invoke(_workload(0, depth))
+            marks.append(dev.stats())
+        assert marks[0].stack_high_water < marks[1].stack_high_water < marks[1].stack_size
+        assert not marks[1].overflowed and marks[1].guard_bytes > 0
+        # Far deeper than the stack: the painted guard zone below it gets written.
+        dev.invoke(_workload(0, 200))
+        assert dev.stats().overflowed
+
+
+@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+def test_systick_counter_extends_past_24_bits(board_name: str) -> None:
+    """SysTick (the counter real M0+ boards use) is 24 bits; its wrap interrupt extends it.
+    Over a run that wraps it several times it must agree with the board's 32-bit timer up
+    to the interrupt handler's own instructions."""
+    board = load_board(board_name)
+    systick = dataclasses.replace(board, counter=dataclasses.replace(board.counter, kind="systick", base=None,
+                                                                     hz=board.clock_hz))
+    spin = 3_000_000
+    counts = {}
+    for b in (board, systick):
+        fw = build(b, "workload")
+        with open_device(b, fw.elf) as dev:
+            assert dev.hello.counter == b.counter.kind
+            counts[b.counter.kind] = [dev.invoke(_workload(n, 0))[1].value for n in (1000, spin)]
+    short_ref, long_ref = counts[board.counter.kind]
+    short, long = counts["systick"]
+    ticks = long_ref * board.ticks_per_instruction()
+    wraps = int(ticks // 2**24)
+    assert wraps >= 2 and short == short_ref
+    assert 0 < long - long_ref <= 12 * (wraps + 1), (long, long_ref, wraps)
+
+
+def test_dwt_counter_builds_for_hardware_cores() -> None:
+    """DWT is RAZ under QEMU (emulation.md 6.1), so only its build is checked here."""
+    board = load_board("m4")
+    dwt = dataclasses.replace(board, counter=dataclasses.replace(board.counter, kind="dwt", base=None,
+                                                                 hz=board.clock_hz))
+    fw = build(dwt, "workload")
+    assert fw.elf.is_file() and "warning" not in fw.log

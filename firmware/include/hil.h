@@ -50,6 +50,13 @@
 #define HIL_HAS_CFSR 0
 #endif
 
+/* ARMv8-M mainline has the MSPLIM stack limit register. */
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+#define HIL_HAS_MSPLIM 1
+#else
+#define HIL_HAS_MSPLIM 0
+#endif
+
 #define HIL_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
 /* UART driver (polled, blocking). */
@@ -64,9 +71,16 @@ uint32_t hil_counter_now(void);
 /* Semihosting exit (only does something when HIL_SEMIHOSTING), otherwise spins forever. */
 void hil_exit(int code) __attribute__((noreturn));
 
-/* Stack high-water mark in bytes, from the painted stack region. */
+/* Painted guard zone below the stack region (bytes; 0 when .bss reaches the stack). */
+#ifndef HIL_STACK_GUARD_BYTES
+#define HIL_STACK_GUARD_BYTES 256u
+#endif
+
+/* Stack high-water mark in bytes, from the painted stack; more than hil_stack_size() means
+ * the stack overflowed into the guard zone. */
 uint32_t hil_stack_high_water(void);
 uint32_t hil_stack_size(void);
+uint32_t hil_stack_guard_bytes(void);
 
 /* CRC-32 (IEEE 802.3, same as zlib.crc32); pass 0 as the initial crc. */
 uint32_t hil_crc32(uint32_t crc, const void *data, size_t len);

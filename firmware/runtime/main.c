@@ -153,6 +153,7 @@ static void emit_stats(void) {
     tx_u32(hil_stack_size());
     tx_u32(invokes);
     tx_u32(bad_frames);
+    tx_u32(hil_stack_guard_bytes());
 }
 
 /* ---- frame input ---- */

@@ -44,6 +44,17 @@ __attribute__((section(".isr_vector"), used)) void (*const hil_vectors[32])(void
     hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
 };
 
+/* Lowest painted word: up to HIL_STACK_GUARD_BYTES below the stack region, in the unused gap
+ * above .bss (no heap is used), so an overflow shows up as a high-water mark above the stack
+ * size instead of going unnoticed. */
+static volatile uint32_t *paint_start(void) {
+    uintptr_t lo = (uintptr_t)&_sstack - HIL_STACK_GUARD_BYTES;
+    if (lo < (uintptr_t)&_ebss) lo = ((uintptr_t)&_ebss + 3u) & ~(uintptr_t)3u;
+    return (volatile uint32_t *)lo;
+}
+
+uint32_t hil_stack_guard_bytes(void) { return (uint32_t)((uintptr_t)&_sstack - (uintptr_t)paint_start()); }
+
 void Reset_Handler(void) {
 #if defined(__ARM_FP)
     SCB_CPACR |= 0xFu << 20; /* CP10/CP11 full access before any FP instruction */
@@ -54,13 +65,19 @@ void Reset_Handler(void) {
     while (dst < &_edata) *dst++ = *src++;
     for (dst = &_sbss; dst < &_ebss;) *dst++ = 0;
 
-    /* Paint the unused stack below the current SP (volatile: no memset call below SP). */
+    /* Paint the unused stack below the current SP, plus a guard zone below the stack region
+     * (volatile: no memset call below SP). */
     uint32_t sp;
     __asm volatile("mov %0, sp" : "=r"(sp));
-    for (dst = &_sstack; (uintptr_t)dst < sp - 16u;) *dst++ = HIL_STACK_PAINT;
+    for (dst = paint_start(); (uintptr_t)dst < sp - 16u;) *dst++ = HIL_STACK_PAINT;
 
 #if HIL_HAS_CFSR
     SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18); /* separate Mem/Bus/Usage faults */
+#endif
+#if HIL_HAS_MSPLIM
+    /* ARMv8-M stack limit: overflowing the stack region raises a UsageFault (STKOF) at once
+     * instead of silently corrupting .bss. */
+    __asm volatile("msr msplim, %0" ::"r"(&_sstack));
 #endif
     main();
     hil_exit(0);
@@ -69,7 +86,7 @@ void Reset_Handler(void) {
 uint32_t hil_stack_size(void) { return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack); }
 
 uint32_t hil_stack_high_water(void) {
-    const volatile uint32_t *p = &_sstack;
+    const volatile uint32_t *p = paint_start();
     while (p < &_estack && *p == HIL_STACK_PAINT) p++;
     return (uint32_t)((uintptr_t)&_estack - (uintptr_t)p);
 }
@@ -89,6 +106,9 @@ void hil_exit(int code) {
     for (;;) {
     }
 }
+
+/* The fault handler runs on its own small stack: the main stack may be the thing that broke. */
+uint32_t hil_fault_stack[96] __attribute__((aligned(8), used));
 
 /* Called from hil_fault_entry with the stacked exception frame and EXC_RETURN. */
 void hil_fault_report(const uint32_t *frame, uint32_t exc_return) __attribute__((noreturn, used));
@@ -121,7 +141,8 @@ void hil_fault_report(const uint32_t *frame, uint32_t exc_return) {
 }
 
 /* Works on ARMv6-M too (no IT blocks, no tst with immediates): pick MSP or PSP from
- * EXC_RETURN bit 2 and hand over to C. */
+ * EXC_RETURN bit 2, switch to the fault stack (lifting the v8-M stack limit first) and hand
+ * over to C. */
 __attribute__((naked)) void hil_fault_entry(void) {
     __asm volatile(
         "movs r0, #4\n"
@@ -131,5 +152,13 @@ __attribute__((naked)) void hil_fault_entry(void) {
         "mrs r0, psp\n"
         "b 2f\n"
         "1: mrs r0, msp\n"
-        "2: bl hil_fault_report\n");
+        "2:\n"
+#if HIL_HAS_MSPLIM
+        "movs r2, #0\n"
+        "msr msplim, r2\n"
+#endif
+        "ldr r2, =hil_fault_stack + 384\n"
+        "mov sp, r2\n"
+        "bl hil_fault_report\n"
+        ".ltorg\n");
 }

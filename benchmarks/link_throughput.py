@@ -1,0 +1,82 @@
+"""Link throughput and emulator start-up, on real QEMU with the echo test firmware.
+
+Prints, per board: emulator start-to-BOOT time (Popen to the BOOT frame decoded), HELLO round
+trip, and vectors per second for a 490-byte input (LOAD chunks + INVOKE + READ chunks).
+
+    .venv/bin/python benchmarks/link_throughput.py [--boards m4 m0plus] [--vectors 100] [--starts 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.backends.qemu import QemuBackend  # noqa: E402
+from harness.boards import load_board  # noqa: E402
+from harness.firmware.build import build_firmware  # noqa: E402
+from harness.protocol import DeviceSession  # noqa: E402
+
+
+def start_to_boot(board_name: str, elf: Path) -> float:
+    board = load_board(board_name)
+    t0 = time.perf_counter()
+    with QemuBackend(board, elf) as backend:
+        session = DeviceSession(backend.start(), elf=elf)
+        session.wait_boot(10.0)
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--boards", nargs="+", default=["m4", "m0plus"])
+    ap.add_argument("--vectors", type=int, default=100)
+    ap.add_argument("--starts", type=int, default=5)
+    args = ap.parse_args()
+
+    print(f"{'board':8} {'start->BOOT ms':>15} {'HELLO rtt ms':>13} {'vectors/s':>10} {'ms/vector':>10} "
+          f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8} {'insns/inv':>10}")
+    for name in args.boards:
+        fw = build_firmware(name, ROOT / "firmware" / "testmodels" / "echo")
+        starts = [start_to_boot(name, fw.elf) * 1e3 for _ in range(args.starts)]
+        board = load_board(name)
+        with QemuBackend(board, fw.elf) as backend:
+            s = DeviceSession(backend.start(), elf=fw.elf)
+            s.wait_boot(10.0)
+            rtts = []
+            for _ in range(20):
+                t = time.perf_counter()
+                s.hello()
+                rtts.append((time.perf_counter() - t) * 1e3)
+            x = bytes(i * 7 % 256 for i in range(s.boot.input_bytes))
+            s.invoke(x)  # warm-up
+            load_t = run_t = read_t = 0.0
+            t_all = time.perf_counter()
+            for _ in range(args.vectors):
+                t = time.perf_counter()
+                s.load(x)
+                t2 = time.perf_counter()
+                _, ticks, n = s.run()
+                t3 = time.perf_counter()
+                s.read_output(n)
+                t4 = time.perf_counter()
+                load_t += t2 - t
+                run_t += t3 - t2
+                read_t += t4 - t3
+            elapsed = time.perf_counter() - t_all
+            insns = backend.ticks_to_count(ticks) - backend.ticks_to_count(s.boot.overhead_ticks)
+        n = args.vectors
+        print(f"{name:8} {statistics.median(starts):15.1f} {statistics.median(rtts):13.2f} {n / elapsed:10.1f} "
+              f"{elapsed / n * 1e3:10.2f} {load_t / n * 1e3:8.2f} {run_t / n * 1e3:9.2f} {read_t / n * 1e3:8.2f} "
+              f"{insns:10d}")
+    print(f"(medians of {args.starts} starts and 20 HELLOs; {args.vectors} vectors of 490 bytes, "
+          "max_payload 256: 2 LOADs + INVOKE + 2 READs per vector)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+/* Arm PrimeCell PL011 UART, polled (Renode's UART.PL011; also many real SoCs).
+ * Register offsets from the PL011 TRM (DDI 0183): DR 0x00, FR 0x18, IBRD 0x24, FBRD 0x28,
+ * LCR_H 0x2C, CR 0x30. */
+#include "hil.h"
+
+#ifndef HIL_UART_BASE
+#error "HIL_UART_BASE must be defined by the build (board file [uart] base)"
+#endif
+#ifndef HIL_UART_BAUD
+#define HIL_UART_BAUD 115200
+#endif
+#ifndef HIL_CLOCK_HZ
+#define HIL_CLOCK_HZ 24000000
+#endif
+
+#define UART_DR HIL_REG32(HIL_UART_BASE + 0x00u)
+#define UART_FR HIL_REG32(HIL_UART_BASE + 0x18u)
+#define UART_IBRD HIL_REG32(HIL_UART_BASE + 0x24u)
+#define UART_FBRD HIL_REG32(HIL_UART_BASE + 0x28u)
+#define UART_LCR_H HIL_REG32(HIL_UART_BASE + 0x2Cu)
+#define UART_CR HIL_REG32(HIL_UART_BASE + 0x30u)
+
+#define FR_RXFE (1u << 4)
+#define FR_TXFF (1u << 5)
+#define LCR_H_FEN (1u << 4)
+#define LCR_H_WLEN8 (3u << 5)
+#define CR_UARTEN (1u << 0)
+#define CR_TXE (1u << 8)
+#define CR_RXE (1u << 9)
+
+void hil_uart_init(void) {
+    /* Baud divisor in 1/64ths: 64 * clk / (16 * baud), rounded. */
+    uint32_t div64 = (uint32_t)((4ull * HIL_CLOCK_HZ + HIL_UART_BAUD / 2u) / HIL_UART_BAUD);
+    UART_CR = 0u;
+    UART_IBRD = div64 >> 6;
+    UART_FBRD = div64 & 0x3Fu;
+    /* 8N1 with FIFOs. Renode warns on every byte when WLEN is left at 5 bits (emulation.md 12.1). */
+    UART_LCR_H = LCR_H_WLEN8 | LCR_H_FEN;
+    UART_CR = CR_UARTEN | CR_TXE | CR_RXE;
+}
+
+void hil_uart_putc(uint8_t c) {
+    while (UART_FR & FR_TXFF) {
+    }
+    UART_DR = c;
+}
+
+uint8_t hil_uart_getc(void) {
+    while (UART_FR & FR_RXFE) {
+    }
+    return (uint8_t)UART_DR;
+}
