@@ -18,7 +18,7 @@ import numpy as np
 
 CACHE = Path(os.environ.get("HIL_CODEGEN_MODEL_CACHE",
                             Path(__file__).resolve().parents[2] / ".cache" / "codegen-models"))
-VERSION = 3
+VERSION = 5
 
 
 def _tf():
@@ -108,12 +108,23 @@ def pad_concat(tf):
     return tf.keras.Model([a, b], [p, c, c2])
 
 
+def padv2_gather(tf):
+    """PADV2 (non-zero pad value) and GATHER: int8/float only (TFLM has no int16 kernels)."""
+    (a,) = _inputs(tf, (5, 4, 3))
+    L = tf.keras.layers
+    p2 = L.Lambda(lambda t: tf.pad(t, [[0, 0], [1, 0], [0, 2], [0, 0]], constant_values=0.5))(a)
+    g = L.Lambda(lambda t: tf.gather(t, [2, 0, 3, 3], axis=2))(a)
+    return tf.keras.Model(a, [p2, g])
+
+
 def split_ops(tf):
     (a,) = _inputs(tf, (6, 10))
     L = tf.keras.layers
     s = L.Lambda(lambda t: tf.split(t, 2, axis=2))(a)
     v = L.Lambda(lambda t: tf.split(t, [1, 3, 2], axis=1))(a)
-    return tf.keras.Model(a, [s[0], s[1], v[0], v[1], v[2]])
+    u = L.Lambda(lambda t: tf.unstack(t, axis=1))(a)
+    k = L.Lambda(lambda t: tf.stack([t, t], axis=2))(a)
+    return tf.keras.Model(a, [s[0], s[1], v[0], v[1], v[2], u[0], u[5], k])
 
 
 def slice_ops(tf):
@@ -150,7 +161,7 @@ def gru_cell(tf, n_in=6, n_h=16, n_cls=4):
 
 BUILDERS: dict[str, Callable] = {f.__name__: f for f in (
     add_relu, add_bcast, sub_bcast, sub_const, mul_bcast, mul_same, add_relu6_fused, mean_axes, gap1d,
-    activations, act_int16, pad_concat, split_ops, slice_ops, flatten_dynamic, gru_cell)}
+    activations, act_int16, pad_concat, padv2_gather, split_ops, slice_ops, flatten_dynamic, gru_cell)}
 
 
 def convert(builder: str, quant: str, ranges: list[tuple[float, float]] | None, seed: int = 0) -> bytes:
