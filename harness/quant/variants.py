@@ -97,16 +97,16 @@ def _percentile_ranges(p: float, inputs_gen) -> Iterator[None]:
 
 
 def _narrow(calibrated: bytes, p: float, inputs_gen) -> bytes:
-    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     fb, m, _ = grid._load(calibrated)
     sg = m.subgraphs[0]
     ranged = [i for i, t in enumerate(sg.tensors)
               if t.quantization is not None and t.quantization.min is not None
               and len(t.quantization.min) == 1 and i not in set(sg.inputs.tolist())]
-    interp = tf.lite.Interpreter(
+    interp = Interpreter(
         model_content=calibrated, num_threads=1, experimental_preserve_all_tensors=True,
-        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+        experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     interp.allocate_tensors()
     details = interp.get_input_details()
     seen: dict[int, list[np.ndarray]] = {i: [] for i in ranged}

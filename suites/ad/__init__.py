@@ -1,0 +1,1 @@
+"""Suite ad: model, data and golden artifacts (see suites/README.md)."""

@@ -1,0 +1,1 @@
+"""Suite digits: model, data and golden artifacts (see suites/README.md)."""

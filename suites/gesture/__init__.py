@@ -1,0 +1,1 @@
+"""Suite gesture: model, data and golden artifacts (see suites/README.md)."""

@@ -1,0 +1,1 @@
+"""Suite har: model, data and golden artifacts (see suites/README.md)."""

@@ -1,0 +1,1 @@
+"""Suite kws: model, data and golden artifacts (see suites/README.md)."""
