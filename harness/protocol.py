@@ -466,9 +466,9 @@ class DeviceSession:
         while True:
             try:
                 return self._exchange(cmd, payload, self.timeout if timeout is None else timeout)
-            except ProtocolError:
-                if attempt >= self.retries:
-                    raise
+            except ProtocolError as exc:
+                if attempt >= self.retries or exc.details.get("kind") == "reboot":
+                    raise  # after a reboot the device lost its state: resending would hide that
                 attempt += 1
                 self.retried += 1
                 self._resync()
@@ -524,8 +524,8 @@ class DeviceSession:
                 status, ticks, out_len, index = self._result(
                     self._exchange(Cmd.INVOKE, b"", self.timeout if timeout is None else timeout))
                 break
-            except ProtocolError:
-                if attempt >= self.retries:
+            except ProtocolError as exc:
+                if attempt >= self.retries or exc.details.get("kind") == "reboot":
                     raise
                 attempt += 1
                 self.retried += 1

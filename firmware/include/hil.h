@@ -59,6 +59,9 @@
 
 #define HIL_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
+/* Set once the UART is initialised: a fault before that must not wait on a dead UART. */
+extern volatile int hil_uart_ready;
+
 /* UART driver (polled, blocking). */
 void hil_uart_init(void);
 void hil_uart_putc(uint8_t c);

@@ -277,6 +277,7 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
 
 int main(void) {
     hil_uart_init();
+    hil_uart_ready = 1;
     hil_counter_init();
     uint32_t t0 = hil_counter_now();
     uint32_t t1 = hil_counter_now();

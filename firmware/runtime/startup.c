@@ -83,6 +83,8 @@ void Reset_Handler(void) {
     hil_exit(0);
 }
 
+volatile int hil_uart_ready;
+
 uint32_t hil_stack_size(void) { return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack); }
 
 uint32_t hil_stack_high_water(void) {
@@ -136,7 +138,7 @@ void hil_fault_report(const uint32_t *frame, uint32_t exc_return) {
         payload[4 * i + 2] = (uint8_t)(r[i] >> 16);
         payload[4 * i + 3] = (uint8_t)(r[i] >> 24);
     }
-    hil_send_frame(HIL_MSG_FAULT, 0, payload, sizeof payload);
+    if (hil_uart_ready) hil_send_frame(HIL_MSG_FAULT, 0, payload, sizeof payload);
     hil_exit(HIL_EXIT_FAULT);
 }
 
