@@ -41,8 +41,13 @@ CORE_FPUS: dict[str, tuple[str, ...]] = {
 }
 BACKENDS = ("qemu", "renode", "pyocd")
 EMULATED_BACKENDS = ("qemu", "renode")
-UART_KINDS = ("cmsdk", "nrf51", "pl011", "stm32-usart")
-COUNTER_KINDS = ("cmsdk-timer", "systick", "nrf51-timer", "dwt")
+# stm32-usart: the USART alone (clocks and pins set up elsewhere, e.g. Renode's model needs none);
+# stm32{l4,g0,f7}-usart: the same driver plus that chip family's RCC clock enable and GPIO
+# alternate-function set-up for the ST-LINK virtual COM port (firmware/uart/<kind>.c).
+UART_KINDS = ("cmsdk", "nrf51", "pl011", "stm32-usart", "stm32l4-usart", "stm32g0-usart", "stm32f7-usart")
+# renode-icount: a memory cell at `base` that a Renode CPU hook fills with the executed-instruction
+# count each time the firmware reads it (exact counts; see harness/backends/renode.py).
+COUNTER_KINDS = ("cmsdk-timer", "systick", "nrf51-timer", "dwt", "renode-icount")
 # Counters that live at a fixed architectural address have no `base`.
 COUNTERS_WITHOUT_BASE = ("systick", "dwt")
 ICOUNT_SHIFT_MAX = 10  # QEMU rejects larger shifts ("Invalid shift value")
@@ -82,21 +87,45 @@ class QemuSettings:
     icount_shift: int
 
 
+RENODE_GENERATED = "generated"
+
+
 @dataclass(frozen=True)
 class RenodeSettings:
-    """Placeholder for the Renode backend: a platform (.repl) and its CPU speed."""
+    """How Renode models the board.
 
-    platform: str
+    `platform = "generated"` builds the .repl from the board's own fields (core, memory, UART,
+    counter), so the board file stays the single source of truth; otherwise `platform` is a
+    .repl path (relative to the board file) and `uart_name` names its UART peripheral.
+    `mips` is Renode's PerformanceInMips (virtual time per instruction; counts do not depend on it).
+    """
+
+    platform: str = RENODE_GENERATED
     mips: int | None = None
+    uart_name: str | None = None
+
+    def platform_path(self, board_path: Path) -> Path | None:
+        """The custom .repl file, or None for a generated platform."""
+        if self.platform == RENODE_GENERATED:
+            return None
+        return (board_path.parent / self.platform).resolve()
 
 
 @dataclass(frozen=True)
 class PyocdSettings:
-    """Placeholder for real boards: the pyOCD target, probe id and serial port."""
+    """A real board behind a debug probe: what pyOCD needs to flash it and where its UART is.
+
+    `probe` is the probe's unique id (always pin it when several probes can be attached);
+    `serial` is the UART device (e.g. /dev/ttyACM0); without it the backend looks for the
+    serial port whose USB serial number equals the probe UID. `pack` names the CMSIS pack
+    that defines `target` when pyOCD has no built-in support; `swd_hz` is the SWD clock.
+    """
 
     target: str
     probe: str | None = None
     serial: str | None = None
+    pack: str | None = None
+    swd_hz: int | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +342,14 @@ def _parse(path: Path, text: str) -> Board:
     else:
         cbase = _get(ctx, counter_t, "counter", "base", int, minimum=0, maximum=_U32)
     counter = Counter(kind=ckind, base=cbase, hz=_get(ctx, counter_t, "counter", "hz", int, minimum=1, maximum=2_000_000_000))
+    if ckind == "renode-icount":
+        if backend != "renode":
+            raise ctx.fail("counter", "kind", f"'renode-icount' only works with backend \"renode\" (got {backend!r}); "
+                           "use dwt or systick on hardware, a timer on QEMU")
+        assert cbase is not None
+        if cbase % 4 or any(r.origin <= cbase < r.end for r in (flash, ram)):
+            raise ctx.fail("counter", "base", f"bad value {cbase:#x}: must be 4-byte aligned and outside flash and RAM "
+                           "(the generated platform maps a page of its own there)")
 
     qemu_t = _table(ctx, data, "qemu", "", required=backend == "qemu")
     qemu = None
@@ -336,20 +373,40 @@ def _parse(path: Path, text: str) -> Board:
     renode_t = _table(ctx, data, "renode", "", required=backend == "renode")
     renode = None
     if renode_t is not None:
-        _check_keys(ctx, renode_t, "renode", ("platform", "mips"))
+        _check_keys(ctx, renode_t, "renode", ("platform", "mips", "uart_name"))
+        platform = _get(ctx, renode_t, "renode", "platform", str, required=False) or RENODE_GENERATED
+        uart_name = _get(ctx, renode_t, "renode", "uart_name", str, required=False)
         renode = RenodeSettings(
-            platform=_get(ctx, renode_t, "renode", "platform", str),
+            platform=platform,
             mips=_get(ctx, renode_t, "renode", "mips", int, required=False, minimum=1, maximum=100_000),
+            uart_name=uart_name,
         )
+        custom = renode.platform_path(path)
+        if custom is not None:
+            if not custom.is_file():
+                raise ctx.fail("renode", "platform", f"bad value {platform!r}: {custom} does not exist; "
+                               f"use \"{RENODE_GENERATED}\" or a .repl path relative to the board file")
+            if not uart_name:
+                raise ctx.fail("renode", "uart_name", "missing: a custom platform needs the name of its UART "
+                               "peripheral (e.g. \"sysbus.usart2\")")
+        elif uart_name is not None:
+            raise ctx.fail("renode", "uart_name", f"must be omitted for platform \"{RENODE_GENERATED}\" "
+                           "(the generated platform names its UART itself)")
 
     pyocd_t = _table(ctx, data, "pyocd", "", required=backend == "pyocd")
     pyocd = None
     if pyocd_t is not None:
-        _check_keys(ctx, pyocd_t, "pyocd", ("target", "probe", "serial"))
+        _check_keys(ctx, pyocd_t, "pyocd", ("target", "probe", "serial", "pack", "swd_hz"))
+        target = _get(ctx, pyocd_t, "pyocd", "target", str)
+        if not re.match(r"^[a-z0-9_]+$", target):
+            raise ctx.fail("pyocd", "target", f"bad value {target!r}; pyOCD target names are lower-case, "
+                           "e.g. \"stm32l432kc\" (see `pyocd list --targets`)")
         pyocd = PyocdSettings(
-            target=_get(ctx, pyocd_t, "pyocd", "target", str),
-            probe=_get(ctx, pyocd_t, "pyocd", "probe", str, required=False),
-            serial=_get(ctx, pyocd_t, "pyocd", "serial", str, required=False),
+            target=target,
+            probe=_get(ctx, pyocd_t, "pyocd", "probe", str, required=False) or None,
+            serial=_get(ctx, pyocd_t, "pyocd", "serial", str, required=False) or None,
+            pack=_get(ctx, pyocd_t, "pyocd", "pack", str, required=False),
+            swd_hz=_get(ctx, pyocd_t, "pyocd", "swd_hz", int, required=False, minimum=1000, maximum=100_000_000),
         )
 
     return Board(
