@@ -115,7 +115,7 @@ def _patched(path: Path, tensor_scales: dict[int, float], out: Path) -> Path:
 
 
 def test_int16_sigmoid_table_matches_tflm(tmp_path: Path) -> None:
-    """Re-measure the sigmoid(i/24) table in activations.c from TFLM's int16 TANH.
+    """Re-measure the sigmoid(i/24) table in activations_s16.c from TFLM's int16 TANH.
 
     With input scale 1/6144 the kernel's rescaling is exactly x -> 2x, so x = 128 i lands on
     grid point i with no interpolation and TANH returns table[i] - 32768. The same patched
@@ -134,7 +134,7 @@ def test_int16_sigmoid_table_matches_tflm(tmp_path: Path) -> None:
     records = [[x[i:i + 64].reshape(1, 64)] for i in range(0, 256, 64)]
     want = np.concatenate([r[k].reshape(-1) for r in run_tflm(path, records, len(g.outputs))])
     measured = want[:255].astype(np.int64) + 32768
-    text = (Path(__file__).resolve().parents[2] / "harness/codegen/kernels/activations.c").read_text()
+    text = (Path(__file__).resolve().parents[2] / "harness/codegen/kernels/activations_s16.c").read_text()
     body = re.search(r"hil_sigmoid_q16\[256\] = \{(.*?)\};", text, re.S).group(1)
     table = np.array([int(v) for v in re.findall(r"\d+", body)])
     assert len(table) == 256
@@ -213,3 +213,32 @@ def test_strided_slice_plan_matches_numpy(shape, data) -> None:
     idx = np.indices(counts).reshape(rank, -1) if all(counts) else np.zeros((rank, 0), int)
     flat = sum((np.array(starts[d]) + idx[d] * steps[d]) * int(np.prod(shape[d + 1:])) for d in range(rank))
     np.testing.assert_array_equal(np.asarray(flat).reshape(-1), want.reshape(-1))
+
+
+CPUS = [
+    ("cortex-m0plus", ["-mfloat-abi=soft"]),
+    ("cortex-m4", ["-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"]),
+    ("cortex-m7", ["-mfpu=fpv5-d16", "-mfloat-abi=hard"]),
+]
+
+
+@pytest.mark.parametrize("builder,quant", [("gru_cell", "int8"), ("act_int16", "int16x8"),
+                                           ("split_ops", "float32"), ("mean_axes", "int8")])
+def test_generated_code_cross_compiles_warning_free(builder: str, quant: str, tmp_path: Path) -> None:
+    """Every kernel file these ops pull in builds for M0+/M4F/M7 with -Wall -Wextra -Werror."""
+    import shutil
+    import subprocess
+
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    gen = tmp_path / "gen"
+    generate(model_path(builder, quant, [(-1, 1), (-1, 1)] if builder == "gru_cell" else None), gen)
+    sources = sorted(gen.glob("*.c"))
+    assert any(p.name.startswith(("arith", "activations", "tensor_ops")) for p in sources)
+    for cpu, flags in CPUS:
+        for src in sources:
+            cmd = [gcc, f"-mcpu={cpu}", "-mthumb", *flags, "-std=c99", "-Os", "-Wall", "-Wextra", "-Werror",
+                   "-I", str(gen), "-c", str(src), "-o", str(tmp_path / f"{cpu}-{src.stem}.o")]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            assert r.returncode == 0, f"{cpu} {src.name}:\n{r.stderr}"

@@ -24,7 +24,9 @@ from harness.codegen.fixedpoint import (
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, c_array, register
 
-KERNELS = ["activations.h", "activations.c"]
+def _kernels(fn: str) -> list[str]:
+    """Kernel files for a C function: one source per data type (hil_x_s8 -> activations_s8.c)."""
+    return ["activations.h", f"activations_{fn.rsplit('_', 1)[1]}.c"]
 
 _I32_MAX = 2**31 - 1
 _I32_MIN = -(2**31)
@@ -331,7 +333,7 @@ def _io(op: Op, graph: Graph):
 def _lut_code(op: Op, ctx: EmitContext, lut: np.ndarray, n: int) -> OpCode:
     name = ctx.const_name(op, "lut")
     code = f"hil_lut_s8({ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0])}, {n}, {name});"
-    return OpCode(code=code, constants={name: lut.astype(np.int8)}, kernels=list(KERNELS))
+    return OpCode(code=code, constants={name: lut.astype(np.int8)}, kernels=_kernels("hil_lut_s8"))
 
 
 def _check_types(op: Op, graph: Graph, ctx: EmitContext, allowed: tuple[str, ...]) -> str:
@@ -345,7 +347,7 @@ def _check_types(op: Op, graph: Graph, ctx: EmitContext, allowed: tuple[str, ...
 
 def _float_unary(op: Op, ctx: EmitContext, fn: str, n: int, extra: str = "") -> OpCode:
     code = f"{fn}({ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0])}, {n}{extra});"
-    return OpCode(code=code, kernels=list(KERNELS))
+    return OpCode(code=code, kernels=_kernels(fn))
 
 
 def _is_pot(scale: float) -> tuple[bool, int]:
@@ -420,7 +422,7 @@ def emit_relu(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         mult, shift = quantize_multiplier(float(np.float32(np.float32(x.scale) / np.float32(y.scale))))
         code = (f"hil_requant_clamp_s16({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {x.size}, "
                 f"{mult}, {shift}, 0, {INT_RANGES['int16'][1]});")
-        return OpCode(code=code, kernels=list(KERNELS))
+        return OpCode(code=code, kernels=_kernels("hil_requant_clamp_s16"))
     return _float_unary(op, ctx, "hil_clamp_f32", x.size, ", 0.0f, INFINITY")
 
 
@@ -440,7 +442,7 @@ def emit_relu6(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     six = _quantize_six(x.scale, x.zero_point, lo, hi)
     fn = "hil_clamp_s8" if dtype == "int8" else "hil_clamp_s16"
     code = f"{fn}({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {x.size}, {x.zero_point}, {six});"
-    return OpCode(code=code, kernels=list(KERNELS))
+    return OpCode(code=code, kernels=_kernels(fn))
 
 
 @register("LEAKY_RELU")
@@ -455,7 +457,7 @@ def emit_leaky_relu(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         code = (f"{{ static const hil_leaky_relu_params_t p = {{{x.zero_point}, {y.zero_point}, "
                 f"{mi}, {si}, {ma}, {sa}}};\n"
                 f"  hil_leaky_relu_s16(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {x.size}); }}")
-        return OpCode(code=code, kernels=list(KERNELS))
+        return OpCode(code=code, kernels=_kernels("hil_leaky_relu_s16"))
     return _float_unary(op, ctx, "hil_leaky_relu_f32", x.size, f", {float(np.float32(alpha)).hex()}f")
 
 

@@ -18,7 +18,12 @@ from harness.codegen.fixedpoint import (
 from harness.codegen.ir import Graph, Op, Tensor
 from harness.codegen.ops import EmitContext, OpCode, register
 
-KERNELS = ["arith.h", "arith.c"]
+_SUFFIX = {"int8": "s8", "int16": "s16", "float32": "f32"}
+
+
+def _kernels(dtype: str, mean: bool = False) -> list[str]:
+    """One kernel source per data type (ADD/SUB/MUL) and one for MEAN, to keep images small."""
+    return ["arith.h", "arith_mean.c" if mean else f"arith_{_SUFFIX[dtype]}.c"]
 _FLT_MAX = float(np.finfo(np.float32).max)
 MAX_DIMS = 6
 
@@ -140,7 +145,7 @@ def _float_binary(op: Op, ctx: EmitContext, t1: Tensor, t2: Tensor, y: Tensor, k
     bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
     code = (f"{bdecl}hil_binary_f32({kind}, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, "
             f"{ctx.ptr(y.index)}, {y.size}, {fl(lo)}, {fl(hi)});")
-    return OpCode(code=code, kernels=list(KERNELS))
+    return OpCode(code=code, kernels=_kernels(y.dtype))
 
 
 @register("ADD", "SUB")
@@ -155,7 +160,7 @@ def emit_add_sub(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     fn = f"hil_{op.opcode.lower()}_{'s8' if y.dtype == 'int8' else 's16'}"
     code = (_struct("hil_addsub_params_t", "p", p) + "\n" + bdecl
             + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
-    return OpCode(code=code, kernels=list(KERNELS))
+    return OpCode(code=code, kernels=_kernels(y.dtype))
 
 
 @register("MUL")
@@ -172,7 +177,7 @@ def emit_mul(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     fn = f"hil_mul_{'s8' if y.dtype == 'int8' else 's16'}"
     code = (_struct("hil_mul_params_t", "p", p) + "\n" + bdecl
             + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
-    return OpCode(code=code, kernels=list(KERNELS), macs=y.size)
+    return OpCode(code=code, kernels=_kernels(y.dtype), macs=y.size)
 
 
 def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
@@ -216,4 +221,4 @@ def emit_mean(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     p = [len(outer_d), outer_d, outer_s, len(inner_d), inner_d, inner_s, num_out, count, zi, zo, m, s]
     fn = {"int8": "hil_mean_s8", "int16": "hil_mean_s16", "float32": "hil_mean_f32"}[x.dtype]
     code = _struct("hil_mean_params_t", "p", p) + f"\n{fn}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
-    return OpCode(code=code, kernels=list(KERNELS), macs=x.size)
+    return OpCode(code=code, kernels=_kernels(x.dtype, mean=True), macs=x.size)
