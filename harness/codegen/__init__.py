@@ -12,6 +12,7 @@ Arithmetic is TFLM's reference arithmetic, so outputs are bit-exact with the TFL
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = 
     from harness.codegen.emitter import emit, write_atomically
     from harness.codegen.reader import read_tflite
 
+    if name is not None:
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"  # it becomes a C string and file names
     graph = read_tflite(model_path, name=name)
     emitted = emit(graph)
     out = write_atomically(emitted.files, out_dir)

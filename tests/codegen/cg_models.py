@@ -274,3 +274,64 @@ def to_offset_buffers(src: Path) -> bytes:
         out.extend(b"\0" * (off - len(out)))
         out.extend(blob)
     return bytes(out)
+
+
+# ---------------------------------------------------------------- hand-built single-op models
+
+def single_op(opcode: str, inputs: list[dict], outputs: list[dict], options: dict | None = None,
+              options_type: str | None = None, version: int = 1) -> bytes:
+    """A one-op .tflite built directly with the schema's object API, for options and type
+    combinations the Keras converter does not produce (beta != 1, requantize, fused
+    activations on pools...). Tensor dicts: shape, dtype, scale, zero_point, optional data
+    (constant) and quantized_dimension."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    types = {"float32": fb.TensorType.FLOAT32, "int8": fb.TensorType.INT8, "int16": fb.TensorType.INT16,
+             "int32": fb.TensorType.INT32, "int64": fb.TensorType.INT64}
+    m = fb.ModelT()
+    m.version = 3
+    m.buffers = [fb.BufferT()]
+    sg = fb.SubGraphT()
+    sg.tensors, sg.operators = [], []
+
+    def add_tensor(spec: dict, k: int) -> int:
+        t = fb.TensorT()
+        t.name = f"t{k}".encode()
+        t.shape = list(spec["shape"])
+        t.type = types[spec["dtype"]]
+        if spec.get("scale") is not None:
+            q = fb.QuantizationParametersT()
+            q.scale = list(np.atleast_1d(np.asarray(spec["scale"], dtype=np.float32)))
+            q.zeroPoint = list(np.atleast_1d(np.asarray(spec.get("zero_point", 0), dtype=np.int64)))
+            q.quantizedDimension = spec.get("quantized_dimension", 0)
+            t.quantization = q
+        b = fb.BufferT()
+        if spec.get("data") is not None:
+            b.data = list(np.ascontiguousarray(spec["data"]).view(np.uint8).reshape(-1))
+        m.buffers.append(b)
+        t.buffer = len(m.buffers) - 1
+        sg.tensors.append(t)
+        return len(sg.tensors) - 1
+
+    ins = [add_tensor(s, k) for k, s in enumerate(inputs)]
+    outs = [add_tensor(s, k + len(inputs)) for k, s in enumerate(outputs)]
+    sg.inputs = [i for i, s in zip(ins, inputs) if s.get("data") is None]
+    sg.outputs = outs
+    code = getattr(fb.BuiltinOperator, opcode)
+    oc = fb.OperatorCodeT()
+    oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), version
+    m.operatorCodes = [oc]
+    op = fb.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, ins, outs
+    if options_type is not None:
+        op.builtinOptionsType = getattr(fb.BuiltinOptions, options_type)
+        obj = getattr(fb, f"{options_type}T")()
+        for k, v in (options or {}).items():
+            setattr(obj, k, v)
+        op.builtinOptions = obj
+    sg.operators = [op]
+    m.subgraphs = [sg]
+    bld = flatbuffers.Builder(1024)
+    bld.Finish(m.Pack(bld), file_identifier=b"TFL3")
+    return bytes(bld.Output())
