@@ -1,0 +1,509 @@
+"""Renode backend: runs a firmware ELF on a Renode-emulated Cortex-M, UART on a TCP socket.
+
+Why Renode next to QEMU: it has real Cortex-M0+ (and M4F, M7) CPU models, and it is what the
+user's nightly CI runs. Facts this module relies on (reference/emulation.md §11-12, measured on
+Renode 1.15.1):
+
+* The platform (.repl) is generated from the board file (core, memory map, UART, counter), so the
+  board file stays the single source of truth; a board may instead name its own .repl.
+* Renode is started headless (`--disable-xwt --plain`) with its monitor on a free TCP port and
+  driven over that port. The monitor's telnet server swallows the first 9 bytes a client sends
+  (it expects telnet option replies), so the client sends IAC WILL 0, IAC DO 1, IAC DO 3 first and
+  ends every command with CRLF.
+* The UART goes to `emulation CreateServerSocketTerminal <port> "hil" false` (telnet mode off:
+  a binary-clean byte stream).
+* Counts: Renode's timers (SysTick, DWT) follow its virtual clock only coarsely, but a CPU hook
+  fires before the hooked instruction and sees the exact `ExecutedInstructions`. The backend
+  hooks the entry of `hil_counter_now()`: with counter kind `renode-icount` the hook writes the
+  count into the cell that function returns, so the firmware's own counter reads are exact
+  executed-instruction counts (kind "instructions", 1 tick = 1 instruction). Every hook hit is
+  also logged, which the QEMU cross-check reads (`hook_counts()`).
+* Renode ignores the semihosting exit, so the firmware never ends the process: a hook on
+  `hil_exit()` logs the exit code (the fault code becomes DeviceFault), and `stop()` sends `quit`.
+* The `renode` launcher is a shell script that runs mono as a child: signalling the script alone
+  orphans mono at full CPU. Renode runs in its own process group; `stop()` sends `quit`, then
+  SIGTERM to the pid-file PID and the group, then SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from fractions import Fraction
+from pathlib import Path
+
+from harness.backends.base import Backend
+from harness.boards import Board
+from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
+from harness.link import Link, LinkClosed, open_link
+from harness.protocol import FAULT_EXIT_CODE
+
+RENODE_ENV = "HIL_RENODE"
+RENODE = "renode"
+INSTALL_HINT = (
+    "Renode is not packaged for Debian or PyPI: install the portable Linux build from "
+    "https://github.com/renode/renode/releases (renode-*.linux-portable.tar.gz) and put its `renode` "
+    f"on PATH, or set {RENODE_ENV}=/path/to/renode"
+)
+# Renode's names for the cores (CPU.CortexM cpuType).
+CPU_TYPES = {
+    "cortex-m0": "cortex-m0",
+    "cortex-m0plus": "cortex-m0+",
+    "cortex-m3": "cortex-m3",
+    "cortex-m4": "cortex-m4",
+    "cortex-m7": "cortex-m7",
+    "cortex-m33": "cortex-m33",
+}
+# UART kind -> (Renode model, extra properties). The STM32 chip kinds only add RCC/GPIO writes,
+# which land on unmapped addresses in a generated platform (logged, harmless).
+UART_MODELS = {
+    "pl011": ("UART.PL011", ("fifoSize: 32", "frequency: {clock}")),
+    "cmsdk": ("UART.CMSDK_APB_UART", ("frequency: {clock}",)),
+    "stm32-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
+    "stm32l4-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
+    "stm32g0-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
+    "stm32f7-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
+}
+UART_NAME = "sysbus.uart"
+DEFAULT_MIPS = 100
+COUNTER_SYMBOL = "hil_counter_now"
+EXIT_SYMBOL = "hil_exit"
+IAC_PREAMBLE = b"\xff\xfb\x00\xff\xfd\x01\xff\xfd\x03"  # IAC WILL 0, IAC DO 1, IAC DO 3
+_PROMPT_RE = re.compile(rb"\((?:monitor|hil)\) ?$")
+_ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+# Substrings of monitor replies that mean a command failed.
+_MONITOR_ERRORS = ("rror", "Could not", "could not", "No such", "not found", "Failed", "failed", "Invalid")
+_LIVE: "weakref.WeakSet[RenodeBackend]" = weakref.WeakSet()
+
+
+def _stop_all() -> None:
+    for backend in list(_LIVE):
+        backend.stop()
+
+
+atexit.register(_stop_all)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def find_renode() -> str:
+    """Path of the `renode` launcher: $HIL_RENODE, else PATH; ToolchainError if neither."""
+    env = os.environ.get(RENODE_ENV)
+    if env:
+        path = shutil.which(env) or (env if os.access(env, os.X_OK) else None)
+        if path is None:
+            raise ToolchainError(f"{RENODE_ENV}={env!r} is not an executable Renode launcher; {INSTALL_HINT}",
+                                 program=env, hint=INSTALL_HINT)
+        return str(Path(path).resolve())
+    path = shutil.which(RENODE)
+    if path is None:
+        raise ToolchainError(f"renode not found on PATH and {RENODE_ENV} is not set. {INSTALL_HINT}",
+                             program=RENODE, hint=INSTALL_HINT)
+    return path
+
+
+def renode_version(program: str | None = None) -> str:
+    """`renode --version` (for result records), e.g. 'Renode v1.15.1.43106'."""
+    exe = program or find_renode()
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120,
+                         start_new_session=True)
+    for line in out.stdout.splitlines():
+        if "Renode" in line:
+            return line.strip()
+    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown"
+
+
+def elf_symbols(elf: str | Path, names: tuple[str, ...]) -> dict[str, int]:
+    """Addresses of the named functions (Thumb bit cleared), for hooks."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    found: dict[str, int] = {}
+    with open(elf, "rb") as fh:
+        for section in ELFFile(fh).iter_sections():
+            if not isinstance(section, SymbolTableSection):
+                continue
+            for sym in section.iter_symbols():
+                if sym.name in names and sym["st_info"]["type"] == "STT_FUNC":
+                    found[sym.name] = sym["st_value"] & ~1
+    return found
+
+
+def generate_repl(board: Board) -> str:
+    """The Renode platform description for `board`: CPU, NVIC with SysTick, memories, UART, counter."""
+    cpu_type = CPU_TYPES.get(board.core)
+    if cpu_type is None:
+        raise ConfigError(f"board '{board.name}' ({board.path}): core {board.core!r} has no Renode CPU model here; "
+                          f"supported: {', '.join(CPU_TYPES)}", field="core", value=board.core)
+    if board.core == "cortex-m4" and board.fpu is not None:
+        cpu_type = "cortex-m4f"
+    if board.uart.kind not in UART_MODELS:
+        raise ConfigError(f"board '{board.name}' ({board.path}): UART kind {board.uart.kind!r} has no Renode model "
+                          f"here; use one of {', '.join(UART_MODELS)}", field="uart.kind", value=board.uart.kind)
+    mips = board.renode.mips if board.renode and board.renode.mips else DEFAULT_MIPS
+    model, props = UART_MODELS[board.uart.kind]
+    lines = [
+        f"// Generated by harness/backends/renode.py from {board.path.name}: do not edit.",
+        "cpu: CPU.CortexM @ sysbus",
+        f'    cpuType: "{cpu_type}"',
+        "    nvic: nvic",
+        f"    PerformanceInMips: {mips}",
+        "",
+        "nvic: IRQControllers.NVIC @ sysbus 0xE000E000",
+        f"    systickFrequency: {board.clock_hz}",
+        "    IRQ -> cpu@0",
+        "",
+        f"flash: Memory.MappedMemory @ sysbus {board.flash.origin:#x}",
+        f"    size: {_page_up(board.flash.size):#x}",
+        "",
+        f"sram: Memory.MappedMemory @ sysbus {board.ram.origin:#x}",
+        f"    size: {_page_up(board.ram.size):#x}",
+        "",
+        f"uart: {model} @ sysbus {board.uart.base:#x}",
+        *(f"    {p.format(clock=board.clock_hz)}" for p in props),
+        "    -> nvic@0",
+    ]
+    kind, base = board.counter.kind, board.counter.base
+    if kind == "dwt":
+        lines += ["", "dwt: Miscellaneous.DWT @ sysbus 0xE0001000", f"    frequency: {board.clock_hz}"]
+    elif base is not None:
+        # renode-icount: the cell the count hook writes. Timers Renode does not model (QEMU boards'
+        # cmsdk-timer, nrf51-timer) read as plain memory; their counts come from the hook log.
+        lines += ["", f"hilcounter: Memory.MappedMemory @ sysbus {base & ~0xFFF:#x}", "    size: 0x1000"]
+    return "\n".join(lines) + "\n"
+
+
+def _page_up(n: int) -> int:
+    return (n + 0xFFF) & ~0xFFF
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RenodeBackend(Backend):
+    """One Renode process running one ELF. Use as a context manager (or call stop())."""
+
+    name = "renode"
+    count_kind = "instructions"
+
+    def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 60.0,
+                 program: str | None = None, advance_immediately: bool = True) -> None:
+        super().__init__(board, elf)
+        if board.renode is None:
+            raise ConfigError(f"board '{board.name}' ({board.path}) has no [renode] section; add one "
+                              "(platform = \"generated\") to run it on Renode", field="renode")
+        self.boot_timeout = boot_timeout
+        self.program = program
+        self.advance_immediately = advance_immediately
+        self.process: subprocess.Popen[bytes] | None = None
+        self.monitor: socket.socket | None = None
+        self.uart_port: int | None = None
+        self.monitor_port: int | None = None
+        self.transcript: list[str] = []  # monitor commands and replies, for error messages
+        self._tmp: Path | None = None
+        self._exit_error: HilError | None = None
+        self._hooks: dict[str, int] = {}
+
+    # -- counts ---------------------------------------------------------------------------
+
+    @property
+    def mips(self) -> int:
+        assert self.board.renode is not None
+        return self.board.renode.mips or DEFAULT_MIPS
+
+    def ticks_per_count(self) -> Fraction:
+        """renode-icount ticks are instructions; other counters tick on Renode's virtual clock
+        (instructions / PerformanceInMips), which is only approximately exact (emulation.md 12.4)."""
+        if self.board.counter.kind == "renode-icount":
+            return Fraction(1)
+        return Fraction(self.board.counter.hz, self.mips * 10**6)
+
+    def hook_counts(self, at_least: int = 0, timeout: float = 5.0) -> list[int]:
+        """Executed-instruction counts logged at every `hil_counter_now()` entry so far, in order."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = [int(m) for m in re.findall(r"HILCOUNT (\d+)", self.log_text())]
+            if len(counts) >= at_least or time.monotonic() >= deadline:
+                return counts
+            time.sleep(0.02)
+
+    # -- process --------------------------------------------------------------------------
+
+    def resc(self, repl: Path, uart_port: int) -> str:
+        """The Renode script: machine, platform, log file, UART terminal, ELF and hooks."""
+        assert self.board.renode is not None and self._tmp is not None
+        uart = self.board.renode.uart_name or UART_NAME
+        lines = [
+            'mach create "hil"',
+            f"machine LoadPlatformDescription @{repl}",
+            f"logFile @{self._tmp / 'renode.log'}",
+            f'emulation CreateServerSocketTerminal {uart_port} "hilterm" false',
+            f"connector Connect {uart} hilterm",
+            f"sysbus LoadELF @{self.elf.resolve()}",
+        ]
+        if self.advance_immediately:
+            lines.append("emulation SetGlobalAdvanceImmediately true")
+        counter = self._hooks.get(COUNTER_SYMBOL)
+        if counter is not None:
+            script = "self.Log(LogLevel.Warning, 'HILCOUNT %d' % self.ExecutedInstructions)"
+            if self.board.counter.kind == "renode-icount":
+                assert self.board.counter.base is not None
+                script = (f"machine.SystemBus.WriteDoubleWord({self.board.counter.base:#x}, "
+                          f"System.UInt32(self.ExecutedInstructions & 0xFFFFFFFF)); " + script)
+            lines.append(f'sysbus.cpu AddHook {counter:#x} "{script}"')
+        exit_addr = self._hooks.get(EXIT_SYMBOL)
+        if exit_addr is not None:
+            lines.append(f"sysbus.cpu AddHook {exit_addr:#x} "
+                         "\"self.Log(LogLevel.Warning, 'HILEXIT %d' % self.GetRegisterUnsafe(0).RawValue)\"")
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> Link:
+        exe = self.program or find_renode()
+        if not self.elf.is_file():
+            raise ConfigError(f"firmware ELF {self.elf} does not exist; build it first", field="elf")
+        if self.process is not None:
+            raise RuntimeError("RenodeBackend.start() called twice; use a new backend per run")
+        self._hooks = elf_symbols(self.elf, (COUNTER_SYMBOL, EXIT_SYMBOL))
+        if self.board.counter.kind == "renode-icount" and COUNTER_SYMBOL not in self._hooks:
+            raise ConfigError(f"{self.elf} has no function {COUNTER_SYMBOL}(): counter kind renode-icount needs "
+                              "firmware/counter/renode-icount.c linked in (rebuild for this board)", field="counter")
+        self._tmp = Path(tempfile.mkdtemp(prefix="hil-renode-"))
+        assert self.board.renode is not None
+        custom = self.board.renode.platform_path(self.board.path)
+        repl = self._tmp / "platform.repl"
+        if custom is not None:
+            shutil.copyfile(custom, repl)
+        else:
+            repl.write_text(generate_repl(self.board))
+        self.uart_port = _free_port()
+        self.monitor_port = _free_port()
+        script = self._tmp / "hil.resc"
+        script.write_text(self.resc(repl, self.uart_port))
+        cmd = [exe, "--disable-xwt", "--plain", "--port", str(self.monitor_port),
+               "--pid-file", str(self._tmp / "renode.pid")]
+        with open(self._tmp / "stdout.log", "wb") as out:
+            self.process = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self._tmp,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        _LIVE.add(self)
+        try:
+            self._connect_monitor()
+            self.command(f"include @{script}")
+            proc = self.process
+            self.link = open_link(f"socket://127.0.0.1:{self.uart_port}", connect_timeout=self.boot_timeout,
+                                  alive=lambda: proc.poll() is None)
+            self.command("start")
+        except LinkClosed:
+            err = self.poll_exit()
+            self.stop()
+            raise err or EmulatorDied("renode exited before its UART socket accepted a connection") from None
+        except BaseException:
+            self.stop()
+            raise
+        return self.link
+
+    def _connect_monitor(self) -> None:
+        assert self.process is not None and self.monitor_port is not None
+        deadline = time.monotonic() + self.boot_timeout
+        while True:
+            try:
+                self.monitor = socket.create_connection(("127.0.0.1", self.monitor_port), timeout=1.0)
+                break
+            except OSError as exc:
+                if self.process.poll() is not None:
+                    raise self._died(f"renode exited before its monitor accepted a connection ({exc})")
+                if time.monotonic() >= deadline:
+                    raise EmulatorDied(f"renode's monitor did not open port {self.monitor_port} within "
+                                       f"{self.boot_timeout:.0f} s{self._stdout_tail_text()}")
+                time.sleep(0.05)
+        self.monitor.sendall(IAC_PREAMBLE)
+        self._read_until_prompt(self.boot_timeout)
+
+    def _read_until_prompt(self, timeout: float) -> str:
+        assert self.monitor is not None
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while True:
+            clean = _ANSI_RE.sub(b"", buf).replace(b"\r", b"")
+            if _PROMPT_RE.search(clean.rstrip(b"\n") if clean.endswith(b"\n") else clean):
+                return _strip_telnet(clean).decode("utf-8", "replace")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EmulatorDied(f"renode monitor: no prompt within {timeout:.0f} s; got "
+                                   f"{_strip_telnet(clean)[-300:]!r}{self._stdout_tail_text()}")
+            self.monitor.settimeout(min(remaining, 0.5))
+            try:
+                chunk = self.monitor.recv(65536)
+            except socket.timeout:
+                if self.process is not None and self.process.poll() is not None:
+                    raise self._died("renode exited while a monitor command ran")
+                continue
+            if not chunk:
+                raise self._died("renode closed its monitor connection")
+            buf += chunk
+
+    def command(self, line: str, timeout: float = 60.0) -> str:
+        """Run one monitor command; its reply text. Raises EmulatorDied if the reply is an error."""
+        if self.monitor is None:
+            raise EmulatorDied(f"renode monitor not connected (command {line!r})")
+        self.monitor.sendall(line.encode() + b"\r\n")
+        reply = self._read_until_prompt(timeout)
+        # Drop the echoed command and the trailing prompt.
+        body = "\n".join(ln for ln in reply.splitlines()
+                         if ln.strip() and line not in ln and not _PROMPT_RE.search(ln.encode()))
+        self.transcript.append(f"> {line}\n{body}")
+        if any(marker in body for marker in _MONITOR_ERRORS):
+            log = self.log_text()[-1500:]
+            raise EmulatorDied(f"renode monitor command {line!r} failed ({self.board.name}, {self.elf.name}):\n"
+                               f"{body.strip()}" + (f"\nrenode log (tail):\n{log}" if log else ""),
+                               command=line, reply=body)
+        return body
+
+    def log_text(self) -> str:
+        if self._tmp is None:
+            return ""
+        try:
+            return (self._tmp / "renode.log").read_text("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _stdout_tail_text(self, nbytes: int = 1500) -> str:
+        if self._tmp is None:
+            return ""
+        try:
+            data = (self._tmp / "stdout.log").read_bytes()[-nbytes:].decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+        return f"\nrenode output (tail):\n{data}" if data else ""
+
+    def _died(self, what: str) -> EmulatorDied:
+        rc = self.process.poll() if self.process is not None else None
+        return EmulatorDied(f"{what} (board '{self.board.name}', {self.elf}, exit code {rc}){self._stdout_tail_text()}",
+                            exit_code=rc)
+
+    def poll_exit(self) -> HilError | None:
+        if self._exit_error is not None:
+            return self._exit_error
+        m = re.search(r"HILEXIT (\d+)", self.log_text())
+        if m:
+            code = int(m.group(1))
+            where = f"board '{self.board.name}', {self.elf}"
+            if code == FAULT_EXIT_CODE:
+                self._exit_error = DeviceFault(f"firmware faulted ({where}): it called hil_exit({code:#x}), the fault "
+                                               "exit (see the FAULT frame for registers)", exit_code=code)
+            else:
+                self._exit_error = EmulatorDied(f"firmware stopped ({where}): it called hil_exit({code})",
+                                                exit_code=code)
+            return self._exit_error
+        if self.process is None or self.process.poll() is None:
+            return None
+        self._exit_error = self._died("renode exited unexpectedly")
+        return self._exit_error
+
+    def stop(self) -> None:
+        if self.link is not None:
+            self.link.close()
+        proc = self.process
+        if proc is not None and proc.poll() is None and self.monitor is not None:
+            try:
+                self.monitor.settimeout(1.0)
+                self.monitor.sendall(b"quit\r\n")
+                proc.wait(timeout=3)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.monitor is not None:
+            try:
+                self.monitor.close()
+            except OSError:
+                pass
+            self.monitor = None
+        if proc is not None:
+            self._kill(proc)
+        _LIVE.discard(self)
+        if self._tmp is not None:
+            if self._exit_error is None and proc is not None:
+                self.poll_exit()  # keep a HILEXIT or crash classification before the logs go
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def _kill(self, proc: "subprocess.Popen[bytes]", grace: float = 3.0) -> None:
+        """SIGTERM the mono PID (pid file) and the whole group; SIGKILL whatever survives."""
+        mono_pid = None
+        if self._tmp is not None:
+            try:
+                mono_pid = int((self._tmp / "renode.pid").read_text().strip())
+            except (OSError, ValueError):
+                mono_pid = None
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            targets_alive = proc.poll() is None or (mono_pid is not None and _alive(mono_pid))
+            if not targets_alive and not _group_alive(proc.pid):
+                break
+            if mono_pid is not None:
+                try:
+                    os.kill(mono_pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                os.killpg(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                if proc.poll() is not None and not (mono_pid is not None and _alive(mono_pid)) \
+                        and not _group_alive(proc.pid):
+                    break
+                time.sleep(0.02)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _strip_telnet(data: bytes) -> bytes:
+    """Drop telnet IAC negotiation sequences from monitor output."""
+    return re.sub(rb"\xff[\xfb-\xfe].|\xff[\xf0-\xfa]", b"", data)
