@@ -165,3 +165,14 @@ def test_dwt_counter_builds_for_hardware_cores() -> None:
                                                                  hz=board.clock_hz))
     fw = build(dwt, "workload")
     assert fw.elf.is_file() and "warning" not in fw.log
+
+
+@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+def test_polling_fallback_gives_same_outputs_and_counts(board_name: str) -> None:
+    """-DHIL_UART_SLEEP=0 (busy polling instead of WFI between bytes) changes nothing measured."""
+    results = []
+    for defines in (None, {"HIL_UART_SLEEP": 0}):
+        fw = build(board_name, "echo", defines=defines)
+        with open_device(board_name, fw.elf) as dev:
+            results.append(dev.invoke(VECTOR))
+    assert results[0] == results[1] and results[0][0] == echo_reference(VECTOR, 0)

@@ -62,6 +62,17 @@
 /* Set once the UART is initialised: a fault before that must not wait on a dead UART. */
 extern volatile int hil_uart_ready;
 
+/* Sleeping while waiting for the host: a driver that enables its RX interrupt brackets a WFI
+ * with these (PRIMASK set, every NVIC line enabled, nothing pending). The CPU wakes when the
+ * line goes pending but no handler ever runs: the lines are disabled and cleared again before
+ * PRIMASK is released. An idle emulator then sleeps instead of spinning a host core.
+ * -DHIL_UART_SLEEP=0 falls back to plain polling. */
+#ifndef HIL_UART_SLEEP
+#define HIL_UART_SLEEP 1
+#endif
+void hil_irq_wait_begin(void);
+void hil_irq_wait_end(void);
+
 /* UART driver (polled, blocking). */
 void hil_uart_init(void);
 void hil_uart_putc(uint8_t c);

@@ -85,6 +85,35 @@ void Reset_Handler(void) {
 
 volatile int hil_uart_ready;
 
+#define NVIC_ISER(n) HIL_REG32(0xE000E100u + 4u * (n))
+#define NVIC_ICER(n) HIL_REG32(0xE000E180u + 4u * (n))
+#define NVIC_ICPR(n) HIL_REG32(0xE000E280u + 4u * (n))
+#define SCS_ICTR HIL_REG32(0xE000E004u)
+
+static uint32_t nvic_banks(void) {
+#if HIL_HAS_CFSR
+    return (SCS_ICTR & 0xFu) + 1u; /* 32 lines per bank */
+#else
+    return 1u; /* ARMv6-M: at most 32 lines, no ICTR */
+#endif
+}
+
+void hil_irq_wait_begin(void) {
+    __asm volatile("cpsid i" ::: "memory");
+    for (uint32_t n = 0, banks = nvic_banks(); n < banks; n++) {
+        NVIC_ICPR(n) = 0xFFFFFFFFu;
+        NVIC_ISER(n) = 0xFFFFFFFFu;
+    }
+}
+
+void hil_irq_wait_end(void) {
+    for (uint32_t n = 0, banks = nvic_banks(); n < banks; n++) {
+        NVIC_ICER(n) = 0xFFFFFFFFu;
+        NVIC_ICPR(n) = 0xFFFFFFFFu;
+    }
+    __asm volatile("cpsie i" ::: "memory"); /* only SysTick (an exception, not a line) may run */
+}
+
 uint32_t hil_stack_size(void) { return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack); }
 
 uint32_t hil_stack_high_water(void) {

@@ -14,12 +14,16 @@
 #define UART_DATA HIL_REG32(HIL_UART_BASE + 0x00u)
 #define UART_STATE HIL_REG32(HIL_UART_BASE + 0x04u)
 #define UART_CTRL HIL_REG32(HIL_UART_BASE + 0x08u)
+#define UART_INTCLEAR HIL_REG32(HIL_UART_BASE + 0x0Cu)
 #define UART_BAUDDIV HIL_REG32(HIL_UART_BASE + 0x10u)
+#define STATE_RXFULL 2u
+#define CTRL_RXINTEN 8u
+#define INT_RX 2u
 
 void hil_uart_init(void) {
     uint32_t div = (uint32_t)HIL_CLOCK_HZ / (uint32_t)HIL_UART_BAUD;
     UART_BAUDDIV = div < 16u ? 16u : div;
-    UART_CTRL = 3u; /* TX and RX enable */
+    UART_CTRL = 3u | (HIL_UART_SLEEP ? CTRL_RXINTEN : 0u); /* TX, RX (and RX interrupt) enable */
     /* One dummy read: QEMU's model then re-polls its chardev, which avoids a ~1 s stall
      * before the first received byte (emulation.md 5.4). Harmless on hardware. */
     (void)UART_DATA;
@@ -32,7 +36,13 @@ void hil_uart_putc(uint8_t c) {
 }
 
 uint8_t hil_uart_getc(void) {
-    while (!(UART_STATE & 2u)) {
+    while (!(UART_STATE & STATE_RXFULL)) {
+#if HIL_UART_SLEEP
+        hil_irq_wait_begin();
+        UART_INTCLEAR = INT_RX; /* the RX status is sticky: drop the last byte's */
+        if (!(UART_STATE & STATE_RXFULL)) __asm volatile("wfi" ::: "memory");
+        hil_irq_wait_end();
+#endif
     }
     return (uint8_t)UART_DATA;
 }
