@@ -1,8 +1,9 @@
 """Elementwise arithmetic (ADD, SUB, MUL) and MEAN, bit-exact with TFLM's reference kernels.
 
-The multipliers are computed here exactly as TFLM's Prepare computes them — including its
-quirks: ADD works in double, SUB in float32 (then widens), MEAN folds 1/count into the
-multiplier with an integer division — because a multiplier one LSB off shows up in outputs.
+The multipliers are computed here exactly as TFLM's Prepare computes them, because a
+multiplier one LSB off shows up in outputs: ADD/SUB rescale both inputs to twice the larger
+scale after a 20-bit (int8) or 15-bit (int16) left shift; MEAN folds 1/count into the
+multiplier with an integer division.
 """
 
 from __future__ import annotations
@@ -121,16 +122,13 @@ def addsub_params(op: str, s1: float, zp1: int, s2: float, zp2: int, so: float, 
     """hil_addsub_params_t fields as TFLM's CalculateOpDataAdd / CalculateOpDataSub compute them."""
     left_shift = 15 if dtype == "int16" else 20
     f32 = np.float32
-    if op == "ADD":  # double arithmetic
-        twice = 2.0 * float(max(f32(s1), f32(s2)))
-        r1 = float(f32(s1)) / twice
-        r2 = float(f32(s2)) / twice
-        ro = twice / ((1 << left_shift) * float(f32(so)))
-    else:  # SUB: float32 arithmetic, widened afterwards
-        twice32 = f32(2) * max(f32(s1), f32(s2))
-        r1 = float(f32(s1) / twice32)
-        r2 = float(f32(s2) / twice32)
-        ro = float(twice32 / (f32(1 << left_shift) * f32(so)))
+    # Both in double from the float32 file scales. (Some TFLM sources compute SUB's in float32;
+    # the pinned runtime does not: a float32 SUB multiplier is off by a few LSB and shows up
+    # in int16 outputs — test_ops_elementwise_single.py covers it.)
+    twice = 2.0 * float(max(f32(s1), f32(s2)))
+    r1 = float(f32(s1)) / twice
+    r2 = float(f32(s2)) / twice
+    ro = twice / ((1 << left_shift) * float(f32(so)))
     m1, sh1 = quantize_multiplier(r1)
     m2, sh2 = quantize_multiplier(r2)
     mo, sho = quantize_multiplier(ro)

@@ -1,0 +1,135 @@
+"""Edge variants of the elementwise/activation/tensor ops the Keras converter does not emit,
+from hand-built one-op models (the core's `single_op`): fused RELU_N1_TO_1/RELU6 on ADD/SUB/MUL,
+5-D and 6-D broadcasts, extreme scales and zero points, MEAN over 600 elements and over
+unsorted axes, negative LEAKY_RELU alpha, the power-of-two int16 LOGISTIC/TANH paths, negative
+axes, shrinking strided slices. Generated C vs the TFLM runtime, bit-exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cg_models import single_op
+from harness_utils import compare
+
+
+def T(shape, dtype, scale=None, zp=0, data=None):
+    return {"shape": shape, "dtype": dtype, "scale": scale, "zero_point": zp, "data": data}
+
+
+def _run(tmp_path, raw: bytes, n_random: int = 12):
+    path = tmp_path / "op.tflite"
+    path.write_bytes(raw)
+    return compare(path, tmp_path / "w", n_random=n_random)
+
+
+def i32(*v):
+    return np.asarray(v, dtype=np.int32)
+
+
+BINARY = [
+    # opcode, dtype, in1 (shape, scale, zp), in2, out (shape, scale, zp), fused activation
+    ("ADD", "int8", ([1, 3, 1, 4], 0.05, 10), ([1, 1, 5, 1], 0.01, -100), ([1, 3, 5, 4], 0.02, 5), 2),
+    ("ADD", "int8", ([2, 6], 0.5, -128), ([2, 6], 0.002, 127), ([2, 6], 0.3, -60), 3),
+    ("SUB", "int8", ([2, 1, 3, 1, 2], 0.03, -7), ([1, 4, 1, 5, 1], 0.04, 20), ([2, 4, 3, 5, 2], 0.05, -3), 1),
+    ("SUB", "int8", ([7], 0.001, 0), ([1], 0.2, 30), ([7], 0.1, 0), 0),
+    ("MUL", "int8", ([1, 4, 6], 0.1, -5), ([6], 0.07, 12), ([1, 4, 6], 0.3, -20), 3),
+    ("MUL", "int8", ([3, 5], 0.02, -128), ([3, 5], 0.5, 127), ([3, 5], 0.004, 100), 2),
+    ("ADD", "int16", ([2, 1, 2, 1, 2, 3], 0.001, 0), ([1, 2, 1, 2, 1, 3], 0.0004, 0), ([2, 2, 2, 2, 2, 3], 0.002, 0), 3),
+    ("SUB", "int16", ([4, 5], 0.0005, 0), ([5], 0.003, 0), ([4, 5], 0.001, 0), 1),
+    ("MUL", "int16", ([4, 5], 0.0005, 0), ([4, 1], 0.003, 0), ([4, 5], 0.00002, 0), 2),
+]
+
+
+@pytest.mark.parametrize("case", BINARY, ids=[f"{c[0]}-{c[1]}-{len(c[4][0])}d-act{c[5]}" for c in BINARY])
+def test_binary_edge_cases(case, tmp_path):
+    opcode, dt, a, b, o, act = case
+    opt_type = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}[opcode]
+    raw = single_op(opcode, [T(a[0], dt, a[1], a[2]), T(b[0], dt, b[1], b[2])], [T(o[0], dt, o[1], o[2])],
+                    {"fusedActivationFunction": act}, opt_type)
+    _run(tmp_path, raw)
+
+
+MEANS = [
+    ("int8", [1, 24, 25, 2], i32(1, 2), True, [1, 1, 1, 2], (0.02, -3), (0.01, 7)),
+    ("int8", [2, 5, 7], i32(-1), False, [2, 5], (0.5, 100), (0.004, -128)),
+    ("int8", [3, 4, 5], i32(2, 0), False, [4], (0.05, 0), (0.05, 0)),
+    ("int16", [1, 9, 6], i32(1), False, [1, 6], (0.001, 0), (0.0003, 0)),
+    ("int16", [2, 3, 4, 5], i32(3, 1), True, [2, 1, 4, 1], (0.0002, 0), (0.0002, 0)),
+]
+
+
+@pytest.mark.parametrize("case", MEANS, ids=[f"{c[0]}-{c[1]}-ax{list(c[2])}-keep{int(c[3])}" for c in MEANS])
+def test_mean_edge_cases(case, tmp_path):
+    dt, shape, axes, keep, out_shape, (si, zi), (so, zo) = case
+    raw = single_op("MEAN", [T(shape, dt, si, zi), T([len(axes)], "int32", data=axes)],
+                    [T(out_shape, dt, so, zo)], {"keepDims": keep}, "ReducerOptions")
+    _run(tmp_path, raw, n_random=6)
+
+
+@pytest.mark.parametrize("dt,alpha,si,zi,so,zo", [
+    ("int8", -0.5, 0.05, 3, 0.03, -10), ("int8", 1.5, 0.02, -128, 0.04, 0), ("int8", 0.01, 0.1, 0, 0.1, 0),
+    ("int16", -0.25, 0.001, 0, 0.0007, 0), ("int16", 0.1, 0.0003, 0, 0.0003, 0)])
+def test_leaky_relu_alpha(dt, alpha, si, zi, so, zo, tmp_path):
+    raw = single_op("LEAKY_RELU", [T([3, 11], dt, si, zi)], [T([3, 11], dt, so, zo)], {"alpha": alpha},
+                    "LeakyReluOptions")
+    _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("opcode", ["LOGISTIC", "TANH"])
+@pytest.mark.parametrize("scale", [2.0**-12, 2.0**-11, 2.0**-9, 0.00031, 0.0021])
+def test_int16_sigmoid_tanh_scales(opcode, scale, tmp_path):
+    """2^-12 (and 2^-11 for TANH) take TFLM's power-of-two path; the others the general one."""
+    raw = single_op(opcode, [T([4, 32], "int16", scale, 0)], [T([4, 32], "int16", 2.0**-15, 0)])
+    _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("opcode", ["LOGISTIC", "TANH"])
+@pytest.mark.parametrize("scale,zp", [(0.001, 0), (0.03, -40), (0.5, 90), (0.0625, -128)])
+def test_int8_sigmoid_tanh_scales(opcode, scale, zp, tmp_path):
+    out = (1 / 256, -128) if opcode == "LOGISTIC" else (1 / 128, 0)
+    raw = single_op(opcode, [T([2, 128], "int8", scale, zp)], [T([2, 128], "int8", *out)])
+    _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("dt,si,zi,so,zo", [("int8", 0.05, -20, 0.02, -128), ("int8", 0.01, 50, 0.03, 10),
+                                            ("int16", 0.001, 0, 0.0004, 0)])
+def test_relu_requantizes(dt, si, zi, so, zo, tmp_path):
+    raw = single_op("RELU", [T([40], dt, si, zi)], [T([40], dt, so, zo)])
+    _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("dt,scale,zp", [("int8", 0.05, -20), ("int8", 0.01, -128), ("int16", 0.0002, 0)])
+def test_relu6_clamps_in_input_scale(dt, scale, zp, tmp_path):
+    raw = single_op("RELU6", [T([40], dt, scale, zp)], [T([40], dt, scale, zp)])
+    _run(tmp_path, raw)
+
+
+def test_concatenation_three_inputs_negative_axis(tmp_path):
+    ins = [T([2, k, 3], "int8", 0.04, -9) for k in (1, 4, 2)]
+    raw = single_op("CONCATENATION", ins, [T([2, 7, 3], "int8", 0.04, -9)], {"axis": -2},
+                    "ConcatenationOptions")
+    _run(tmp_path, raw)
+
+
+def test_strided_slice_shrink_and_negative_stride(tmp_path):
+    b, e, s = i32(0, -1, 5, 0), i32(1, 0, 0, 3), i32(1, -1, -2, 1)
+    raw = single_op("STRIDED_SLICE",
+                    [T([1, 4, 7, 3], "int16", 0.001, 0), T([4], "int32", data=b), T([4], "int32", data=e),
+                     T([4], "int32", data=s)],
+                    [T([4, 3, 3], "int16", 0.001, 0)],
+                    {"beginMask": 2, "endMask": 2, "shrinkAxisMask": 1}, "StridedSliceOptions")
+    _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("dt,scale,zp", [("int8", 0.1, -128), ("int8", 0.02, 77), ("int16", 0.001, 0)])
+def test_pad_value_is_zero_point(dt, scale, zp, tmp_path):
+    pads = i32(0, 0, 2, 1, 0, 3).reshape(3, 2)
+    raw = single_op("PAD", [T([1, 3, 4], dt, scale, zp), T([3, 2], "int32", data=pads)],
+                    [T([1, 6, 7], dt, scale, zp)])
+    _run(tmp_path, raw)
+
+
+def test_transpose_4d(tmp_path):
+    raw = single_op("TRANSPOSE", [T([2, 3, 4, 5], "int8", 0.1, 3), T([4], "int32", data=i32(3, 1, 0, 2))],
+                    [T([5, 3, 2, 4], "int8", 0.1, 3)])
+    _run(tmp_path, raw, n_random=4)
