@@ -67,8 +67,19 @@ def _offsets(graph: Graph, tensors: list[int]) -> list[int]:
     return offs
 
 
+def fold_constant_aliases(graph: Graph) -> None:
+    """An alias op (RESHAPE...) of a constant yields a constant: give its output the data, so it
+    is emitted to flash like any weight instead of being planned as an (unwritten) activation."""
+    for op in graph.ops:
+        if is_alias(op.opcode) and op.inputs and op.outputs:
+            src, dst = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+            if src.is_const and not dst.is_const and src.size == dst.size:
+                dst.data = src.data.reshape(dst.shape)
+
+
 def plan_memory(graph: Graph) -> Plan:
     """Place every non-constant tensor; see the module docstring."""
+    fold_constant_aliases(graph)
     n_ops = len(graph.ops)
     uf = _UnionFind()
     used: set[int] = set(graph.inputs) | set(graph.outputs)
@@ -88,7 +99,7 @@ def plan_memory(graph: Graph) -> Plan:
         if graph.tensor(t).is_const:
             locations[t] = Location("const")
     copy_in: list[tuple[int, int]] = []
-    copy_out: list[tuple[int, int]] = []
+    copy_out: list[tuple[int, int]] = [(t, out_offs[k]) for k, t in enumerate(graph.outputs) if graph.tensor(t).is_const]
 
     def aligned(t: int, off: int) -> bool:
         return off % max(ALIGN, itemsize(graph.tensor(t).dtype)) == 0

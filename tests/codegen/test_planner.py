@@ -51,3 +51,24 @@ def test_graph_io_stays_in_caller_buffers(tflite_model):
     sizes = sorted(g.tensor(op.outputs[0]).nbytes for op in g.ops[:-1])
     assert plan.lower_bound == sizes[-1] + sizes[-2]
     assert plan.arena_bytes == plan.lower_bound
+
+
+def test_alias_of_a_constant_is_a_constant():
+    """RESHAPE of a weight tensor yields flash data, not an arena tensor nobody writes."""
+    import numpy as np
+
+    from harness.codegen.ir import Graph, Op, Quant, Tensor
+
+    q = Quant(np.array([0.1], np.float32), np.array([0]))
+    tensors = [
+        Tensor(0, "x", "int8", (1, 4), q),
+        Tensor(1, "w_flat", "int8", (12,), q, np.arange(12, dtype=np.int8)),
+        Tensor(2, "shape", "int32", (2,), None, np.array([3, 4], np.int32)),
+        Tensor(3, "w", "int8", (3, 4), q),
+        Tensor(4, "y", "int8", (1, 3), q),
+    ]
+    ops = [Op(0, "RESHAPE", [1, 2], [3]), Op(1, "FULLY_CONNECTED", [0, 3, -1], [4])]
+    g = Graph("m", "0" * 64, tensors, ops, [0], [4])
+    plan = plan_memory(g)
+    assert plan.locations[3].kind == "const" and g.tensor(3).data.shape == (3, 4)
+    assert plan.arena_bytes == 0
