@@ -251,8 +251,8 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
             count_kind=run.count_kind, count_per_inference=run.count_per_inference,
             flash_bytes=run.footprint.flash, ram_bytes=run.footprint.ram_total,
             stack_bytes=run.stack_high_water, arena_bytes=run.arena_bytes,
-            accuracy=m.get("accuracy"), bitexact=run.bitexact,
-            extra={k: v for k, v in m.items() if k not in ("accuracy", "bitexact")}
+            accuracy=m.get("accuracy"), bitexact=m.get("bitexact", run.bitexact),
+            extra={k: v for k, v in m.items() if k not in ("accuracy", "bitexact") and v is not None}
             | {"count_mean": run.count_mean, "macs": run.macs, "weights_bytes": run.footprint.weights,
                "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound},
         )

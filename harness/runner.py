@@ -22,6 +22,20 @@ from harness.errors import DoesNotFit
 CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
 
 
+@dataclass(frozen=True)
+class StateWiring:
+    """A streaming model's explicit state: output `output` feeds input `input` at the next frame.
+
+    The firmware keeps the state on the device (the generated C carries it between invocations
+    and `hil_model_reset` restores `init`), so the host sends only the other inputs. The output's
+    quantization must equal the input's (a byte copy); the suites' builders tie them.
+    """
+
+    input: int
+    output: int
+    init: bytes
+
+
 @dataclass
 class ModelRun:
     """What one model did on one board, beside what the host reference computed."""
@@ -73,14 +87,41 @@ def _codegen_version() -> str:
     return h.hexdigest()[:16]
 
 
-def generate_cached(model_path: Path, name: str | None = None):  # -> GeneratedModel
-    """Generate C for `model_path` once per (model bytes, generator version)."""
+def generate_cached(model_path: Path, name: str | None = None, state: StateWiring | None = None):
+    """Generate C for `model_path` once per (model bytes, generator version, options)."""
     from harness.codegen import generate
 
     data = Path(model_path).read_bytes()
-    key = hashlib.sha256(data + _codegen_version().encode() + (name or "").encode()).hexdigest()[:20]
+    options = repr((name, state)).encode()
+    key = hashlib.sha256(data + _codegen_version().encode() + options).hexdigest()[:20]
     out = default_cache_dir().parent / "models" / key
-    return generate(model_path, out, name=name)
+    if state is None:
+        return generate(model_path, out, name=name)
+    return generate(model_path, out, name=name, state=[(state.input, state.output)], state_init=state.init)
+
+
+def _reference_outputs(ref, inputs: Sequence[bytes], resets: set[int], state: StateWiring | None) -> list[bytes]:
+    """The reference's raw outputs, carrying explicit state across frames as the device does."""
+    if state is None:
+        out = []
+        for i, x in enumerate(inputs):
+            if i in resets:
+                ref.reset()
+            out.append(ref.run_raw(x))
+        return out
+    in_sizes = [d.nbytes for d in ref.input_details]
+    out_sizes = [d.nbytes for d in ref.output_details]
+    s_in = sum(in_sizes[: state.input])
+    s_out = sum(out_sizes[: state.output])
+    h = state.init
+    out = []
+    for i, x in enumerate(inputs):
+        if i in resets:
+            h = state.init
+        y = ref.run_raw(x[:s_in] + h + x[s_in:])
+        h = y[s_out : s_out + out_sizes[state.output]]
+        out.append(y)
+    return out
 
 
 def check_model_fits(fp: Footprint, board: Board, model: Path) -> None:
@@ -97,29 +138,27 @@ def run_model(
     *,
     name: str | None = None,
     reset_before: Sequence[int] = (),
+    state: StateWiring | None = None,
     timeout: float = 30.0,
     opt: str = "-O2",
 ) -> ModelRun:
     """Run `inputs` (raw input bytes, one per inference) through the model on `board`.
 
     `reset_before` lists the vector indices before which streaming state is reset (on the
-    device and in the reference), e.g. the first frame of every sequence.
+    device and in the reference), e.g. the first frame of every sequence. With `state`, each
+    input holds only the non-state tensors; the reference carries the state like the device.
     """
     from harness.reference import Reference
 
     model_path = Path(model_path)
-    gm = generate_cached(model_path, name)
+    gm = generate_cached(model_path, name, state)
     fw = build_firmware(board, gm.out_dir, opt=opt)
     fp = footprint(fw.elf)
     check_model_fits(fp, board, model_path)
 
     resets = set(reset_before)
     ref = Reference(model_path)
-    expected: list[bytes] = []
-    for i, x in enumerate(inputs):
-        if i in resets:
-            ref.reset()
-        expected.append(ref.run_raw(x))
+    expected = _reference_outputs(ref, inputs, resets, state)
 
     outputs: list[bytes] = []
     counts: list[Count] = []

@@ -1,0 +1,88 @@
+"""Write suites/budgets.toml from measured runs, with stated headroom.
+
+    .venv/bin/python suites/make_budgets.py results/runs/<run id> [...] [--out suites/budgets.toml]
+
+Budgets are set once from measurements and then only changed on purpose (a reviewed commit);
+never loosen one to make a failing test pass. Headroom, chosen because emulated counts are exact
+and deterministic, while stack and sizes move a little with compiler choices:
+
+- instructions (or cycles) per inference: measured + 3 %
+- flash and RAM bytes: measured + 5 %; stack high-water: measured + 25 %, at least + 64 B
+- bit-exact fraction: 1.0 (integer variants must agree exactly; fp32 within its tolerance)
+- accuracy and AUC: measured − 0.02; event false-positive rate: measured × 1.5 + 0.5 per 1000
+  frames; mean event latency: measured + 2 frames
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.results import read_records_csv  # noqa: E402
+
+HEADER = __doc__.split("\n\n", 2)[2]
+
+
+def _up(x: float, pct: float, minimum: int = 0) -> int:
+    return int(math.ceil(max(x * (1 + pct / 100), x + minimum)))
+
+
+def limits_from(points: dict) -> dict[str, float | int]:
+    out: dict[str, float | int] = {}
+    if points.get("flash_bytes"):
+        out["flash_bytes"] = _up(points["flash_bytes"], 5)
+        out["ram_bytes"] = _up(points["ram_bytes"], 5)
+    if points.get("stack_bytes"):
+        out["stack_bytes"] = _up(points["stack_bytes"], 25, 64)
+    kind = points.get("count_kind")
+    if kind and points.get("count_per_inference"):
+        out[f"{kind}_per_inference"] = _up(points["count_per_inference"], 3)
+    if points.get("bitexact") is not None:
+        out["min_bitexact"] = 1.0
+    for name, limit in (("accuracy", "min_accuracy"), ("auc", "min_auc")):
+        if points.get(name) is not None:
+            out[limit] = round(max(0.0, points[name] - 0.02), 4)
+    if points.get("false_positive_rate") is not None:
+        out["max_false_positive_rate"] = round(points["false_positive_rate"] * 1.5 + 0.5, 3)
+    if points.get("mean_latency_frames") is not None:
+        out["max_mean_latency_frames"] = round(points["mean_latency_frames"] + 2, 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="results/runs/<run id> directories")
+    ap.add_argument("--out", type=Path, default=ROOT / "suites" / "budgets.toml")
+    args = ap.parse_args(argv)
+
+    points: dict[tuple[str, str, str, str], dict] = {}
+    for run in args.runs:
+        for r in read_records_csv(run / "records.csv"):
+            if r.status == "does-not-fit" or not r.count_kind:
+                continue
+            p = points.setdefault((r.suite, r.model, r.variant, r.board), {})
+            for name in ("flash_bytes", "ram_bytes", "stack_bytes", "count_kind", "count_per_inference",
+                         "bitexact", "accuracy"):
+                if getattr(r, name) not in (None, ""):
+                    p[name] = getattr(r, name)
+            for name in ("auc", "false_positive_rate", "mean_latency_frames"):
+                if r.extra.get(name) is not None:
+                    p[name] = r.extra[name]
+
+    lines = ["# Budgets per suite.model.variant.board, set from measurements (suites/make_budgets.py).", "#"]
+    lines += ["# " + ln if ln else "#" for ln in HEADER.strip().splitlines()]
+    for (suite, model, variant, board), p in sorted(points.items()):
+        lines += ["", f'[{suite}.{model}."{variant}".{board}]']
+        lines += [f"{k} = {v}" for k, v in limits_from(p).items()]
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {len(points)} budgets to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
