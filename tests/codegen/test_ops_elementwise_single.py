@@ -133,3 +133,26 @@ def test_transpose_4d(tmp_path):
     raw = single_op("TRANSPOSE", [T([2, 3, 4, 5], "int8", 0.1, 3), T([4], "int32", data=i32(3, 1, 0, 2))],
                     [T([5, 3, 2, 4], "int8", 0.1, 3)])
     _run(tmp_path, raw, n_random=4)
+
+
+@pytest.mark.parametrize("opcode,si,so,alpha", [
+    ("RELU", 0.063732475, 0.027051693, None),  # float32 vs double multiplier differ by 50 LSB
+    ("LEAKY_RELU", 0.0017511108, 0.0813457, 1.7382667),
+])
+def test_int16_requantizing_activations_on_every_input(opcode, si, so, alpha, tmp_path):
+    """All 65536 int16 inputs: catches multiplier differences of a few LSB that random inputs
+    rarely expose (here: the double vs float32 computation of s_in / s_out)."""
+    from harness_utils import build, run_c
+    from tflite_micro.python.tflite_micro import runtime
+
+    opts = ({"alpha": alpha}, "LeakyReluOptions") if alpha is not None else (None, None)
+    raw = single_op(opcode, [T([1, 65536], "int16", si, 0)], [T([1, 65536], "int16", so, 0)], *opts)
+    path = tmp_path / "op.tflite"
+    path.write_bytes(raw)
+    exe, manifest = build(path, tmp_path / "w")
+    x = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 65536)
+    got = run_c(exe, manifest, [[x]])[0][0]
+    interp = runtime.Interpreter.from_bytes(raw, arena_size=1 << 20)
+    interp.set_input(x, 0)
+    interp.invoke()
+    np.testing.assert_array_equal(got.reshape(-1), np.asarray(interp.get_output(0)).reshape(-1))

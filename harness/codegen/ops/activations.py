@@ -210,10 +210,17 @@ def tanh_lut_s8(in_scale: float, in_zp: int) -> np.ndarray:
     return out
 
 
+def _ratio(num: float, den: float) -> float:
+    """s_in / s_out as the pinned TFLM computes RELU/LEAKY_RELU multipliers: the float32 file
+    scales divided in double. (Some TFLM sources divide in float32 first; measured on all
+    65536 int16 inputs, the pinned runtime does not — test_ops_elementwise_single.py.)"""
+    return float(np.float32(num)) / float(np.float32(den))
+
+
 def relu_lut(dtype_lo: int, dtype_hi: int, in_scale: float, in_zp: int, out_scale: float, out_zp: int,
              values: range) -> np.ndarray:
     """TFLM ReluQuantized: requantize to the output scale, clamp at the output's zero."""
-    mult, shift = quantize_multiplier(float(np.float32(np.float32(in_scale) / np.float32(out_scale))))
+    mult, shift = quantize_multiplier(_ratio(in_scale, out_scale))
     in_zp, out_zp = int(in_zp), int(out_zp)
     lo = max(dtype_lo, out_zp + int(round_f32(0.0 / out_scale)))
     out = []
@@ -230,8 +237,8 @@ def round_f32(x: float) -> float:
 
 def _leaky_params(in_scale: float, out_scale: float, alpha: float) -> tuple[int, int, int, int]:
     f32 = np.float32
-    a_real = float(f32(f32(f32(in_scale) * f32(alpha)) / f32(out_scale)))
-    i_real = float(f32(f32(in_scale) / f32(out_scale)))
+    a_real = float(f32(in_scale)) * float(f32(alpha)) / float(f32(out_scale))
+    i_real = _ratio(in_scale, out_scale)
     ma, sa = quantize_multiplier(a_real)
     mi, si = quantize_multiplier(i_real)
     return ma, sa, mi, si
@@ -419,7 +426,7 @@ def emit_relu(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     if dtype == "int16":
         if x.zero_point != 0 or y.zero_point != 0:
             raise ctx.unsupported(op, "int16 with a non-zero zero point", "int16 with zero points 0 (as TFLM)")
-        mult, shift = quantize_multiplier(float(np.float32(np.float32(x.scale) / np.float32(y.scale))))
+        mult, shift = quantize_multiplier(_ratio(x.scale, y.scale))
         code = (f"hil_requant_clamp_s16({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {x.size}, "
                 f"{mult}, {shift}, 0, {INT_RANGES['int16'][1]});")
         return OpCode(code=code, kernels=_kernels("hil_requant_clamp_s16"))
