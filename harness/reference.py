@@ -199,6 +199,35 @@ class Reference:
         raw = self.run([quantize(x, d) for x, d in zip(inputs, self.input_details)])
         return [dequantize(y, d) for y, d in zip(raw, self.output_details)]
 
+    def run_stream(self, frames: np.ndarray, state_input: int, state_output: int,
+                   h0: np.ndarray | None = None) -> tuple[list[list[np.ndarray]], np.ndarray]:
+        """Run an explicit-state cell frame by frame, carrying the state as the firmware does.
+
+        `frames`: raw inputs for the other input, one row per frame. The state output's raw bytes
+        are fed back unchanged, so the model's state output must be quantized like its state
+        input (`harness.quant.state.tie_state`); this is checked. `h0` defaults to the raw zero
+        state. Returns (raw outputs per frame, final raw state).
+        """
+        if len(self.input_details) != 2:
+            raise ConfigError(f"{self.name}: run_stream needs a 2-input cell (frame, state)")
+        din, dout = self.input_details[state_input], self.output_details[state_output]
+        if (din.dtype, din.shape, din.scale, din.zero_point) != (dout.dtype, dout.shape, dout.scale, dout.zero_point):
+            raise ConfigError(
+                f"{self.name}: state output {state_output} is not quantized like state input "
+                f"{state_input}; carrying it needs a requantization step (tie them with "
+                "harness.quant.state.tie_state)"
+            )
+        dx = self.input_details[1 - state_input]
+        h = quantize(np.zeros(din.shape, np.float32), din) if h0 is None else np.asarray(h0, din.dtype).reshape(din.shape)
+        out = []
+        for frame in np.asarray(frames):
+            ins: list[np.ndarray] = [h, h]
+            ins[1 - state_input] = np.asarray(frame, dx.dtype).reshape(dx.shape)
+            ys = self.run(ins)
+            h = ys[state_output]
+            out.append(ys)
+        return out, h
+
     def reset(self) -> None:
         """Reset TFLM variable tensors (stateful ops); explicit-state models carry state outside."""
         self._interp.reset()

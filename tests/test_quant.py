@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from harness.errors import UnsupportedModel
 from harness.quant import VARIANTS, activation_bits, make_variant, pack, packed_size, unpack, weight_bits
-from harness.quant.grid import grid_codes, levels_per_channel, weight_tensors
+from harness.quant.grid import detect_weight_bits, grid_codes, levels_per_channel, weight_tensors
 from harness.reference import Reference
 
 # ---------------------------------------------------------------- packing (no TensorFlow needed)
@@ -99,10 +99,12 @@ def test_low_bit_weights_lie_on_the_grid(tiny) -> None:
     _, _, variants = tiny
     int8_levels = max(n for _, n in levels_per_channel(variants["int8"]))
     assert int8_levels > 16  # else the grid checks below would be vacuous
+    assert detect_weight_bits(variants["int8"]) == detect_weight_bits(variants["int8-pt"]) == 8
     for v, bits in (("w4a8", 4), ("w2a8", 2)):
         levels = levels_per_channel(variants[v])
         assert len(levels) == 4  # conv, depthwise, two dense
         assert max(n for _, n in levels) <= 2 ** bits, (v, levels)
+        assert detect_weight_bits(variants[v]) == bits
         step = 127 // (2 ** (bits - 1) - 1)
         for name, codes, s in grid_codes(variants[v], bits):
             assert s == step
@@ -131,6 +133,18 @@ def test_output_error_grows_as_bits_shrink(tiny) -> None:
     err = {v: float(np.mean((_outputs(variants[v], xs) - ref) ** 2)) for v in VARIANTS[1:]}
     assert err["int16x8"] < err["int8"] < err["w4a8"] < err["w2a8"], err
     assert err["int8"] < 0.01 * float(np.var(ref))  # int8 is close to float
+
+
+def test_mse_weight_clipping_stays_on_grid_and_helps_2_bit(tiny) -> None:
+    model, x, variants = tiny
+    blob = make_variant(model, x[:100], "w2a8", weight_clip="mse")
+    assert blob != variants["w2a8"]
+    assert detect_weight_bits(blob) == 2 and max(n for _, n in levels_per_channel(blob)) <= 3
+    xs = x[100:220]
+    ref = _outputs(variants["fp32"], xs)
+    err_max = np.mean((_outputs(variants["w2a8"], xs) - ref) ** 2)
+    err_mse = np.mean((_outputs(blob, xs) - ref) ** 2)
+    assert err_mse < err_max
 
 
 def test_conversion_is_reproducible(tiny) -> None:
@@ -168,6 +182,8 @@ def test_bad_requests_are_rejected(tiny) -> None:
         make_variant(model, x[:10], "int16x8", calibration="percentile")
     with pytest.raises(UnsupportedModel, match="unknown calibration"):
         make_variant(model, x[:10], "int8", calibration="mse")
+    with pytest.raises(UnsupportedModel, match="weight clipping"):
+        make_variant(model, x[:10], "w4a8", weight_clip="l1")
     inp = keras.Input((8,), batch_size=1)
     bn = keras.Model(inp, keras.layers.BatchNormalization()(keras.layers.Dense(4)(inp)))
     with pytest.raises(UnsupportedModel, match="BatchNormalization"):

@@ -133,3 +133,19 @@ def test_dynamic_range_model_is_host_only() -> None:
     conv.optimizations = [tf.lite.Optimize.DEFAULT]  # dynamic range: int8 weights, float activations
     with pytest.raises(UnsupportedModel, match="(?i)host only"):
         Reference(conv.convert())
+
+
+def test_run_stream_carries_the_state_like_the_golden_file() -> None:
+    import json
+
+    path = _model("gesture", "int8")
+    ref = Reference(path)
+    art = path.parent
+    st = json.loads((art / "meta.json").read_text())["variants"]["int8"]["state"]
+    z = np.load(art / "test.npz")
+    outs, h = ref.run_stream(z["x_int8"][0], st["input"], st["output"])
+    assert np.array_equal(np.stack([o[st["output"]].reshape(-1) for o in outs]), z["state_int8"][0])
+    assert np.array_equal(h.reshape(-1), z["state_int8"][0][-1])
+    # a fresh stream from h0 does not depend on what ran before
+    again, _ = ref.run_stream(z["x_int8"][0][:5], st["input"], st["output"])
+    assert all(np.array_equal(a[1 - st["output"]], b[1 - st["output"]]) for a, b in zip(again, outs[:5]))

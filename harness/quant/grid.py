@@ -126,3 +126,19 @@ def grid_codes(model: bytes, bits: int) -> list[tuple[str, np.ndarray, int]]:
             raise UnsupportedModel(f"{name} weight {w.name.decode()} is not on the {bits}-bit grid (step {step})")
         out.append((w.name.decode(), (qw // step).astype(np.int8), step))
     return out
+
+
+def detect_weight_bits(model: bytes) -> int:
+    """2 or 4 if every weighted op's int8 weights lie on that grid (k*127 or k*18), else 8.
+
+    Lets a code generator pick packed kernels from the file alone; an ordinary int8 model never
+    has all its weights on multiples of 18 or 127.
+    """
+    fb, m, wts = weight_tensors(model)
+    if not wts:
+        return 8
+    for bits in (2, 4):
+        step = 127 // ((1 << (bits - 1)) - 1)
+        if all(w.type == fb.TensorType.INT8 and not np.any(_weights(m, w).astype(np.int32) % step) for _, w, _, _ in wts):
+            return bits
+    return 8

@@ -18,6 +18,8 @@ Calibration of activation ranges:
   is narrowed to the [100-p, p] percentiles (p = 99.99 by default) of that tensor's values over
   calib_data (collected by running the calibrated float model with all tensors preserved),
   before the converter's quantizer uses them. Only for the int8-activation variants.
+Weight range for w4/w2 (`weight_clip`): "max" (max-abs per channel, default) or "mse" (per-channel
+clip minimising the weights' squared rounding error).
 Bias correction (`bias_correction=True`): see `weights.correct_biases`; the kernels are
 fake-quantized as the variant will quantize them and each bias absorbs the mean output shift.
 """
@@ -141,11 +143,13 @@ def _narrow(calibrated: bytes, p: float, inputs_gen) -> bytes:
 
 def make_variant(keras_model, calib_data: np.ndarray | Sequence[np.ndarray], variant: str, *,
                  calibration: str = "minmax", bias_correction: bool = False,
-                 percentile: float = 99.99) -> bytes:
+                 percentile: float = 99.99, weight_clip: str = "max") -> bytes:
     """Convert `keras_model` to the .tflite bytes of `variant` (see the module doc for recipes).
 
     `calib_data`: one float array (samples first) or a list of them, one per model input, in
     Keras input order. Use a few hundred unlabelled training samples.
+    `weight_clip` ("max" or "mse") sets the w4/w2 grid's per-channel scale (`weights.fake_quantize`);
+    int8 weights always use the converter's max-abs scale.
     """
     import tensorflow as tf
 
@@ -165,7 +169,8 @@ def make_variant(keras_model, calib_data: np.ndarray | Sequence[np.ndarray], var
     wbits = _WBITS[variant]
     if wbits < 8 or bias_correction:
         weights.weight_layers(model)  # rejects BN / unknown weight layers early
-        qmodel = weights.quantize_kernels(model, wbits, per_channel=(variant != "int8-pt"))
+        qmodel = weights.quantize_kernels(model, wbits, per_channel=(variant != "int8-pt"),
+                                          clip=weight_clip if wbits < 8 else "max")
         if bias_correction:
             weights.correct_biases(model, qmodel, _predict_data(inputs))
         model = qmodel
