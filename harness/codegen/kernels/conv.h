@@ -31,12 +31,17 @@ typedef struct {
     float act_min, act_max;
 } hil_conv_f32_params_t;
 
+/* int8: `bias_eff[oc]` = bias[oc] + input_offset * sum(filter[oc]) (precomputed by the generator)
+ * lets windows that lie fully inside the input skip the per-MAC offset addition; windows that
+ * touch the padding use `bias` and add the offset per tap (padding contributes nothing). */
 void hil_conv_s8(const hil_conv_params_t *p, const int8_t *in, const int8_t *filter,
-                 const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *out);
+                 const int32_t *bias, const int32_t *bias_eff, const int32_t *mult, const int32_t *shift,
+                 int8_t *out);
 void hil_conv_s16(const hil_conv_params_t *p, const int16_t *in, const int8_t *filter,
                   const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *out);
 void hil_dwconv_s8(const hil_conv_params_t *p, const int8_t *in, const int8_t *filter,
-                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *out);
+                   const int32_t *bias, const int32_t *bias_eff, const int32_t *mult, const int32_t *shift,
+                   int8_t *out);
 void hil_dwconv_s16(const hil_conv_params_t *p, const int16_t *in, const int8_t *filter,
                     const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *out);
 void hil_conv_f32(const hil_conv_f32_params_t *p, const float *in, const float *filter,

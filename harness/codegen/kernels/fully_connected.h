@@ -20,6 +20,7 @@ typedef struct {
     float act_min, act_max;
 } hil_fc_f32_params_t;
 
+/* int8: `bias` must be the effective bias, bias + input_offset * sum(w + filter_offset) per unit. */
 void hil_fc_s8(const hil_fc_params_t *p, const int8_t *in, const int8_t *filter, const int32_t *bias,
                const int32_t *mult, const int32_t *shift, int8_t *out);
 void hil_fc_s16(const hil_fc_params_t *p, const int16_t *in, const int8_t *filter, const int64_t *bias,

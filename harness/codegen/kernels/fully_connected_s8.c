@@ -1,4 +1,6 @@
-/* int8 fully connected with TFLM's double-rounding requantization. */
+/* int8 fully connected with TFLM's double-rounding requantization.
+ * `bias` here is the generator's effective bias: bias + input_offset * sum(w + filter_offset),
+ * so the inner loop is a plain dot product (the same integer as TFLM's sum). */
 #include "fully_connected.h"
 #include "hil_fixedpoint.h"
 
@@ -10,12 +12,15 @@ void hil_fc_s8(const hil_fc_params_t *p, const int8_t *in, const int8_t *filter,
         const int8_t *x = in + b * depth;
         for (int32_t o = 0; o < p->out_depth; ++o) {
             const int8_t *w = filter + o * depth;
-            int32_t acc = 0;
-            for (int32_t i = 0; i < depth; ++i) {
-                acc += ((int32_t)x[i] + p->input_offset) * ((int32_t)w[i] + p->filter_offset);
-            }
-            if (bias) {
-                acc += bias[o];
+            int32_t acc = bias[o];
+            if (p->filter_offset == 0) {
+                for (int32_t i = 0; i < depth; ++i) {
+                    acc += (int32_t)x[i] * (int32_t)w[i];
+                }
+            } else {
+                for (int32_t i = 0; i < depth; ++i) {
+                    acc += (int32_t)x[i] * ((int32_t)w[i] + p->filter_offset);
+                }
             }
             const int32_t q = p->per_channel ? o : 0;
             acc = hil_mbqm(acc, mult[q], shift[q]) + p->output_offset;

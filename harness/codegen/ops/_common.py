@@ -55,3 +55,14 @@ def tensors(op: Op, graph: Graph) -> tuple[list[Tensor | None], list[Tensor]]:
     ins = [graph.tensor(i) if i >= 0 else None for i in op.inputs]
     outs = [graph.tensor(i) for i in op.outputs]
     return ins, outs
+
+
+def effective_bias(bias: np.ndarray | None, weights: np.ndarray, input_offset: int, channel_axis: int,
+                   filter_offset: int = 0) -> np.ndarray:
+    """bias + input_offset * sum(w + filter_offset) per output channel, with int32 wrap-around:
+    folds the input zero point out of the MAC loop without changing the integer result."""
+    w = weights.astype(np.int64) + filter_offset
+    sums = np.moveaxis(w, channel_axis, 0).reshape(w.shape[channel_axis], -1).sum(axis=1)
+    b = np.zeros(len(sums), np.int64) if bias is None else bias.astype(np.int64).reshape(-1)
+    v = (b + int(input_offset) * sums) & 0xFFFFFFFF
+    return np.where(v >= 2**31, v - 2**32, v).astype(np.int32)

@@ -6,7 +6,7 @@ import numpy as np
 
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
-from harness.codegen.ops._common import c_struct, float_range, out_range, requant_arrays, tensors
+from harness.codegen.ops._common import c_struct, effective_bias, float_range, out_range, requant_arrays, tensors
 
 SUPPORTED = ("int8 (per-tensor or per-channel weights), int16 activations with int8 weights and int64/int32 "
              "bias (16x8), float32; DEFAULT weights format, fused NONE/RELU/RELU6/RELU_N1_TO_1")
@@ -53,7 +53,10 @@ def emit_fc(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         if b is not None and b.dtype != "int32":
             raise ctx.unsupported(op, f"int8 input with {b.dtype} bias", SUPPORTED)
         suffix = "s8"
-        bias = ctx.ptr(b.index) if b is not None else "(const int32_t *)0"
+        if w.data is None or (b is not None and b.data is None):
+            raise ctx.unsupported(op, "non-constant weights or bias", SUPPORTED)
+        bias = ctx.const_name(op, "bias_eff")
+        consts[bias] = effective_bias(None if b is None else b.data, w.data, -x.zero_point, 0, -w.zero_point)
     elif x.dtype == "int16" and y.dtype == "int16":
         if x.zero_point != 0 or y.zero_point != 0:
             raise ctx.unsupported(op, "int16 activations with a non-zero zero point", SUPPORTED)
