@@ -456,9 +456,17 @@ class DeviceSession:
             return ev
 
     def _resync(self) -> None:
-        self.link.drain()
+        """Drop everything in flight before a retry, but not a FAULT or BOOT hidden in it:
+        a crash while a reply was being sent must still surface with its registers."""
         self.decoder.reset()
         self._events.clear()
+        for ev in self.decoder.feed(self.link.drain()):
+            if isinstance(ev, Frame) and ev.type == Msg.FAULT:
+                raise decode_fault(ev.payload, self.elf, self.last_command)
+            if isinstance(ev, Frame) and ev.type == Msg.BOOT:
+                raise self._with_transcript(ProtocolError(
+                    f"device rebooted while {self.last_command} was being retried", kind="reboot"))
+        self.decoder.reset()
 
     def request(self, cmd: Cmd, payload: bytes = b"", *, timeout: float | None = None) -> Frame:
         """Send `cmd` and return its reply; corrupt frames are retried after a resync."""
