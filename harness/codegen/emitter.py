@@ -54,6 +54,20 @@ def _ident(s: str, limit: int = 40) -> str:
     return s[:limit] or "t"
 
 
+_ROLES = {1: "filter", 2: "bias"}
+_ROLE_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
+
+
+def _const_tensor_name(graph: Graph, t: int) -> str:
+    """hil_w_op<i>_<role>: named after the first op that reads it (filter/bias for conv and FC)."""
+    for op in graph.ops:
+        if t in op.inputs:
+            pos = op.inputs.index(t)
+            role = _ROLES.get(pos) if op.opcode in _ROLE_OPS else None
+            return f"hil_w_op{op.index}_{role or f'in{pos}'}"
+    return f"hil_w_t{t}_{_ident(graph.tensor(t).name)}"
+
+
 def _io_entry(t: Tensor, offset: int) -> dict:
     q = t.quant
     return {
@@ -102,7 +116,9 @@ def emit(graph: Graph, plan: Plan | None = None) -> Emitted:
         ct = ctype(tensor.dtype)
         if loc.kind == "const":
             if t not in const_names:
-                name = f"hil_w_t{t}_{_ident(tensor.name)}"
+                name = _const_tensor_name(graph, t)
+                if name in const_arrays or name in used_names:
+                    name = f"{name}_t{t}"
                 const_names[t] = name
                 data = tensor.data
                 if tensor.dtype == "bool":

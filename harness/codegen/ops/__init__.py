@@ -17,7 +17,7 @@ It is called once per op, after memory planning, and must
      inside ``hil_model_invoke`` (so locals such as a ``static const`` params struct are fine).
      Get tensor pointers with ``ctx.ptr(tensor_index)``: a typed C pointer expression
      (arena, caller's input/output buffer, or a constant array in flash; constant tensors are
-     emitted automatically, named ``hil_w_t<index>_<name>``);
+     emitted automatically, named ``hil_w_op<i>_filter|bias|in<k>`` after their first reader);
    - ``constants``: extra constant arrays (derived data: multipliers, shifts, LUTs), name ->
      numpy array, emitted as ``const <ctype> name[]`` in flash. Names come from
      ``ctx.const_name(op, "mult")`` -> ``hil_w_op<index>_mult`` (the ``hil_w_`` prefix lets the
