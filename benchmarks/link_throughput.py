@@ -1,14 +1,18 @@
 """Link throughput and emulator start-up, on real QEMU with the echo test firmware.
 
 Prints, per board: emulator start-to-BOOT time (Popen to the BOOT frame decoded), HELLO round
-trip, and vectors per second for a 490-byte input (LOAD chunks + INVOKE + READ chunks).
+trip, vectors per second for a 490-byte input (LOAD chunks + INVOKE + READ chunks), and the
+host CPU an idle emulator burns while the firmware waits for the next command.
 
-    .venv/bin/python benchmarks/link_throughput.py [--boards m4 m0plus] [--vectors 100] [--starts 5]
+    .venv/bin/python benchmarks/link_throughput.py [--boards m4 m0plus] [--vectors 100] [--starts 5] [--poll]
+
+--poll builds the firmware with -DHIL_UART_SLEEP=0 (busy polling instead of WFI) for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -32,22 +36,32 @@ def start_to_boot(board_name: str, elf: Path) -> float:
         return time.perf_counter() - t0
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boards", nargs="+", default=["m4", "m0plus"])
     ap.add_argument("--vectors", type=int, default=100)
     ap.add_argument("--starts", type=int, default=5)
+    ap.add_argument("--poll", action="store_true", help="build with -DHIL_UART_SLEEP=0")
     args = ap.parse_args()
+    defines = {"HIL_UART_SLEEP": 0} if args.poll else None
 
     print(f"{'board':8} {'start->BOOT ms':>15} {'HELLO rtt ms':>13} {'vectors/s':>10} {'ms/vector':>10} "
-          f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8} {'insns/inv':>10}")
+          f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8} {'insns/inv':>10} {'idle cpu %':>10}")
     for name in args.boards:
-        fw = build_firmware(name, ROOT / "firmware" / "testmodels" / "echo")
+        fw = build_firmware(name, ROOT / "firmware" / "testmodels" / "echo", defines=defines)
         starts = [start_to_boot(name, fw.elf) * 1e3 for _ in range(args.starts)]
         board = load_board(name)
         with QemuBackend(board, fw.elf) as backend:
             s = DeviceSession(backend.start(), elf=fw.elf)
             s.wait_boot(10.0)
+            c0 = cpu_seconds(backend.process.pid)
+            time.sleep(1.0)
+            idle = (cpu_seconds(backend.process.pid) - c0) * 100
             rtts = []
             for _ in range(20):
                 t = time.perf_counter()
@@ -73,9 +87,10 @@ def main() -> None:
         n = args.vectors
         print(f"{name:8} {statistics.median(starts):15.1f} {statistics.median(rtts):13.2f} {n / elapsed:10.1f} "
               f"{elapsed / n * 1e3:10.2f} {load_t / n * 1e3:8.2f} {run_t / n * 1e3:9.2f} {read_t / n * 1e3:8.2f} "
-              f"{insns:10d}")
+              f"{insns:10d} {idle:10.0f}")
     print(f"(medians of {args.starts} starts and 20 HELLOs; {args.vectors} vectors of 490 bytes, "
-          "max_payload 256: 2 LOADs + INVOKE + 2 READs per vector)")
+          f"max_payload 256: 2 LOADs + INVOKE + 2 READs per vector; UART wait: {'poll' if args.poll else 'WFI'}; "
+          f"host load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -186,3 +186,14 @@ def test_stack_overflow_on_v8m_faults_at_the_limit() -> None:
             dev.invoke((0).to_bytes(4, "little") + (400).to_bytes(4, "little"))
     d = info.value.details
     assert d["cfsr_bits"] == ["STKOF"] and d["function"] == "testmodel_recurse"
+
+
+def test_unknown_backend_is_a_config_error() -> None:
+    import dataclasses
+
+    from harness.backends import make_backend
+    from harness.errors import ConfigError
+
+    board = dataclasses.replace(load_board("m4"), backend="jtag-over-carrier-pigeon")
+    with pytest.raises(ConfigError, match="jtag-over-carrier-pigeon"):
+        make_backend(board, "firmware.elf")
