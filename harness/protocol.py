@@ -145,6 +145,16 @@ class FrameDecoder:
             )
         self._garbage = 0
 
+    def flush(self) -> list[DecodeEvent]:
+        """End of stream: report a pending partial frame as truncated and decode what follows
+        it (e.g. a FAULT frame sent after a reply was cut short)."""
+        events: list[DecodeEvent] = []
+        while True:
+            events += self.feed(b"")
+            if not self._buf:
+                return events
+            self._error(events, "truncated", f"truncated frame: {len(self._buf)} byte(s) pending at end of stream")
+
     def feed(self, data: bytes) -> list[DecodeEvent]:
         """Consume `data`; return the frames and errors it completed, in stream order."""
         self._buf += data
@@ -398,10 +408,21 @@ class DeviceSession:
         self._seq = self._seq % 255 + 1  # 1..255; 0 is for unsolicited frames
         return self._seq
 
+    def _salvage(self, events: list[DecodeEvent]) -> None:
+        """Raise for a FAULT (or BOOT) among frames that are otherwise being thrown away."""
+        for ev in events:
+            if isinstance(ev, Frame) and ev.type == Msg.FAULT:
+                raise decode_fault(ev.payload, self.elf, self.last_command)
+            if isinstance(ev, Frame) and ev.type == Msg.BOOT:
+                raise self._with_transcript(ProtocolError(
+                    f"device rebooted while {self.last_command} was outstanding (BOOT frame received)",
+                    kind="reboot"))
+
     def _next_event(self, deadline: float, waiting_for: str) -> DecodeEvent:
         while not self._events:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                self._salvage(self.decoder.flush())
                 pending = f"; {self.decoder.pending} byte(s) of an incomplete frame pending" if self.decoder.pending else ""
                 raise DeviceTimeout(
                     f"no {waiting_for} within {self._timeout_used:.1f} s; last command sent: "
@@ -409,7 +430,11 @@ class DeviceSession:
                     f"wrong.\nLink transcript (tail):\n{self.link.transcript_tail()}",
                     last_command=self.last_command, pending=self.decoder.pending,
                 )
-            data = self.link.read(4096, timeout=remaining)
+            try:
+                data = self.link.read(4096, timeout=remaining)
+            except HilError:  # the link closed: whatever arrived before may explain why
+                self._salvage(self.decoder.flush())
+                raise
             if data:
                 self._events.extend(self.decoder.feed(data))
         return self._events.pop(0)
@@ -458,14 +483,8 @@ class DeviceSession:
     def _resync(self) -> None:
         """Drop everything in flight before a retry, but not a FAULT or BOOT hidden in it:
         a crash while a reply was being sent must still surface with its registers."""
-        self.decoder.reset()
-        self._events.clear()
-        for ev in self.decoder.feed(self.link.drain()):
-            if isinstance(ev, Frame) and ev.type == Msg.FAULT:
-                raise decode_fault(ev.payload, self.elf, self.last_command)
-            if isinstance(ev, Frame) and ev.type == Msg.BOOT:
-                raise self._with_transcript(ProtocolError(
-                    f"device rebooted while {self.last_command} was being retried", kind="reboot"))
+        queued, self._events = self._events, []
+        self._salvage(queued + self.decoder.feed(self.link.drain()) + self.decoder.flush())
         self.decoder.reset()
 
     def request(self, cmd: Cmd, payload: bytes = b"", *, timeout: float | None = None) -> Frame:

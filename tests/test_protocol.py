@@ -137,3 +137,13 @@ def test_fault_payload_decoding_names_bits() -> None:
     assert err.details["registers"]["pc"] == 0x2000_0100
     assert "INVOKE (seq 4)" in str(err)
     assert bit_names(0x8200, CFSR_BITS) == ["PRECISERR", "BFARVALID"]
+
+
+def test_flush_reports_truncation_and_finds_the_frame_behind_it() -> None:
+    cut = encode_frame(Cmd.READ | 0x80, 4, bytes(200))[:50]  # reply cut short by a crash...
+    fault = encode_frame(Msg.FAULT, 0, bytes(64))  # ...then the FAULT frame, then silence
+    dec = FrameDecoder()
+    assert dec.feed(cut + fault) == []  # still waiting for the 200-byte payload
+    events = dec.flush()
+    assert [e.details["kind"] for e in errors(events)] == ["truncated"]
+    assert events[-1] == Frame(Msg.FAULT, 0, bytes(64)) and dec.pending == 0
