@@ -179,46 +179,69 @@ def _colors(suites: Sequence[str]) -> dict[str, Any]:
 
 
 def plot_board(points: Sequence[LabPoint], board: str, path: Path) -> Path | None:
-    """Accuracy drop vs flash, count per inference and peak RAM for one board; fronts marked."""
+    """Accuracy drop vs flash, count per inference and peak RAM for one board (a row per suite).
+
+    Variants at the same spot share one label; ringed points and the dashed step are the front.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
     pts = [p for p in points if p.rec.board == board and p.ok and p.drop is not None]
     if not pts:
         return None
-    suites = sorted({p.rec.suite for p in points})
-    color = _colors(suites)
+    all_suites = sorted({p.rec.suite for p in points})
+    color = _colors(all_suites)
+    suites = [s for s in all_suites if any(p.rec.suite == s for p in pts)]
     kind = next((p.rec.count_kind for p in pts if p.rec.count_kind), "count") or "count"
-    fig, axes = plt.subplots(1, len(AXES), figsize=(5.2 * len(AXES), 4.6), sharey=True)
-    drops = [p.drop for p in pts]
-    lo, hi = min(drops), max(drops)  # type: ignore[type-var]
-    pad = max(0.5, 0.08 * (hi - lo))  # type: ignore[operator]
-    for ax, (attr, label, div) in zip(axes, AXES):
-        for suite in suites:
-            mine = [p for p in pts if p.rec.suite == suite and p.get(attr) is not None]
-            for n, p in enumerate(sorted(mine, key=lambda p: p.get(attr))):  # type: ignore[arg-type,return-value]
+    fig, axes = plt.subplots(len(suites), len(AXES), figsize=(5.2 * len(AXES), 3.5 * len(suites) + 0.8),
+                             squeeze=False)
+    for row, suite in zip(axes, suites):
+        mine_all = [p for p in pts if p.rec.suite == suite]
+        drops = [p.drop for p in mine_all]
+        lo, hi = min(drops), max(drops)  # type: ignore[type-var]
+        pad = max(0.5, 0.1 * (hi - lo))  # type: ignore[operator]
+        for ax, (attr, label, div) in zip(row, AXES):
+            mine = [p for p in mine_all if p.get(attr) is not None]
+            xs = [p.get(attr) for p in mine if p.get(attr)]
+            log = bool(xs) and max(xs) / min(xs) > 8  # type: ignore[type-var,operator]
+            spots: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+            xpos = [math.log10(v) if log else v for v in xs]  # type: ignore[arg-type]
+            xspan = (max(xpos) - min(xpos)) or 1.0 if xpos else 1.0
+            yspan = max(1.0, hi - lo)  # type: ignore[operator]
+            for p in mine:
                 x = p.get(attr) / div  # type: ignore[operator]
                 ax.scatter([x], [p.drop], marker=MARKERS.get(p.rec.variant, "x"), color=color[suite], s=46, zorder=3)
                 if attr in p.on_front:
                     ax.scatter([x], [p.drop], marker="o", s=190, facecolors="none", edgecolors=color[suite],
                                linewidths=1.4, zorder=2)
-                ax.annotate(p.rec.variant, (x, p.drop), textcoords="offset points",  # alternate to limit overlap
-                            xytext=(5, 5 if n % 2 == 0 else -11), fontsize=7, color="0.25")
+                xv = math.log10(p.get(attr)) if log else p.get(attr)  # type: ignore[arg-type]
+                cell = (round(xv / xspan * 40), round(p.drop / yspan * 25))  # type: ignore[operator]
+                spots.setdefault(cell, []).append((x, p.drop, p.rec.variant))  # type: ignore[arg-type]
+            per_row: dict[int, int] = {}
+            for (_, ycell), group in sorted(spots.items()):  # one label per crowded spot
+                n = per_row[ycell] = per_row.get(ycell, -1) + 1  # alternate above/below along a row
+                x0, y0, _v = min(group)
+                ax.annotate(", ".join(v for _, _, v in group), (x0, y0), textcoords="offset points",
+                            xytext=(6, 6 if n % 2 == 0 else -12), fontsize=7, color="0.2")
             front = sorted((p for p in mine if attr in p.on_front), key=lambda p: p.get(attr))  # type: ignore[arg-type,return-value]
             if len(front) > 1:
                 ax.step([p.get(attr) / div for p in front], [p.drop for p in front], where="post",  # type: ignore[operator]
                         color=color[suite], linestyle="--", linewidth=1.0, alpha=0.8, zorder=1)
-        xs = [p.get(attr) for p in pts if p.get(attr)]
-        if xs and max(xs) / min(xs) > 30:  # type: ignore[type-var,operator]
-            ax.set_xscale("log")
-        ax.set_xlabel(label.format(kind=kind))
-        ax.set_ylim(min(-1.0, lo - pad), max(1.0, hi + pad))  # type: ignore[operator]
-        ax.axhline(0.0, color="0.6", linewidth=0.8)
-        ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("accuracy drop vs fp32 (percentage points)")
+            if log:
+                ax.set_xscale("log")
+                ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            if attr == "count":
+                ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+            ax.set_xlabel(label.format(kind=kind), fontsize=9)
+            ax.set_ylim(min(-1.0, lo - pad), max(1.0, hi + pad))  # type: ignore[operator]
+            ax.axhline(0.0, color="0.6", linewidth=0.8)
+            ax.grid(True, alpha=0.3)
+        row[0].set_ylabel(f"{suite}: accuracy drop\nvs fp32 (points)")
     handles = [Line2D([], [], color=color[s], marker="o", linestyle="", label=s) for s in suites]
     variants = sorted({p.rec.variant for p in pts}, key=_vkey)
     handles += [Line2D([], [], color="0.3", marker=MARKERS.get(v, "x"), linestyle="", label=v) for v in variants]
@@ -226,8 +249,8 @@ def plot_board(points: Sequence[LabPoint], board: str, path: Path) -> Path | Non
                           label="Pareto front"))
     fig.suptitle(f"board {board}: accuracy drop vs cost (lower left is better)", fontsize=11)
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=110)
+    fig.tight_layout(rect=(0, 0.6 / (3.5 * len(suites) + 0.8), 1, 1))
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
@@ -239,6 +262,9 @@ def plot_bops(points: Sequence[LabPoint], boards: Sequence[str], path: Path) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
     pts = [p for p in points if p.ok and p.get("bops") and p.get("count")]
     if not pts:
         return None
@@ -246,20 +272,31 @@ def plot_bops(points: Sequence[LabPoint], boards: Sequence[str], path: Path) -> 
     color = _colors(suites)
     fig, axes = plt.subplots(1, len(boards), figsize=(4.6 * len(boards), 4.0), squeeze=False)
     for ax, board in zip(axes[0], boards):
+        spots: dict[tuple[str, int, int], list[tuple[float, float, str]]] = {}
         for p in (p for p in pts if p.rec.board == board):
-            ax.scatter([p.get("bops")], [p.get("count")], marker=MARKERS.get(p.rec.variant, "x"),
-                       color=color[p.rec.suite], s=40)
-            ax.annotate(p.rec.variant, (p.get("bops"), p.get("count")), textcoords="offset points", xytext=(4, 3),
+            x, y = p.get("bops"), p.get("count")
+            ax.scatter([x], [y], marker=MARKERS.get(p.rec.variant, "x"), color=color[p.rec.suite], s=40)
+            cell = (p.rec.suite, round(math.log10(x) * 12), round(math.log10(y) * 30))  # type: ignore[arg-type]
+            spots.setdefault(cell, []).append((x, y, p.rec.variant))  # type: ignore[arg-type]
+        for group in spots.values():  # one label per crowded spot
+            x0, y0, _v = min(group)
+            ax.annotate(", ".join(v for _, _, v in group), (x0, y0), textcoords="offset points", xytext=(4, 4),
                         fontsize=7, color="0.25")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis, subs in ((ax.xaxis, (1.0,)), (ax.yaxis, (1.0, 2.0, 3.0, 5.0))):
+            axis.set_major_locator(LogLocator(subs=subs))
+            axis.set_major_formatter(EngFormatter(sep=""))
+            axis.set_minor_formatter(NullFormatter())
         ax.set_title(board, fontsize=10)
         ax.set_xlabel("BOPs (MACs x W bits x A bits)")
         ax.grid(True, alpha=0.3, which="both")
     kind = next((p.rec.count_kind for p in pts if p.rec.count_kind), "count")
     axes[0][0].set_ylabel(f"measured {kind} per inference")
-    fig.suptitle("proxy (BOPs) vs measured count: colour = suite, marker = variant", fontsize=11)
-    fig.tight_layout()
+    fig.suptitle("proxy (BOPs) vs measured count per inference (marker = variant)", fontsize=11)
+    fig.legend(handles=[Line2D([], [], color=color[s], marker="o", linestyle="", label=s) for s in suites],
+               loc="lower center", ncol=len(suites), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
