@@ -237,10 +237,11 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
     if pending is None:
         # The model run itself failed or did not fit (setup phase): still leave a record.
         suite = getattr(item.module, "SUITE", None)
-        variant = item.callspec.params.get("variant") or item.callspec.params.get("run")
+        variant = item.callspec.params.get("point", "")
         if suite is None:
             return None
-        base = dict(suite=suite, test=item.name, model=suite, variant=str(variant or ""), board=board.name,
+        model = getattr(item.module, "MODEL", suite)
+        base = dict(suite=suite, test=item.name, model=model, variant=str(variant), board=board.name,
                     core=board.core, backend=board.backend)
     else:
         key, run = pending["key"], pending["run"]
@@ -251,7 +252,7 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
             count_kind=run.count_kind, count_per_inference=run.count_per_inference,
             flash_bytes=run.footprint.flash, ram_bytes=run.footprint.ram_total,
             stack_bytes=run.stack_high_water, arena_bytes=run.arena_bytes,
-            accuracy=m.get("accuracy"), bitexact=m.get("bitexact", run.bitexact),
+            accuracy=m.get("accuracy"), bitexact=m.get("bitexact"),
             extra={k: v for k, v in m.items() if k not in ("accuracy", "bitexact") and v is not None}
             | {"count_mean": run.count_mean, "macs": run.macs, "weights_bytes": run.footprint.weights,
                "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound},

@@ -3,9 +3,10 @@
 import numpy as np
 
 from harness.metrics.anomaly import roc_auc
-from suites.common import check_bitexact, check_count, check_footprint, point_fixture
+from suites.common import Artifacts, check_bitexact, check_count, check_footprint, point_fixture
 
 SUITE = "ad"
+MODEL = Artifacts(SUITE).model_name  # names the point in records, even when its run fails
 point = point_fixture(SUITE)
 
 

@@ -14,6 +14,7 @@ from harness.runner import StateWiring
 from suites.common import Artifacts, check_bitexact, check_footprint, point_fixture
 
 SUITE = "gesture"
+MODEL = Artifacts(SUITE).model_name  # names the point in records, even when its run fails
 FRAME_MS = 50.0  # 20 Hz
 
 

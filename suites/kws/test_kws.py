@@ -4,9 +4,10 @@ One pytest item per check, for every committed variant, on every --board.
 """
 
 from suites._classification import check_accuracy, check_agreement, check_count, check_footprint
-from suites.common import point_fixture
+from suites.common import Artifacts, point_fixture
 
 SUITE = "kws"
+MODEL = Artifacts(SUITE).model_name  # names the point in records, even when its run fails
 point = point_fixture(SUITE)
 
 
