@@ -135,7 +135,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                                  thresholds(count_pct=args.count_pct, size_pct=args.size_pct, acc_drop=args.acc_drop))
     print(f"run {manifest.get('run_id')} ({manifest.get('status')})")
     print(result.table())
+    if result.missing and not _overlap(records, args.baseline):  # a nightly that compared nothing must not pass
+        print(f"hil compare: no point of {args.baseline} was measured in run {manifest.get('run_id')}; "
+              f"compare the run that measured them (--run) or rewrite the baseline (hil baseline)", file=sys.stderr)
+        return 1
     return 0 if result.ok else 1
+
+
+def _overlap(records: list, baseline: str) -> bool:
+    from harness.results import read_records_csv
+
+    keys = {r.key for r in read_records_csv(baseline)}
+    return any(r.key in keys for r in records)
 
 
 def build_parser() -> argparse.ArgumentParser:

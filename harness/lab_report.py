@@ -129,7 +129,7 @@ def _n(v: Any, fmt: str = "{:,.0f}") -> str:
 
 
 TABLE_HEADER = ("suite", "variant", "status", "accuracy", "drop (pt)", "bit-exact", "max abs err", "count/inf",
-                "MACs", "BOPs", "count/MAC", "flash B", "peak RAM B", "arena B", "stack B", "front")
+                "MACs", "BOPs", "count/MAC", "flash B", "weights B", "peak RAM B", "arena B", "stack B", "front")
 
 
 def point_rows(points: Sequence[LabPoint]) -> list[list[str]]:
@@ -146,7 +146,7 @@ def point_rows(points: Sequence[LabPoint]) -> list[list[str]]:
                                                      if r.extra.get("host_accuracy") is not None else "-")
         rows.append([r.suite, r.variant, status, acc, drop, _n(r.bitexact, "{:.1%}"), _n(_f(r.extra.get("max_abs_err")), "{:.3g}"),
                      (_n(count) + kind) if count is not None else "-", _n(macs), _n(p.get("bops")),
-                     _n(count / macs if count and macs else None, "{:.1f}"), _n(r.flash_bytes),
+                     _n(count / macs if count and macs else None, "{:.1f}"), _n(r.flash_bytes), _n(p.get("weights_bytes")),
                      _n(p.get("peak_ram_bytes")), _n(r.arena_bytes), _n(r.stack_bytes), front])
     return rows
 
@@ -349,7 +349,8 @@ def write_report(records: Iterable[Record], out_dir: str | Path, *, manifest: di
         "accuracy is the basis.",
         "count/inf: worst case over the test vectors (instructions under emulation, exact); count/MAC divides by "
         "the generator's MAC count. BOPs = MACs x weight bits x activation bits (fp32 counts as 32 x 32).",
-        "peak RAM: .data + .bss + measured stack high-water; flash: vectors + text + rodata + data.",
+        "peak RAM: .data + .bss + measured stack high-water; flash: vectors + text + rodata + data; weights B: "
+        "the model's constant data in flash (where packed 4/2-bit weights show).",
         "bit-exact: share of vectors whose output bytes equal the TFLM reference's; max abs err: largest "
         "difference in real output units (the fp32 tolerance).",
         "front: Pareto-optimal on flash / count / peak RAM vs drop within its suite and board (ringed in the plots).",

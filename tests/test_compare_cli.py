@@ -111,3 +111,13 @@ def test_compare_missing_baseline_says_how_to_make_one(run: Path) -> None:
     done = hil("compare", "--baseline", str(run / "nope.csv"), "--results-dir", str(run / "results"))
     assert done.returncode == 2
     assert "hil baseline --out" in done.stderr
+
+
+def test_compare_that_matches_nothing_fails(run: Path) -> None:
+    good = run / "baselines" / "m4.csv"
+    hil("baseline", "--out", str(good), "--results-dir", str(run / "results"))
+    other = _edit(good, run / "renamed-m4.csv", "int8", suite="kws")
+    other = _edit(other, run / "renamed-m4.csv", "int8-pt", suite="kws")
+    done = hil("compare", "--baseline", str(other), "--results-dir", str(run / "results"))
+    assert done.returncode == 1
+    assert "no point of" in done.stderr and "missing from this run" in done.stdout
