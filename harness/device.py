@@ -78,6 +78,15 @@ class Device:
         return [self._count(t) for t in self._call(self.session.profile)]
 
 
+def _boot(session: DeviceSession, boot_timeout: float) -> Hello:
+    """The BOOT frame; if it never comes, ask HELLO once: on hardware the port may have been
+    opened after the firmware announced itself."""
+    try:
+        return session.wait_boot(boot_timeout)
+    except DeviceTimeout:
+        return session.hello(timeout=min(boot_timeout, 2.0))
+
+
 @contextlib.contextmanager
 def open_device(
     board: Board | str,
@@ -100,7 +109,7 @@ def open_device(
         link = be.start()
         session = DeviceSession(link, elf=elf, timeout=timeout)
         try:
-            hello = session.wait_boot(boot_timeout)
+            hello = _boot(session, boot_timeout)
         except DeviceTimeout as exc:
             exited = be.poll_exit()
             if exited is not None:

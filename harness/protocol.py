@@ -519,8 +519,8 @@ class DeviceSession:
                 self._invokes = 0
                 return self.boot
 
-    def hello(self) -> Hello:
-        self._hello = Hello.parse(self.request(Cmd.HELLO).payload)
+    def hello(self, *, timeout: float | None = None) -> Hello:
+        self._hello = Hello.parse(self.request(Cmd.HELLO, timeout=timeout).payload)
         return self._hello
 
     def _identity(self) -> Hello:

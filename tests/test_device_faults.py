@@ -197,3 +197,18 @@ def test_unknown_backend_is_a_config_error() -> None:
     board = dataclasses.replace(load_board("m4"), backend="jtag-over-carrier-pigeon")
     with pytest.raises(ConfigError, match="jtag-over-carrier-pigeon"):
         make_backend(board, "firmware.elf")
+
+
+def test_silent_firmware_is_a_boot_error() -> None:
+    """A board file whose UART does not match the machine: the firmware runs but nothing
+    reaches the host. BOOT never comes, HELLO is not answered: BootError, not a hang."""
+    import dataclasses
+
+    board = load_board("m0plus")  # nRF51 UART at 0x40002000 ...
+    wrong = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, machine="mps2-an386"))  # ... not there
+    fw = build(board, "echo")
+    with pytest.raises(BootError, match="no BOOT frame") as info:
+        with open_device(wrong, fw.elf, boot_timeout=1.5):
+            pass
+    assert "wrong UART" in str(info.value)
+    assert qemu_children() == []
