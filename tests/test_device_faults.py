@@ -212,3 +212,19 @@ def test_silent_firmware_is_a_boot_error() -> None:
             pass
     assert "wrong UART" in str(info.value)
     assert qemu_children() == []
+
+
+def test_lockup_is_a_device_fault_with_qemu_register_dump() -> None:
+    """An M4 image (stack at the top of 4 MB) on the micro:bit (16 KB RAM): the first exception
+    cannot even be stacked, the core locks up, QEMU aborts; classified as a fault, not a crash
+    of the emulator, and QEMU's register dump is kept."""
+    import dataclasses
+
+    board = load_board("m4")
+    wrong = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, machine="microbit"))
+    fw = build(board, "echo")
+    with pytest.raises(DeviceFault, match="locked up") as info:
+        with open_device(wrong, fw.elf, boot_timeout=5):
+            pass
+    assert "R15=" in info.value.details["stderr"]
+    assert qemu_children() == []
