@@ -70,26 +70,31 @@ def main() -> None:
             x = bytes(i * 7 % 256 for i in range(s.boot.input_bytes))
             s.invoke(x)  # warm-up
             load_t = run_t = read_t = 0.0
+            seen = set()
             t_all = time.perf_counter()
             for _ in range(args.vectors):
+                s.reset_state()  # echo is stateful: keep every output comparable
                 t = time.perf_counter()
                 s.load(x)
                 t2 = time.perf_counter()
                 _, ticks, n = s.run()
                 t3 = time.perf_counter()
-                s.read_output(n)
+                out = s.read_output(n)
                 t4 = time.perf_counter()
+                seen.add((out, backend.ticks_to_count(ticks)))
                 load_t += t2 - t
                 run_t += t3 - t2
                 read_t += t4 - t3
             elapsed = time.perf_counter() - t_all
+            if len(seen) != 1:
+                raise SystemExit(f"{name}: outputs or counts differed across {args.vectors} vectors: {len(seen)} variants")
             insns = backend.ticks_to_count(ticks) - backend.ticks_to_count(s.boot.overhead_ticks)
         n = args.vectors
         print(f"{name:8} {statistics.median(starts):15.1f} {statistics.median(rtts):13.2f} {n / elapsed:10.1f} "
               f"{elapsed / n * 1e3:10.2f} {load_t / n * 1e3:8.2f} {run_t / n * 1e3:9.2f} {read_t / n * 1e3:8.2f} "
               f"{insns:10d} {idle:10.0f}")
     print(f"(medians of {args.starts} starts and 20 HELLOs; {args.vectors} vectors of 490 bytes, "
-          f"max_payload 256: 2 LOADs + INVOKE + 2 READs per vector; UART wait: {'poll' if args.poll else 'WFI'}; "
+          f"max_payload 256: 2 LOADs + INVOKE + 2 READs (+ RESET_STATE) per vector, outputs and counts identical throughout; UART wait: {'poll' if args.poll else 'WFI'}; "
           f"host load average {os.getloadavg()[0]:.1f})")
 
 

@@ -173,6 +173,12 @@ class QemuBackend(Backend):
         return EmulatorDied(f"qemu-system-arm exited unexpectedly with code {rc} ({where}){tail}",
                             exit_code=rc, stderr=stderr)
 
+    def __del__(self) -> None:  # a dropped backend must not leave its emulator behind
+        try:
+            self.stop()
+        except Exception:
+            pass
+
     def stop(self) -> None:
         if self.link is not None:
             self.link.close()
