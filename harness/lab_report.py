@@ -109,9 +109,9 @@ def analyse(records: Iterable[Record]) -> list[LabPoint]:
         if ref is None or not p.ok or p.rec.accuracy is None:
             continue
         if ref.status == "ok" and ref.accuracy is not None:
-            p.drop, p.drop_basis = (ref.accuracy - p.rec.accuracy) * 100.0, "device"
+            p.drop, p.drop_basis = round((ref.accuracy - p.rec.accuracy) * 100.0, 9), "device"  # 0.90-0.89 is 1 pt
         elif _f(ref.extra.get("host_accuracy")) is not None:
-            p.drop, p.drop_basis = (float(ref.extra["host_accuracy"]) - p.rec.accuracy) * 100.0, "host"
+            p.drop, p.drop_basis = round((float(ref.extra["host_accuracy"]) - p.rec.accuracy) * 100.0, 9), "host"
     for (suite, board) in {(p.rec.suite, p.rec.board) for p in points}:
         group = [p for p in points if p.rec.suite == suite and p.rec.board == board and p.ok and p.drop is not None]
         for attr, _, _ in AXES:
@@ -148,6 +148,24 @@ def point_rows(points: Sequence[LabPoint]) -> list[list[str]]:
                      (_n(count) + kind) if count is not None else "-", _n(macs), _n(p.get("bops")),
                      _n(count / macs if count and macs else None, "{:.1f}"), _n(r.flash_bytes), _n(p.get("weights_bytes")),
                      _n(p.get("peak_ram_bytes")), _n(r.arena_bytes), _n(r.stack_bytes), front])
+    return rows
+
+
+def choice_rows(points: Sequence[LabPoint], max_drop: float = 1.0) -> list[list[str]]:
+    """Per suite and board: the cheapest variant on each axis among those within `max_drop` points."""
+    rows = []
+    for suite, board in sorted({(p.rec.suite, p.rec.board) for p in points}):
+        ok = [p for p in points if p.rec.suite == suite and p.rec.board == board and p.ok
+              and p.drop is not None and p.drop <= max_drop]
+        row = [suite, board]
+        for attr, _, _ in AXES:
+            usable = [p for p in ok if p.get(attr) is not None]
+            if not usable:
+                row.append("-")
+                continue
+            best = min(usable, key=lambda p: (p.get(attr), p.drop, _vkey(p.rec.variant)))  # type: ignore[arg-type,return-value]
+            row.append(f"{best.rec.variant} ({_n(best.get(attr))}, {best.drop:+.1f} pt)")
+        rows.append(row)
     return rows
 
 
@@ -368,6 +386,10 @@ def write_report(records: Iterable[Record], out_dir: str | Path, *, manifest: di
         rows = point_rows(mine)
         md += [f"## Board {board}", "", format_table(TABLE_HEADER, _md_escape(rows), markdown=True), ""]
         html_parts += [f"<h2>Board {html.escape(board)}</h2>", _html_table(TABLE_HEADER, rows)]
+    choice_head = ("suite", "board", "least flash", "fewest count/inference", "least peak RAM")
+    choices = choice_rows(points)
+    md += ["## Cheapest variant within 1 point of fp32", "", format_table(choice_head, _md_escape(choices), markdown=True), ""]
+    html_parts += ["<h2>Cheapest variant within 1 point of fp32</h2>", _html_table(choice_head, choices)]
     fails = failure_rows(points)
     if fails:
         head = ("suite", "variant", "board", "failure", "message")

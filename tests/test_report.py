@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.lab_report import analyse, pareto_front, select_run, write_report
+from harness.lab_report import analyse, choice_rows, pareto_front, select_run, write_report
 from harness.report import format_table, measurement_table
 from harness.results import Record
 
@@ -54,6 +54,10 @@ def test_drop_is_against_the_fp32_point_of_the_same_board() -> None:
     assert {v for (v, b), p in pts.items() if b == "m4" and "flash_bytes" in p.on_front} == {"w2a8", "int8", "int8-pt", "fp32"}
     # count front: int8 (400) dominates w2a8 (410, more drop)
     assert {v for (v, b), p in pts.items() if b == "m4" and "count" in p.on_front} == {"int8", "int8-pt", "fp32"}
+    # within 1 point of fp32 only fp32 and int8-pt qualify on m4; int8-pt is cheaper on every axis
+    rows = {(r[0], r[1]): r[2:] for r in choice_rows(list(pts.values()), max_drop=1.0)}
+    assert rows[("s", "m4")] == ["int8-pt (6,000, +1.0 pt)", "int8-pt (450, +1.0 pt)", "int8-pt (600, +1.0 pt)"]
+    assert rows[("s", "m0plus")] == ["-", "-", "-"]  # int8 is 4 points below the host fp32 accuracy
 
 
 @pytest.fixture(scope="module")
