@@ -4,15 +4,6 @@
 #include "conv.h"
 #include "hil_fixedpoint.h"
 
-static inline int32_t hil_dot_s8(const int8_t *a, const int8_t *b, int32_t n)
-{
-    int32_t acc = 0;
-    for (int32_t i = 0; i < n; ++i) {
-        acc += (int32_t)a[i] * (int32_t)b[i];
-    }
-    return acc;
-}
-
 void hil_conv_s8(const hil_conv_params_t *p, const int8_t *in, const int8_t *filter,
                  const int32_t *bias, const int32_t *bias_eff, const int32_t *mult, const int32_t *shift,
                  int8_t *out)
@@ -45,18 +36,23 @@ void hil_conv_s8(const hil_conv_params_t *p, const int8_t *in, const int8_t *fil
                             }
                         }
                     } else {
+                        /* border: only the taps inside the input, each with the offset */
                         acc = bias ? bias[oc] : 0;
                         for (int32_t ky = 0; ky < p->k_h; ++ky) {
                             const int32_t y = y0 + ky * p->dil_h;
                             if (y < 0 || y >= p->in_h) {
                                 continue;
                             }
-                            for (int32_t kx = 0; kx < p->k_w; ++kx) {
-                                const int32_t x = x0 + kx * p->dil_w;
-                                if (x < 0 || x >= p->in_w) {
-                                    continue;
-                                }
-                                const int8_t *px = in_b + (y * p->in_w + x) * in_c;
+                            int32_t kx0 = 0;
+                            int32_t kx1 = p->k_w;
+                            while (kx0 < kx1 && x0 + kx0 * p->dil_w < 0) {
+                                ++kx0;
+                            }
+                            while (kx1 > kx0 && x0 + (kx1 - 1) * p->dil_w >= p->in_w) {
+                                --kx1;
+                            }
+                            for (int32_t kx = kx0; kx < kx1; ++kx) {
+                                const int8_t *px = in_b + (y * p->in_w + x0 + kx * p->dil_w) * in_c;
                                 const int8_t *pw = w + ky * row + kx * in_c;
                                 for (int32_t ic = 0; ic < in_c; ++ic) {
                                     acc += ((int32_t)px[ic] + p->input_offset) * (int32_t)pw[ic];

@@ -19,8 +19,9 @@ void hil_dwconv_s8(const hil_conv_params_t *p, const int8_t *in, const int8_t *f
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
                 const int32_t x0 = ox * p->stride_w - p->pad_w;
                 const int inside = inside_y && x0 >= 0 && x0 + span_w < p->in_w;
+                int32_t ic = 0;
+                int32_t m = 0;
                 for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int32_t ic = oc / p->depth_multiplier;
                     int32_t acc;
                     if (inside) {
                         acc = bias_eff[oc];
@@ -51,6 +52,10 @@ void hil_dwconv_s8(const hil_conv_params_t *p, const int8_t *in, const int8_t *f
                     const int32_t q = p->per_channel ? oc : 0;
                     acc = hil_mbqm(acc, mult[q], shift[q]) + p->output_offset;
                     *out++ = (int8_t)hil_clamp_i32(acc, p->act_min, p->act_max);
+                    if (++m == p->depth_multiplier) { /* ic = oc / depth_multiplier, no divide */
+                        m = 0;
+                        ++ic;
+                    }
                 }
             }
         }

@@ -14,9 +14,7 @@ void hil_fc_s8(const hil_fc_params_t *p, const int8_t *in, const int8_t *filter,
             const int8_t *w = filter + o * depth;
             int32_t acc = bias[o];
             if (p->filter_offset == 0) {
-                for (int32_t i = 0; i < depth; ++i) {
-                    acc += (int32_t)x[i] * (int32_t)w[i];
-                }
+                acc += hil_dot_s8(x, w, depth);
             } else {
                 for (int32_t i = 0; i < depth; ++i) {
                     acc += (int32_t)x[i] * ((int32_t)w[i] + p->filter_offset);
