@@ -10,15 +10,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from harness.backends import Backend, make_backend
 from harness.boards import Board, load_board
-from harness.link import LinkClosed
 from harness.errors import BootError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
+from harness.link import LinkClosed
 from harness.protocol import DeviceSession, Hello, Stats
 
 COUNT_KINDS = ("instructions", "cycles")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Device:
         value = self.backend.ticks_to_count(ticks) - self.backend.ticks_to_count(self.hello.overhead_ticks)
         return Count(max(0, value), self.backend.count_kind)
 
-    def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return fn(*args, **kwargs)
         except (DeviceTimeout, EmulatorDied, ProtocolError) as exc:
