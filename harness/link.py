@@ -59,8 +59,10 @@ class Transcript:
                 break
             part = c[-budget:]
             budget -= len(part)
-            cut = "… " if len(part) < len(c) else ""
-            lines.append(f"  {d} {cut}{part.hex(' ')}")
+            rows = [part[i : i + 32].hex(" ") for i in range(0, len(part), 32)]
+            if len(part) < len(c):
+                rows[0] = "… " + rows[0]
+            lines.append("\n".join(f"  {d} {row}" for row in rows))
         return "\n".join(reversed(lines)) or "  (nothing exchanged)"
 
 

@@ -147,3 +147,16 @@ def test_flush_reports_truncation_and_finds_the_frame_behind_it() -> None:
     events = dec.flush()
     assert [e.details["kind"] for e in errors(events)] == ["truncated"]
     assert events[-1] == Frame(Msg.FAULT, 0, bytes(64)) and dec.pending == 0
+
+
+def test_link_transcript_keeps_the_last_bytes_in_order() -> None:
+    from harness.link import Transcript
+
+    t = Transcript(limit=100)
+    t.add("<", bytes(range(90)))
+    t.add(">", b"\xa5\x5a\x01")
+    t.add("<", b"xyz" * 5)
+    assert t.total == {"<": 105, ">": 3}
+    lines = t.tail(1000).splitlines()
+    assert lines[0].startswith("  < 08 09")  # 108 bytes seen, the oldest 8 dropped (100-byte limit)
+    assert lines[-2] == "  > a5 5a 01" and lines[-1].startswith("  < 78 79 7a")
