@@ -44,6 +44,7 @@ CASES = [
     ("split_ops", "int8", None, {"SPLIT", "SPLIT_V", "PACK"}),
     ("slice_ops", "int8", None, {"STRIDED_SLICE", "TRANSPOSE"}),
     ("flatten_dynamic", "int8", None, {"SHAPE", "STRIDED_SLICE", "PACK"}),
+    ("misc_ops", "int8", TWO, {"MAXIMUM", "MINIMUM", "ARG_MAX", "RESIZE_NEAREST_NEIGHBOR"}),
     ("add_relu", "int16x8", TWO, {"ADD"}),
     ("add_bcast", "int16x8", [(-1, 1), (-4, 4)], {"ADD"}),
     ("sub_bcast", "int16x8", [(-1, 1), (-2, 5)], {"SUB"}),
@@ -61,6 +62,7 @@ CASES = [
     ("activations", "float32", None, {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH"}),
     ("padv2_gather", "float32", None, {"PADV2", "GATHER"}),
     ("split_ops", "float32", None, {"SPLIT", "SPLIT_V", "PACK", "UNPACK"}),
+    ("misc_ops", "float32", None, {"MAXIMUM", "MINIMUM", "ARG_MAX", "RESIZE_NEAREST_NEIGHBOR"}),
 ]
 
 
@@ -242,3 +244,38 @@ def test_generated_code_cross_compiles_warning_free(builder: str, quant: str, tm
                    "-I", str(gen), "-c", str(src), "-o", str(tmp_path / f"{cpu}-{src.stem}.o")]
             r = subprocess.run(cmd, capture_output=True, text=True)
             assert r.returncode == 0, f"{cpu} {src.name}:\n{r.stderr}"
+
+
+def _run_litert(path: Path, records: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    """LiteRT's builtin kernels without delegates, for ops TFLM has no kernel for. (Its
+    reference resolver lacks TILE v3; for data movement and clamps the kernels are exact.)"""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(model_path=str(path), num_threads=1,
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it.allocate_tensors()
+    outs = []
+    for rec in records:
+        for d, a in zip(it.get_input_details(), rec):
+            it.set_tensor(d["index"], a)
+        it.invoke()
+        outs.append([it.get_tensor(d["index"]) for d in it.get_output_details()])
+    return outs
+
+
+@pytest.mark.parametrize("builder,quant,ranges,opcode", [
+    ("upsample", "int8", None, "TILE"), ("upsample", "float32", None, "TILE"),
+    ("clip_unit", "int8", [(-3, 3)], "RELU_N1_TO_1"), ("clip_unit", "float32", None, "RELU_N1_TO_1")])
+def test_ops_tflm_lacks_match_litert(builder, quant, ranges, opcode, tmp_path: Path) -> None:
+    """TILE (Keras-3 UpSampling2D) and RELU_N1_TO_1 have no TFLM kernel: compare with LiteRT."""
+    from harness_utils import make_inputs
+
+    path = model_path(builder, quant, ranges)
+    assert opcode in op_names(path)
+    exe, manifest = build(path, tmp_path)
+    records = make_inputs(manifest, 8)
+    got = run_c(exe, manifest, records)
+    want = _run_litert(path, records)
+    for g, w in zip(got, want):
+        for a, b in zip(g, w):
+            np.testing.assert_array_equal(a, b.reshape(a.shape))

@@ -18,7 +18,7 @@ import numpy as np
 
 CACHE = Path(os.environ.get("HIL_CODEGEN_MODEL_CACHE",
                             Path(__file__).resolve().parents[2] / ".cache" / "codegen-models"))
-VERSION = 5
+VERSION = 6
 
 
 def _tf():
@@ -159,9 +159,32 @@ def gru_cell(tf, n_in=6, n_h=16, n_cls=4):
     return tf.keras.Model([x, h], [h_new, scores])
 
 
+def misc_ops(tf):
+    """MAXIMUM/MINIMUM with broadcasting, ARG_MAX, RESIZE_NEAREST_NEIGHBOR."""
+    a, b = _inputs(tf, (4, 5, 3), (1, 3))
+    L = tf.keras.layers
+    mx = L.Lambda(lambda t: tf.maximum(t[0], t[1]))([a, b])
+    mn = L.Lambda(lambda t: tf.minimum(t[0], t[1]))([a, b])
+    am = L.Lambda(lambda t: tf.argmax(t, axis=-1, output_type=tf.int32))(a)
+    rs = L.Lambda(lambda t: tf.image.resize(t, (7, 4), method="nearest"))(a)
+    return tf.keras.Model([a, b], [mx, mn, am, rs])
+
+
+def upsample(tf):
+    """Keras-3 UpSampling2D lowers to RESHAPE, TILE, RESHAPE (TFLite only; TFLM has no TILE)."""
+    (a,) = _inputs(tf, (4, 5, 3))
+    return tf.keras.Model(a, tf.keras.layers.UpSampling2D((2, 3))(a))
+
+
+def clip_unit(tf):
+    """clip to [-1, 1]: the converter emits RELU_N1_TO_1 (TFLite only; TFLM has no kernel)."""
+    (a,) = _inputs(tf, (32,))
+    return tf.keras.Model(a, tf.keras.layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(a))
+
+
 BUILDERS: dict[str, Callable] = {f.__name__: f for f in (
     add_relu, add_bcast, sub_bcast, sub_const, mul_bcast, mul_same, add_relu6_fused, mean_axes, gap1d,
-    activations, act_int16, pad_concat, padv2_gather, split_ops, slice_ops, flatten_dynamic, gru_cell)}
+    activations, act_int16, pad_concat, padv2_gather, split_ops, slice_ops, flatten_dynamic, gru_cell, misc_ops, clip_unit, upsample)}
 
 
 def convert(builder: str, quant: str, ranges: list[tuple[float, float]] | None, seed: int = 0) -> bytes:

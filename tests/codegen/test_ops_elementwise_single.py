@@ -156,3 +156,32 @@ def test_int16_requantizing_activations_on_every_input(opcode, si, so, alpha, tm
     interp.set_input(x, 0)
     interp.invoke()
     np.testing.assert_array_equal(got.reshape(-1), np.asarray(interp.get_output(0)).reshape(-1))
+
+
+@pytest.mark.parametrize("opcode", ["MAXIMUM", "MINIMUM"])
+def test_int16_maximum_minimum_broadcast(opcode, tmp_path):
+    raw = single_op(opcode, [T([3, 1, 4], "int16", 0.001, 0), T([5, 1], "int16", 0.001, 0)],
+                    [T([3, 5, 4], "int16", 0.001, 0)])
+    _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("align,half", [(False, False), (True, False), (False, True)])
+def test_resize_nearest_options(align, half, tmp_path):
+    raw = single_op("RESIZE_NEAREST_NEIGHBOR", [T([1, 3, 5, 2], "int8", 0.1, 4), T([2], "int32", data=i32(7, 4))],
+                    [T([1, 7, 4, 2], "int8", 0.1, 4)], {"alignCorners": align, "halfPixelCenters": half},
+                    "ResizeNearestNeighborOptions")
+    _run(tmp_path, raw)
+
+
+def test_arg_min_int8_ties_take_first(tmp_path):
+    raw = single_op("ARG_MIN", [T([2, 6, 3], "int8", 0.1, 0), T([1], "int32", data=i32(1))],
+                    [T([2, 3], "int32")], {"outputType": 2}, "ArgMinOptions")
+    path = tmp_path / "op.tflite"
+    path.write_bytes(raw)
+    from harness_utils import build, run_c, run_tflm
+
+    exe, manifest = build(path, tmp_path / "w")
+    rng = np.random.default_rng(3)
+    records = [[rng.integers(-2, 2, (2, 6, 3)).astype(np.int8)] for _ in range(8)]  # many ties
+    for g, w in zip(run_c(exe, manifest, records), run_tflm(path, records, 1)):
+        np.testing.assert_array_equal(g[0], w[0].reshape(g[0].shape))

@@ -61,6 +61,14 @@ void hil_mul_s8(const hil_mul_params_t *p, const hil_bcast_t *b, const int8_t *i
 void hil_mul_s16(const hil_mul_params_t *p, const hil_bcast_t *b, const int16_t *in1, const int16_t *in2,
                  int16_t *out, int32_t n);
 
+/* MAXIMUM (is_max = 1) / MINIMUM on raw values, as TFLM does (inputs share one quantization). */
+void hil_maxmin_s8(int32_t is_max, const hil_bcast_t *b, const int8_t *in1, const int8_t *in2, int8_t *out,
+                   int32_t n);
+void hil_maxmin_s16(int32_t is_max, const hil_bcast_t *b, const int16_t *in1, const int16_t *in2, int16_t *out,
+                    int32_t n);
+void hil_maxmin_f32(int32_t is_max, const hil_bcast_t *b, const float *in1, const float *in2, float *out,
+                    int32_t n);
+
 /* op: 0 add, 1 sub, 2 mul; result clamped to [lo, hi] (fused activation). */
 void hil_binary_f32(int32_t op, const hil_bcast_t *b, const float *in1, const float *in2, float *out, int32_t n,
                     float lo, float hi);

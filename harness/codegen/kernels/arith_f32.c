@@ -10,3 +10,13 @@ void hil_binary_f32(int32_t op, const hil_bcast_t *b, const float *in1, const fl
         out[i] = v < lo ? lo : (v > hi ? hi : v);
     });
 }
+
+void hil_maxmin_f32(int32_t is_max, const hil_bcast_t *b, const float *in1, const float *in2, float *out,
+                   int32_t n)
+{
+    HIL_BCAST_LOOP(b, n, {
+        const float x = in1[i1];
+        const float y = in2[i2];
+        out[i] = is_max ? (x > y ? x : y) : (x < y ? x : y);
+    });
+}

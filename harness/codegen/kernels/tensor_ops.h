@@ -28,4 +28,13 @@ void hil_fill_32(void *dst, int32_t n, uint32_t bits);
 void hil_gather(const void *src, void *dst, const int32_t *indices, int32_t n_indices, int32_t outer,
                 int32_t axis_dim, int32_t inner_bytes);
 
+/* RESIZE_NEAREST_NEIGHBOR on NHWC: input row/column of every output row/column precomputed. */
+void hil_resize_nearest(const void *src, void *dst, const int32_t *ymap, const int32_t *xmap, int32_t batches,
+                        int32_t out_h, int32_t out_w, int32_t in_h, int32_t in_w, int32_t depth_bytes);
+
+/* ARG_MAX / ARG_MIN along one axis (outer x axis x inner); ties keep the first index. */
+void hil_argmax_s8(const int8_t *in, int32_t *out, int32_t outer, int32_t axis, int32_t inner, int32_t is_max);
+void hil_argmax_s16(const int16_t *in, int32_t *out, int32_t outer, int32_t axis, int32_t inner, int32_t is_max);
+void hil_argmax_f32(const float *in, int32_t *out, int32_t outer, int32_t axis, int32_t inner, int32_t is_max);
+
 #endif /* HIL_TENSOR_OPS_H */

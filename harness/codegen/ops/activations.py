@@ -438,6 +438,23 @@ def _quantize_six(scale: float, zp: int, lo: int, hi: int) -> int:
     return min(max(int(round_f32(float(np.float32(6.0) / np.float32(scale)))) + zp, lo), hi)
 
 
+@register("RELU_N1_TO_1", "RELU_0_TO_1")
+def emit_relu_bounded(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    """TFLM has no kernel for these; the generator follows TFLite's reference (requantize, clamp
+    to the output's quantized [-1, 1] or [0, 1])."""
+    dtype = _check_types(op, graph, ctx, ("int8", "float32"))
+    x, y = _io(op, graph)
+    lo_f = -1.0 if op.opcode == "RELU_N1_TO_1" else 0.0
+    if dtype == "float32":
+        return _float_unary(op, ctx, "hil_clamp_f32", x.size, f", {lo_f}f, 1.0f")
+    mult, shift = quantize_multiplier(_ratio(x.scale, y.scale))
+    lo = max(-128, y.zero_point + int(round_f32(float(np.float32(lo_f) / np.float32(y.scale)))))
+    hi = min(127, y.zero_point + int(round_f32(float(np.float32(1.0) / np.float32(y.scale)))))
+    lut = np.array([min(max(y.zero_point + multiply_by_quantized_multiplier(q - x.zero_point, mult, shift), lo), hi)
+                    for q in range(-128, 128)], dtype=np.int8)
+    return _lut_code(op, ctx, lut, x.size)
+
+
 @register("RELU6")
 def emit_relu6(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     dtype = _check_types(op, graph, ctx, ("int8", "int16", "float32"))

@@ -220,3 +220,14 @@ def emit_mean(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     fn = {"int8": "hil_mean_s8", "int16": "hil_mean_s16", "float32": "hil_mean_f32"}[x.dtype]
     code = _struct("hil_mean_params_t", "p", p) + f"\n{fn}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
     return OpCode(code=code, kernels=_kernels(x.dtype, mean=True), macs=x.size)
+
+
+@register("MAXIMUM", "MINIMUM")
+def emit_maximum_minimum(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    """Raw-value comparison with broadcasting; TFLM does not rescale, so neither do we."""
+    t1, t2, y = _check_binary(op, graph, ctx)
+    bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
+    fn = f"hil_maxmin_{_SUFFIX[y.dtype]}"
+    code = (f"{bdecl}{fn}({1 if op.opcode == 'MAXIMUM' else 0}, {bptr}, {ctx.ptr(t1.index)}, "
+            f"{ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
+    return OpCode(code=code, kernels=_kernels(y.dtype))

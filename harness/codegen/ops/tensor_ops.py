@@ -409,3 +409,69 @@ def emit_gather(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
 
 
 __all__ = ["FOLDERS", "strided_slice_plan", "c_array"]
+
+
+@register("ARG_MAX", "ARG_MIN")
+def emit_arg_max(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if x.dtype not in ("int8", "int16", "float32") or y.dtype != "int32":
+        raise ctx.unsupported(op, f"{x.dtype} -> {y.dtype}", "int8, int16 or float32 in, int32 out")
+    axis = _axis(_const(op, graph, ctx, 1, "axis"), len(x.shape))
+    outer = int(np.prod(x.shape[:axis])) if axis else 1
+    inner = int(np.prod(x.shape[axis + 1:]))
+    sfx = {"int8": "s8", "int16": "s16", "float32": "f32"}[x.dtype]
+    code = (f"hil_argmax_{sfx}({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {outer}, {x.shape[axis]}, {inner}, "
+            f"{1 if op.opcode == 'ARG_MAX' else 0});")
+    return OpCode(code=code, kernels=["tensor_ops.h", "tensor_ops_argmax.c"])
+
+
+def nearest_index_map(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool) -> np.ndarray:
+    """Input index of every output index, in float32 as TFLM's GetNearestNeighbor computes it."""
+    f32 = np.float32
+    if align_corners and out_size > 1:
+        scale = f32(in_size - 1) / f32(out_size - 1)
+    else:
+        scale = f32(in_size) / f32(out_size)
+    offset = f32(0.5) if half_pixel_centers else f32(0.0)
+    out = []
+    for o in range(out_size):
+        v = float(f32(f32(o) + offset) * scale)
+        i = int(np.floor(v + 0.5)) if align_corners else int(np.floor(v))  # TfLiteRound: half away (v >= 0)
+        i = min(i, in_size - 1)
+        if half_pixel_centers:
+            i = max(0, i)
+        out.append(i)
+    return np.asarray(out, dtype=np.int32)
+
+
+@register("RESIZE_NEAREST_NEIGHBOR")
+def emit_resize_nearest(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    _same_quant(op, ctx, x, y)
+    if len(x.shape) != 4 or len(y.shape) != 4:
+        raise ctx.unsupported(op, f"rank {len(x.shape)}", "NHWC rank-4 tensors")
+    ac = bool(op.options.get("alignCorners", False))
+    hpc = bool(op.options.get("halfPixelCenters", False))
+    ymap = nearest_index_map(x.shape[1], y.shape[1], ac, hpc)
+    xmap = nearest_index_map(x.shape[2], y.shape[2], ac, hpc)
+    yn, xn = ctx.const_name(op, "ymap"), ctx.const_name(op, "xmap")
+    code = (f"hil_resize_nearest({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {yn}, {xn}, {x.shape[0]}, "
+            f"{y.shape[1]}, {y.shape[2]}, {x.shape[1]}, {x.shape[2]}, {x.shape[3] * itemsize(x.dtype)});")
+    return OpCode(code=code, constants={yn: ymap, xn: xmap}, kernels=list(KERNELS))
+
+
+@register("TILE")
+def emit_tile(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    """out[i] = in[i mod in_dim]: each dim becomes (repeat: src stride 0) x (copy: src stride)."""
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    _same_quant(op, ctx, x, y)
+    mult = [int(v) for v in _const(op, graph, ctx, 1, "multiples").reshape(-1)]
+    xst, yst, elem = _strides(x.shape), _strides(y.shape), itemsize(x.dtype)
+    count, src, dst = [], [], []
+    for d, m in enumerate(mult):
+        count += [m, x.shape[d]]
+        src += [0, xst[d]]
+        dst += [x.shape[d] * yst[d], yst[d]]
+    cp = _Copies(op, ctx)
+    cp.add(x.index, y.index, count, src, dst, elem)
+    return cp.code()
