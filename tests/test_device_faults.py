@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import threading
+import time
 
 import pytest
 
@@ -227,3 +228,38 @@ def test_lockup_is_a_device_fault_with_qemu_register_dump() -> None:
             pass
     assert "R15=" in info.value.details["stderr"]
     assert qemu_children() == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_emulator_dies_with_the_harness_process(sig: signal.Signals) -> None:
+    """Ctrl-C (SIGINT: the context manager kills QEMU) and even SIGKILL of the harness
+    (PR_SET_PDEATHSIG) leave no emulator behind."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fw = build("m4", "hang")
+    script = (
+        "import sys, time\n"
+        "from harness.device import open_device\n"
+        f"with open_device('m4', {str(fw.elf)!r}) as dev:\n"
+        "    print(dev.backend.process.pid, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=repo, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(repo)})
+    try:
+        qemu_pid = int(child.stdout.readline())
+        assert Path(f"/proc/{qemu_pid}").exists()
+        child.send_signal(sig)
+        child.wait(timeout=20)
+        for _ in range(200):  # SIGKILL of the parent reaches QEMU asynchronously
+            if not Path(f"/proc/{qemu_pid}").exists() or "Z" in Path(f"/proc/{qemu_pid}/stat").read_text().split()[2]:
+                break
+            time.sleep(0.05)
+        stat = Path(f"/proc/{qemu_pid}/stat")
+        assert not stat.exists() or stat.read_text().split()[2] == "Z", "qemu-system-arm outlived the harness"
+    finally:
+        child.kill()
+        child.wait()
