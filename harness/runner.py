@@ -17,7 +17,7 @@ from harness.boards import Board
 from harness.device import Count, open_device
 from harness.firmware.build import Firmware, build_firmware, default_cache_dir
 from harness.firmware.footprint import Footprint, fit_problems, footprint
-from harness.errors import DoesNotFit
+from harness.errors import DeviceFault, DoesNotFit
 
 CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
 
@@ -171,6 +171,11 @@ def run_model(
             counts.append(count)
         stats = dev.stats()
         hello = dict(vars(dev.hello))
+    if stats.overflowed:
+        raise DeviceFault(
+            f"stack overflow on board '{board.name}': {stats.stack_high_water} B used of a {stats.stack_size} B stack "
+            f"(the painted guard zone below it was written); raise stack_bytes in {board.path} or shrink the model",
+            stack_high_water=stats.stack_high_water, stack_size=stats.stack_size)
     return ModelRun(
         model_path=model_path, model_sha256=gm.sha256, board=board, firmware=fw, footprint=fp,
         arena_bytes=gm.arena_bytes, arena_lower_bound=gm.arena_lower_bound, macs=gm.macs,
