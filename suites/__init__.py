@@ -21,3 +21,27 @@ def deterministic(seed: int) -> None:
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def artifact_dir(suite: str):
+    """`suites/<suite>/artifacts` (a pathlib.Path); raises KeyError for an unknown suite."""
+    from pathlib import Path
+
+    if suite not in SUITES:
+        raise KeyError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
+    return Path(__file__).resolve().parent / suite / "artifacts"
+
+
+def load_meta(suite: str) -> dict:
+    """The suite's meta.json: variants with bytes, arena, host metric, tensor details, state wiring."""
+    import json
+
+    return json.loads((artifact_dir(suite) / "meta.json").read_text())
+
+
+def load_test(suite: str) -> dict:
+    """The suite's test.npz as a dict of arrays (x, y, x_<variant>, out_<variant>, ...)."""
+    import numpy as np
+
+    with np.load(artifact_dir(suite) / "test.npz") as z:
+        return {k: z[k] for k in z.files}

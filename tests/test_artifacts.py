@@ -119,3 +119,16 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
     new, old = np.load(tmp_path / "test.npz"), np.load(_art("digits") / "test.npz")
     for k in ("x", "y", "x_int8", "out_int8", "out_w4a8"):
         assert np.array_equal(new[k], old[k]), k
+
+
+def test_suite_loaders() -> None:
+    from suites import SUITES, artifact_dir, load_meta, load_test
+
+    assert set(SUITES) == set(REQUIRED)
+    for s in SUITES:
+        assert artifact_dir(s) == _art(s)
+        assert load_meta(s)["suite"] == s
+        z = load_test(s)
+        assert {"x", "y", "x_int8", "out_int8"} <= set(z)
+    with pytest.raises(KeyError, match="unknown suite"):
+        artifact_dir("nope")
