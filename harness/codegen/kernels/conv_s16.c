@@ -1,43 +1,62 @@
-/* int16x8 convolution: 64-bit accumulator and bias, reduced 16-bit requantization multiplier. */
+/* int16x8 convolution: 64-bit accumulator and bias, reduced 16-bit requantization multiplier.
+ * int16 activations have zero point 0, so padding taps are simply skipped (tap ranges). */
 #include "conv.h"
 #include "hil_fixedpoint.h"
 
 void hil_conv_s16(const hil_conv_params_t *p, const int16_t *in, const int8_t *filter,
-                 const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *out)
+                  const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *out)
 {
-    const int32_t in_c = p->in_c;
+    const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, out_c = p->out_c;
+    const int32_t out_h = p->out_h, out_w = p->out_w, k_h = p->k_h, k_w = p->k_w;
+    const int32_t stride_h = p->stride_h, stride_w = p->stride_w, dil_h = p->dil_h, dil_w = p->dil_w;
+    const int32_t pad_h = p->pad_h, pad_w = p->pad_w, out_off = p->output_offset;
+    const int32_t act_min = p->act_min, act_max = p->act_max, per_channel = p->per_channel;
+    const int32_t row = k_w * in_c;
+    const int32_t w_size = k_h * row;
     for (int32_t b = 0; b < p->batches; ++b) {
-        const int16_t *in_b = in + b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                for (int32_t oc = 0; oc < p->out_c; ++oc) {
-                    const int8_t *w = filter + oc * p->k_h * p->k_w * in_c;
+        const int16_t *in_b = in + b * in_h * in_w * in_c;
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int32_t y0 = oy * stride_h - pad_h;
+            int32_t ky0 = 0, ky1 = k_h;
+            while (ky0 < ky1 && y0 + ky0 * dil_h < 0) {
+                ++ky0;
+            }
+            while (ky1 > ky0 && y0 + (ky1 - 1) * dil_h >= in_h) {
+                --ky1;
+            }
+            for (int32_t ox = 0; ox < out_w; ++ox) {
+                const int32_t x0 = ox * stride_w - pad_w;
+                int32_t kx0 = 0, kx1 = k_w;
+                while (kx0 < kx1 && x0 + kx0 * dil_w < 0) {
+                    ++kx0;
+                }
+                while (kx1 > kx0 && x0 + (kx1 - 1) * dil_w >= in_w) {
+                    --kx1;
+                }
+                const int8_t *w = filter;
+                for (int32_t oc = 0; oc < out_c; ++oc, w += w_size) {
                     int64_t acc = 0;
-                    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-                        const int32_t y = y0 + ky * p->dil_h;
-                        if (y < 0 || y >= p->in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-                            const int32_t x = x0 + kx * p->dil_w;
-                            if (x < 0 || x >= p->in_w) {
-                                continue;
-                            }
-                            const int16_t *px = in_b + (y * p->in_w + x) * in_c;
-                            const int8_t *pw = w + (ky * p->k_w + kx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += (int64_t)((int32_t)px[ic] * (int32_t)pw[ic]);
+                    for (int32_t ky = ky0; ky < ky1; ++ky) {
+                        for (int32_t kx = kx0; kx < kx1; ++kx) {
+                            const int16_t *px = in_b + ((y0 + ky * dil_h) * in_w + x0 + kx * dil_w) * in_c;
+                            const int8_t *pw = w + ky * row + kx * in_c;
+                            /* |x * w| <= 2^22, so 256 products fit a 32-bit partial sum */
+                            for (int32_t ic0 = 0; ic0 < in_c; ic0 += 256) {
+                                const int32_t n = hil_min_i32(256, in_c - ic0);
+                                int32_t part = 0;
+                                for (int32_t ic = ic0; ic < ic0 + n; ++ic) {
+                                    part += (int32_t)px[ic] * (int32_t)pw[ic];
+                                }
+                                acc += part;
                             }
                         }
                     }
                     if (bias) {
                         acc += bias[oc];
                     }
-                    const int32_t q = p->per_channel ? oc : 0;
-                    int32_t r = hil_mbqm64(acc, mult[q], shift[q]) + p->output_offset;
-                    *out++ = (int16_t)hil_clamp_i32(r, p->act_min, p->act_max);
+                    const int32_t q = per_channel ? oc : 0;
+                    const int32_t r = hil_mbqm64(acc, mult[q], shift[q]) + out_off;
+                    *out++ = (int16_t)hil_clamp_i32(r, act_min, act_max);
                 }
             }
         }
