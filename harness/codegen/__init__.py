@@ -43,8 +43,12 @@ class GeneratedModel:
     source: str = ""
 
 
-def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = None) -> GeneratedModel:
-    """Read, plan and emit `model_path` into `out_dir` (replaced atomically; untouched on error)."""
+def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = None,
+             state: list[tuple[int, int]] | None = None, state_init: bytes | None = None) -> GeneratedModel:
+    """Read, plan and emit `model_path` into `out_dir` (replaced atomically; untouched on error).
+
+    `state` lists (input index, output index) pairs of a streaming model's explicit state: the
+    generated C then keeps that state between calls (see harness/codegen/state.py)."""
     from harness.codegen.emitter import emit, write_atomically
     from harness.codegen.reader import read_tflite
 
@@ -52,8 +56,12 @@ def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = 
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"  # it becomes a C string and file names
     graph = read_tflite(model_path, name=name)
     emitted = emit(graph)
-    out = write_atomically(emitted.files, out_dir)
-    m = emitted.manifest
+    files, m = emitted.files, emitted.manifest
+    if state:
+        from harness.codegen.state import StatePair, add_state
+
+        files, m = add_state(files, m, graph, [StatePair(i, o) for i, o in state], state_init)
+    out = write_atomically(files, out_dir)
     return GeneratedModel(
         name=m["name"], sha256=m["sha256"], out_dir=out, input_bytes=m["input_bytes"],
         output_bytes=m["output_bytes"], inputs=m["inputs"], outputs=m["outputs"],
@@ -68,12 +76,25 @@ def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="quantized .tflite file")
     parser.add_argument("--out", "-o", required=True, help="output directory (replaced)")
     parser.add_argument("--name", default=None, help="model name (default: file stem)")
+    parser.add_argument("--state", action="append", default=[], metavar="IN:OUT",
+                        help="streaming: output OUT feeds input IN at the next call; the C keeps the state "
+                             "(zero point initially and after hil_model_reset)")
+
+
+def _state_pairs(specs: list[str]) -> list[tuple[int, int]]:
+    pairs = []
+    for spec in specs:
+        a, sep, b = spec.partition(":")
+        if not (sep and a.isdigit() and b.isdigit()):
+            raise SystemExit(f"hil codegen: --state {spec!r}: expected INPUT:OUTPUT indices, e.g. --state 0:1")
+        pairs.append((int(a), int(b)))
+    return pairs
 
 
 def run_codegen(args: argparse.Namespace) -> int:
     """Run `hil codegen`; prints a one-screen summary. Returns 0, or 2 on a HilError."""
     try:
-        gm = generate(args.model, args.out, name=args.name)
+        gm = generate(args.model, args.out, name=args.name, state=_state_pairs(args.state) or None)
     except HilError as e:
         print(f"hil codegen: {e}", file=sys.stderr)
         return 2
