@@ -5,7 +5,8 @@ round(k*127/q) with scale q*s/127 — at most 2^b levels, but not evenly spaced 
 is not an integer (b=4: 127/7). The code generator stores k packed and needs int8 = k*m exactly,
 so we rewrite each weight tensor to int8 = k*m with m = 127 // q (b=4: 18) and per-channel
 scale' = scale * 127 / (q*m), so that scale' * k*m = k*s is the fake-quantized Keras weight, and
-requantize the int32 bias to the new bias scale (input scale * scale'). TFLM reads the new scales, so it stays the golden reference.
+requantize the int32 bias to the new bias scale (input scale * scale'). TFLM reads the new
+scales, so it stays the golden reference.
 For b=2 (q=1, m=127) the converter's output is already on the grid and nothing changes.
 """
 
@@ -18,15 +19,22 @@ from harness.errors import UnsupportedModel
 _WEIGHT_OPS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 
 
-def _fb():
-    # TensorFlow's schema: the one the converter wrote with, so re-serialising drops no field.
-    from tensorflow.lite.python import schema_py_generated as fb
+def _fb(writable: bool = True):
+    """The flatbuffer schema module.
 
+    Rewriting uses TensorFlow's schema (the one the converter wrote with, so re-serialising drops
+    no field); read-only helpers use the copy inside tflite_micro, so a code generator can call
+    them without importing TensorFlow.
+    """
+    if writable:
+        from tensorflow.lite.python import schema_py_generated as fb
+    else:
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
     return fb
 
 
-def _load(model: bytes):
-    fb = _fb()
+def _load(model: bytes, writable: bool = True):
+    fb = _fb(writable)
     m = fb.ModelT.InitFromPackedBuf(bytearray(model), 0)
     ops = {v: k for k, v in vars(fb.BuiltinOperator).items() if k.isupper()}
     return fb, m, ops
@@ -40,9 +48,9 @@ def _save(m) -> bytes:
     return bytes(b.Output())
 
 
-def weight_tensors(model: bytes):
-    """(op name, weight tensor, bias tensor or None, input tensor, model object) for each weighted op."""
-    fb, m, ops = _load(model)
+def weight_tensors(model: bytes, writable: bool = False):
+    """(schema, model object, [(op name, weight, bias or None, input tensor)]) for each weighted op."""
+    fb, m, ops = _load(model, writable)
     sg = m.subgraphs[0]
     out = []
     for op in sg.operators:
@@ -74,7 +82,7 @@ def snap_to_grid(model: bytes, bits: int) -> bytes:
     """Rewrite int8 per-channel weights from round(k*127/q) to k*m (see module doc); checks the grid."""
     q = (1 << (bits - 1)) - 1
     step = 127 // q
-    fb, m, wts = weight_tensors(model)
+    fb, m, wts = weight_tensors(model, writable=True)
     for name, w, bias, inp in wts:
         if w.type != fb.TensorType.INT8:
             raise UnsupportedModel(f"{name} weight {w.name.decode()} is not int8 (type {w.type})")
