@@ -117,7 +117,7 @@ def _patched(path: Path, tensor_scales: dict[int, float], out: Path) -> Path:
 
 
 def test_int16_sigmoid_table_matches_tflm(tmp_path: Path) -> None:
-    """Re-measure the sigmoid(i/24) table in activations_s16.c from TFLM's int16 TANH.
+    """Re-measure the sigmoid(i/24) table in activations_sigmoid_s16.c from TFLM's int16 TANH.
 
     With input scale 1/6144 the kernel's rescaling is exactly x -> 2x, so x = 128 i lands on
     grid point i with no interpolation and TANH returns table[i] - 32768. The same patched
@@ -136,7 +136,7 @@ def test_int16_sigmoid_table_matches_tflm(tmp_path: Path) -> None:
     records = [[x[i:i + 64].reshape(1, 64)] for i in range(0, 256, 64)]
     want = np.concatenate([r[k].reshape(-1) for r in run_tflm(path, records, len(g.outputs))])
     measured = want[:255].astype(np.int64) + 32768
-    text = (Path(__file__).resolve().parents[2] / "harness/codegen/kernels/activations_s16.c").read_text()
+    text = (Path(__file__).resolve().parents[2] / "harness/codegen/kernels/activations_sigmoid_s16.c").read_text()
     body = re.search(r"hil_sigmoid_q16\[256\] = \{(.*?)\};", text, re.S).group(1)
     table = np.array([int(v) for v in re.findall(r"\d+", body)])
     assert len(table) == 256

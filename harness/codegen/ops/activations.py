@@ -26,6 +26,8 @@ from harness.codegen.ops import EmitContext, OpCode, c_array, register
 
 def _kernels(fn: str) -> list[str]:
     """Kernel files for a C function: one source per data type (hil_x_s8 -> activations_s8.c)."""
+    if fn in ("hil_logistic_s16", "hil_tanh_s16"):
+        return ["activations.h", "activations_sigmoid_s16.c"]
     return ["activations.h", f"activations_{fn.rsplit('_', 1)[1]}.c"]
 
 _I32_MAX = 2**31 - 1

@@ -20,13 +20,21 @@ from harness.codegen.ir import Graph, Op, Tensor
 from harness.codegen.ops import EmitContext, OpCode, register
 
 _SUFFIX = {"int8": "s8", "int16": "s16", "float32": "f32"}
-
-
-def _kernels(dtype: str, mean: bool = False) -> list[str]:
-    """One kernel source per data type (ADD/SUB/MUL) and one for MEAN, to keep images small."""
-    return ["arith.h", "arith_mean.c" if mean else f"arith_{_SUFFIX[dtype]}.c"]
-_FLT_MAX = float(np.finfo(np.float32).max)
 MAX_DIMS = 6
+_FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def _kernels(op: str, dtype: str) -> list[str]:
+    """Kernel sources per op family and data type, so an image carries only what it calls."""
+    if op == "MEAN":
+        src = "arith_mean.c"
+    elif op in ("MAXIMUM", "MINIMUM"):
+        src = "arith_maxmin.c"
+    elif dtype == "float32":
+        src = "arith_f32.c"
+    else:
+        src = f"arith_{'mul' if op == 'MUL' else 'addsub'}_{_SUFFIX[dtype]}.c"
+    return ["arith.h", src]
 
 
 def _row_major_strides(shape: tuple[int, ...]) -> list[int]:
@@ -143,7 +151,7 @@ def _float_binary(op: Op, ctx: EmitContext, t1: Tensor, t2: Tensor, y: Tensor, k
     bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
     code = (f"{bdecl}hil_binary_f32({kind}, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, "
             f"{ctx.ptr(y.index)}, {y.size}, {fl(lo)}, {fl(hi)});")
-    return OpCode(code=code, kernels=_kernels(y.dtype))
+    return OpCode(code=code, kernels=_kernels(op.opcode, y.dtype))
 
 
 @register("ADD", "SUB")
@@ -158,7 +166,7 @@ def emit_add_sub(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     fn = f"hil_{op.opcode.lower()}_{'s8' if y.dtype == 'int8' else 's16'}"
     code = (_struct("hil_addsub_params_t", "p", p) + "\n" + bdecl
             + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
-    return OpCode(code=code, kernels=_kernels(y.dtype))
+    return OpCode(code=code, kernels=_kernels(op.opcode, y.dtype))
 
 
 @register("MUL")
@@ -175,7 +183,7 @@ def emit_mul(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     fn = f"hil_mul_{'s8' if y.dtype == 'int8' else 's16'}"
     code = (_struct("hil_mul_params_t", "p", p) + "\n" + bdecl
             + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
-    return OpCode(code=code, kernels=_kernels(y.dtype), macs=y.size)
+    return OpCode(code=code, kernels=_kernels(op.opcode, y.dtype), macs=y.size)
 
 
 def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
@@ -219,7 +227,7 @@ def emit_mean(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     p = [len(outer_d), outer_d, outer_s, len(inner_d), inner_d, inner_s, num_out, count, zi, zo, m, s]
     fn = {"int8": "hil_mean_s8", "int16": "hil_mean_s16", "float32": "hil_mean_f32"}[x.dtype]
     code = _struct("hil_mean_params_t", "p", p) + f"\n{fn}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
-    return OpCode(code=code, kernels=_kernels(x.dtype, mean=True), macs=x.size)
+    return OpCode(code=code, kernels=_kernels(op.opcode, x.dtype), macs=x.size)
 
 
 @register("MAXIMUM", "MINIMUM")
@@ -230,4 +238,4 @@ def emit_maximum_minimum(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     fn = f"hil_maxmin_{_SUFFIX[y.dtype]}"
     code = (f"{bdecl}{fn}({1 if op.opcode == 'MAXIMUM' else 0}, {bptr}, {ctx.ptr(t1.index)}, "
             f"{ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
-    return OpCode(code=code, kernels=_kernels(y.dtype))
+    return OpCode(code=code, kernels=_kernels(op.opcode, y.dtype))

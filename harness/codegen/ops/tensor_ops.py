@@ -237,7 +237,7 @@ def emit_shape(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     data = fold_shape(op, graph)[0]
     name = ctx.const_name(op, "shape")
     return OpCode(code=f"memcpy({ctx.ptr(y.index)}, {name}, {y.nbytes});", constants={name: data},
-                  kernels=list(KERNELS))
+                  kernels=["tensor_ops.h"])
 
 
 @register("CONCATENATION")
@@ -405,7 +405,7 @@ def emit_gather(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     inner = int(np.prod(p.shape[axis + 1:])) * itemsize(p.dtype)
     code = (f"hil_gather({ctx.ptr(p.index)}, {ctx.ptr(y.index)}, {ctx.ptr(idx.index)}, {idx.size}, "
             f"{outer}, {p.shape[axis]}, {inner});")
-    return OpCode(code=code, kernels=list(KERNELS))
+    return OpCode(code=code, kernels=["tensor_ops.h", "tensor_ops_gather.c"])
 
 
 __all__ = ["FOLDERS", "strided_slice_plan", "c_array"]
@@ -457,7 +457,7 @@ def emit_resize_nearest(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     yn, xn = ctx.const_name(op, "ymap"), ctx.const_name(op, "xmap")
     code = (f"hil_resize_nearest({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {yn}, {xn}, {x.shape[0]}, "
             f"{y.shape[1]}, {y.shape[2]}, {x.shape[1]}, {x.shape[2]}, {x.shape[3] * itemsize(x.dtype)});")
-    return OpCode(code=code, constants={yn: ymap, xn: xmap}, kernels=list(KERNELS))
+    return OpCode(code=code, constants={yn: ymap, xn: xmap}, kernels=["tensor_ops.h", "tensor_ops_gather.c"])
 
 
 @register("TILE")
