@@ -273,6 +273,7 @@ def _worker(tasks: Any, results: Any, timeout: float) -> None:
         while True:
             item = tasks.get()
             if item is None:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)  # no emulator left to clean up
                 return
             gid, group = item
             results.put(("group", pid, gid))
@@ -417,14 +418,19 @@ def run_sweep(
         writer.close("partial")
         raise
     bar.close()
-    _stop(workers)
+    _stop(workers, polite=10.0)
     writer.close("complete")
     return SweepResult(writer.run_id, writer.run_dir, "complete", records)
 
 
-def _stop(workers: Iterable[Any], grace: float = 15.0) -> None:
-    """SIGTERM each live worker (its emulator is killed on the way out), then SIGKILL stragglers."""
+def _stop(workers: Iterable[Any], grace: float = 15.0, polite: float = 0.0) -> None:
+    """Wait `polite` s for workers to leave on their own, SIGTERM the rest (each kills its
+    emulator on the way out), then SIGKILL stragglers after `grace` s."""
     workers = list(workers)
+    deadline = time.monotonic() + polite
+    for w in workers:
+        if w.pid is not None:
+            w.join(max(0.0, deadline - time.monotonic()))
     for w in workers:
         if w.is_alive() and w.pid is not None:
             try:
