@@ -185,3 +185,37 @@ def test_arg_min_int8_ties_take_first(tmp_path):
     records = [[rng.integers(-2, 2, (2, 6, 3)).astype(np.int8)] for _ in range(8)]  # many ties
     for g, w in zip(run_c(exe, manifest, records), run_tflm(path, records, 1)):
         np.testing.assert_array_equal(g[0], w[0].reshape(g[0].shape))
+
+
+def _random_binary(seed: int):
+    """A random ADD/SUB/MUL: type, broadcast shapes, scales over 4 decades, zero points, activation."""
+    rng = np.random.default_rng(seed)
+    opcode = ["ADD", "SUB", "MUL"][seed % 3]
+    dt = "int16" if seed % 4 == 3 else "int8"
+    rank = int(rng.integers(1, 5))
+    out = [int(v) for v in rng.integers(2, 6, rank)]
+    s1 = [d if rng.random() < 0.7 else 1 for d in out]
+    s2 = [d if rng.random() < 0.7 else 1 for d in out][int(rng.integers(0, rank)):] or [1]
+    out = [max(a, b) for a, b in zip(s1, [1] * (rank - len(s2)) + s2)]
+
+    def q():
+        zp = 0 if dt == "int16" else int(rng.integers(-128, 128))
+        return float(10 ** rng.uniform(-4, 0)), zp
+    (a_s, a_z), (b_s, b_z), (_, o_z) = q(), q(), q()
+    # output scale near the result's natural range, so outputs are not all saturated
+    half = 128 if dt == "int8" else 32768
+    natural = a_s * b_s * half if opcode == "MUL" else a_s + b_s
+    act = (0, 1, 0, 3, 0, 2, 1, 0)[seed % 8]
+    if act in (2, 3):  # bounded activations: an output scale that spans their range
+        natural = (2.0 if act == 2 else 6.0) / (2 * half - 1)
+    o_s = float(natural * 10 ** rng.uniform(-0.4, 0.4))
+    return opcode, dt, (s1, a_s, a_z), (s2, b_s, b_z), (out, o_s, o_z), act
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_binary_random_quantization(seed, tmp_path):
+    opcode, dt, a, b, o, act = _random_binary(seed)
+    opt_type = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}[opcode]
+    raw = single_op(opcode, [T(a[0], dt, a[1], a[2]), T(b[0], dt, b[1], b[2])], [T(o[0], dt, o[1], o[2])],
+                    {"fusedActivationFunction": act}, opt_type)
+    _run(tmp_path, raw)
