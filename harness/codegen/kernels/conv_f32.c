@@ -1,4 +1,9 @@
 /* float32 convolution and depthwise convolution (sum in filter order, then bias, then clamp). */
+/* Keep a*b+c as two roundings (no fused multiply-add), as the TFLM reference build does, so
+ * float outputs on FPU cores match the host runtime. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include "conv.h"
 
 static float hil_clampf(float v, float lo, float hi)

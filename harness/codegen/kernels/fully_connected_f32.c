@@ -1,4 +1,9 @@
 /* float32 fully connected (sum in input order, then bias, then clamp). */
+/* Keep a*b+c as two roundings (no fused multiply-add), as the TFLM reference build does, so
+ * float outputs on FPU cores match the host runtime. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include "fully_connected.h"
 
 void hil_fc_f32(const hil_fc_f32_params_t *p, const float *in, const float *filter, const float *bias,

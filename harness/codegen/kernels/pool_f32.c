@@ -1,4 +1,9 @@
 /* float32 average and max pooling. */
+/* Keep a*b+c as two roundings (no fused multiply-add), as the TFLM reference build does, so
+ * float outputs on FPU cores match the host runtime. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include "pooling.h"
 #include "hil_fixedpoint.h"
 

@@ -1,5 +1,10 @@
 /* float -> int quantization: q = clamp(round(x / scale) + zero_point), division in float,
  * ties away from zero; and int -> float: (float)(double(scale) * (q - zero_point)). */
+/* Keep a*b+c as two roundings (no fused multiply-add), as the TFLM reference build does, so
+ * float outputs on FPU cores match the host runtime. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <math.h>
 
 #include "quantize.h"
