@@ -268,8 +268,7 @@ def plot_board(points: Sequence[LabPoint], board: str, path: Path) -> Path | Non
     fig.suptitle(f"board {board}: accuracy drop vs cost (lower left is better)", fontsize=11)
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.6 / (3.5 * len(suites) + 0.8), 1, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
     return path
 
 
@@ -315,9 +314,23 @@ def plot_bops(points: Sequence[LabPoint], boards: Sequence[str], path: Path) -> 
     fig.legend(handles=[Line2D([], [], color=color[s], marker="o", linestyle="", label=s) for s in suites],
                loc="lower center", ncol=len(suites), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return path
+
+
+def _save(fig: Any, path: Path) -> None:
+    """PNG with a 256-colour palette: a third of the bytes, so reports can be committed."""
+    import io as _io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    fig.savefig(buf, dpi=100, format="png")
+    plt.close(fig)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        im.convert("RGB").quantize(colors=256).save(path, format="PNG", optimize=True)
 
 
 # --------------------------------------------------------------------------- report
