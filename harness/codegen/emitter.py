@@ -255,6 +255,8 @@ void hil_model_layer_hook(int layer, int end);
 
 def _model_c(graph: Graph, plan: Plan, kernels: list[str], consts: dict[str, np.ndarray], blocks: list[str],
              const_names: dict[int, str]) -> str:
+    """model.c text. harness/codegen/state.py rewrites the reset/invoke prologue of this text for
+    streaming models: keep `void hil_model_reset(void)\n{\n}\n\nint hil_model_invoke(...)\n{` as is."""
     inc = "\n".join(f'#include "{k}"' for k in kernels if k.endswith(".h"))
     arrays = []
     for name, arr in consts.items():
