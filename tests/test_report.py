@@ -89,7 +89,7 @@ def test_report_files_reference_existing_pngs(real_run: Path, capsys: pytest.Cap
         png = out / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         with Image.open(png) as im:  # a real figure, not an empty canvas
-            assert im.size[0] >= 600 and im.size[1] >= 300
+            assert im.size[0] >= 400 and im.size[1] >= 300
             assert len(im.convert("RGB").getcolors(1 << 16) or []) > 8
     # tables: both variants measured, the broken one listed with its class and reason
     assert re.search(r"\| har +\| int8 +\| ok +\|", md)
