@@ -134,7 +134,6 @@ def correct_biases(float_model, qmodel, calib_data) -> None:
         fl = f_layers[ql.name]
         xf = _predict(keras.Model(float_model.inputs, fl.input), calib_data)
         xq = _predict(keras.Model(qmodel.inputs, ql.input), calib_data)
-        yf = np.concatenate([_linear_output(fl, xf[i:i + 1]) for i in range(len(xf))])
-        yq = np.concatenate([_linear_output(ql, xq[i:i + 1]) for i in range(len(xq))])
+        yf, yq = _linear_output(fl, xf), _linear_output(ql, xq)  # kernels are batch-agnostic
         shift = (yq - yf).reshape(-1, yq.shape[-1]).mean(axis=0)
         ql.bias.assign(np.asarray(ql.bias) - shift.astype(np.float32))
