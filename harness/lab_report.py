@@ -99,9 +99,16 @@ def _vkey(variant: str) -> tuple[int, str]:
 
 
 def analyse(records: Iterable[Record]) -> list[LabPoint]:
-    """Latest record per (suite, variant, board), drops against fp32, Pareto membership."""
+    """One record per (suite, variant, board), drops against fp32, Pareto membership.
+
+    Sweep records win; from a pytest run (several tests per point) the latest record that
+    measured an accuracy, else the latest one.
+    """
+    records = list(records)
+    if any(r.test == "sweep" for r in records):
+        records = [r for r in records if r.test == "sweep"]
     latest: dict[tuple[str, str, str], Record] = {}
-    for r in sorted(records, key=lambda r: r.time):
+    for r in sorted(records, key=lambda r: (r.accuracy is not None, r.time)):
         latest[(r.suite, r.variant, r.board)] = r
     points = [LabPoint(r) for _, r in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[0][2], _vkey(kv[0][1])))]
     for p in points:

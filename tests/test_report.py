@@ -117,3 +117,15 @@ def test_plugin_tables_still_work() -> None:
     assert format_table(["a", "b"], [[1, None]], markdown=True).splitlines()[2] == "| 1 |   |"
     table = measurement_table([_rec("int8", "m4", 0.5, 100, 10)])
     assert "int8" in table and "10 insn" in table
+
+
+def test_sweep_records_win_over_other_tests_of_the_same_point() -> None:
+    import dataclasses
+
+    sweep = dataclasses.replace(_rec("int8", "m4", 0.88, 5000, 400), time="2026-01-01T00:00:00Z")
+    later = dataclasses.replace(_rec("int8", "m4", None, 7000, 900), test="test_footprint",
+                                time="2026-01-02T00:00:00Z")
+    (p,) = analyse([sweep, later])
+    assert p.rec.test == "sweep" and p.rec.flash_bytes == 5000
+    (q,) = analyse([dataclasses.replace(sweep, test="test_accuracy"), later])
+    assert q.rec.test == "test_accuracy"  # no sweep: the record that measured accuracy
