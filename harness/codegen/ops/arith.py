@@ -81,13 +81,19 @@ def broadcast_walk(s1: tuple[int, ...], s2: tuple[int, ...], out: tuple[int, ...
     return md, ma, mb
 
 
-def _struct(type_name: str, var: str, fields: list) -> str:
+def _struct(type_name: str, var: str, fields: dict) -> str:
+    """`static const T var = {.field = value, ...};` (lists are padded to MAX_DIMS)."""
     def fmt(v):
         if isinstance(v, (list, tuple)):
             vals = list(v) + [0] * (MAX_DIMS - len(v))
             return "{" + ", ".join(str(int(x)) for x in vals) + "}"
         return str(int(v))
-    return f"static const {type_name} {var} = {{{', '.join(fmt(f) for f in fields)}}};"
+    body = ", ".join(f".{k} = {fmt(v)}" for k, v in fields.items())
+    return f"static const {type_name} {var} = {{{body}}};"
+
+
+_ADDSUB_FIELDS = ("in1_offset", "in2_offset", "out_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
+                  "in2_shift", "out_mult", "out_shift", "act_min", "act_max")
 
 
 def _bcast_code(op: Op, ctx: EmitContext, t1: Tensor, t2: Tensor, y: Tensor) -> tuple[str, str]:
@@ -97,7 +103,7 @@ def _bcast_code(op: Op, ctx: EmitContext, t1: Tensor, t2: Tensor, y: Tensor) -> 
     dims, a, b = walk
     if len(dims) > MAX_DIMS:
         raise ctx.unsupported(op, f"broadcast over {len(dims)} dimensions", f"at most {MAX_DIMS}")
-    return _struct("hil_bcast_t", "b", [len(dims), dims, a, b]) + "\n", "&b"
+    return _struct("hil_bcast_t", "b", {"ndim": len(dims), "dims": dims, "stride1": a, "stride2": b}) + "\n", "&b"
 
 
 def _check_binary(op: Op, graph: Graph, ctx: EmitContext) -> tuple[Tensor, Tensor, Tensor]:
@@ -164,7 +170,7 @@ def emit_add_sub(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
                       y.dtype, act)
     bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
     fn = f"hil_{op.opcode.lower()}_{'s8' if y.dtype == 'int8' else 's16'}"
-    code = (_struct("hil_addsub_params_t", "p", p) + "\n" + bdecl
+    code = (_struct("hil_addsub_params_t", "p", dict(zip(_ADDSUB_FIELDS, p))) + "\n" + bdecl
             + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
     return OpCode(code=code, kernels=_kernels(op.opcode, y.dtype))
 
@@ -178,7 +184,8 @@ def emit_mul(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     real = float(np.float32(t1.scale)) * float(np.float32(t2.scale)) / float(np.float32(y.scale))
     m, s = quantize_multiplier(real)
     lo, hi = activation_range(act, y.dtype, y.scale, y.zero_point)
-    p = [-t1.zero_point, -t2.zero_point, y.zero_point, m, s, lo, hi]
+    p = {"in1_offset": -t1.zero_point, "in2_offset": -t2.zero_point, "out_offset": y.zero_point,
+         "out_mult": m, "out_shift": s, "act_min": lo, "act_max": hi}
     bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
     fn = f"hil_mul_{'s8' if y.dtype == 'int8' else 's16'}"
     code = (_struct("hil_mul_params_t", "p", p) + "\n" + bdecl
@@ -224,7 +231,9 @@ def emit_mean(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
             raise ctx.unsupported(op, "unquantized int tensor", "quantized int8/int16")
         m, s = mean_multiplier(x.scale, y.scale, count)
         zi, zo = x.zero_point, y.zero_point
-    p = [len(outer_d), outer_d, outer_s, len(inner_d), inner_d, inner_s, num_out, count, zi, zo, m, s]
+    p = {"n_outer": len(outer_d), "outer_dims": outer_d, "outer_strides": outer_s, "n_inner": len(inner_d),
+         "inner_dims": inner_d, "inner_strides": inner_s, "num_out": num_out, "count": count, "in_zp": zi,
+         "out_zp": zo, "mult": m, "shift": s}
     fn = {"int8": "hil_mean_s8", "int16": "hil_mean_s16", "float32": "hil_mean_f32"}[x.dtype]
     code = _struct("hil_mean_params_t", "p", p) + f"\n{fn}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
     return OpCode(code=code, kernels=_kernels(op.opcode, x.dtype), macs=x.size)

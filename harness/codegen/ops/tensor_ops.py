@@ -30,10 +30,12 @@ def _strides(shape) -> list[int]:
 
 
 class _Copies:
-    """Collects the strided copies of one op and renders them as C."""
+    """Collects the copies of one op and renders them as C: one contiguous block becomes a
+    plain memcpy, anything strided a `hil_copy_nd` call with a const descriptor."""
 
     def __init__(self, op: Op, ctx: EmitContext) -> None:
         self.op, self.ctx, self.lines, self.k = op, ctx, [], 0
+        self.strided = False
 
     def add(self, src: int, dst: int, count, src_stride, dst_stride, elem: int,
             src_off: int = 0, dst_off: int = 0) -> None:
@@ -54,19 +56,24 @@ class _Copies:
         if len(merged) > MAX_DIMS:
             raise self.ctx.unsupported(self.op, f"a copy over {len(merged)} strided dimensions",
                                        f"at most {MAX_DIMS}")
-        fields = [len(merged)]
-        for j in range(3):
-            vals = [m[j] * (elem if j else 1) for m in merged] + [0] * (MAX_DIMS - len(merged))
-            fields.append("{" + ", ".join(str(v) for v in vals) + "}")
+        sp = f"(const uint8_t *){self.ctx.ptr(src)} + {src_off * elem}"
+        dp = f"(uint8_t *){self.ctx.ptr(dst)} + {dst_off * elem}"
+        if not merged:
+            self.lines.append(f"memcpy({dp}, {sp}, {run});")
+            return
+        self.strided = True
+        pad = lambda v: "{" + ", ".join(str(x) for x in v + [0] * (MAX_DIMS - len(v))) + "}"  # noqa: E731
         name = f"c{self.k}"
         self.k += 1
-        self.lines.append(f"static const hil_copy_nd_t {name} = {{{', '.join(str(f) for f in fields)}, {run}}};")
-        sp, dp = self.ctx.ptr(src), self.ctx.ptr(dst)
-        self.lines.append(f"hil_copy_nd(&{name}, (const uint8_t *){sp} + {src_off * elem}, "
-                          f"(uint8_t *){dp} + {dst_off * elem});")
+        self.lines.append(
+            f"static const hil_copy_nd_t {name} = {{.ndim = {len(merged)}, .count = {pad([m[0] for m in merged])}, "
+            f".src_stride = {pad([m[1] * elem for m in merged])}, .dst_stride = {pad([m[2] * elem for m in merged])}, "
+            f".run = {run}}};")
+        self.lines.append(f"hil_copy_nd(&{name}, {sp}, {dp});")
 
     def code(self, prefix: str = "") -> OpCode:
-        return OpCode(code=prefix + "\n".join(self.lines), kernels=list(KERNELS))
+        kernels = list(KERNELS) if self.strided or prefix else ["tensor_ops.h"]
+        return OpCode(code=prefix + "\n".join(self.lines), kernels=kernels)
 
 
 def _same_quant(op: Op, ctx: EmitContext, a: Tensor, b: Tensor) -> None:
