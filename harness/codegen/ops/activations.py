@@ -22,7 +22,7 @@ from harness.codegen.fixedpoint import (
     srdhm,
 )
 from harness.codegen.ir import Graph, Op
-from harness.codegen.ops import EmitContext, OpCode, c_array, register
+from harness.codegen.ops import EmitContext, OpCode, register
 
 def _kernels(fn: str) -> list[str]:
     """Kernel files for a C function: one source per data type (hil_x_s8 -> activations_s8.c)."""
@@ -59,10 +59,6 @@ def _sat_mul_pot(x: int, exponent: int) -> int:
 
 def _rescale(x: int, src_int_bits: int, dst_int_bits: int) -> int:
     return _sat_mul_pot(x, src_int_bits - dst_int_bits)
-
-
-def _one(int_bits: int) -> int:
-    return _I32_MAX if int_bits == 0 else 1 << (31 - int_bits)
 
 
 def _rounding_half_sum(a: int, b: int) -> int:
@@ -501,4 +497,4 @@ def emit_hard_swish(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     return _float_unary(op, ctx, "hil_hard_swish_f32", x.size)
 
 
-__all__ = ["logistic_lut_s8", "tanh_lut_s8", "fx_logistic", "fx_tanh", "c_array"]
+__all__ = ["logistic_lut_s8", "tanh_lut_s8", "leaky_relu_lut_s8", "hard_swish_lut_s8", "fx_logistic", "fx_tanh"]

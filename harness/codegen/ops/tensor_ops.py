@@ -1,9 +1,10 @@
 """Tensor ops: PAD, PADV2, CONCATENATION, PACK, UNPACK, SPLIT, SPLIT_V, STRIDED_SLICE, SLICE,
-TRANSPOSE, GATHER, SHAPE.
+TRANSPOSE, TILE, GATHER, RESIZE_NEAREST_NEIGHBOR, SHAPE, ARG_MAX, ARG_MIN.
 
-All of them move bytes, so each becomes one or more strided N-d copies (`hil_copy_nd`) whose
-strides and offsets are worked out here at generation time. SPLIT/UNPACK outputs are copies
-(not views): the planner gives every output its own storage. Ops whose inputs are all constant
+Most of them move bytes, so each becomes one or more copies whose strides and offsets are
+worked out here at generation time: a contiguous block is a plain memcpy, anything strided one
+`hil_copy_nd` call. SPLIT/UNPACK outputs are copies (not views): the planner gives every output
+its own storage. Ops whose inputs are all constant
 (SHAPE of a static shape, STRIDED_SLICE / PACK on shape vectors, as Keras' Flatten emits) can
 be evaluated here: `FOLDERS` maps an opcode to a function returning the output arrays.
 """
@@ -15,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from harness.codegen.ir import Graph, Op, Tensor, itemsize
-from harness.codegen.ops import EmitContext, OpCode, c_array, register
+from harness.codegen.ops import EmitContext, OpCode, register
 
 KERNELS = ["tensor_ops.h", "tensor_ops.c"]
 MAX_DIMS = 6
@@ -415,7 +416,7 @@ def emit_gather(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     return OpCode(code=code, kernels=["tensor_ops.h", "tensor_ops_gather.c"])
 
 
-__all__ = ["FOLDERS", "strided_slice_plan", "c_array"]
+__all__ = ["FOLDERS", "strided_slice_plan", "nearest_index_map"]
 
 
 @register("ARG_MAX", "ARG_MIN")
