@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from harness.backends import Backend, make_backend
 from harness.boards import Board, load_board
-from harness.errors import BootError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
+from harness.errors import BootError, ConfigError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
 from harness.link import LinkClosed
 from harness.protocol import DeviceSession, Hello, Stats
 
@@ -97,15 +97,23 @@ def open_device(
     boot_timeout: float = 10.0,
     expected_hash: str | None = None,
     backend: Backend | None = None,
+    connect_via: Callable[[str], str] | None = None,
 ) -> Iterator[Device]:
     """Start the firmware, wait for its BOOT frame, check its identity, yield a Device.
 
     `timeout` bounds every command; the backend is stopped (process reaped) on exit,
-    whatever happened inside the block.
+    whatever happened inside the block. `connect_via(url) -> url` routes the link through
+    something in between (the fault-injecting proxy of the tests); emulator backends only.
     """
     if not isinstance(board, Board):
         board = load_board(board)
-    be = backend or make_backend(board, elf, boot_timeout=boot_timeout)
+    options: dict[str, Any] = {"boot_timeout": boot_timeout}
+    if connect_via is not None:
+        options["connect_via"] = connect_via
+    be = backend or make_backend(board, elf, **options)
+    if connect_via is not None and getattr(be, "connect_via", None) is not connect_via:
+        raise ConfigError(f"backend '{be.name}' of board '{board.name}' cannot route its link through connect_via",
+                          field="backend")
     with be:
         link = be.start()
         session = DeviceSession(link, elf=elf, timeout=timeout)

@@ -31,6 +31,7 @@ import tempfile
 import weakref
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 from harness.backends.base import Backend
 from harness.boards import Board
@@ -72,8 +73,13 @@ class QemuBackend(Backend):
     count_kind = "instructions"
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
-                 extra_args: tuple[str, ...] = (), program: str = QEMU) -> None:
+                 extra_args: tuple[str, ...] = (), program: str = QEMU,
+                 connect_via: Callable[[str], str] | None = None) -> None:
+        """`connect_via(url) -> url`: route the host's link through something in between (a
+        fault-injecting proxy in the tests): it gets the emulator's socket URL and returns the
+        one the host opens instead."""
         super().__init__(board, elf)
+        self.connect_via = connect_via
         if board.qemu is None:
             raise ConfigError(f"board '{board.name}' ({board.path}) has no [qemu] section", field="qemu")
         self.boot_timeout = boot_timeout
@@ -129,8 +135,10 @@ class QemuBackend(Backend):
             listener.close()  # QEMU holds its own copy of the listening socket
         try:
             proc = self.process
-            self.link = open_link(f"socket://127.0.0.1:{self.port}", connect_timeout=self.boot_timeout,
-                                  alive=lambda: proc.poll() is None)
+            url = f"socket://127.0.0.1:{self.port}"
+            if self.connect_via is not None:
+                url = self.connect_via(url)
+            self.link = open_link(url, connect_timeout=self.boot_timeout, alive=lambda: proc.poll() is None)
         except LinkClosed:
             err = self.poll_exit()
             self.stop()
