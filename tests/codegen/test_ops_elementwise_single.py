@@ -219,3 +219,24 @@ def test_binary_random_quantization(seed, tmp_path):
     raw = single_op(opcode, [T(a[0], dt, a[1], a[2]), T(b[0], dt, b[1], b[2])], [T(o[0], dt, o[1], o[2])],
                     {"fusedActivationFunction": act}, opt_type)
     _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("opcode,ins,outs,opts,opt_type,problem", [
+    ("STRIDED_SLICE", [T([1, 4, 6], "int8", 0.1, 0), T([3], "int32", data=i32(0, 0, 0)),
+                       T([3], "int32", data=i32(1, 2, 3)), T([3], "int32", data=i32(1, 1, 1))],
+     [T([1, 2, 3], "int8", 0.1, 0)], {"ellipsisMask": 2}, "StridedSliceOptions", "ellipsis"),
+    ("LOGISTIC", [T([8], "int8", 0.1, 0)], [T([8], "int8", 1 / 256, 0)], None, None, "zero point 0"),
+    ("TANH", [T([8], "int16", 0.001, 5)], [T([8], "int16", 2.0**-15, 0)], None, None, "non-zero zero point"),
+    ("MEAN", [T([2, 3], "int8", 0.1, 0), T([1], "int32")], [T([2], "int8", 0.1, 0)],
+     {"keepDims": False}, "ReducerOptions", "axis tensor computed at run time"),
+])
+def test_unsupported_variants_name_the_op(opcode, ins, outs, opts, opt_type, problem, tmp_path):
+    """Variants TFLM refuses too: a clear error naming model, op and index; nothing written."""
+    from harness.codegen import generate
+    from harness.errors import UnsupportedModel
+
+    path = tmp_path / "op.tflite"
+    path.write_bytes(single_op(opcode, ins, outs, opts, opt_type))
+    with pytest.raises(UnsupportedModel, match=rf"op #0 {opcode}: .*{problem}.*supported: "):
+        generate(path, tmp_path / "gen")
+    assert not (tmp_path / "gen").exists()
