@@ -77,7 +77,11 @@ def plan(
     max_vectors: int | None = None,
 ) -> list[Point]:
     """The grid as points. A missing model file is not an error here: that point fails alone."""
+    from harness.boards import load_board
+
     root = Path(suites_dir)
+    for board in boards:
+        load_board(board)  # a typo fails here, naming the file, not as N failed points
     if not suites or not variants or not boards:
         raise ConfigError("a sweep needs at least one suite, one variant and one board "
                           "(e.g. --suite har --variants int8,w4a8 --boards m4)", file=None, line=None, field=None)

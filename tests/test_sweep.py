@@ -185,3 +185,8 @@ def test_ctrl_c_marks_the_run_partial_and_kills_the_emulators(tmp_path: Path) ->
     assert manifest["status"] == "partial"
     assert manifest["records"] < 4
     assert not [p for p in qemus if _alive(p)], "an emulator outlived the interrupted sweep"
+
+
+def test_plan_names_unknown_board() -> None:
+    with pytest.raises(ConfigError, match="m9"):
+        plan(["har"], ["int8"], ["m4", "m9"])
