@@ -48,7 +48,8 @@ def measure(model: Path, work: Path) -> dict:
                 text += size
             elif name.startswith(".rodata") and not name.startswith(".rodata.hil_w_"):
                 rodata += size
-    return {"model": gm.name, "layers": gm.num_layers, "macs": gm.macs, "weights": gm.weight_bytes,
+    label = f"{model.parent.parent.name}/{model.name}" if model.parent.name == "artifacts" else gm.name
+    return {"model": label, "layers": gm.num_layers, "macs": gm.macs, "weights": gm.weight_bytes,
             "code": text, "rodata": rodata, "arena": gm.arena_bytes, "lower": gm.arena_lower_bound}
 
 
