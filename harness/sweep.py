@@ -7,7 +7,8 @@ message, and the sweep goes on. Ctrl-C (or SIGTERM) stops the workers, whose emu
 kill QEMU on the way out (QEMU also dies with its worker, see backends/qemu.py), and the run is
 closed as "partial".
 
-Points of the same model file go to one worker, one after the other: `runner.generate_cached`
+Points of the same model file (and all points of one physical board: one probe, one serial port)
+go to one worker, one after the other: `runner.generate_cached`
 rewrites the model's generated C directory on every call, so two workers building the same model
 at once could see it half-replaced.
 
@@ -342,11 +343,31 @@ def _label(p: Point) -> str:
     return f"{p.suite}/{p.variant}/{Path(p.board).stem}"
 
 
-def _groups(points: Sequence[Point]) -> list[list[Point]]:
-    by_model: dict[str, list[Point]] = {}
-    for p in points:
-        by_model.setdefault(str(Path(p.model_path).resolve()), []).append(p)
-    return list(by_model.values())
+def _groups(points: Sequence[Point], physical: set[str] = frozenset()) -> list[list[Point]]:  # type: ignore[assignment]
+    """Points that must run one after another: same model file, or the same physical board
+    (one probe, one serial port). Emulated boards run in parallel freely."""
+    parent = list(range(len(points)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, str], int] = {}
+    for i, p in enumerate(points):
+        keys = [("model", str(Path(p.model_path).resolve()))]
+        if p.board in physical:
+            keys.append(("board", p.board))
+        for k in keys:
+            if k in first:
+                parent[find(i)] = find(first[k])
+            else:
+                first[k] = i
+    groups: dict[int, list[Point]] = {}
+    for i, p in enumerate(points):
+        groups.setdefault(find(i), []).append(p)
+    return list(groups.values())
 
 
 def _lost(point: Point, why: str) -> Record:
@@ -369,8 +390,17 @@ def run_sweep(
     Returns when all points are recorded ("complete"). On KeyboardInterrupt the workers are
     stopped, the run is closed "partial" and the KeyboardInterrupt propagates.
     """
+    from harness.boards import load_board
+
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(points) or 1))
-    groups = _groups(points)
+    physical = set()
+    for name in {p.board for p in points}:
+        try:
+            if not load_board(name).emulated:
+                physical.add(name)
+        except HilError:
+            pass  # the point fails on its own, with this message
+    groups = _groups(points, physical)
     ctx = mp.get_context("spawn")  # no inherited threads or emulator handles
     tasks, results = ctx.Queue(), ctx.Queue()
     for gid, group in enumerate(groups):

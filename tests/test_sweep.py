@@ -190,3 +190,17 @@ def test_ctrl_c_marks_the_run_partial_and_kills_the_emulators(tmp_path: Path) ->
 def test_plan_names_unknown_board() -> None:
     with pytest.raises(ConfigError, match="m9"):
         plan(["har"], ["int8"], ["m4", "m9"])
+
+
+def test_points_sharing_a_model_or_a_physical_board_run_in_one_worker() -> None:
+    from harness.sweep import _groups
+
+    def pt(model: str, board: str) -> Point:
+        return Point("s", model, board, f"/m/{model}.tflite", "/m/test.npz")
+
+    pts = [pt("a", "m4"), pt("b", "m4"), pt("a", "m7"), pt("c", "probe"), pt("d", "probe"), pt("b", "probe")]
+    groups = sorted(sorted((p.variant, p.board) for p in g) for g in _groups(pts, {"probe"}))
+    # a: m4+m7 together; b, c, d chained through the physical board 'probe' (and b's model)
+    assert groups == [[("a", "m4"), ("a", "m7")],
+                      [("b", "m4"), ("b", "probe"), ("c", "probe"), ("d", "probe")]]
+    assert len(_groups(pts, set())) == 4  # all emulated: one group per model
