@@ -7,10 +7,10 @@ message, and the sweep goes on. Ctrl-C (or SIGTERM) stops the workers, whose emu
 kill QEMU on the way out (QEMU also dies with its worker, see backends/qemu.py), and the run is
 closed as "partial".
 
-Points of the same model file (and all points of one physical board: one probe, one serial port)
-go to one worker, one after the other: `runner.generate_cached`
+Points of the same model file go to one worker, one after the other: `runner.generate_cached`
 rewrites the model's generated C directory on every call, so two workers building the same model
-at once could see it half-replaced.
+at once could see it half-replaced. All points of one physical board share a worker too (one
+probe, one serial port).
 
 Test data of a suite lives in `suites/<suite>/artifacts/test.npz` (see `load_vectors` for the
 keys it understands); the variant's model is `suites/<suite>/artifacts/<variant>.tflite`.
