@@ -189,12 +189,12 @@ def hil_check(request: pytest.FixtureRequest, hil: HilSession) -> Callable[..., 
         request.node.stash[PENDING_KEY] = {"key": key, "run": run, "measured": measured}
         budgets = hil.budgets()
         budget = budgets.lookup(key.suite, key.model, key.variant, run.board.name) if budgets else None
-        if budget is None:
-            pytest.fail(f"no budget for {key.suite}/{key.model}/{key.variant}/{run.board.name} in suites/budgets.toml; "
-                        f"measured: {measured}", pytrace=False)
-        relevant = {k: v for k, v in budget.limits.items() if _metric_of(k) in measured}
+        relevant = {k: v for k, v in budget.limits.items() if _metric_of(k) in measured} if budget else {}
         if not relevant:
-            pytest.fail(f"budget {budget.label} has no limit for {sorted(measured)}", pytrace=False)
+            # Visible, recorded, never a silent pass: a new board or model has no budget until one is set.
+            pytest.skip(f"no budget for {sorted(measured)} of {key.suite}/{key.model}/{key.variant} on "
+                        f"{run.board.name} (measured {measured}); set one in suites/budgets.toml "
+                        "(suites/make_budgets.py writes them from a run)")
         request.node.stash[PENDING_KEY]["budget"] = check_budget(measured, relevant)
         enforce_budget(measured, type(budget)(budget.key, relevant, budget.source))
 

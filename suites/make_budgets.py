@@ -74,11 +74,28 @@ def main(argv: list[str] | None = None) -> int:
                 if r.extra.get(name) is not None:
                     p[name] = r.extra[name]
 
+    # Task metrics do not depend on the board (outputs are bit-exact everywhere): one "*" entry per
+    # variant, from the worst board, so a new board is judged on them at once. Sizes and counts
+    # are per board.
+    task: dict[tuple[str, str, str], dict] = {}
+    per_board: dict[tuple[str, str, str, str], dict] = {}
+    for (suite, model, variant, board), p in points.items():
+        limits = limits_from(p)
+        for name, value in limits.items():
+            if name.startswith(("min_", "max_false", "max_mean")):
+                t = task.setdefault((suite, model, variant), {})
+                worse = min if name.startswith("min_") else max
+                t[name] = worse(t.get(name, value), value)
+            else:
+                per_board.setdefault((suite, model, variant, board), {})[name] = value
     lines = ["# Budgets per suite.model.variant.board, set from measurements (suites/make_budgets.py).", "#"]
     lines += ["# " + ln if ln else "#" for ln in HEADER.strip().splitlines()]
-    for (suite, model, variant, board), p in sorted(points.items()):
+    for (suite, model, variant), limits in sorted(task.items()):
+        lines += ["", f'[{suite}.{model}."{variant}"."*"]']
+        lines += [f"{k} = {v}" for k, v in limits.items()]
+    for (suite, model, variant, board), limits in sorted(per_board.items()):
         lines += ["", f'[{suite}.{model}."{variant}".{board}]']
-        lines += [f"{k} = {v}" for k, v in limits_from(p).items()]
+        lines += [f"{k} = {v}" for k, v in limits.items()]
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {len(points)} budgets to {args.out}")
     return 0
