@@ -45,6 +45,7 @@ CASES = [
     ("slice_ops", "int8", None, {"STRIDED_SLICE", "TRANSPOSE"}),
     ("flatten_dynamic", "int8", None, {"SHAPE", "STRIDED_SLICE", "PACK"}),
     ("misc_ops", "int8", TWO, {"MAXIMUM", "MINIMUM", "ARG_MAX", "RESIZE_NEAREST_NEIGHBOR"}),
+    ("prelu", "int8", [(-2, 2)], {"PRELU"}),
     ("add_relu", "int16x8", TWO, {"ADD"}),
     ("add_bcast", "int16x8", [(-1, 1), (-4, 4)], {"ADD"}),
     ("sub_bcast", "int16x8", [(-1, 1), (-2, 5)], {"SUB"}),
@@ -63,6 +64,7 @@ CASES = [
     ("padv2_gather", "float32", None, {"PADV2", "GATHER"}),
     ("split_ops", "float32", None, {"SPLIT", "SPLIT_V", "PACK", "UNPACK"}),
     ("misc_ops", "float32", None, {"MAXIMUM", "MINIMUM", "ARG_MAX", "RESIZE_NEAREST_NEIGHBOR"}),
+    ("prelu", "float32", None, {"PRELU"}),
 ]
 
 

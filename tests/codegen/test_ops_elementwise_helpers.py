@@ -182,9 +182,18 @@ def clip_unit(tf):
     return tf.keras.Model(a, tf.keras.layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(a))
 
 
+def prelu(tf):
+    """Keras PReLU (per-channel alpha, shared over the spatial axes) -> PRELU."""
+    (a,) = _inputs(tf, (6, 5, 4))
+    layer = tf.keras.layers.PReLU(shared_axes=[1, 2])
+    out = layer(a)
+    layer.set_weights([np.array([[[0.25, -0.5, 1.5, 0.05]]], dtype=np.float32)])
+    return tf.keras.Model(a, out)
+
+
 BUILDERS: dict[str, Callable] = {f.__name__: f for f in (
     add_relu, add_bcast, sub_bcast, sub_const, mul_bcast, mul_same, add_relu6_fused, mean_axes, gap1d,
-    activations, act_int16, pad_concat, padv2_gather, split_ops, slice_ops, flatten_dynamic, gru_cell, misc_ops, clip_unit, upsample)}
+    activations, act_int16, pad_concat, padv2_gather, split_ops, slice_ops, flatten_dynamic, gru_cell, misc_ops, clip_unit, upsample, prelu)}
 
 
 def convert(builder: str, quant: str, ranges: list[tuple[float, float]] | None, seed: int = 0) -> bytes:

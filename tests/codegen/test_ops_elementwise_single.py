@@ -240,3 +240,13 @@ def test_unsupported_variants_name_the_op(opcode, ins, outs, opts, opt_type, pro
     with pytest.raises(UnsupportedModel, match=rf"op #0 {opcode}: .*{problem}.*supported: "):
         generate(path, tmp_path / "gen")
     assert not (tmp_path / "gen").exists()
+
+
+@pytest.mark.parametrize("dt,si,so", [("int16", 0.001, 0.0008), ("int8", 0.05, 0.03)])
+def test_prelu_constant_alpha_broadcast(dt, si, so, tmp_path):
+    """int16 PRELU (int8 alpha) is not produced by the converter; alpha broadcast over rows."""
+    alpha = np.array([[-100, -3, 0, 5, 60, 127]], dtype=np.int8)
+    zi, zo = (-10, 7) if dt == "int8" else (0, 0)
+    raw = single_op("PRELU", [T([1, 4, 6], dt, si, zi), T([1, 6], "int8", 0.01, 4, alpha)],
+                    [T([1, 4, 6], dt, so, zo)])
+    _run(tmp_path, raw)

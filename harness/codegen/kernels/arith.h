@@ -69,6 +69,23 @@ void hil_maxmin_s16(int32_t is_max, const hil_bcast_t *b, const int16_t *in1, co
 void hil_maxmin_f32(int32_t is_max, const hil_bcast_t *b, const float *in1, const float *in2, float *out,
                     int32_t n);
 
+/* PRELU: x >= 0 ? x * s_in/s_out : x * alpha * s_in*s_alpha/s_out (alpha broadcast as input 2). */
+typedef struct {
+    int32_t in_offset;    /* -zero_point */
+    int32_t alpha_offset; /* -zero_point */
+    int32_t out_offset;   /* +zero_point */
+    int32_t mult_pos;
+    int32_t shift_pos;
+    int32_t mult_neg;
+    int32_t shift_neg;
+} hil_prelu_params_t;
+
+void hil_prelu_s8(const hil_prelu_params_t *p, const hil_bcast_t *b, const int8_t *in, const int8_t *alpha,
+                  int8_t *out, int32_t n);
+void hil_prelu_s16(const hil_prelu_params_t *p, const hil_bcast_t *b, const int16_t *in, const int8_t *alpha,
+                   int16_t *out, int32_t n);
+void hil_prelu_f32(const hil_bcast_t *b, const float *in, const float *alpha, float *out, int32_t n);
+
 /* op: 0 add, 1 sub, 2 mul; result clamped to [lo, hi] (fused activation). */
 void hil_binary_f32(int32_t op, const hil_bcast_t *b, const float *in1, const float *in2, float *out, int32_t n,
                     float lo, float hi);

@@ -248,3 +248,32 @@ def emit_maximum_minimum(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     code = (f"{bdecl}{fn}({1 if op.opcode == 'MAXIMUM' else 0}, {bptr}, {ctx.ptr(t1.index)}, "
             f"{ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
     return OpCode(code=code, kernels=_kernels(op.opcode, y.dtype))
+
+
+@register("PRELU")
+def emit_prelu(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    x, a, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    ok = (x.dtype == y.dtype == a.dtype and x.dtype in ("int8", "float32")) or \
+         (x.dtype == y.dtype == "int16" and a.dtype == "int8")
+    if not ok:
+        raise ctx.unsupported(op, f"types {x.dtype}, alpha {a.dtype} -> {y.dtype}",
+                              "int8 (int8 alpha), int16 (int8 alpha) or float32")
+    if len(y.shape) > MAX_DIMS:
+        raise ctx.unsupported(op, f"rank {len(y.shape)}", f"rank <= {MAX_DIMS}")
+    bdecl, bptr = _bcast_code(op, ctx, x, a, y)
+    kern = ["arith.h", "arith_prelu.c"]
+    if x.dtype == "float32":
+        code = f"{bdecl}hil_prelu_f32({bptr}, {ctx.ptr(x.index)}, {ctx.ptr(a.index)}, {ctx.ptr(y.index)}, {y.size});"
+        return OpCode(code=code, kernels=kern)
+    for t in (x, a, y):
+        if t.quant is None or t.quant.per_channel:
+            raise ctx.unsupported(op, f"tensor '{t.name}' is not per-tensor quantized", "per-tensor quantization")
+    f32 = np.float32
+    m1, s1 = quantize_multiplier(float(f32(x.scale)) / float(f32(y.scale)))
+    m2, s2 = quantize_multiplier(float(f32(x.scale)) * float(f32(a.scale)) / float(f32(y.scale)))
+    p = {"in_offset": -x.zero_point, "alpha_offset": -a.zero_point, "out_offset": y.zero_point,
+         "mult_pos": m1, "shift_pos": s1, "mult_neg": m2, "shift_neg": s2}
+    fn = "hil_prelu_s8" if x.dtype == "int8" else "hil_prelu_s16"
+    code = (_struct("hil_prelu_params_t", "p", p) + "\n" + bdecl
+            + f"{fn}(&p, {bptr}, {ctx.ptr(x.index)}, {ctx.ptr(a.index)}, {ctx.ptr(y.index)}, {y.size});")
+    return OpCode(code=code, kernels=kern, macs=y.size)
