@@ -63,6 +63,8 @@ def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         raise ctx.unsupported(op, f"{x.dtype} input with {w.dtype} filter", SUPPORTED)
     if np.any(w.quant.zero_point != 0):
         raise ctx.unsupported(op, "filter zero point is not 0", SUPPORTED)
+    if w.quant.per_channel and w.quant.quantized_dimension != (3 if dw else 0):
+        raise ctx.unsupported(op, f"filter quantized along dimension {w.quant.quantized_dimension}", SUPPORTED)
     if w.quant.per_channel and len(w.quant.scale) != out_c:
         raise ctx.unsupported(op, f"{len(w.quant.scale)} filter scales for {out_c} output channels", SUPPORTED)
     mult, shift, per_channel = requant_arrays(x, w, y, out_c)

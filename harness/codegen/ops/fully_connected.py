@@ -42,7 +42,8 @@ def emit_fc(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         return OpCode(code=code, kernels=["fully_connected.h", "fully_connected_f32.c"], macs=macs)
     if w.dtype not in ("int8", "int4") or w.quant is None or x.quant is None or y.quant is None:
         raise ctx.unsupported(op, f"{x.dtype} input with {w.dtype} weights", SUPPORTED)
-    if w.quant.per_channel and (len(w.quant.scale) != units or np.any(w.quant.zero_point != 0)):
+    if w.quant.per_channel and (len(w.quant.scale) != units or np.any(w.quant.zero_point != 0)
+                                or w.quant.quantized_dimension != 0):
         raise ctx.unsupported(op, "per-channel weights need one scale per unit and zero points of 0", SUPPORTED)
     mult, shift, per_channel = requant_arrays(x, w, y, units)
     lo, hi = out_range(act, y)
