@@ -288,7 +288,7 @@ def single_op(opcode: str, inputs: list[dict], outputs: list[dict], options: dic
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
     types = {"float32": fb.TensorType.FLOAT32, "int8": fb.TensorType.INT8, "int16": fb.TensorType.INT16,
-             "int32": fb.TensorType.INT32, "int64": fb.TensorType.INT64}
+             "int32": fb.TensorType.INT32, "int64": fb.TensorType.INT64, "int4": fb.TensorType.INT4}
     m = fb.ModelT()
     m.version = 3
     m.buffers = [fb.BufferT()]
@@ -307,7 +307,11 @@ def single_op(opcode: str, inputs: list[dict], outputs: list[dict], options: dic
             q.quantizedDimension = spec.get("quantized_dimension", 0)
             t.quantization = q
         b = fb.BufferT()
-        if spec.get("data") is not None:
+        if spec.get("data") is not None and spec["dtype"] == "int4":
+            v = (np.asarray(spec["data"], dtype=np.int8).reshape(-1) & 0x0F).astype(np.uint8)
+            v = np.concatenate([v, np.zeros(len(v) % 2, np.uint8)])
+            b.data = list(v[0::2] | (v[1::2] << 4))  # two per byte, low nibble first
+        elif spec.get("data") is not None:
             b.data = list(np.ascontiguousarray(spec["data"]).view(np.uint8).reshape(-1))
         m.buffers.append(b)
         t.buffer = len(m.buffers) - 1

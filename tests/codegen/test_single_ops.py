@@ -69,3 +69,26 @@ def test_conv_relu_n1_to_1_per_channel(tmp_path):
          T([4], "int32", ws * np.float32(0.05), np.zeros(4, np.int64), b)],
         [T([1, 3, 4, 4], "int8", 0.01, -3)], opts, "Conv2DOptions", version=3)
     _run(tmp_path, "conv", raw)
+
+
+@pytest.mark.parametrize("opcode", ["CONV_2D", "FULLY_CONNECTED"])
+def test_int4_packed_weights(opcode, tmp_path):
+    """INT4 weights (two per byte) are unpacked by the reader and run as int8 values."""
+    rng = np.random.default_rng(5)
+    if opcode == "CONV_2D":
+        wshape, xshape, yshape, n = (4, 3, 3, 3), [1, 6, 6, 3], [1, 6, 6, 4], 4
+        opts, otype = {"padding": 0, "strideW": 1, "strideH": 1, "fusedActivationFunction": 1,
+                       "dilationWFactor": 1, "dilationHFactor": 1}, "Conv2DOptions"
+    else:
+        wshape, xshape, yshape, n = (5, 11), [1, 11], [1, 5], 5
+        opts, otype = {"fusedActivationFunction": 0}, "FullyConnectedOptions"
+    w = rng.integers(-8, 8, wshape).astype(np.int8)
+    ws = rng.uniform(0.02, 0.1, n).astype(np.float32)
+    if opcode == "FULLY_CONNECTED":  # TFLM runs int4 FC with per-tensor weights only
+        ws = np.full(n, ws[0], np.float32)
+    b = rng.integers(-300, 300, n).astype(np.int32)
+    wq = (ws, np.zeros(n, np.int64)) if opcode == "CONV_2D" else (ws[:1], np.zeros(1, np.int64))
+    raw = single_op(opcode, [T(xshape, "int8", 0.05, -3), T(list(wshape), "int4", wq[0], wq[1], w),
+                             T([n], "int32", ws * np.float32(0.05), np.zeros(n, np.int64), b)],
+                    [T(yshape, "int8", 0.1, 2)], opts, otype, version=7)
+    _run(tmp_path, "i4", raw)
