@@ -65,6 +65,8 @@ CASES = [
     ("split_ops", "float32", None, {"SPLIT", "SPLIT_V", "PACK", "UNPACK"}),
     ("misc_ops", "float32", None, {"MAXIMUM", "MINIMUM", "ARG_MAX", "RESIZE_NEAREST_NEIGHBOR"}),
     ("prelu", "float32", None, {"PRELU"}),
+    ("flatten_dynamic", "int16x8", None, {"SHAPE", "STRIDED_SLICE", "PACK"}),
+    ("flatten_dynamic", "float32", None, {"SHAPE", "STRIDED_SLICE", "PACK"}),
 ]
 
 
