@@ -250,3 +250,23 @@ def test_prelu_constant_alpha_broadcast(dt, si, so, tmp_path):
     raw = single_op("PRELU", [T([1, 4, 6], dt, si, zi), T([1, 6], "int8", 0.01, 4, alpha)],
                     [T([1, 4, 6], dt, so, zo)])
     _run(tmp_path, raw)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mean_random_axes_and_scales(seed, tmp_path):
+    """Random rank-2..4 shapes, axis subsets (negative too), keep_dims, scales and zero points."""
+    rng = np.random.default_rng(100 + seed)
+    dt = "int16" if seed % 3 == 2 else "int8"
+    rank = int(rng.integers(2, 5))
+    shape = [int(v) for v in rng.integers(1, 7, rank)]
+    axes = sorted(set(int(a) for a in rng.choice(rank, int(rng.integers(1, rank + 1)), replace=False)))
+    keep = bool(rng.integers(0, 2))
+    out = [1 if d in axes else n for d, n in enumerate(shape)] if keep else \
+        [n for d, n in enumerate(shape) if d not in axes]
+    ax = np.array([a - rank if rng.random() < 0.5 else a for a in axes], dtype=np.int32)
+    si = float(10 ** rng.uniform(-3, 0))
+    so = float(si * 10 ** rng.uniform(-1, 0.3))
+    zi, zo = (0, 0) if dt == "int16" else (int(rng.integers(-128, 128)), int(rng.integers(-128, 128)))
+    raw = single_op("MEAN", [T(shape, dt, si, zi), T([len(ax)], "int32", data=ax)], [T(out or [1], dt, so, zo)],
+                    {"keepDims": keep}, "ReducerOptions")
+    _run(tmp_path, raw, n_random=6)
