@@ -308,3 +308,30 @@ def test_gru_cell_streams_state_over_frames(tmp_path: Path) -> None:
         real = (got[ho].astype(np.float64) - h_out["zero_point"]) * h_out["scale"]
         h = np.clip(np.round(real / h_in["scale"]) + h_in["zero_point"], -128, 127).astype(np.int8)
     assert np.any(h != h_in["zero_point"])  # the state actually moved
+
+
+def test_folders_evaluate_the_flatten_shape_chain() -> None:
+    """tensor_ops.FOLDERS (for the core's constant-folding pass): folding SHAPE, STRIDED_SLICE
+    and PACK in graph order yields exactly the shape RESHAPE produces."""
+    from harness.codegen.ops.tensor_ops import FOLDERS
+    from harness.codegen.reader import read_tflite
+
+    g = read_tflite(model_path("flatten_dynamic", "int8", None))
+    folded = set()
+    for op in g.ops:
+        fn = FOLDERS.get(op.opcode)
+        if fn is None:
+            continue
+        vals = fn(op, g)
+        if vals is None:
+            continue
+        for t, v in zip(op.outputs, vals):
+            assert tuple(v.shape) == tuple(g.tensor(t).shape)
+            g.tensor(t).data = v
+        folded.add(op.opcode)
+    assert {"SHAPE", "STRIDED_SLICE", "PACK"} <= folded
+    pack_out = next(op.outputs[0] for op in g.ops if op.opcode == "PACK")
+    reshape = next(op for op in g.ops if op.opcode == "RESHAPE" and op.inputs[1:2] == [pack_out])
+    new_shape = [int(v) for v in g.tensor(reshape.inputs[1]).data.reshape(-1)]
+    out_shape = list(g.tensor(reshape.outputs[0]).shape)
+    assert [o if n == -1 else n for n, o in zip(new_shape, out_shape)] == out_shape
