@@ -165,7 +165,7 @@ def test_dropped_or_inserted_byte_is_never_accepted(frames: list[Frame], data: s
     decoded = [e for e in events if isinstance(e, Frame)]
     assert all(f in frames for f in decoded), "a corrupted frame was accepted"
     detected = any(isinstance(e, ProtocolError) for e in events) or dec.pending > 0
-    assert detected or len(decoded) < len(frames) or decoded == frames
+    assert detected, "a lost or added byte went unnoticed"
 
 
 @given(st.binary(max_size=300))
