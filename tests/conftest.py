@@ -3,8 +3,7 @@
 Every emulator this session starts is found at the end, however far it wandered: the session
 puts a marker in its environment (`HIL_TEST_SESSION`), which QEMU/Renode inherit from the
 harness, from a pytester child run, or from a script the tests spawn, even once the process is
-reparented to init; processes that descend from this one are caught too (zombies included:
-nobody reaped them). Unrelated emulators on the machine (other users, other sessions) carry
+reparented to init; processes that descend from this one are caught too. Unrelated emulators on the machine (other users, other sessions) carry
 neither and do not count. A survivor is killed, listed loudly, and fails the session.
 """
 
@@ -73,7 +72,7 @@ def find_leftovers(marker: str, root_pid: int) -> list[Leftover]:
             procs[int(entry)] = st
     found = []
     for pid, (comm, state, ppid) in procs.items():
-        if pid == root_pid:
+        if pid == root_pid or state in ("Z", "X"):  # dead; an unreaped child is reaped by Popen later
             continue
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -124,11 +123,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             os.kill(p.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if p.ppid == os.getpid():
-            try:
-                os.waitpid(p.pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
     lines = [f"  pid {p.pid} (parent {p.ppid}, state {p.state}): {p.cmdline[:200]}" for p in leftovers]
     text = (f"LEFTOVER EMULATORS: {len(leftovers)} emulator process(es) started by this test session were still "
             f"there at its end (now killed). A backend was not stopped: use it as a context manager.\n"
