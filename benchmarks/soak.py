@@ -8,6 +8,10 @@ may be retried, and the host's RSS must stay flat (printed at start, middle and 
 
     .venv/bin/python benchmarks/soak.py [--board m4] [--inferences 10000] [--variant int8]
 
+Measured (m4, har int8, shared 2-core host under heavy load): 10,000 inferences in 784 s
+(12.8 vectors/s), outputs and counts (205,820..206,546 instructions per vector) identical
+throughout, 0 bad frames, 0 retries, host RSS 49,580 kB at start, middle and end.
+
 Exit status 1 if anything drifted. Why a script and not a test: it takes minutes and its
 figures (vectors/s, RSS) are measurements, not assertions about behaviour.
 """

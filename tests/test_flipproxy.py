@@ -184,3 +184,14 @@ def test_decoder_reports_a_stale_reply_as_a_frame_for_the_session_to_reject() ->
     events = FrameDecoder().feed(STALE_REPLY + encode_frame(Msg.BOOT, 0, b"x"))
     assert [e.seq for e in events if isinstance(e, Frame)] == [200, 0]
     assert not any(isinstance(e, HilError) for e in events)
+
+
+def test_connect_via_is_refused_by_a_backend_that_cannot_route_its_link(tmp_path) -> None:
+    """A real board's serial port cannot go through the proxy: say so instead of silently
+    running the test without the corruption it asked for."""
+    from harness.errors import ConfigError
+
+    with FlipProxy() as proxy:
+        with pytest.raises(ConfigError, match="backend 'pyocd' of board 'nucleo-l432kc' cannot route its link"):
+            with open_device("nucleo-l432kc", tmp_path / "firmware.elf", connect_via=proxy.connect_via):
+                pass
