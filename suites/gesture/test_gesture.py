@@ -70,3 +70,21 @@ def test_realtime(point, hil_check):
 
 def test_footprint(point, hil_check):
     check_footprint(point, hil_check)
+
+
+def test_threshold_sweep(point, hil, tmp_path):
+    """Seed 002 Fig. 3.3 from the device's own scores: FP rate vs error rate, latency vs threshold.
+
+    The plot goes next to the run's records; raising the threshold must not add false detections
+    overall (first vs last threshold)."""
+    from harness.metrics.events import plot_threshold_sweep, threshold_sweep
+
+    y = point.artifacts.data["y"]
+    scores = point.dequantized(_scores_output(point)).reshape(*y.shape, -1)
+    sweep = threshold_sweep(list(scores), list(y), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995], SEED_002, num_classes=4)
+    writer = hil.writer()
+    out_dir = writer.run_dir if writer is not None else tmp_path
+    png = plot_threshold_sweep(sweep, out_dir / f"gesture_threshold_sweep_{point.variant}_{point.run.board.name}.png")
+    (png.with_suffix(".txt")).write_text(sweep.table() + "\n")
+    assert png.stat().st_size > 0
+    assert sweep.rows[-1].false_positive_rate <= sweep.rows[0].false_positive_rate, sweep.table()
