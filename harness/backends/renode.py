@@ -66,20 +66,23 @@ CPU_TYPES = {
 }
 # UART kind -> (Renode model, extra properties). The STM32 chip kinds only add RCC/GPIO writes,
 # which land on unmapped addresses in a generated platform (logged, harmless).
+# The CMSDK driver sleeps in WFI until its RX interrupt (any NVIC line wakes it), so that line is
+# wired; the PL011 and STM32 drivers poll.
+_STM32 = ("UART.STM32F7_USART", ("frequency: {clock}", "IRQ -> nvic@0"))
 UART_MODELS = {
-    "pl011": ("UART.PL011", ("fifoSize: 32", "frequency: {clock}")),
-    "cmsdk": ("UART.CMSDK_APB_UART", ("frequency: {clock}",)),
-    "stm32-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
-    "stm32l4-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
-    "stm32g0-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
-    "stm32f7-usart": ("UART.STM32F7_USART", ("frequency: {clock}",)),
+    "pl011": ("UART.PL011", ("fifoSize: 32", "frequency: {clock}", "-> nvic@0")),
+    "cmsdk": ("UART.CMSDK_APB_UART", ("frequency: {clock}", "RxInterrupt -> nvic@0")),
+    "stm32-usart": _STM32,
+    "stm32l4-usart": _STM32,
+    "stm32g0-usart": _STM32,
+    "stm32f7-usart": _STM32,
 }
 UART_NAME = "sysbus.uart"
 DEFAULT_MIPS = 100
 COUNTER_SYMBOL = "hil_counter_now"
 EXIT_SYMBOL = "hil_exit"
 IAC_PREAMBLE = b"\xff\xfb\x00\xff\xfd\x01\xff\xfd\x03"  # IAC WILL 0, IAC DO 1, IAC DO 3
-_PROMPT_RE = re.compile(rb"\((?:monitor|hil)\) ?$")
+_PROMPT_RE = re.compile(rb"\((?:monitor|hil)\) ?\n?$")
 _ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 # Substrings of monitor replies that mean a command failed.
 _MONITOR_ERRORS = ("rror", "Could not", "could not", "No such", "not found", "Failed", "failed", "Invalid")
@@ -176,7 +179,6 @@ def generate_repl(board: Board) -> str:
         "",
         f"uart: {model} @ sysbus {board.uart.base:#x}",
         *(f"    {p.format(clock=board.clock_hz)}" for p in props),
-        "    -> nvic@0",
     ]
     kind, base = board.counter.kind, board.counter.base
     if kind == "dwt":
@@ -204,13 +206,15 @@ class RenodeBackend(Backend):
     name = "renode"
     count_kind = "instructions"
 
-    def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 60.0,
-                 program: str | None = None, advance_immediately: bool = True) -> None:
+    def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
+                 start_timeout: float = 60.0, program: str | None = None,
+                 advance_immediately: bool = True) -> None:
         super().__init__(board, elf)
         if board.renode is None:
             raise ConfigError(f"board '{board.name}' ({board.path}) has no [renode] section; add one "
                               "(platform = \"generated\") to run it on Renode", field="renode")
-        self.boot_timeout = boot_timeout
+        self.boot_timeout = boot_timeout  # firmware: UART socket to BOOT frame
+        self.start_timeout = start_timeout  # Renode itself: launch to monitor and UART ready (mono start-up)
         self.program = program
         self.advance_immediately = advance_immediately
         self.process: subprocess.Popen[bytes] | None = None
@@ -310,7 +314,7 @@ class RenodeBackend(Backend):
             self._connect_monitor()
             self.command(f"include @{script}")
             proc = self.process
-            self.link = open_link(f"socket://127.0.0.1:{self.uart_port}", connect_timeout=self.boot_timeout,
+            self.link = open_link(f"socket://127.0.0.1:{self.uart_port}", connect_timeout=self.start_timeout,
                                   alive=lambda: proc.poll() is None)
             self.command("start")
         except LinkClosed:
@@ -324,7 +328,7 @@ class RenodeBackend(Backend):
 
     def _connect_monitor(self) -> None:
         assert self.process is not None and self.monitor_port is not None
-        deadline = time.monotonic() + self.boot_timeout
+        deadline = time.monotonic() + self.start_timeout
         while True:
             try:
                 self.monitor = socket.create_connection(("127.0.0.1", self.monitor_port), timeout=1.0)
@@ -334,23 +338,25 @@ class RenodeBackend(Backend):
                     raise self._died(f"renode exited before its monitor accepted a connection ({exc})")
                 if time.monotonic() >= deadline:
                     raise EmulatorDied(f"renode's monitor did not open port {self.monitor_port} within "
-                                       f"{self.boot_timeout:.0f} s{self._stdout_tail_text()}")
+                                       f"{self.start_timeout:.0f} s{self._stdout_tail_text()}")
                 time.sleep(0.05)
         self.monitor.sendall(IAC_PREAMBLE)
-        self._read_until_prompt(self.boot_timeout)
+        self._read_until_prompt(self.start_timeout)
 
-    def _read_until_prompt(self, timeout: float) -> str:
+    def _read_until_prompt(self, timeout: float, after: bytes = b"") -> str:
+        """Monitor output up to a prompt that follows `after` (the echo of our command)."""
         assert self.monitor is not None
         buf = b""
         deadline = time.monotonic() + timeout
         while True:
-            clean = _ANSI_RE.sub(b"", buf).replace(b"\r", b"")
-            if _PROMPT_RE.search(clean.rstrip(b"\n") if clean.endswith(b"\n") else clean):
-                return _strip_telnet(clean).decode("utf-8", "replace")
+            clean = _strip_telnet(_ANSI_RE.sub(b"", buf).replace(b"\r", b""))
+            start = clean.find(after) if after else 0
+            if start >= 0 and _PROMPT_RE.search(clean[start + len(after):]):
+                return clean[start + len(after):].decode("utf-8", "replace")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise EmulatorDied(f"renode monitor: no prompt within {timeout:.0f} s; got "
-                                   f"{_strip_telnet(clean)[-300:]!r}{self._stdout_tail_text()}")
+                                   f"{clean[-300:]!r}{self._stdout_tail_text()}")
             self.monitor.settimeout(min(remaining, 0.5))
             try:
                 chunk = self.monitor.recv(65536)
@@ -362,22 +368,31 @@ class RenodeBackend(Backend):
                 raise self._died("renode closed its monitor connection")
             buf += chunk
 
+    def _discard_pending(self) -> None:
+        """Drop monitor output nobody asked for (e.g. text printed after a prompt)."""
+        assert self.monitor is not None
+        self.monitor.settimeout(0.0)
+        try:
+            while self.monitor.recv(65536):
+                pass
+        except (BlockingIOError, socket.timeout, OSError):
+            pass
+
     def command(self, line: str, timeout: float = 60.0) -> str:
         """Run one monitor command; its reply text. Raises EmulatorDied if the reply is an error."""
         if self.monitor is None:
             raise EmulatorDied(f"renode monitor not connected (command {line!r})")
+        self._discard_pending()
         self.monitor.sendall(line.encode() + b"\r\n")
-        reply = self._read_until_prompt(timeout)
-        # Drop the echoed command and the trailing prompt.
-        body = "\n".join(ln for ln in reply.splitlines()
-                         if ln.strip() and line not in ln and not _PROMPT_RE.search(ln.encode()))
+        reply = self._read_until_prompt(timeout, after=line.encode())
+        body = "\n".join(ln for ln in reply.splitlines() if ln.strip() and not _PROMPT_RE.search(ln.encode()))
         self.transcript.append(f"> {line}\n{body}")
         if any(marker in body for marker in _MONITOR_ERRORS):
             log = self.log_text()[-1500:]
             raise EmulatorDied(f"renode monitor command {line!r} failed ({self.board.name}, {self.elf.name}):\n"
                                f"{body.strip()}" + (f"\nrenode log (tail):\n{log}" if log else ""),
                                command=line, reply=body)
-        return body
+        return body.strip()
 
     def log_text(self) -> str:
         if self._tmp is None:
