@@ -43,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--budgets", default=None, help="budget file (default: suites/budgets.toml under rootdir)")
     g.addoption("--timeout-multiplier", type=float, default=1.0,
                 help="scale every device timeout (slow hosts, real boards at low baud)")
+    g.addoption("--baseline", default=None, metavar="CSV",
+                help="fail the run when a count, flash or RAM grew or accuracy dropped against this "
+                     "baseline (results/baselines/<board>.csv; `hil baseline` writes one)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,8 +64,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     hil = session.config.stash.get(SESSION_KEY, None)
-    if hil is not None:
-        hil.close("partial" if exitstatus == pytest.ExitCode.INTERRUPTED else "complete")
+    if hil is None:
+        return
+    hil.close("partial" if exitstatus == pytest.ExitCode.INTERRUPTED else "complete")
+    baseline = session.config.getoption("baseline")
+    if baseline and hil.records:
+        from harness.lab_report import check_baseline
+
+        hil.regressions = check_baseline(hil.records, baseline)
+        if hil.regressions and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -109,6 +120,7 @@ class HilSession:
     config: pytest.Config
     runs: dict = field(default_factory=dict)
     records: list = field(default_factory=list)
+    regressions: str | None = None
     _writer: Any = None
     _budgets: Any = None
     _closed: bool = False
@@ -277,3 +289,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
     terminalreporter.write_line(measurement_table(hil.records))
     if hil._writer is not None:
         terminalreporter.write_line(f"records: {hil._writer.records_path}")
+    if hil.regressions:
+        terminalreporter.section("regressions against the baseline", red=True)
+        terminalreporter.write_line(hil.regressions)

@@ -187,7 +187,9 @@ def _run(cmd: list[str], cwd: Path) -> tuple[int, str]:
 
 
 def _first_errors(log: str, limit: int = 6) -> str:
-    lines = [ln for ln in log.splitlines() if "error" in ln.lower() and not ln.startswith("$ ")]
+    # ld reports "undefined reference" / "multiple definition" without the word "error".
+    keys = ("error", "undefined reference", "multiple definition", "will not fit", "overflowed")
+    lines = [ln for ln in log.splitlines() if any(k in ln.lower() for k in keys) and not ln.startswith("$ ")]
     return "\n".join(lines[:limit]) or log.strip()[-1500:]
 
 
