@@ -50,7 +50,7 @@ def measurement_table(records: Iterable[Record], markdown: bool = False) -> str:
             if name in ("accuracy", "auc", "event_f1", "mean_latency_frames") and value is not None:
                 p[name] = value
     header = ["suite", "variant", "board", "status", "count/inference", "flash B", "RAM B", "stack B",
-              "arena B", "bit-exact", "accuracy", "auc"]
+              "arena B", "bit-exact", "accuracy", "auc", "latency fr"]
     rows = []
     for (suite, _model, variant, board), p in sorted(points.items()):
         kind = {"instructions": "insn", "cycles": "cyc"}.get(p.get("count_kind", ""), "")
@@ -58,5 +58,5 @@ def measurement_table(records: Iterable[Record], markdown: bool = False) -> str:
         rows.append([suite, variant, board, p["status"], count, _num(p.get("flash_bytes")),
                      _num(p.get("ram_bytes")), _num(p.get("stack_bytes")), _num(p.get("arena_bytes")),
                      _num(p.get("bitexact"), "{:.1%}"), _num(p.get("accuracy"), "{:.3f}"),
-                     _num(p.get("auc"), "{:.3f}")])
+                     _num(p.get("auc"), "{:.3f}"), _num(p.get("mean_latency_frames"), "{:.2f}")])
     return format_table(header, rows, markdown=markdown)
