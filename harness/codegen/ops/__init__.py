@@ -88,6 +88,7 @@ class OpCode:
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     kernels: list[str] = field(default_factory=list)
     macs: int = 0
+    weight_bits: int = 0  # stored filter width when the plug-in packs it (4, 2); 0: the tensor's own
 
 
 Emitter = Callable[[Op, Graph, "EmitContext"], OpCode]
@@ -142,9 +143,10 @@ class EmitContext:
     C pointer expression.
     """
 
-    def __init__(self, graph: Graph, ptr_fn: Callable[[int], str]) -> None:
+    def __init__(self, graph: Graph, ptr_fn: Callable[[int], str], options: dict | None = None) -> None:
         self.graph = graph
         self._ptr_fn = ptr_fn
+        self.options = dict(options or {})  # generator options, e.g. {"pack_weights": True}
 
     def ptr(self, tensor_index: int) -> str:
         """Typed C pointer expression to the tensor's data (e.g. `((int8_t *)(hil_arena + 64))`)."""

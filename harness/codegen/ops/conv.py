@@ -6,6 +6,7 @@ import numpy as np
 
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
+from harness.codegen.packing import packed_conv
 from harness.codegen.ops._common import (c_struct, effective_bias, float_range, out_range, requant_arrays,
                                         same_padding, tensors)
 
@@ -82,6 +83,9 @@ def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         beff = ctx.const_name(op, "bias_eff")
         consts[beff] = effective_bias(None if b is None else b.data, w.data, -x.zero_point, 3 if dw else 0)
         bias = f"{bias}, {beff}"
+        packed = packed_conv(op, ctx, w, x, y, b, geom, fields, consts, macs)  # 4-/2-bit grid filters
+        if packed is not None:
+            return packed
     elif x.dtype == "int16" and y.dtype == "int16":
         if x.zero_point != 0 or y.zero_point != 0:
             raise ctx.unsupported(op, "int16 activations with a non-zero zero point", SUPPORTED)

@@ -6,6 +6,7 @@ import numpy as np
 
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
+from harness.codegen.packing import packed_fc
 from harness.codegen.ops._common import c_struct, effective_bias, float_range, out_range, requant_arrays, tensors
 
 SUPPORTED = ("int8 (per-tensor or per-channel weights), int16 activations with int8 weights and int64/int32 "
@@ -58,6 +59,9 @@ def emit_fc(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
             raise ctx.unsupported(op, "non-constant weights or bias", SUPPORTED)
         bias = ctx.const_name(op, "bias_eff")
         consts[bias] = effective_bias(None if b is None else b.data, w.data, -x.zero_point, 0, -w.zero_point)
+        packed = packed_fc(op, ctx, w, x, y, geom, fields, consts, macs)  # 4-/2-bit grid weights
+        if packed is not None:
+            return packed
     elif x.dtype == "int16" and y.dtype == "int16":
         if x.zero_point != 0 or y.zero_point != 0:
             raise ctx.unsupported(op, "int16 activations with a non-zero zero point", SUPPORTED)

@@ -1,0 +1,346 @@
+/* Optimized int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED kernels, chosen per core at
+ * generation time (harness/codegen/optimized.py). Bit-exact with the portable kernels (and TFLM):
+ * only the order of exact integer sums and the form of the requantization change.
+ *
+ * - Convolutions and FC are one matrix product: rows = output pixels (im2col, padding taps set to
+ *   the input zero point) or FC batches, columns = output channels. The input zero point is folded
+ *   into the bias at generation time (bias_eff), so every MAC is a plain x * w.
+ * - HIL_OPT_DSP (Cortex-M4/M7/M33): two rows are sign-extended once into 16-bit pairs (SXTB16,
+ *   bytes 0,2 and 1,3 of each word); the weights are stored by the generator already as 16-bit
+ *   pairs in that order, so a 2x2 block (2 pixels x 2 channels) is 4 loads + 4 SMLAD per 8 MACs.
+ *   Depthwise: 4 channels per word, SMLABB/SMLATT against 16-bit weights laid out per tap.
+ * - HIL_OPT_V6M (Cortex-M0/M0+): 2x2 register blocks of MULS over rows widened to int32 once.
+ * - Requantization: TFLM's double rounding, rewritten for a multiplier known to be >= 0 (so the
+ *   saturating case cannot occur) and a per-channel right shift: same integer, ~12 instructions.
+ * - Functions are force-inlined into model.c, so every loop bound is a compile-time constant of the
+ *   layer; with -Os (__OPTIMIZE_SIZE__) they are shared, out-of-line functions instead.
+ * Written for this project.
+ */
+#ifndef HIL_OPT_S8_H
+#define HIL_OPT_S8_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "hil_simd.h"
+
+#if defined(__OPTIMIZE_SIZE__)
+#define HIL_OPT_FN static __attribute__((noinline, unused))
+#define HIL_OPT_INL static inline
+#define HIL_OPT_UNROLL _Pragma("GCC unroll 1")
+#else
+#define HIL_OPT_FN static inline __attribute__((always_inline, unused))
+#define HIL_OPT_INL static inline __attribute__((always_inline))
+#define HIL_OPT_UNROLL _Pragma("GCC unroll 4")
+#endif
+#define HIL_OPT_MAX_TAPS 64 /* depthwise windows up to 8x8 (the generator checks) */
+
+typedef struct {
+    int32_t rows;                  /* matrix rows: output pixels (conv) or batches (FC) */
+    int32_t k;                     /* dot-product length (k_h * k_w * in_c, or FC depth) */
+    int32_t kp;                    /* k rounded up to a multiple of 4 (DSP weight rows) */
+    int32_t out_c;                 /* output channels / FC units */
+    int32_t direct;                /* 1: row r is in + r * k (FC, 1x1 stride-1 unpadded conv) */
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, k_h, k_w;
+    int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int32_t in_zp;                 /* input zero point: the value of padding taps */
+    int32_t out_off, act_min, act_max;
+    int32_t has_lshift;            /* some channel multiplier is > 1 (left shift) */
+    int32_t has_rshift0;           /* some channel has no right shift */
+} hil_opt_conv_t;
+
+/* TFLM's MultiplyByQuantizedMultiplier for m >= 0: (x * m + 2^30) >> 31 (floor) equals the
+ * saturating rounding doubling high multiply when m != INT32_MIN, and the round-half-away
+ * division by 2^rs is ((y >> (rs - 1)) + 1) >> 1 with y = x - (x < 0), overflow-free. */
+HIL_OPT_INL int32_t hil_opt_rq(int32_t acc, int32_t m, int32_t ls, int32_t rs, int32_t has_ls, int32_t has_rs0)
+{
+    if (has_ls) {
+        acc = (int32_t)((uint32_t)acc << ls);
+    }
+#if defined(__ARM_ARCH_6M__)
+    /* no SMULL on v6-M: the 64-bit product from 16-bit halves (4 MULS, no library call) */
+    const int32_t ah = acc >> 16;
+    const uint32_t al = (uint32_t)acc & 0xFFFFu;
+    const int32_t mh = m >> 16;
+    const uint32_t ml = (uint32_t)m & 0xFFFFu;
+    const int64_t mid = (int64_t)(ah * (int32_t)ml) + (int64_t)(int32_t)(al * (uint32_t)mh);
+    const int64_t prod = ((int64_t)(ah * mh) << 32) + (mid << 16) + (int64_t)(al * ml);
+    int32_t h = (int32_t)((prod + (1LL << 30)) >> 31);
+#else
+    int32_t h = (int32_t)(((int64_t)acc * m + (1LL << 30)) >> 31);
+#endif
+    if (!has_rs0 || rs > 0) {
+        h += h >> 31;
+        h = ((h >> (rs - 1)) + 1) >> 1;
+    }
+    return h;
+}
+
+HIL_OPT_INL int8_t hil_opt_out(const hil_opt_conv_t *p, int32_t acc, int32_t c, const int32_t *mult,
+                                 const int32_t *rsh, const int32_t *lsh)
+{
+    int32_t v = hil_opt_rq(acc, mult[c], p->has_lshift ? lsh[c] : 0, rsh[c], p->has_lshift, p->has_rshift0) + p->out_off;
+    v = v < p->act_min ? p->act_min : v;
+    v = v > p->act_max ? p->act_max : v;
+    return (int8_t)v;
+}
+
+/* Row r of the im2col matrix into dst (k bytes): taps outside the input read the zero point. */
+HIL_OPT_INL void hil_opt_im2col(const hil_opt_conv_t *p, const int8_t *in, int32_t r, int8_t *dst)
+{
+    const int32_t ox = r % p->out_w, t = r / p->out_w, oy = t % p->out_h, b = t / p->out_h;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int8_t *in_b = in + b * p->in_h * p->in_w * p->in_c;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t y = y0 + ky * p->dil_h;
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t x = x0 + kx * p->dil_w;
+            if (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w) {
+                const int8_t *src = in_b + (y * p->in_w + x) * p->in_c;
+                for (int32_t c = 0; c < p->in_c; ++c) {
+                    dst[c] = src[c];
+                }
+            } else {
+                for (int32_t c = 0; c < p->in_c; ++c) {
+                    dst[c] = (int8_t)p->in_zp;
+                }
+            }
+            dst += p->in_c;
+        }
+    }
+}
+
+#if defined(HIL_OPT_DSP)
+/* int8 row (k values) -> kp/2 words of 16-bit pairs (b0,b2),(b1,b3),(b4,b6),... zero padded. */
+HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst)
+{
+    int32_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        const uint32_t w = hil_load32(src + i);
+        *dst++ = hil_sxtb16(w);
+        *dst++ = hil_sxtb16_ror8(w);
+    }
+    if (i < k) {
+        uint32_t w = 0;
+        for (int32_t j = 0; i + j < k; ++j) {
+            w |= (uint32_t)(uint8_t)src[i + j] << (8 * j);
+        }
+        *dst++ = hil_sxtb16(w);
+        *dst++ = hil_sxtb16_ror8(w);
+    }
+}
+
+/* rows r and r+1 (a1 may equal a0 for a single row) times all output channels. */
+HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *a0, const uint32_t *a1, int32_t two,
+                                  const uint32_t *w, const int32_t *bias, const int32_t *mult, const int32_t *rsh,
+                                  const int32_t *lsh, int8_t *o0, int8_t *o1)
+{
+    const int32_t kw = p->kp / 2, n = p->out_c;
+    int32_t c = 0;
+    for (; c + 2 <= n; c += 2) {
+        const uint32_t *wa = w + c * kw, *wb = wa + kw;
+        int32_t s00 = bias[c], s01 = bias[c + 1];
+        int32_t s10 = s00, s11 = s01;
+        if (two) {
+            HIL_OPT_UNROLL
+            for (int32_t i = 0; i < kw; ++i) {
+                const uint32_t x0 = a0[i], x1 = a1[i], y0 = wa[i], y1 = wb[i];
+                s00 = hil_smlad(x0, y0, s00);
+                s01 = hil_smlad(x0, y1, s01);
+                s10 = hil_smlad(x1, y0, s10);
+                s11 = hil_smlad(x1, y1, s11);
+            }
+            o1[c] = hil_opt_out(p, s10, c, mult, rsh, lsh);
+            o1[c + 1] = hil_opt_out(p, s11, c + 1, mult, rsh, lsh);
+        } else {
+            for (int32_t i = 0; i < kw; ++i) {
+                const uint32_t x0 = a0[i];
+                s00 = hil_smlad(x0, wa[i], s00);
+                s01 = hil_smlad(x0, wb[i], s01);
+            }
+        }
+        o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
+        o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
+    }
+    if (c < n) {
+        const uint32_t *wa = w + c * kw;
+        int32_t s0 = bias[c], s1 = bias[c];
+        for (int32_t i = 0; i < kw; ++i) {
+            s0 = hil_smlad(a0[i], wa[i], s0);
+            s1 = hil_smlad(a1[i], wa[i], s1);
+        }
+        o0[c] = hil_opt_out(p, s0, c, mult, rsh, lsh);
+        if (two) {
+            o1[c] = hil_opt_out(p, s1, c, mult, rsh, lsh);
+        }
+    }
+}
+
+/* Conv / FC as a matrix product. w: [out_c][kp] int16 pairs (generator layout), scratch:
+ * kp/4 + kp words. */
+HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const int16_t *w, const int32_t *bias,
+                                const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
+                                int8_t *out)
+{
+    int8_t *tmp = (int8_t *)scratch;
+    uint32_t *a0 = (uint32_t *)scratch + p->kp / 4;
+    uint32_t *a1 = a0 + p->kp / 2;
+    for (int32_t r = 0; r < p->rows; r += 2) {
+        const int32_t two = r + 1 < p->rows;
+        if (p->direct) {
+            hil_opt_widen_dsp(in + r * p->k, p->k, a0);
+            if (two) {
+                hil_opt_widen_dsp(in + (r + 1) * p->k, p->k, a1);
+            }
+        } else {
+            hil_opt_im2col(p, in, r, tmp);
+            hil_opt_widen_dsp(tmp, p->k, a0);
+            if (two) {
+                hil_opt_im2col(p, in, r + 1, tmp);
+                hil_opt_widen_dsp(tmp, p->k, a1);
+            }
+        }
+        hil_opt_mm_dsp(p, a0, two ? a1 : a0, two, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh,
+                       out + r * p->out_c, out + (r + 1) * p->out_c);
+    }
+}
+#elif defined(HIL_OPT_V6M)
+/* Conv / FC as a matrix product on v6-M. w: [out_c][k] int8. scratch: kp/4 + 2k words
+ * (two rows widened to int32 and interleaved, so one pointer walks both). */
+HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+                                const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
+                                int8_t *out)
+{
+    int8_t *tmp = (int8_t *)scratch;
+    int32_t *col = scratch + p->kp / 4;
+    const int32_t k = p->k, n = p->out_c;
+    for (int32_t r = 0; r < p->rows; r += 2) {
+        const int32_t two = r + 1 < p->rows;
+        for (int32_t j = 0; j < 2; ++j) {
+            const int8_t *src;
+            if (j == 1 && !two) {
+                break;
+            }
+            if (p->direct) {
+                src = in + (r + j) * k;
+            } else {
+                hil_opt_im2col(p, in, r + j, tmp);
+                src = tmp;
+            }
+            for (int32_t i = 0; i < k; ++i) {
+                col[2 * i + j] = src[i];
+            }
+        }
+        if (!two) {
+            for (int32_t i = 0; i < k; ++i) {
+                col[2 * i + 1] = 0;
+            }
+        }
+        int8_t *o0 = out + r * n, *o1 = o0 + n;
+        int32_t c = 0;
+        for (; c + 2 <= n; c += 2) {
+            const int8_t *wa = w + c * k, *wb = wa + k;
+            int32_t s00 = bias[c], s01 = bias[c + 1];
+            int32_t s10 = s00, s11 = s01;
+            const int32_t *x = col;
+            HIL_OPT_UNROLL
+            for (int32_t i = 0; i < k; ++i, x += 2) {
+                const int32_t x0 = x[0], x1 = x[1], ya = wa[i], yb = wb[i];
+                s00 += x0 * ya;
+                s01 += x0 * yb;
+                s10 += x1 * ya;
+                s11 += x1 * yb;
+            }
+            o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
+            o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
+            if (two) {
+                o1[c] = hil_opt_out(p, s10, c, mult, rsh, lsh);
+                o1[c + 1] = hil_opt_out(p, s11, c + 1, mult, rsh, lsh);
+            }
+        }
+        if (c < n) {
+            const int8_t *wa = w + c * k;
+            int32_t s0 = bias[c], s1 = bias[c];
+            for (int32_t i = 0; i < k; ++i) {
+                s0 += col[2 * i] * wa[i];
+                s1 += col[2 * i + 1] * wa[i];
+            }
+            o0[c] = hil_opt_out(p, s0, c, mult, rsh, lsh);
+            if (two) {
+                o1[c] = hil_opt_out(p, s1, c, mult, rsh, lsh);
+            }
+        }
+    }
+}
+#endif
+
+/* Depthwise, depth multiplier 1. w8: the 1HWC filter as is. w16 (DSP, in_c % 4 == 0): per tap,
+ * per 4 channels, 16-bit (w0,w2),(w1,w3). Each output pixel first lists its taps' input rows;
+ * taps in the padding point at a row of zero points (scratch), which contributes exactly what
+ * TFLM's skipped taps do once the zero point is folded into bias_eff. No bounds checks inside. */
+HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *p, const int8_t *in, const int8_t *w8, const int16_t *w16,
+                              const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                              int32_t *scratch, int8_t *out)
+{
+    const int32_t C = p->in_c, kh = p->k_h, kw = p->k_w, taps = kh * kw;
+    const int8_t *tp[HIL_OPT_MAX_TAPS];
+    int8_t *zrow = (int8_t *)scratch;
+    (void)w16;
+    (void)w8;
+    for (int32_t c = 0; c < C; ++c) {
+        zrow[c] = (int8_t)p->in_zp;
+    }
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + b * p->in_h * p->in_w * C;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                for (int32_t ky = 0; ky < kh; ++ky) {
+                    const int32_t y = y0 + ky * p->dil_h;
+                    for (int32_t kx = 0; kx < kw; ++kx) {
+                        const int32_t x = x0 + kx * p->dil_w;
+                        tp[ky * kw + kx] = (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w)
+                                               ? in_b + (y * p->in_w + x) * C : zrow;
+                    }
+                }
+#if defined(HIL_OPT_DSP)
+                if ((C & 3) == 0) {
+                    const uint32_t *wq = (const uint32_t *)(const void *)w16;
+                    for (int32_t g = 0; g < C; g += 4) {
+                        int32_t a0 = bias[g], a1 = bias[g + 1], a2 = bias[g + 2], a3 = bias[g + 3];
+                        const uint32_t *wt = wq + g / 2;
+                        HIL_OPT_UNROLL
+                        for (int32_t t = 0; t < taps; ++t, wt += C / 2) {
+                            const uint32_t x = hil_load32(tp[t] + g);
+                            const uint32_t x02 = hil_sxtb16(x), x13 = hil_sxtb16_ror8(x);
+                            a0 = hil_smlabb(x02, wt[0], a0);
+                            a2 = hil_smlatt(x02, wt[0], a2);
+                            a1 = hil_smlabb(x13, wt[1], a1);
+                            a3 = hil_smlatt(x13, wt[1], a3);
+                        }
+                        out[g] = hil_opt_out(p, a0, g, mult, rsh, lsh);
+                        out[g + 1] = hil_opt_out(p, a1, g + 1, mult, rsh, lsh);
+                        out[g + 2] = hil_opt_out(p, a2, g + 2, mult, rsh, lsh);
+                        out[g + 3] = hil_opt_out(p, a3, g + 3, mult, rsh, lsh);
+                    }
+                    out += C;
+                    continue;
+                }
+#endif
+                for (int32_t c = 0; c < C; ++c) {
+                    int32_t acc = bias[c];
+                    const int8_t *wc = w8 + c;
+                    HIL_OPT_UNROLL
+                    for (int32_t t = 0; t < taps; ++t, wc += C) {
+                        acc += (int32_t)tp[t][c] * (int32_t)*wc;
+                    }
+                    out[c] = hil_opt_out(p, acc, c, mult, rsh, lsh);
+                }
+                out += C;
+            }
+        }
+    }
+}
+
+#endif /* HIL_OPT_S8_H */

@@ -1,0 +1,154 @@
+"""Per-core optimized int8 conv / depthwise / FC: target names, weight re-layout, kernel choice.
+
+Why at generation time: the generator knows the core, every shape and every quantization
+parameter, so it can store the weights in the layout the core's instructions want (16-bit pairs
+for SMLAD on the DSP cores), fold the input zero point into the bias, and emit calls that the
+compiler specializes with constant loop bounds (kernels/opt_s8.h). Outputs stay bit-exact with
+the portable kernels; anything the fast kernels do not cover falls back to them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.codegen.ir import Graph, Op, Tensor
+from harness.codegen.ops import EmitContext, OpCode
+from harness.codegen.ops._common import c_struct
+
+# core name (as in boards/*.toml) -> kernel family
+FAMILIES = {
+    "portable": "portable",
+    "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp", "cortex-m55": "dsp",
+    "cortex-m0": "v6m", "cortex-m0plus": "v6m",
+    "cortex-m3": "portable",
+}
+TARGETS = tuple(FAMILIES)
+SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
+MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_s8.h
+
+
+def family(target: str | None) -> str:
+    """'dsp', 'v6m' or 'portable' for a target name (None: portable)."""
+    if target is None:
+        return "portable"
+    try:
+        return FAMILIES[target]
+    except KeyError:
+        raise ValueError(f"unknown codegen target {target!r}; known: {', '.join(TARGETS)}") from None
+
+
+def _kernels(fam: str) -> list[str]:
+    return [f"opt_{fam}.h", "hil_simd.h", "opt_s8.h"]  # the selector first: it defines HIL_OPT_<family>
+
+
+def _dsp_pairs(w: np.ndarray) -> np.ndarray:
+    """[rows, k] ints -> [rows, kp] int16 with each group of 4 ordered 0,2,1,3 (zero padded to 4):
+    the order SXTB16 / SXTB16 ROR 8 unpack an input word into."""
+    rows, k = w.shape
+    kp = -(-k // 4) * 4
+    out = np.zeros((rows, kp), np.int64)
+    out[:, :k] = w
+    out = out.reshape(rows, kp // 4, 4)[:, :, [0, 2, 1, 3]].reshape(rows, kp)
+    assert out.min(initial=0) >= -32768 and out.max(initial=0) <= 32767
+    return out.astype(np.int16)
+
+
+def _requant(ctx: EmitContext, op: Op, mult: np.ndarray, shift: np.ndarray, n: int) -> tuple[dict, dict, list[str]]:
+    mult = np.broadcast_to(np.asarray(mult, np.int64), (n,)) if len(mult) == 1 else np.asarray(mult, np.int64)
+    shift = np.broadcast_to(np.asarray(shift, np.int64), (n,)) if len(shift) == 1 else np.asarray(shift, np.int64)
+    assert (mult >= 0).all(), "multipliers of positive scales are >= 0"
+    lsh, rsh = np.maximum(shift, 0), np.maximum(-shift, 0)
+    names = [ctx.const_name(op, "opt_mult"), ctx.const_name(op, "opt_rsh"), ctx.const_name(op, "opt_lsh")]
+    consts = {names[0]: mult.astype(np.int32), names[1]: rsh.astype(np.int32)}
+    has_ls = int((lsh > 0).any())
+    if has_ls:
+        consts[names[2]] = lsh.astype(np.int32)
+    else:
+        names[2] = "(const int32_t *)0"
+    return consts, {"has_lshift": has_ls, "has_rshift0": int((rsh == 0).any())}, names
+
+
+def _use_scratch(ctx: EmitContext, words: int) -> None:
+    ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), words)
+
+
+def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
+                   consts: dict, macs: int, dw: bool) -> OpCode | None:
+    """The core's int8 CONV_2D / DEPTHWISE_CONV_2D kernel, or None to keep the portable one."""
+    fam = family(ctx.options.get("target"))
+    if fam == "portable" or w.dtype != "int8" or w.data is None:
+        return None
+    g = geom
+    mult, shift = consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")]
+    beff_name = ctx.const_name(op, "bias_eff")
+    n = g["out_c"]
+    rq, flags, rq_names = _requant(ctx, op, mult, shift, n)
+    k = g["k_h"] * g["k_w"] * (1 if dw else g["in_c"])
+    kp = -(-k // 4) * 4
+    rows = g["batches"] * g["out_h"] * g["out_w"]
+    direct = int(not dw and g["k_h"] == 1 and g["k_w"] == 1 and g["stride_h"] == 1 and g["stride_w"] == 1
+                 and g["pad_h"] == 0 and g["pad_w"] == 0 and g["in_h"] == g["out_h"] and g["in_w"] == g["out_w"])
+    p = {"rows": rows, "k": k, "kp": kp, "out_c": n, "direct": direct,
+         **{f: g[f] for f in ("batches", "in_h", "in_w", "in_c", "out_h", "out_w", "k_h", "k_w", "stride_h",
+                               "stride_w", "dil_h", "dil_w", "pad_h", "pad_w")},
+         "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
+         "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
+    out_consts = {beff_name: consts[beff_name], **rq}
+    params = c_struct("hil_opt_conv_t", p)
+    xin, yout = ctx.ptr(x.index), ctx.ptr(y.index)
+    if dw:
+        if g["depth_multiplier"] != 1 or g["k_h"] * g["k_w"] > MAX_TAPS or g["in_c"] > SCRATCH_LIMIT:
+            return None
+        _use_scratch(ctx, -(-g["in_c"] // 4))  # a row of input zero points for taps in the padding
+        w16 = "(const int16_t *)0"
+        if fam == "dsp" and g["in_c"] % 4 == 0:
+            w16 = ctx.const_name(op, "opt_w16")
+            taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
+            out_consts[w16] = _dsp_pairs(taps).reshape(-1)
+        code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
+                f"{', '.join(rq_names)}, hil_scratch, {yout});")
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
+    words = kp // 4 + (kp if fam == "dsp" else 2 * k)
+    if words * 4 > SCRATCH_LIMIT:
+        return None
+    _use_scratch(ctx, words)
+    if fam == "dsp":
+        wname = ctx.const_name(op, "opt_w16")
+        out_consts[wname] = _dsp_pairs(w.data.reshape(n, k).astype(np.int64)).reshape(-1)
+    else:
+        wname = ctx.ptr(w.index)
+    code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
+            f"hil_scratch, {yout});")
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
+
+
+def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
+                 consts: dict, macs: int) -> OpCode | None:
+    """The core's int8 FULLY_CONNECTED kernel (a matrix product over batches), or None."""
+    fam = family(ctx.options.get("target"))
+    if fam == "portable" or w.dtype != "int8" or w.data is None:
+        return None
+    foff = int(fields["filter_offset"])
+    if fam == "v6m" and foff != 0:
+        return None
+    n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
+    kp = -(-k // 4) * 4
+    words = kp // 4 + (kp if fam == "dsp" else 2 * k)
+    if words * 4 > SCRATCH_LIMIT:
+        return None
+    _use_scratch(ctx, words)
+    rq, flags, rq_names = _requant(ctx, op, consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")], n)
+    beff_name = ctx.const_name(op, "bias_eff")
+    p = {"rows": rows, "k": k, "kp": kp, "out_c": n, "direct": 1, "batches": rows, "in_h": 1, "in_w": 1,
+         "in_c": k, "out_h": 1, "out_w": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
+         "dil_w": 1, "pad_h": 0, "pad_w": 0, "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
+         "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
+    out_consts = {beff_name: consts[beff_name], **rq}
+    if fam == "dsp":
+        wname = ctx.const_name(op, "opt_w16")
+        out_consts[wname] = _dsp_pairs(w.data.reshape(n, k).astype(np.int64) + foff).reshape(-1)
+    else:
+        wname = ctx.ptr(w.index)
+    code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
+            f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
