@@ -87,17 +87,20 @@ def _codegen_version() -> str:
     return h.hexdigest()[:16]
 
 
-def generate_cached(model_path: Path, name: str | None = None, state: StateWiring | None = None):
-    """Generate C for `model_path` once per (model bytes, generator version, options)."""
+def generate_cached(model_path: Path, name: str | None = None, state: StateWiring | None = None,
+                    target: str | None = None):
+    """Generate C for `model_path` once per (model bytes, generator version, options).
+    `target`: the core whose optimized kernels to emit (None: portable C)."""
     from harness.codegen import generate
 
     data = Path(model_path).read_bytes()
-    options = repr((name, state)).encode()
+    options = repr((name, state) if target is None else (name, state, target)).encode()
     key = hashlib.sha256(data + _codegen_version().encode() + options).hexdigest()[:20]
     out = default_cache_dir().parent / "models" / key
     if state is None:
-        return generate(model_path, out, name=name)
-    return generate(model_path, out, name=name, state=[(state.input, state.output)], state_init=state.init)
+        return generate(model_path, out, name=name, target=target)
+    return generate(model_path, out, name=name, state=[(state.input, state.output)], state_init=state.init,
+                    target=target)
 
 
 def _reference_outputs(ref, inputs: Sequence[bytes], resets: set[int], state: StateWiring | None) -> list[bytes]:
@@ -141,17 +144,21 @@ def run_model(
     state: StateWiring | None = None,
     timeout: float = 30.0,
     opt: str = "-O2",
+    target: str | None = "board",
 ) -> ModelRun:
     """Run `inputs` (raw input bytes, one per inference) through the model on `board`.
 
     `reset_before` lists the vector indices before which streaming state is reset (on the
     device and in the reference), e.g. the first frame of every sequence. With `state`, each
     input holds only the non-state tensors; the reference carries the state like the device.
+    `target`: "board" (default) generates the board core's optimized kernels, "portable" (or None)
+    the reference C kernels, or a core name.
     """
     from harness.reference import Reference
 
     model_path = Path(model_path)
-    gm = generate_cached(model_path, name, state)
+    core = board.core if target == "board" else (None if target == "portable" else target)
+    gm = generate_cached(model_path, name, state, core)
     fw = build_firmware(board, gm.out_dir, opt=opt)
     fp = footprint(fw.elf)
     check_model_fits(fp, board, model_path)

@@ -45,20 +45,22 @@ class GeneratedModel:
 
 def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = None,
              state: list[tuple[int, int]] | None = None, state_init: bytes | None = None,
-             pack_weights: bool = True) -> GeneratedModel:
+             pack_weights: bool = True, target: str | None = None) -> GeneratedModel:
     """Read, plan and emit `model_path` into `out_dir` (replaced atomically; untouched on error).
 
     `state` lists (input index, output index) pairs of a streaming model's explicit state: the
     generated C then keeps that state between calls (see harness/codegen/state.py).
     `pack_weights`: conv/FC filters on a 4-/2-bit grid (w4a8, w2a8, INT4) are stored packed in
-    flash and unpacked by the kernels (harness/codegen/packing.py); False keeps int8 filters."""
+    flash and unpacked by the kernels (harness/codegen/packing.py); False keeps int8 filters.
+    `target`: the core (e.g. "cortex-m4", "cortex-m0plus"; None = portable C) whose optimized
+    int8 conv/FC kernels to use (harness/codegen/optimized.py); results are bit-exact either way."""
     from harness.codegen.emitter import emit, write_atomically
     from harness.codegen.reader import read_tflite
 
     if name is not None:
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"  # it becomes a C string and file names
     graph = read_tflite(model_path, name=name)
-    emitted = emit(graph, pack_weights=pack_weights)
+    emitted = emit(graph, pack_weights=pack_weights, target=target)
     files, m = emitted.files, emitted.manifest
     if state:
         from harness.codegen.state import StatePair, add_state
@@ -84,6 +86,9 @@ def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
                              "(zero point initially and after hil_model_reset)")
     parser.add_argument("--no-pack", dest="pack_weights", action="store_false",
                         help="store 4-/2-bit grid weights as int8 (default: packed 2 or 4 per byte)")
+    parser.add_argument("--target", default=None,
+                        help="core whose optimized kernels to use: cortex-m4, cortex-m7, cortex-m33, cortex-m0plus, "
+                             "... (default: portable C)")
 
 
 def _state_pairs(specs: list[str]) -> list[tuple[int, int]]:
@@ -100,7 +105,7 @@ def run_codegen(args: argparse.Namespace) -> int:
     """Run `hil codegen`; prints a one-screen summary. Returns 0, or 2 on a HilError."""
     try:
         gm = generate(args.model, args.out, name=args.name, state=_state_pairs(args.state) or None,
-                      pack_weights=getattr(args, "pack_weights", True))
+                      pack_weights=getattr(args, "pack_weights", True), target=getattr(args, "target", None))
     except HilError as e:
         print(f"hil codegen: {e}", file=sys.stderr)
         return 2

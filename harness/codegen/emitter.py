@@ -104,10 +104,13 @@ def check_supported(graph: Graph) -> None:
             )
 
 
-def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True) -> Emitted:
+def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, target: str | None = None) -> Emitted:
     """Produce the file contents (in memory) for `graph`.
 
     `pack_weights`: conv/FC filters on a 4-/2-bit grid are stored packed (harness/codegen/packing.py)."""
+    from harness.codegen.optimized import family
+
+    family(target)  # unknown target names fail before anything is written
     check_supported(graph)
     plan = plan or plan_memory(graph)
     const_arrays: dict[str, np.ndarray] = {}
@@ -135,7 +138,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True) -
             return f"((const {ct} *)(hil_in + {loc.offset}))"
         return f"(({ct} *)(hil_out + {loc.offset}))"
 
-    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights})
+    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights, "target": target})
     kernels: list[str] = list(ALWAYS)
     blocks: list[str] = []
     layers: list[Layer] = []
@@ -193,6 +196,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True) -
         "arena_lower_bound": plan.lower_bound,
         "weight_bytes": weight_bytes,
         "macs": sum(layer.macs for layer in layers),
+        "target": target or "portable",
         "scratch_bytes": 4 * int(ctx.options.get("scratch_words", 0)),
         "num_layers": len(layers),
         "layers": [vars(layer) for layer in layers],

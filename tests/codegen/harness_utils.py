@@ -43,10 +43,11 @@ def cc() -> str:
     raise RuntimeError("no host C compiler")
 
 
-def build(tflite: Path, work: Path, extra_flags: tuple[str, ...] = ()) -> tuple[Path, dict]:
-    """Generate C for `tflite` into work/gen and build work/run. Returns (exe, manifest)."""
+def build(tflite: Path, work: Path, extra_flags: tuple[str, ...] = (), target: str | None = None) -> tuple[Path, dict]:
+    """Generate C for `tflite` (optimized kernels of `target`, default portable) into work/gen and
+    build work/run with the host compiler. Returns (exe, manifest)."""
     gen = work / "gen"
-    generate(tflite, gen)
+    generate(tflite, gen, target=target)
     (work / "app.c").write_text(APP_C)
     exe = work / "run"
     srcs = sorted(str(p) for p in gen.glob("*.c"))
@@ -106,9 +107,11 @@ def run_tflm(tflite: Path, records: list[list[np.ndarray]], n_out: int) -> list[
     return results
 
 
-def compare(tflite: Path, work: Path, n_random: int = 20, seed: int = 0, atol: float = 0.0) -> dict:
-    """Build, run random + edge-case inputs, and assert agreement with TFLM (bit-exact if atol=0)."""
-    exe, manifest = build(tflite, work)
+def compare(tflite: Path, work: Path, n_random: int = 20, seed: int = 0, atol: float = 0.0,
+            target: str | None = None) -> dict:
+    """Build, run random + edge-case inputs, and assert agreement with TFLM (bit-exact if atol=0).
+    `target` selects a core's optimized kernels (run on the host through their portable C)."""
+    exe, manifest = build(tflite, work, target=target)
     records = make_inputs(manifest, n_random, seed)
     got = run_c(exe, manifest, records)
     want = run_tflm(tflite, records, len(manifest["outputs"]))

@@ -6,6 +6,7 @@ import numpy as np
 
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
+from harness.codegen.optimized import optimized_fc
 from harness.codegen.packing import packed_fc
 from harness.codegen.ops._common import c_struct, effective_bias, float_range, out_range, requant_arrays, tensors
 
@@ -62,6 +63,9 @@ def emit_fc(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         packed = packed_fc(op, ctx, w, x, y, geom, fields, consts, macs)  # 4-/2-bit grid weights
         if packed is not None:
             return packed
+        fast = optimized_fc(op, ctx, x, w, y, geom, fields, consts, macs)  # per-core kernels
+        if fast is not None:
+            return fast
     elif x.dtype == "int16" and y.dtype == "int16":
         if x.zero_point != 0 or y.zero_point != 0:
             raise ctx.unsupported(op, "int16 activations with a non-zero zero point", SUPPORTED)
