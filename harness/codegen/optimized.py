@@ -53,19 +53,36 @@ def _dsp_pairs(w: np.ndarray) -> np.ndarray:
     return out.astype(np.int16)
 
 
+def _dsp_matrix(w: np.ndarray) -> np.ndarray:
+    """[n, k] weights -> the DSP matrix kernel's layout: per pair of output channels, per step of 4
+    input values, (wa, wa', wb, wb') words of 16-bit pairs; an odd channel count is padded with a
+    zero channel. One pointer then walks both channels with post-incremented LDRDs."""
+    w16 = _dsp_pairs(w)
+    n, kp = w16.shape
+    if n % 2:
+        w16 = np.concatenate([w16, np.zeros((1, kp), np.int16)])
+    return w16.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+
+
+def _pad_even(consts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-channel arrays padded to an even length (the DSP kernel reads channel pairs)."""
+    return {k: (np.concatenate([v, v[-1:]]) if len(v) % 2 else v) for k, v in consts.items()}
+
+
 def _requant(ctx: EmitContext, op: Op, mult: np.ndarray, shift: np.ndarray, n: int) -> tuple[dict, dict, list[str]]:
     mult = np.broadcast_to(np.asarray(mult, np.int64), (n,)) if len(mult) == 1 else np.asarray(mult, np.int64)
     shift = np.broadcast_to(np.asarray(shift, np.int64), (n,)) if len(shift) == 1 else np.asarray(shift, np.int64)
     assert (mult >= 0).all(), "multipliers of positive scales are >= 0"
     lsh, rsh = np.maximum(shift, 0), np.maximum(-shift, 0)
     names = [ctx.const_name(op, "opt_mult"), ctx.const_name(op, "opt_rsh"), ctx.const_name(op, "opt_lsh")]
-    consts = {names[0]: mult.astype(np.int32), names[1]: rsh.astype(np.int32)}
+    rs2 = int(bool((rsh >= 2).all()))  # both roundings fold into one high word (kernels/opt_s8.h)
+    consts = {names[0]: mult.astype(np.int32), names[1]: (rsh - 2 * rs2).astype(np.int32)}
     has_ls = int((lsh > 0).any())
     if has_ls:
         consts[names[2]] = lsh.astype(np.int32)
     else:
         names[2] = "(const int32_t *)0"
-    return consts, {"has_lshift": has_ls, "has_rshift0": int((rsh == 0).any())}, names
+    return consts, {"has_lshift": has_ls, "has_rshift0": int((rsh == 0).any()), "rs2": rs2}, names
 
 
 def _use_scratch(ctx: EmitContext, words: int) -> None:
@@ -113,8 +130,9 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         return None
     _use_scratch(ctx, words)
     if fam == "dsp":
+        out_consts = _pad_even(out_consts)
         wname = ctx.const_name(op, "opt_w16")
-        out_consts[wname] = _dsp_pairs(w.data.reshape(n, k).astype(np.int64)).reshape(-1)
+        out_consts[wname] = _dsp_matrix(w.data.reshape(n, k).astype(np.int64))
     else:
         wname = ctx.ptr(w.index)
     code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
@@ -145,8 +163,9 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
     out_consts = {beff_name: consts[beff_name], **rq}
     if fam == "dsp":
+        out_consts = _pad_even(out_consts)
         wname = ctx.const_name(op, "opt_w16")
-        out_consts[wname] = _dsp_pairs(w.data.reshape(n, k).astype(np.int64) + foff).reshape(-1)
+        out_consts[wname] = _dsp_matrix(w.data.reshape(n, k).astype(np.int64) + foff)
     else:
         wname = ctx.ptr(w.index)
     code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "

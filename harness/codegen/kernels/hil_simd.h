@@ -10,8 +10,11 @@
 
 #include <stdint.h>
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#if (defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP) || (defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT)
 #include <arm_acle.h>
+#endif
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define HIL_SIMD_NATIVE 1
 /* (int16)b0 | (int16)b2 << 16 */
 static inline uint32_t hil_sxtb16(uint32_t x) { return (uint32_t)__sxtb16((int8x4_t)x); }
@@ -51,6 +54,13 @@ static inline uint32_t hil_load32(const void *p)
     uint32_t v;
     __builtin_memcpy(&v, p, 4); /* one LDR on cores with unaligned access */
     return v;
+}
+
+/* two words from a 4-byte aligned address (one LDRD on the Armv7-M cores) */
+typedef uint64_t __attribute__((may_alias, aligned(4))) hil_u64_a4;
+static inline uint64_t hil_load64(const uint32_t *p)
+{
+    return *(const hil_u64_a4 *)(const void *)p;
 }
 
 #endif /* HIL_SIMD_H */

@@ -47,39 +47,58 @@ typedef struct {
     int32_t out_off, act_min, act_max;
     int32_t has_lshift;            /* some channel multiplier is > 1 (left shift) */
     int32_t has_rshift0;           /* some channel has no right shift */
+    int32_t rs2;                   /* every right shift is >= 2 and rsh[] holds shift - 2 */
 } hil_opt_conv_t;
 
-/* TFLM's MultiplyByQuantizedMultiplier for m >= 0: (x * m + 2^30) >> 31 (floor) equals the
- * saturating rounding doubling high multiply when m != INT32_MIN, and the round-half-away
- * division by 2^rs is ((y >> (rs - 1)) + 1) >> 1 with y = x - (x < 0), overflow-free. */
-HIL_OPT_INL int32_t hil_opt_rq(int32_t acc, int32_t m, int32_t ls, int32_t rs, int32_t has_ls, int32_t has_rs0)
+/* acc * m as a 64-bit product (v6-M has no SMULL: 4 MULS on 16-bit halves, no library call). */
+HIL_OPT_INL int64_t hil_opt_mul64(int32_t acc, int32_t m)
 {
-    if (has_ls) {
-        acc = (int32_t)((uint32_t)acc << ls);
-    }
 #if defined(__ARM_ARCH_6M__)
-    /* no SMULL on v6-M: the 64-bit product from 16-bit halves (4 MULS, no library call) */
     const int32_t ah = acc >> 16;
     const uint32_t al = (uint32_t)acc & 0xFFFFu;
     const int32_t mh = m >> 16;
     const uint32_t ml = (uint32_t)m & 0xFFFFu;
     const int64_t mid = (int64_t)(ah * (int32_t)ml) + (int64_t)(int32_t)(al * (uint32_t)mh);
-    const int64_t prod = ((int64_t)(ah * mh) << 32) + (mid << 16) + (int64_t)(al * ml);
-    int32_t h = (int32_t)((prod + (1LL << 30)) >> 31);
+    return (int64_t)((uint64_t)(int64_t)(ah * mh) << 32) + (int64_t)((uint64_t)mid << 16) + (int64_t)(al * ml);
 #else
-    int32_t h = (int32_t)(((int64_t)acc * m + (1LL << 30)) >> 31);
+    return (int64_t)acc * m;
 #endif
-    if (!has_rs0 || rs > 0) {
+}
+
+/* TFLM's MultiplyByQuantizedMultiplier plus the output offset, for m >= 0.
+ * (x * m + 2^30) >> 31 (floor) equals the saturating rounding doubling high multiply when
+ * m != INT32_MIN, and the round-half-away division by 2^rs is ((y >> (rs - 1)) + 1) >> 1 with
+ * y = x - (x < 0), overflow-free. With every rs >= 2 (the common case) both roundings fold into
+ * the high word of x * m +- 2^30 (the sign of x picks the nudge; x * m in [-2^30, 0) rounds to 0
+ * either way): ((hi >> (rs - 2)) + 1 + 2 * offset) >> 1 — one SMLAL and three ALU instructions. */
+HIL_OPT_INL int32_t hil_opt_rq(const hil_opt_conv_t *p, int32_t acc, int32_t m, int32_t ls, int32_t rs)
+{
+    if (p->rs2) {
+        const int32_t sgn = acc >> 31;
+        const int64_t nudge = (int64_t)(((uint64_t)(uint32_t)sgn << 32) | (0x40000000u ^ ((uint32_t)sgn << 31)));
+        const int32_t hi = (int32_t)((uint64_t)(nudge + hil_opt_mul64(acc, m)) >> 32);
+        return ((hi >> rs) + 1 + 2 * p->out_off) >> 1;
+    }
+    if (p->has_lshift) {
+        acc = (int32_t)((uint32_t)acc << ls);
+    }
+    int32_t h = (int32_t)((hil_opt_mul64(acc, m) + (1LL << 30)) >> 31);
+    if (!p->has_rshift0 || rs > 0) {
         h += h >> 31;
         h = ((h >> (rs - 1)) + 1) >> 1;
     }
-    return h;
+    return h + p->out_off;
 }
 
 HIL_OPT_INL int8_t hil_opt_out(const hil_opt_conv_t *p, int32_t acc, int32_t c, const int32_t *mult,
                                  const int32_t *rsh, const int32_t *lsh)
 {
-    int32_t v = hil_opt_rq(acc, mult[c], p->has_lshift ? lsh[c] : 0, rsh[c], p->has_lshift, p->has_rshift0) + p->out_off;
+    int32_t v = hil_opt_rq(p, acc, mult[c], p->has_lshift ? lsh[c] : 0, rsh[c]);
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+    if (p->act_min == -128 && p->act_max == 127) {
+        return (int8_t)__ssat(v, 8); /* one SSAT */
+    }
+#endif
     v = v < p->act_min ? p->act_min : v;
     v = v > p->act_max ? p->act_max : v;
     return (int8_t)v;
@@ -111,96 +130,96 @@ HIL_OPT_INL void hil_opt_im2col(const hil_opt_conv_t *p, const int8_t *in, int32
 }
 
 #if defined(HIL_OPT_DSP)
-/* int8 row (k values) -> kp/2 words of 16-bit pairs (b0,b2),(b1,b3),(b4,b6),... zero padded. */
+/* int8 row (k values) -> 16-bit pairs (b0,b2),(b1,b3),(b4,b6),... zero padded to kp values,
+ * written as 2-word steps every 4 words (dst[4s], dst[4s+1]): the other row of the pair fills
+ * dst[4s+2], dst[4s+3], so one pointer walks both rows with post-incremented LDRDs. */
 HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst)
 {
     int32_t i = 0;
     for (; i + 4 <= k; i += 4) {
         const uint32_t w = hil_load32(src + i);
-        *dst++ = hil_sxtb16(w);
-        *dst++ = hil_sxtb16_ror8(w);
+        dst[0] = hil_sxtb16(w);
+        dst[1] = hil_sxtb16_ror8(w);
+        dst += 4;
     }
     if (i < k) {
         uint32_t w = 0;
         for (int32_t j = 0; i + j < k; ++j) {
             w |= (uint32_t)(uint8_t)src[i + j] << (8 * j);
         }
-        *dst++ = hil_sxtb16(w);
-        *dst++ = hil_sxtb16_ror8(w);
+        dst[0] = hil_sxtb16(w);
+        dst[1] = hil_sxtb16_ror8(w);
     }
 }
 
-/* rows r and r+1 (a1 may equal a0 for a single row) times all output channels. */
-HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *a0, const uint32_t *a1, int32_t two,
-                                  const uint32_t *w, const int32_t *bias, const int32_t *mult, const int32_t *rsh,
-                                  const int32_t *lsh, int8_t *o0, int8_t *o1)
+/* Two words from *p, then p += 2 words: one LDRD with post-increment on the DSP cores. */
+#if HIL_SIMD_NATIVE
+#define HIL_LDRD_PI(lo, hi, ptr) __asm__("ldrd %0, %1, [%2], #8" : "=r"(lo), "=r"(hi), "+r"(ptr) : : "memory")
+#else
+#define HIL_LDRD_PI(lo, hi, ptr) do { (lo) = (ptr)[0]; (hi) = (ptr)[1]; (ptr) += 2; } while (0)
+#endif
+
+/* The row pair in `col` (interleaved as above) times all output channels. w: per channel pair a
+ * block of kp words, per step (wa, wa', wb, wb'); an odd last channel is paired with zeros. */
+HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, int32_t two, const uint32_t *w,
+                                const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                                int8_t *o0, int8_t *o1)
 {
-    const int32_t kw = p->kp / 2, n = p->out_c;
-    int32_t c = 0;
-    for (; c + 2 <= n; c += 2) {
-        const uint32_t *wa = w + c * kw, *wb = wa + kw;
+    const int32_t kp = p->kp, n = p->out_c;
+    for (int32_t c = 0; c < n; c += 2) {
+        const uint32_t *pa = col, *pw = w + c * (kp / 2);
         int32_t s00 = bias[c], s01 = bias[c + 1];
         int32_t s10 = s00, s11 = s01;
-        if (two) {
-            HIL_OPT_UNROLL
-            for (int32_t i = 0; i < kw; ++i) {
-                const uint32_t x0 = a0[i], x1 = a1[i], y0 = wa[i], y1 = wb[i];
-                s00 = hil_smlad(x0, y0, s00);
-                s01 = hil_smlad(x0, y1, s01);
-                s10 = hil_smlad(x1, y0, s10);
-                s11 = hil_smlad(x1, y1, s11);
-            }
-            o1[c] = hil_opt_out(p, s10, c, mult, rsh, lsh);
-            o1[c + 1] = hil_opt_out(p, s11, c + 1, mult, rsh, lsh);
-        } else {
-            for (int32_t i = 0; i < kw; ++i) {
-                const uint32_t x0 = a0[i];
-                s00 = hil_smlad(x0, wa[i], s00);
-                s01 = hil_smlad(x0, wb[i], s01);
-            }
+        /* 4 LDRD + 8 SMLAD per 16 MACs */
+        for (int32_t i = 0; i < kp; i += 4) {
+            uint32_t x0, x1, z0, z1, y0, y1, v0, v1;
+            HIL_LDRD_PI(x0, x1, pa);
+            HIL_LDRD_PI(z0, z1, pa);
+            HIL_LDRD_PI(y0, y1, pw);
+            HIL_LDRD_PI(v0, v1, pw);
+            s00 = hil_smlad(x0, y0, s00);
+            s10 = hil_smlad(z0, y0, s10);
+            s00 = hil_smlad(x1, y1, s00);
+            s10 = hil_smlad(z1, y1, s10);
+            s01 = hil_smlad(x0, v0, s01);
+            s11 = hil_smlad(z0, v0, s11);
+            s01 = hil_smlad(x1, v1, s01);
+            s11 = hil_smlad(z1, v1, s11);
         }
         o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
-        o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
-    }
-    if (c < n) {
-        const uint32_t *wa = w + c * kw;
-        int32_t s0 = bias[c], s1 = bias[c];
-        for (int32_t i = 0; i < kw; ++i) {
-            s0 = hil_smlad(a0[i], wa[i], s0);
-            s1 = hil_smlad(a1[i], wa[i], s1);
-        }
-        o0[c] = hil_opt_out(p, s0, c, mult, rsh, lsh);
         if (two) {
-            o1[c] = hil_opt_out(p, s1, c, mult, rsh, lsh);
+            o1[c] = hil_opt_out(p, s10, c, mult, rsh, lsh);
+        }
+        if (c + 1 < n) {
+            o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
+            if (two) {
+                o1[c + 1] = hil_opt_out(p, s11, c + 1, mult, rsh, lsh);
+            }
         }
     }
 }
 
-/* Conv / FC as a matrix product. w: [out_c][kp] int16 pairs (generator layout), scratch:
- * kp/4 + kp words. */
+/* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp);
+ * bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
 HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const int16_t *w, const int32_t *bias,
                                 const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                 int8_t *out)
 {
     int8_t *tmp = (int8_t *)scratch;
-    uint32_t *a0 = (uint32_t *)scratch + p->kp / 4;
-    uint32_t *a1 = a0 + p->kp / 2;
+    uint32_t *col = (uint32_t *)scratch + p->kp / 4;
     for (int32_t r = 0; r < p->rows; r += 2) {
         const int32_t two = r + 1 < p->rows;
+        const int32_t r1 = two ? r + 1 : r; /* a single last row is computed twice, stored once */
         if (p->direct) {
-            hil_opt_widen_dsp(in + r * p->k, p->k, a0);
-            if (two) {
-                hil_opt_widen_dsp(in + (r + 1) * p->k, p->k, a1);
-            }
+            hil_opt_widen_dsp(in + r * p->k, p->k, col);
+            hil_opt_widen_dsp(in + r1 * p->k, p->k, col + 2);
         } else {
             hil_opt_im2col(p, in, r, tmp);
-            hil_opt_widen_dsp(tmp, p->k, a0);
-            if (two) {
-                hil_opt_im2col(p, in, r + 1, tmp);
-                hil_opt_widen_dsp(tmp, p->k, a1);
-            }
+            hil_opt_widen_dsp(tmp, p->k, col);
+            hil_opt_im2col(p, in, r1, tmp);
+            hil_opt_widen_dsp(tmp, p->k, col + 2);
         }
-        hil_opt_mm_dsp(p, a0, two ? a1 : a0, two, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh,
+        hil_opt_mm_dsp(p, col, two, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh,
                        out + r * p->out_c, out + (r + 1) * p->out_c);
     }
 }
