@@ -134,3 +134,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     else:
         print(text, file=sys.stderr)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _hil_plugin_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.value == "harness.pytest_plugin" for ep in entry_points(group="pytest11"))
+
+
+@pytest.fixture
+def child_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`child_pytest(*args)`: pytest in a child process on the pytester directory, with the hil
+    plugin loaded whether the project is installed (entry point) or a plain checkout."""
+    root = str(HERE.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    plugin = [] if _hil_plugin_installed() else ["-p", "harness.pytest_plugin"]
+
+    def run(*args: str, timeout: float = 300) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(*plugin, "-p", "no:cacheprovider", *args, timeout=timeout)
+
+    return run

@@ -106,7 +106,7 @@ def test_every_failure_class_has_its_own_status_and_a_test() -> None:
 # --------------------------------------------------------------------------- config
 
 
-def test_config_board_typo_stops_the_run_naming_file_line_and_field(pytester: pytest.Pytester) -> None:
+def test_config_board_typo_stops_the_run_naming_file_line_and_field(pytester: pytest.Pytester, child_pytest) -> None:
     """A typo in a board file given to --board: the run stops before any test, and the output
     names the file, the line and the field. (The plugin currently lets the ConfigError out of
     pytest_configure, so pytest shows it as an INTERNALERROR; a UsageError would be cleaner.)"""
@@ -115,7 +115,7 @@ def test_config_board_typo_stops_the_run_naming_file_line_and_field(pytester: py
     line = next(i for i, s in enumerate(text.splitlines(), 1) if s.startswith("clock_hz"))
     (boards / "m4.toml").write_text(text.replace("clock_hz = 25_000_000", 'clock_hz = "25 MHz"'))
     pytester.makepyfile(test_x="def test_x(board):\n    pass\n")
-    res = pytester.runpytest_subprocess(f"--board={boards / 'm4.toml'}", "-p", "no:cacheprovider", timeout=120)
+    res = child_pytest(f"--board={boards / 'm4.toml'}", timeout=120)
     assert res.ret in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR)
     out = res.stdout.str() + res.stderr.str()
     assert f"m4.toml:{line}: field 'clock_hz'" in out and "'25 MHz'" in out

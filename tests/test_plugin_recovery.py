@@ -134,13 +134,12 @@ def _records(results: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_crashed_device_does_not_fail_the_rest_and_every_class_is_its_own_status(pytester: pytest.Pytester) -> None:
+def test_crashed_device_does_not_fail_the_rest_and_every_class_is_its_own_status(pytester: pytest.Pytester, child_pytest) -> None:
     pytester.makepyfile(test_suite=SUITE)
     budgets = pytester.makefile(".toml", budgets=BUDGETS)
     results = pytester.path / "results"
     junit = pytester.path / "junit.xml"
-    res = pytester.runpytest_subprocess("--board=m4", f"--results-dir={results}", f"--budgets={budgets}",
-                                        f"--junitxml={junit}", "-p", "no:cacheprovider", timeout=300)
+    res = child_pytest("--board=m4", f"--results-dir={results}", f"--budgets={budgets}", f"--junitxml={junit}")
     res.assert_outcomes(passed=2, failed=7)
 
     got = [(r["test"], r["status"], r["failure"]) for r in _records(results)]
@@ -176,11 +175,10 @@ def test_c_never_runs(board):
 """
 
 
-def test_interrupted_run_keeps_earlier_records_and_is_partial(pytester: pytest.Pytester) -> None:
+def test_interrupted_run_keeps_earlier_records_and_is_partial(pytester: pytest.Pytester, child_pytest) -> None:
     pytester.makepyfile(test_suite=INTERRUPTED)
     results = pytester.path / "results"
-    res = pytester.runpytest_subprocess("--board=m4", f"--results-dir={results}", "-p", "no:cacheprovider",
-                                        timeout=120)
+    res = child_pytest("--board=m4", f"--results-dir={results}", timeout=120)
     assert res.ret == pytest.ExitCode.INTERRUPTED
     res.stdout.fnmatch_lines(["*KeyboardInterrupt*"])
     assert [(r["test"], r["status"]) for r in _records(results)] == [("test_a_before[m4]", "ok")]
@@ -188,7 +186,7 @@ def test_interrupted_run_keeps_earlier_records_and_is_partial(pytester: pytest.P
     assert manifest["status"] == "partial" and manifest["records"] == 1
 
 
-def test_leaked_emulator_fails_the_session(pytester: pytest.Pytester) -> None:
+def test_leaked_emulator_fails_the_session(pytester: pytest.Pytester, child_pytest) -> None:
     """tests/conftest.py itself, in a child session whose test starts QEMU and never stops it."""
     pytester.makeconftest((TESTS / "conftest.py").read_text())
     pytester.makepyfile(test_leak=PRELUDE + textwrap.dedent("""
@@ -199,7 +197,7 @@ def test_leaked_emulator_fails_the_session(pytester: pytest.Pytester) -> None:
             subprocess.Popen(["qemu-system-arm", "-M", "mps2-an386", "-display", "none", "-nodefaults",
                               "-kernel", str(fw)], start_new_session=True)
     """))
-    res = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    res = child_pytest(timeout=120)
     assert res.ret == pytest.ExitCode.TESTS_FAILED
     res.stdout.fnmatch_lines(["*LEFTOVER EMULATORS: 1 emulator process(es)*", "*pid * qemu-system-arm -M mps2-an386*"])
     res.assert_outcomes(passed=1)
