@@ -117,7 +117,7 @@ def test_no_single_flip_anywhere_in_an_exchange_returns_wrong_data(echo_elf, dir
     """Flip one byte at every 11th offset of a whole LOAD/INVOKE/READ exchange, one invoke each,
     on one device: every invoke returns the exact output, except that a flipped sync byte
     (the frame then never starts) may time out, and nothing else may."""
-    with FlipProxy() as proxy, open_device("m4", echo_elf, timeout=0.75, connect_via=proxy.connect_via) as dev:
+    with FlipProxy() as proxy, open_device("m4", echo_elf, timeout=2.0, connect_via=proxy.connect_via) as dev:
         start = proxy.position(direction)
         dev.invoke(X)  # measure one clean exchange
         length = proxy.position(direction) - start
