@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 
 from harness.boards import Board, load_board
-from harness.errors import DoesNotFit, HilError
+from harness.errors import ConfigError, DoesNotFit, HilError
 
 BOARDS_KEY = pytest.StashKey[list]()
 SESSION_KEY = pytest.StashKey["HilSession"]()
@@ -52,7 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cores(*cores): run only on boards with one of these cores")
     config.addinivalue_line("markers", f"feature(name): run only on boards with this feature ({', '.join(FEATURES)})")
     names = [n.strip() for opt in config.getoption("board") for n in opt.split(",") if n.strip()]
-    config.stash[BOARDS_KEY] = [load_board(n) for n in names]  # ConfigError names the file and field
+    try:
+        config.stash[BOARDS_KEY] = [load_board(n) for n in names]
+    except ConfigError as exc:  # a clean usage error naming file, line and field, not a traceback
+        raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = HilSession(config)
 
 

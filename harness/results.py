@@ -167,6 +167,8 @@ def read_records_csv(path: str | Path) -> list[Record]:
             try:
                 if name == "extra":
                     kwargs[name] = json.loads(raw) if raw else {}
+                    if not isinstance(kwargs[name], dict):
+                        raise ValueError("not a JSON object")
                 elif name in _INT_FIELDS:
                     kwargs[name] = int(raw) if raw else None
                 elif name in _FLOAT_FIELDS:
