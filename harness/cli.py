@@ -3,6 +3,7 @@
     hil boards                         list the board files
     hil codegen MODEL.tflite --out DIR generate the C library for a model
     hil run MODEL.tflite --board m4    build, flash, run random vectors, compare with the reference
+    hil profile MODEL.tflite --board m4 [--opt -Os] [--target portable]   per-layer counts
     hil results [--last]               table of recorded measurements
     hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N]   quantization-variant grid
     hil report [--run RUN_ID] --out DIR                                    Markdown + HTML + plots of a run
@@ -46,7 +47,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             else:
                 parts.append(rng.standard_normal(d.shape).astype(d.dtype).tobytes())
         inputs.append(b"".join(parts))
-    run = run_model(args.model, board, inputs, opt=args.opt)
+    run = run_model(args.model, board, inputs, opt=args.opt, target=args.target)
     fp = run.footprint
     print(f"model      {Path(args.model).name} (sha256 {run.model_sha256[:16]}…), {run.macs:,} MACs")
     print(f"board      {board.name} ({board.core}, {board.backend})")
@@ -56,6 +57,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"stack      {run.stack_high_water:,} B used of {run.stack_size:,} B")
     print(f"bit-exact  {run.bitexact:.1%} of {len(inputs)} vectors vs the TFLM reference")
     return 0 if run.bitexact == 1.0 else 1
+
+
+def _opt_level(value: str) -> str:
+    """'-Os', 'Os' or 's' -> '-Os' (argparse takes '--opt=-Os' but not '--opt -Os')."""
+    return value if value.startswith("-") else ("-" + value if value.startswith("O") else "-O" + value)
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from harness.boards import load_board
+    from harness.profile import format_profile, profile_model
+
+    prof = profile_model(args.model, load_board(args.board), opt=args.opt, target=args.target, runs=args.runs,
+                         seed=args.seed, timeout=args.timeout)
+    print(format_profile(prof))
+    return 0 if prof.bitexact else 1
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
@@ -167,8 +183,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--board", required=True)
     s.add_argument("--vectors", type=int, default=8)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--opt", default="-O2", help="optimisation level for the firmware (-O2, -Os)")
+    s.add_argument("--opt", default="-O2", type=_opt_level,
+                   help="optimisation level of the firmware: --opt=-O2 (default) or --opt Os (size)")
+    s.add_argument("--target", default="board",
+                   help="kernels: 'board' (the board core's optimized ones), 'portable', or a core name")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("profile", help="per-layer instruction/cycle counts of a model on a board")
+    s.add_argument("model")
+    s.add_argument("--board", required=True)
+    s.add_argument("--opt", default="-O2", type=_opt_level,
+                   help="optimisation level of the firmware: --opt=-O2 (speed, default) or --opt Os (size)")
+    s.add_argument("--target", default="board",
+                   help="kernels: 'board' (the board core's optimized ones), 'portable', or a core name")
+    s.add_argument("--runs", type=int, default=1, help="random inferences before reading the profile")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--timeout", type=float, default=60.0, help="device timeout per command, seconds")
+    s.set_defaults(func=_cmd_profile)
 
     s = sub.add_parser("results", help="table of recorded measurements")
     s.add_argument("--results-dir", default="results")

@@ -15,10 +15,14 @@ QUANT = ["int8", "int8_pt", "int16x8"]
 CHAINS = ["conv_chain", "dw_chain", "dense_chain", "dense_3d", "pool_chain", "softmax_wide"]
 
 
-@pytest.mark.parametrize("quant", QUANT)
+# int8 chains also run through the optimized per-core kernels (their portable C on the host)
+TARGETED = [(q, t) for q in QUANT for t in ([None, "cortex-m4", "cortex-m0plus"] if q != "int16x8" else [None])]
+
+
+@pytest.mark.parametrize("quant, target", TARGETED)
 @pytest.mark.parametrize("builder", CHAINS)
-def test_op_chain_bitexact(builder, quant, tflite_model, tmp_path):
-    manifest = compare(tflite_model(builder, quant), tmp_path, n_random=12)
+def test_op_chain_bitexact(builder, quant, target, tflite_model, tmp_path):
+    manifest = compare(tflite_model(builder, quant), tmp_path, n_random=12, target=target)
     assert manifest["num_layers"] >= 1
 
 

@@ -19,7 +19,12 @@
 /* (int16)b0 | (int16)b2 << 16 */
 static inline uint32_t hil_sxtb16(uint32_t x) { return (uint32_t)__sxtb16((int8x4_t)x); }
 /* (int16)b1 | (int16)b3 << 16 (SXTB16 with ROR #8: one instruction) */
-static inline uint32_t hil_sxtb16_ror8(uint32_t x) { return (uint32_t)__sxtb16((int8x4_t)((x >> 8) | (x << 24))); }
+static inline uint32_t hil_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); /* gcc 12 does not fold the rotation itself */
+    return r;
+}
 static inline int32_t hil_smlad(uint32_t x, uint32_t y, int32_t acc)
 {
     return __smlad((int16x2_t)x, (int16x2_t)y, acc);

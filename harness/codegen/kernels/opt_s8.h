@@ -324,6 +324,34 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *p, const int8_t *in, const i
                     }
                 }
 #if defined(HIL_OPT_DSP)
+                const int32_t interior = y0 >= 0 && y0 + (kh - 1) * p->dil_h < p->in_h && x0 >= 0 &&
+                                         x0 + (kw - 1) * p->dil_w < p->in_w;
+                if ((C & 3) == 0 && interior) {
+                    /* every tap at a constant offset from one base: immediate-offset loads */
+                    const uint32_t *wq = (const uint32_t *)(const void *)w16;
+                    const int8_t *base = in_b + (y0 * p->in_w + x0) * C;
+                    for (int32_t g = 0; g < C; g += 4) {
+                        int32_t a0 = bias[g], a1 = bias[g + 1], a2 = bias[g + 2], a3 = bias[g + 3];
+                        const uint32_t *wt = wq + g / 2;
+                        _Pragma("GCC unroll 16")
+                        for (int32_t t = 0; t < taps; ++t) {
+                            const int32_t ky = t / kw, kx = t - (t / kw) * kw;
+                            const uint32_t x = hil_load32(base + (ky * p->dil_h * p->in_w + kx * p->dil_w) * C + g);
+                            const uint32_t x02 = hil_sxtb16(x), x13 = hil_sxtb16_ror8(x);
+                            const uint32_t w0 = wt[t * (C / 2)], w1 = wt[t * (C / 2) + 1];
+                            a0 = hil_smlabb(x02, w0, a0);
+                            a2 = hil_smlatt(x02, w0, a2);
+                            a1 = hil_smlabb(x13, w1, a1);
+                            a3 = hil_smlatt(x13, w1, a3);
+                        }
+                        out[g] = hil_opt_out(p, a0, g, mult, rsh, lsh);
+                        out[g + 1] = hil_opt_out(p, a1, g + 1, mult, rsh, lsh);
+                        out[g + 2] = hil_opt_out(p, a2, g + 2, mult, rsh, lsh);
+                        out[g + 3] = hil_opt_out(p, a3, g + 3, mult, rsh, lsh);
+                    }
+                    out += C;
+                    continue;
+                }
                 if ((C & 3) == 0) {
                     const uint32_t *wq = (const uint32_t *)(const void *)w16;
                     for (int32_t g = 0; g < C; g += 4) {
