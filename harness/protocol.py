@@ -487,8 +487,29 @@ class DeviceSession:
         self._salvage(queued + self.decoder.feed(self.link.drain()) + self.decoder.flush())
         self.decoder.reset()
 
+    probe_timeout = 1.0
+
+    def _alive_after_timeout(self) -> bool:
+        """After a silent reply: was a byte lost on the wire, or is the device really stuck?
+
+        Zero bytes complete any frame the device is still waiting for (it rejects it and
+        resyncs), then a HELLO probe decides. A hung device costs `probe_timeout` more.
+        """
+        last = self.last_command
+        max_payload = self._hello.max_payload if self._hello else MAX_PAYLOAD_LIMIT
+        try:
+            self.link.write(bytes(HEADER_BYTES + max_payload + TRAILER_BYTES))
+            self._resync()
+            self._exchange(Cmd.HELLO, b"", min(self.probe_timeout, self.timeout))
+            self._resync()
+            return True
+        except (DeviceTimeout, ProtocolError):
+            return False
+        finally:
+            self.last_command = last
+
     def request(self, cmd: Cmd, payload: bytes = b"", *, timeout: float | None = None) -> Frame:
-        """Send `cmd` and return its reply; corrupt frames are retried after a resync."""
+        """Send `cmd` and return its reply; corrupt frames and lost bytes are retried after a resync."""
         attempt = 0
         while True:
             try:
@@ -499,6 +520,11 @@ class DeviceSession:
                 attempt += 1
                 self.retried += 1
                 self._resync()
+            except DeviceTimeout:
+                if attempt >= self.retries or not self._alive_after_timeout():
+                    raise
+                attempt += 1
+                self.retried += 1
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -551,12 +577,16 @@ class DeviceSession:
                 status, ticks, out_len, index = self._result(
                     self._exchange(Cmd.INVOKE, b"", self.timeout if timeout is None else timeout))
                 break
-            except ProtocolError as exc:
+            except (ProtocolError, DeviceTimeout) as exc:
                 if attempt >= self.retries or exc.details.get("kind") == "reboot":
                     raise
+                if isinstance(exc, DeviceTimeout):
+                    if not self._alive_after_timeout():
+                        raise  # really hung (or dead): the original timeout names INVOKE
+                else:
+                    self._resync()
                 attempt += 1
                 self.retried += 1
-                self._resync()
                 status, ticks, out_len, index = self._result(self.request(Cmd.RESULT))
                 if index == expected:
                     break  # it ran; only the reply was lost
