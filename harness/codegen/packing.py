@@ -26,9 +26,10 @@ from harness.quant.packing import pack, value_range
 __all__ = ["PackedFilter", "detect_packed", "packed_conv", "packed_fc", "PACK_BITS"]
 
 PACK_BITS = (2, 4)
-# A packed convolution unpacks one output channel's codes (k_h * k_w * in_c bytes) into the
-# model's shared scratch buffer (hil_scratch, RAM) and reuses them for every pixel; a layer with
-# a larger filter per channel keeps the int8 kernel rather than claim that much RAM.
+# A packed convolution unpacks two output channels' codes (2 * k_h * k_w * in_c bytes) into the
+# model's shared scratch buffer (hil_scratch, RAM) and reuses them for every interior pixel, and
+# gathers border windows there (k_h * k_w * in_c more); a layer with a larger filter per channel
+# keeps the int8 kernel rather than claim that much RAM.
 SCRATCH_MAX_BYTES = 4096
 KERNEL_HEADER = "packed_w4w2.h"
 
@@ -94,7 +95,7 @@ def packed_conv(op: Op, ctx: EmitContext, w: Tensor, x: Tensor, y: Tensor, b: Te
     if not _enabled(ctx) or w.data is None:
         return None
     w_size = int(np.prod(w.shape[1:]))
-    if not dw and w_size > SCRATCH_MAX_BYTES:
+    if not dw and 3 * w_size > SCRATCH_MAX_BYTES:
         return None
     pk = detect_packed(w.data, 3 if dw else 0)
     if pk is None:
@@ -104,15 +105,15 @@ def packed_conv(op: Op, ctx: EmitContext, w: Tensor, x: Tensor, y: Tensor, b: Te
     keys = ("input_offset", "output_offset", "act_min", "act_max", "per_channel")
     params = c_struct("hil_conv_pk_params_t",
                       {**geom, **{k: fields[k] for k in keys}, "per_channel_step": int(not pk.uniform_step)})
-    bias = ctx.ptr(b.index) if b is not None else "(const int32_t *)0"
     kind = "dwconv" if dw else "conv"
     fn = f"hil_{kind}_s8w{pk.bits}"
-    scratch = ""
-    if not dw:  # one output channel's codes, unpacked into the model's shared scratch buffer
-        ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), -(-w_size // 4))
-        scratch = "(int8_t *)hil_scratch, "
-    code = (f"{params}\n{fn}(&p, {ctx.ptr(x.index)}, {codes}, {step}, {bias}, {beff}, {mult}, {shift}, "
-            f"{scratch}{ctx.ptr(y.index)});")
+    if dw:  # border windows start from the bias and add the input offset per tap
+        bias = ctx.ptr(b.index) if b is not None else "(const int32_t *)0"
+        args = f"{bias}, {beff}, {mult}, {shift}"
+    else:  # two channels' codes or one gathered window, in the model's shared scratch buffer
+        ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), -(-3 * w_size // 4))
+        args = f"{beff}, {mult}, {shift}, (int8_t *)hil_scratch"
+    code = f"{params}\n{fn}(&p, {ctx.ptr(x.index)}, {codes}, {step}, {args}, {ctx.ptr(y.index)});"
     return OpCode(code=code, constants={**consts, **extra}, kernels=[KERNEL_HEADER, f"{kind}_s8w{pk.bits}.c"],
                   macs=macs, weight_bits=pk.bits)
 

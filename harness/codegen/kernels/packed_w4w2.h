@@ -12,6 +12,7 @@
 #define HIL_PACKED_W4W2_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "hil_fixedpoint.h"
 
@@ -43,14 +44,11 @@ typedef struct {
 
 /* Arguments common to all: `codes` packed filter, `step` int8 weight = code * step,
  * `bias` the model's bias (may be NULL), `bias_eff` = bias + input_offset * sum(int8 weights).
- * Convolution: `scratch` holds one output channel's codes unpacked (k_h * k_w * in_c bytes), or
- * is NULL (slower: codes read from flash per tap). */
+ * Convolution: `scratch` is 3 * k_h * k_w * in_c bytes (two channels' codes, or one gathered window). */
 void hil_conv_s8w4(const hil_conv_pk_params_t *p, const int8_t *in, const uint8_t *codes, const int16_t *step,
-                   const int32_t *bias, const int32_t *bias_eff, const int32_t *mult, const int32_t *shift,
-                   int8_t *scratch, int8_t *out);
+                   const int32_t *bias_eff, const int32_t *mult, const int32_t *shift, int8_t *scratch, int8_t *out);
 void hil_conv_s8w2(const hil_conv_pk_params_t *p, const int8_t *in, const uint8_t *codes, const int16_t *step,
-                   const int32_t *bias, const int32_t *bias_eff, const int32_t *mult, const int32_t *shift,
-                   int8_t *scratch, int8_t *out);
+                   const int32_t *bias_eff, const int32_t *mult, const int32_t *shift, int8_t *scratch, int8_t *out);
 void hil_dwconv_s8w4(const hil_conv_pk_params_t *p, const int8_t *in, const uint8_t *codes, const int16_t *step,
                      const int32_t *bias, const int32_t *bias_eff, const int32_t *mult, const int32_t *shift,
                      int8_t *out);
@@ -61,6 +59,9 @@ void hil_fc_s8w4(const hil_fc_pk_params_t *p, const int8_t *in, const uint8_t *c
                  const int32_t *bias_eff, const int32_t *mult, const int32_t *shift, int8_t *out);
 void hil_fc_s8w2(const hil_fc_pk_params_t *p, const int8_t *in, const uint8_t *codes, const int16_t *step,
                  const int32_t *bias_eff, const int32_t *mult, const int32_t *shift, int8_t *out);
+
+/* Loops called from the convolution's loop nest stay out of line (see hil_pk_dot2x2). */
+#define HIL_PK_FN static __attribute__((noinline, unused))
 
 /* Code i of a packed stream (sign-extended with an arithmetic shift of the top bits). */
 static inline int32_t hil_w4_get(const uint8_t *codes, int32_t i)
@@ -76,7 +77,7 @@ static inline int32_t hil_w2_get(const uint8_t *codes, int32_t i)
 }
 
 /* codes e .. e+n-1 as int8 */
-static inline void hil_unpack_w4(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst)
+HIL_PK_FN void hil_unpack_w4(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst)
 {
     int32_t j = 0;
     if ((e & 1) && n > 0) {
@@ -94,7 +95,7 @@ static inline void hil_unpack_w4(const uint8_t *codes, int32_t e, int32_t n, int
 }
 
 /* codes e .. e+n-1 as int8 */
-static inline void hil_unpack_w2(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst)
+HIL_PK_FN void hil_unpack_w2(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst)
 {
     int32_t j = 0;
     for (; ((e + j) & 3) && j < n; ++j) {
@@ -119,7 +120,7 @@ static inline void hil_unpack_w2(const uint8_t *codes, int32_t e, int32_t n, int
 #define HIL_PK_SIMD_MAX_N 100000
 
 /* sum(x[j] * code[e + j]) for j < n, 4-bit codes. */
-static inline int32_t hil_dot_s8w4(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n)
+HIL_PK_FN int32_t hil_dot_s8w4(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n)
 {
     int32_t acc = 0;
     if ((e & 1) && n > 0) {
@@ -159,7 +160,7 @@ static inline int32_t hil_dot_s8w4(const int8_t *x, const uint8_t *codes, int32_
 }
 
 /* sum(x[j] * code[e + j]) for j < n, 2-bit codes. */
-static inline int32_t hil_dot_s8w2(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n)
+HIL_PK_FN int32_t hil_dot_s8w2(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n)
 {
     int32_t acc = 0;
     for (; (e & 3) && n > 0; ++e, ++x, --n) {
@@ -195,6 +196,177 @@ static inline int32_t hil_dot_s8w2(const int8_t *x, const uint8_t *codes, int32_
         acc += (int32_t)x[j] * ((int32_t)(int8_t)(uint8_t)(*w << (6 - 2 * j)) >> 6);
     }
     return acc;
+}
+
+/* Register block of the packed convolution: 2 pixels x 2 channels on SIMD32 cores (every loaded
+ * input word serves two channels and every weight word two pixels); 1 x 1 elsewhere. */
+#ifdef HIL_HAVE_SIMD32
+#define HIL_PK_BLOCK 2
+#else
+#define HIL_PK_BLOCK 1
+#endif
+
+/* sum(x[i] * w[i]) of pixels (xa, xb) against channels (w0, w1) into acc[2 * pixel + channel]
+ * (only acc[0], from xa and w0, when HIL_PK_BLOCK is 1). */
+/* Kept out of line: inlined into the big convolution loop nest, GCC spills the loop's registers
+ * (measured on v6-M: 20 instructions per MAC instead of 7). */
+static __attribute__((noinline)) void hil_pk_dot2x2(const int8_t *xa, const int8_t *xb, const int8_t *w0,
+                                                     const int8_t *w1, int32_t n, int32_t acc[4])
+{
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0; /* pixel, channel */
+#ifdef HIL_HAVE_SIMD32
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t va, vb, v0, v1;
+        __builtin_memcpy(&va, xa + i, 4);
+        __builtin_memcpy(&vb, xb + i, 4);
+        const int16x2_t a02 = __sxtb16((int8x4_t)va), a13 = __sxtb16((int8x4_t)((va >> 8) | (va << 24)));
+        const int16x2_t b02 = __sxtb16((int8x4_t)vb), b13 = __sxtb16((int8x4_t)((vb >> 8) | (vb << 24)));
+        __builtin_memcpy(&v0, w0 + i, 4);
+        int16x2_t c02 = __sxtb16((int8x4_t)v0), c13 = __sxtb16((int8x4_t)((v0 >> 8) | (v0 << 24)));
+        a00 = __smlad(a02, c02, __smlad(a13, c13, a00));
+        a10 = __smlad(b02, c02, __smlad(b13, c13, a10));
+        __builtin_memcpy(&v1, w1 + i, 4);
+        c02 = __sxtb16((int8x4_t)v1);
+        c13 = __sxtb16((int8x4_t)((v1 >> 8) | (v1 << 24)));
+        a01 = __smlad(a02, c02, __smlad(a13, c13, a01));
+        a11 = __smlad(b02, c02, __smlad(b13, c13, a11));
+    }
+    for (; i < n; ++i) {
+        const int32_t xa_i = xa[i], xb_i = xb[i], w0_i = w0[i], w1_i = w1[i];
+        a00 += xa_i * w0_i;
+        a01 += xa_i * w1_i;
+        a10 += xb_i * w0_i;
+        a11 += xb_i * w1_i;
+    }
+#else
+    /* no SIMD32 (v6-M: eight low registers): blocks are 1x1, see HIL_PK_BLOCK */
+    (void)xb;
+    (void)w1;
+    a00 = hil_dot_s8(xa, w0, n);
+#endif
+    acc[0] += a00;
+    acc[1] += a01;
+    acc[2] += a10;
+    acc[3] += a11;
+}
+
+typedef void (*hil_pk_unpack_fn)(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst);
+typedef int32_t (*hil_pk_dot_fn)(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n);
+
+/* One output value: TFLM's requantization of base + step * code sum (int32 wrap-around, as the
+ * int8 sum would wrap). */
+static inline int8_t hil_pk_out(const hil_conv_pk_params_t *p, int32_t base, int32_t s, int32_t sum, int32_t m,
+                                int32_t sh)
+{
+    const int32_t a = (int32_t)((uint32_t)base + (uint32_t)s * (uint32_t)sum);
+    return (int8_t)hil_clamp_i32(hil_mbqm(a, m, sh) + p->output_offset, p->act_min, p->act_max);
+}
+
+/* The packed convolution, shared by the 4- and 2-bit kernels (which differ only in `unpack` and
+ * `dot`). Every window sums x * code over all its taps and starts from bias_eff (the input zero
+ * point folded in), so windows are just dot products:
+ * - pixels whose windows lie inside the input: output channels go in pairs; the pair's codes
+ *   (2 * k_h * k_w * in_c, contiguous in OHWI) are unpacked once into `scratch` and every such
+ *   pixel reuses them, two pixels at a time (HIL_PK_BLOCK: pairs on SIMD32 cores, else single);
+ * - border pixels: the window is gathered once into `scratch` (taps outside the input set to the
+ *   input zero point, which then contribute nothing) and dotted with each channel's packed codes
+ *   straight from flash.
+ * `scratch`: 3 * k_h * k_w * in_c bytes. */
+static inline void hil_pk_conv(const hil_conv_pk_params_t *p, const int8_t *in, const uint8_t *codes,
+                               const int16_t *step, const int32_t *bias_eff, const int32_t *mult,
+                               const int32_t *shift, int8_t *scratch, int8_t *out, hil_pk_unpack_fn unpack,
+                               hil_pk_dot_fn dot)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, out_c = p->out_c;
+    const int32_t out_h = p->out_h, out_w = p->out_w, k_h = p->k_h, k_w = p->k_w;
+    const int32_t stride_h = p->stride_h, stride_w = p->stride_w, dil_h = p->dil_h, dil_w = p->dil_w;
+    const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
+    const int32_t row = k_w * in_c, w_size = k_h * row, x_step = stride_w * in_c;
+    /* a filter row is one contiguous input run when dil_w == 1, else k_w runs of in_c */
+    const int32_t n_seg = dil_w == 1 ? 1 : k_w, seg = dil_w == 1 ? row : in_c;
+    /* output columns [ox_lo, ox_hi) and rows [oy_lo, oy_hi) whose windows lie inside the input */
+    int32_t ox_lo = 0, ox_hi = out_w, oy_lo = 0, oy_hi = out_h;
+    while (ox_lo < out_w && ox_lo * stride_w - pad_w < 0) {
+        ++ox_lo;
+    }
+    while (ox_hi > ox_lo && (ox_hi - 1) * stride_w - pad_w + (k_w - 1) * dil_w >= in_w) {
+        --ox_hi;
+    }
+    while (oy_lo < out_h && oy_lo * stride_h - pad_h < 0) {
+        ++oy_lo;
+    }
+    while (oy_hi > oy_lo && (oy_hi - 1) * stride_h - pad_h + (k_h - 1) * dil_h >= in_h) {
+        --oy_hi;
+    }
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + b * in_h * in_w * in_c;
+        int8_t *out_b = out + b * out_h * out_w * out_c;
+        /* interior pixels, output channel pairs outermost */
+        for (int32_t oc = 0; oc < out_c && ox_lo < ox_hi && oy_lo < oy_hi; oc += HIL_PK_BLOCK) {
+            const int32_t nc = out_c - oc >= HIL_PK_BLOCK ? HIL_PK_BLOCK : 1;
+            unpack(codes, oc * w_size, nc * w_size, scratch);
+            const int8_t *w0 = scratch, *w1 = scratch + (nc - 1) * w_size; /* one channel: computed twice */
+            int32_t s[2], m[2], sh[2], be[2];
+            for (int32_t j = 0; j < nc; ++j) {
+                const int32_t c = oc + j, q = p->per_channel ? c : 0;
+                be[j] = bias_eff[c];
+                s[j] = step[p->per_channel_step ? c : 0];
+                m[j] = mult[q];
+                sh[j] = shift[q];
+            }
+            for (int32_t oy = oy_lo; oy < oy_hi; ++oy) {
+                const int8_t *row_in = in_b + (oy * stride_h - pad_h) * in_w * in_c;
+                for (int32_t ox = ox_lo; ox < ox_hi; ox += HIL_PK_BLOCK) {
+                    const int32_t npx = ox + 1 < ox_hi ? HIL_PK_BLOCK : 1;
+                    const int8_t *pa = row_in + (ox * stride_w - pad_w) * in_c;
+                    const int8_t *pb = npx == 2 ? pa + x_step : pa;
+                    int32_t acc[4] = {0, 0, 0, 0}; /* pixel ox: [0], [1]; pixel ox + 1: [2], [3] */
+                    for (int32_t ky = 0; ky < k_h; ++ky) {
+                        for (int32_t g = 0; g < n_seg; ++g) {
+                            const int32_t dx = ky * dil_h * in_w * in_c + g * dil_w * in_c, dw = ky * row + g * seg;
+                            hil_pk_dot2x2(pa + dx, pb + dx, w0 + dw, w1 + dw, seg, acc);
+                        }
+                    }
+                    for (int32_t k = 0; k < npx; ++k) {
+                        int8_t *o = out_b + (oy * out_w + ox + k) * out_c + oc;
+                        for (int32_t j = 0; j < nc; ++j) {
+                            o[j] = hil_pk_out(p, be[j], s[j], acc[2 * k + j], m[j], sh[j]);
+                        }
+                    }
+                }
+            }
+        }
+        /* border pixels: gather the window, then every channel from the packed codes */
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int row_inside = oy >= oy_lo && oy < oy_hi;
+            for (int32_t ox = 0; ox < out_w; ++ox) {
+                if (row_inside && ox >= ox_lo && ox < ox_hi) {
+                    ox = ox_hi - 1;
+                    continue;
+                }
+                const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
+                int8_t *col = scratch;
+                for (int32_t ky = 0; ky < k_h; ++ky) {
+                    const int32_t iy = y0 + ky * dil_h;
+                    for (int32_t kx = 0; kx < k_w; ++kx, col += in_c) {
+                        const int32_t ix = x0 + kx * dil_w;
+                        if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) {
+                            memset(col, -p->input_offset, (size_t)in_c);
+                        } else {
+                            memcpy(col, in_b + (iy * in_w + ix) * in_c, (size_t)in_c);
+                        }
+                    }
+                }
+                int8_t *o = out_b + (oy * out_w + ox) * out_c;
+                for (int32_t oc = 0; oc < out_c; ++oc) {
+                    const int32_t q = p->per_channel ? oc : 0;
+                    const int32_t sum = dot(scratch, codes, oc * w_size, w_size);
+                    o[oc] = hil_pk_out(p, bias_eff[oc], step[p->per_channel_step ? oc : 0], sum, mult[q], shift[q]);
+                }
+            }
+        }
+    }
 }
 
 #endif /* HIL_PACKED_W4W2_H */
