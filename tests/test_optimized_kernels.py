@@ -73,3 +73,73 @@ def test_generated_layout_differs_per_target(tmp_path: Path) -> None:
     assert "hil_w_op0_opt_w16" in (tmp_path / "m4" / "model.c").read_text()  # 16-bit pairs for SMLAD
     with pytest.raises((HilError, ValueError), match="unknown codegen target"):
         generate(path, tmp_path / "x", target="cortex-z9")
+
+
+REQUANT_MODEL_H = """#ifndef HIL_RQ_MODEL_H
+#define HIL_RQ_MODEL_H
+#define HIL_MODEL_NAME "rqcheck"
+#define HIL_MODEL_HASH "rqcheck-v1"
+#define HIL_MODEL_INPUT_BYTES 8
+#define HIL_MODEL_OUTPUT_BYTES 8
+#define HIL_MODEL_ARENA_BYTES 4
+#define HIL_MODEL_NUM_LAYERS 1
+int hil_model_invoke(const void *in, void *out);
+void hil_model_reset(void);
+#endif
+"""
+
+# hil_opt_rq (SMLAL on v7E-M, MULS-on-halves asm on v6-M) against TFLM's double rounding
+# (hil_mbqm) for edge values and a seeded xorshift stream: the count of mismatches is the output.
+REQUANT_MODEL_C = r"""
+#include <stdint.h>
+#include <string.h>
+#include "model.h"
+#include "hil_fixedpoint.h"
+#include "opt_s8.h"
+void hil_model_reset(void) {}
+static const int32_t edges[] = {0, 1, -1, 2, -2, 0x7fffffff, (int32_t)0x80000000, 0x40000000, -0x40000000,
+                                0xffff, -0x10000, 0x10000, 12345, -12345, 0x3fffffff, -0x3fffffff};
+int hil_model_invoke(const void *in, void *out)
+{
+    uint32_t s, n, bad = 0;
+    memcpy(&s, in, 4);
+    memcpy(&n, (const uint8_t *)in + 4, 4);
+    hil_opt_conv_t p;
+    memset(&p, 0, sizeof p);
+    p.rs2 = 1;
+    for (uint32_t i = 0; i < n; ++i) {
+        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        int32_t acc = i < 256 ? edges[i & 15] : (int32_t)s;
+        if (i >= 256 && (i & 3) == 0) acc >>= (s >> 27);
+        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        int32_t m = i < 256 ? (edges[(i >> 4) & 15] & 0x7fffffff) : (int32_t)(s >> 1);
+        const int32_t rs = 2 + (int32_t)(i % 30);
+        p.out_off = (int32_t)(i % 256) - 128;
+        if (hil_opt_rq(&p, acc, m, 0, rs - 2) != hil_mbqm(acc, m, -rs) + p.out_off) ++bad;
+    }
+    memcpy(out, &bad, 4);
+    memcpy((uint8_t *)out + 4, &n, 4);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("board_name, family", [("m4", "dsp"), ("m0plus", "v6m")])
+def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tmp_path: Path) -> None:
+    import struct
+
+    from harness.codegen.emitter import KERNEL_DIR
+    from harness.device import open_device
+    from harness.firmware.build import build_firmware
+
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_s8.h"):
+        (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
+    (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
+    (tmp_path / "model.c").write_text(f"#define HIL_OPT_{family.upper()} 1\n" + REQUANT_MODEL_C)
+    board = load_board(board_name)
+    fw = build_firmware(board, tmp_path, defines={f"HIL_OPT_{family.upper()}": 1})
+    with open_device(board, fw.elf, timeout=60) as dev:
+        for seed in (1, 0x9E3779B9):
+            out, _ = dev.invoke(struct.pack("<II", seed, 20000))
+            bad, n = struct.unpack("<II", out)
+            assert n == 20000 and bad == 0

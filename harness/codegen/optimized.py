@@ -64,6 +64,18 @@ def _dsp_matrix(w: np.ndarray) -> np.ndarray:
     return w16.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
 
 
+def _v6m_matrix(w: np.ndarray) -> np.ndarray:
+    """[n, k] weights -> the v6-M matrix kernel's layout: per pair of output channels, per input
+    value, (wa + 128, wb + 128) as uint8, k zero-padded to a multiple of 4 (stored 128), an odd
+    channel count padded with a zero channel."""
+    n, k = w.shape
+    kp = -(-k // 4) * 4
+    full = np.zeros((n + n % 2, kp), np.int64)
+    full[:n, :k] = w
+    assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
+    return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
+
+
 def _pad_even(consts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-channel arrays padded to an even length (the DSP kernel reads channel pairs)."""
     return {k: (np.concatenate([v, v[-1:]]) if len(v) % 2 else v) for k, v in consts.items()}
@@ -116,7 +128,8 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     if dw:
         if g["depth_multiplier"] != 1 or g["k_h"] * g["k_w"] > MAX_TAPS or g["in_c"] > SCRATCH_LIMIT:
             return None
-        _use_scratch(ctx, -(-g["in_c"] // 4))  # a row of input zero points for taps in the padding
+        # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
+        _use_scratch(ctx, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
         if fam == "dsp" and g["in_c"] % 4 == 0:
             w16 = ctx.const_name(op, "opt_w16")
@@ -125,16 +138,14 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
-    words = kp // 4 + (kp if fam == "dsp" else 2 * k)
+    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
     _use_scratch(ctx, words)
-    if fam == "dsp":
-        out_consts = _pad_even(out_consts)
-        wname = ctx.const_name(op, "opt_w16")
-        out_consts[wname] = _dsp_matrix(w.data.reshape(n, k).astype(np.int64))
-    else:
-        wname = ctx.ptr(w.index)
+    out_consts = _pad_even(out_consts)
+    wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
+    matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
+    out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
     code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
@@ -151,7 +162,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
-    words = kp // 4 + (kp if fam == "dsp" else 2 * k)
+    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
     _use_scratch(ctx, words)
@@ -162,12 +173,10 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
          "dil_w": 1, "pad_h": 0, "pad_w": 0, "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
     out_consts = {beff_name: consts[beff_name], **rq}
-    if fam == "dsp":
-        out_consts = _pad_even(out_consts)
-        wname = ctx.const_name(op, "opt_w16")
-        out_consts[wname] = _dsp_matrix(w.data.reshape(n, k).astype(np.int64) + foff)
-    else:
-        wname = ctx.ptr(w.index)
+    out_consts = _pad_even(out_consts)
+    wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
+    matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
+    out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
     code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)

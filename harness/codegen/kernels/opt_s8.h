@@ -24,16 +24,21 @@
 
 #include "hil_simd.h"
 
-#if defined(__OPTIMIZE_SIZE__)
+#if defined(__OPTIMIZE_SIZE__) || defined(__ARM_ARCH_6M__)
+/* -Os, and v6-M (8 low registers: inlining every layer into one function mostly adds spills and
+ * stack, 1.7 KB of a 2 KB stack on the M0+ boards): one out-of-line copy per kernel */
 #define HIL_OPT_FN static __attribute__((noinline, unused))
+#else
+#define HIL_OPT_FN static inline __attribute__((always_inline, unused))
+#endif
+#if defined(__OPTIMIZE_SIZE__)
 #define HIL_OPT_INL static inline
 #define HIL_OPT_UNROLL _Pragma("GCC unroll 1")
 #else
-#define HIL_OPT_FN static inline __attribute__((always_inline, unused))
 #define HIL_OPT_INL static inline __attribute__((always_inline))
 #define HIL_OPT_UNROLL _Pragma("GCC unroll 4")
 #endif
-#define HIL_OPT_MAX_TAPS 64 /* depthwise windows up to 8x8 (the generator checks) */
+#define HIL_OPT_MAX_TAPS 64 /* depthwise windows up to 8x8 (the generator checks); scratch words */
 
 typedef struct {
     int32_t rows;                  /* matrix rows: output pixels (conv) or batches (FC) */
@@ -71,8 +76,82 @@ HIL_OPT_INL int64_t hil_opt_mul64(int32_t acc, int32_t m)
  * y = x - (x < 0), overflow-free. With every rs >= 2 (the common case) both roundings fold into
  * the high word of x * m +- 2^30 (the sign of x picks the nudge; x * m in [-2^30, 0) rounds to 0
  * either way): ((hi >> (rs - 2)) + 1 + 2 * offset) >> 1 — one SMLAL and three ALU instructions. */
+#if defined(__ARM_ARCH_6M__)
+#if defined(__GNUC__) && !defined(HIL_OPT_V6M_ASM)
+#define HIL_OPT_V6M_ASM 1
+#endif
+/* High word of acc * m + nudge (m >= 0) in 32-bit pieces: 4 MULS on 16-bit halves and add-with-
+ * carry steps (64-bit C arithmetic compiles to spills and library-style code on v6-M). */
+HIL_OPT_INL int32_t hil_opt_hi_v6m_asm(int32_t acc, int32_t m)
+{
+    /* high word of acc * m + (acc < 0 ? -2^30 : 2^30), m >= 0: 25 instructions */
+    int32_t hi, al, ml, lo, t;
+    __asm__(".syntax unified\n\t"
+            "asrs %[t], %[a], #31\n\t"
+            "uxth %[al], %[a]\n\t"
+            "asrs %[a], %[a], #16\n\t"
+            "uxth %[ml], %[m]\n\t"
+            "lsrs %[m], %[m], #16\n\t"
+            "mov %[lo], %[al]\n\t"
+            "muls %[lo], %[ml], %[lo]\n\t"
+            "mov %[hi], %[a]\n\t"
+            "muls %[hi], %[m], %[hi]\n\t"
+            "muls %[ml], %[a], %[ml]\n\t"
+            "muls %[m], %[al], %[m]\n\t"
+            "lsls %[a], %[ml], #16\n\t"
+            "asrs %[ml], %[ml], #16\n\t"
+            "adds %[lo], %[lo], %[a]\n\t"
+            "adcs %[hi], %[ml]\n\t"
+            "lsls %[a], %[m], #16\n\t"
+            "lsrs %[m], %[m], #16\n\t"
+            "adds %[lo], %[lo], %[a]\n\t"
+            "adcs %[hi], %[m]\n\t"
+            "lsls %[al], %[t], #31\n\t"
+            "movs %[a], #1\n\t"
+            "lsls %[a], %[a], #30\n\t"
+            "eors %[al], %[a]\n\t"
+            "adds %[lo], %[lo], %[al]\n\t"
+            "adcs %[hi], %[t]\n\t"
+            : [hi] "=&l"(hi), [al] "=&l"(al), [ml] "=&l"(ml), [lo] "=&l"(lo), [t] "=&l"(t), [a] "+l"(acc), [m] "+l"(m)
+            :
+            : "cc");
+    return hi;
+}
+
+HIL_OPT_INL int32_t hil_opt_hi_v6m(int32_t acc, int32_t m, uint32_t nlo, int32_t nhi)
+{
+    const int32_t ah = acc >> 16, mh = m >> 16;
+    const uint32_t al = (uint32_t)acc & 0xFFFFu, ml = (uint32_t)m & 0xFFFFu;
+    const int32_t t1 = ah * (int32_t)ml;          /* |t1| < 2^31 */
+    const int32_t t2 = (int32_t)(al * (uint32_t)mh); /* 0 <= t2 < 2^31 */
+    uint32_t lo = al * ml;
+    int32_t hi = ah * mh + nhi + (t1 >> 16) + (t2 >> 16);
+    uint32_t add = (uint32_t)t1 << 16;
+    lo += add;
+    hi += lo < add;
+    add = (uint32_t)t2 << 16;
+    lo += add;
+    hi += lo < add;
+    lo += nlo;
+    hi += lo < nlo;
+    return hi;
+}
+#endif
+
 HIL_OPT_INL int32_t hil_opt_rq(const hil_opt_conv_t *p, int32_t acc, int32_t m, int32_t ls, int32_t rs)
 {
+#if defined(__ARM_ARCH_6M__)
+    if (p->rs2) {
+        const int32_t sgn = acc >> 31;
+#if defined(HIL_OPT_V6M_ASM)
+        (void)sgn;
+        const int32_t hi = hil_opt_hi_v6m_asm(acc, m);
+#else
+        const int32_t hi = hil_opt_hi_v6m(acc, m, 0x40000000u ^ ((uint32_t)sgn << 31), sgn);
+#endif
+        return ((hi >> rs) + 1 + 2 * p->out_off) >> 1;
+    }
+#endif
     if (p->rs2) {
         const int32_t sgn = acc >> 31;
         const int64_t nudge = (int64_t)(((uint64_t)(uint32_t)sgn << 32) | (0x40000000u ^ ((uint32_t)sgn << 31)));
@@ -224,69 +303,100 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const
     }
 }
 #elif defined(HIL_OPT_V6M)
-/* Conv / FC as a matrix product on v6-M. w: [out_c][k] int8. scratch: kp/4 + 2k words
- * (two rows widened to int32 and interleaved, so one pointer walks both). */
-HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+/* 2x2 block (rows r, r+1 x channels c, c+1) over k (a multiple of 4). col: per k the two rows'
+ * values as int32; w: per k the two channels' weights + 128 as uint8 (LDRB takes an immediate
+ * offset, LDRSB does not; the + 128 comes back out as 128 * sum(x) per row). v6-M: 4 LDR/LDRB
+ * pairs, 4 MULS and 4 ADDs into high registers per k, 3.5 instructions per MAC. */
+HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
+{
+#if defined(__ARM_ARCH_6M__)
+    int32_t a00 = s[0], a01 = s[1], a10 = s[2], a11 = s[3];
+    const int32_t *end = col + 2 * kp;
+    uint32_t x0, x1, ya, yb, t;
+#define HIL_V6M_K(xo, wo)                                                                          \
+    "ldr %[x0], [%[pc], #" #xo "]\n\t"                                                             \
+    "ldr %[x1], [%[pc], #" #xo "+4]\n\t"                                                           \
+    "ldrb %[ya], [%[pw], #" #wo "]\n\t"                                                            \
+    "ldrb %[yb], [%[pw], #" #wo "+1]\n\t"                                                          \
+    "mov %[t], %[ya]\n\t"                                                                          \
+    "muls %[t], %[x0], %[t]\n\t"                                                                   \
+    "add %[a00], %[t]\n\t"                                                                         \
+    "muls %[ya], %[x1], %[ya]\n\t"                                                                 \
+    "add %[a10], %[ya]\n\t"                                                                        \
+    "muls %[x0], %[yb], %[x0]\n\t"                                                                 \
+    "add %[a01], %[x0]\n\t"                                                                        \
+    "muls %[yb], %[x1], %[yb]\n\t"                                                                 \
+    "add %[a11], %[yb]\n\t"
+    __asm__(".syntax unified\n" /* gcc restores its own syntax mode after the block */
+            "1:\n\t"
+            HIL_V6M_K(0, 0) HIL_V6M_K(8, 2) HIL_V6M_K(16, 4) HIL_V6M_K(24, 6)
+            "adds %[pc], #32\n\t"
+            "adds %[pw], #8\n\t"
+            "cmp %[pc], %[end]\n\t"
+            "bne 1b\n\t"
+            : [a00] "+h"(a00), [a01] "+h"(a01), [a10] "+h"(a10), [a11] "+h"(a11), [pc] "+l"(col), [pw] "+l"(w),
+              [x0] "=&l"(x0), [x1] "=&l"(x1), [ya] "=&l"(ya), [yb] "=&l"(yb), [t] "=&l"(t)
+            : [end] "r"(end)
+            : "cc", "memory");
+#undef HIL_V6M_K
+    s[0] = a00;
+    s[1] = a01;
+    s[2] = a10;
+    s[3] = a11;
+#else
+    for (int32_t i = 0; i < kp; ++i) {
+        const int32_t x0 = col[2 * i], x1 = col[2 * i + 1], ya = w[2 * i], yb = w[2 * i + 1];
+        s[0] += x0 * ya;
+        s[1] += x0 * yb;
+        s[2] += x1 * ya;
+        s[3] += x1 * yb;
+    }
+#endif
+}
+
+/* Conv / FC as a matrix product on v6-M, two rows at a time. w: generator layout (per channel
+ * pair, per k, (wa + 128, wb + 128)); bias/mult/rsh padded to an even channel count.
+ * scratch: kp/4 + 2 kp words. */
+HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const uint8_t *w, const int32_t *bias,
                                 const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                 int8_t *out)
 {
     int8_t *tmp = (int8_t *)scratch;
     int32_t *col = scratch + p->kp / 4;
-    const int32_t k = p->k, n = p->out_c;
+    const int32_t k = p->k, kp = p->kp, n = p->out_c;
     for (int32_t r = 0; r < p->rows; r += 2) {
         const int32_t two = r + 1 < p->rows;
+        int32_t sum[2] = {0, 0};
         for (int32_t j = 0; j < 2; ++j) {
-            const int8_t *src;
-            if (j == 1 && !two) {
-                break;
-            }
-            if (p->direct) {
-                src = in + (r + j) * k;
-            } else {
-                hil_opt_im2col(p, in, r + j, tmp);
+            const int32_t rr = (j == 1 && !two) ? r : r + j; /* a single last row is done twice */
+            const int8_t *src = in + rr * k;
+            if (!p->direct) {
+                hil_opt_im2col(p, in, rr, tmp);
                 src = tmp;
             }
+            int32_t sx = 0;
             for (int32_t i = 0; i < k; ++i) {
                 col[2 * i + j] = src[i];
+                sx += src[i];
             }
-        }
-        if (!two) {
-            for (int32_t i = 0; i < k; ++i) {
-                col[2 * i + 1] = 0;
+            for (int32_t i = k; i < kp; ++i) {
+                col[2 * i + j] = 0;
             }
+            sum[j] = sx * 128;
         }
         int8_t *o0 = out + r * n, *o1 = o0 + n;
-        int32_t c = 0;
-        for (; c + 2 <= n; c += 2) {
-            const int8_t *wa = w + c * k, *wb = wa + k;
-            int32_t s00 = bias[c], s01 = bias[c + 1];
-            int32_t s10 = s00, s11 = s01;
-            const int32_t *x = col;
-            HIL_OPT_UNROLL
-            for (int32_t i = 0; i < k; ++i, x += 2) {
-                const int32_t x0 = x[0], x1 = x[1], ya = wa[i], yb = wb[i];
-                s00 += x0 * ya;
-                s01 += x0 * yb;
-                s10 += x1 * ya;
-                s11 += x1 * yb;
-            }
-            o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
-            o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
+        for (int32_t c = 0; c < n; c += 2) {
+            int32_t s[4] = {bias[c] - sum[0], bias[c + 1] - sum[0], bias[c] - sum[1], bias[c + 1] - sum[1]};
+            hil_opt_block_v6m(col, w + c * kp, kp, s);
+            o0[c] = hil_opt_out(p, s[0], c, mult, rsh, lsh);
             if (two) {
-                o1[c] = hil_opt_out(p, s10, c, mult, rsh, lsh);
-                o1[c + 1] = hil_opt_out(p, s11, c + 1, mult, rsh, lsh);
+                o1[c] = hil_opt_out(p, s[2], c, mult, rsh, lsh);
             }
-        }
-        if (c < n) {
-            const int8_t *wa = w + c * k;
-            int32_t s0 = bias[c], s1 = bias[c];
-            for (int32_t i = 0; i < k; ++i) {
-                s0 += col[2 * i] * wa[i];
-                s1 += col[2 * i + 1] * wa[i];
-            }
-            o0[c] = hil_opt_out(p, s0, c, mult, rsh, lsh);
-            if (two) {
-                o1[c] = hil_opt_out(p, s1, c, mult, rsh, lsh);
+            if (c + 1 < n) {
+                o0[c + 1] = hil_opt_out(p, s[1], c + 1, mult, rsh, lsh);
+                if (two) {
+                    o1[c + 1] = hil_opt_out(p, s[3], c + 1, mult, rsh, lsh);
+                }
             }
         }
     }
@@ -302,8 +412,9 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *p, const int8_t *in, const i
                               int32_t *scratch, int8_t *out)
 {
     const int32_t C = p->in_c, kh = p->k_h, kw = p->k_w, taps = kh * kw;
-    const int8_t *tp[HIL_OPT_MAX_TAPS];
-    int8_t *zrow = (int8_t *)scratch;
+    /* the tap table lives in the scratch, not on the stack (small stacks: 2 KB on the M0+ boards) */
+    const int8_t **tp = (const int8_t **)(void *)scratch;
+    int8_t *zrow = (int8_t *)(void *)(tp + taps);
     (void)w16;
     (void)w8;
     for (int32_t c = 0; c < C; ++c) {
