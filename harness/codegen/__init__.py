@@ -109,7 +109,9 @@ def run_codegen(args: argparse.Namespace) -> int:
     except HilError as e:
         print(f"hil codegen: {e}", file=sys.stderr)
         return 2
-    print(f"{gm.name}: {gm.num_layers} layers, {gm.macs} MACs, weights {gm.weight_bytes} B, "
+    packed = sorted({int(x["weight_bits"]) for x in gm.layers if x.get("weight_bits") in (2, 4)})
+    note = f" ({'/'.join(map(str, packed))}-bit packed filters)" if packed else ""
+    print(f"{gm.name}: {gm.num_layers} layers, {gm.macs} MACs, weights {gm.weight_bytes} B{note}, "
           f"arena {gm.arena_bytes} B (lower bound {gm.arena_lower_bound} B), "
           f"input {gm.input_bytes} B, output {gm.output_bytes} B -> {gm.out_dir}")
     return 0

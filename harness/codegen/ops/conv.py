@@ -80,16 +80,16 @@ def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         suffix = "s8"
         if w.data is None or (b is not None and b.data is None):
             raise ctx.unsupported(op, "non-constant filter or bias", SUPPORTED)
-        bias = ctx.ptr(b.index) if b is not None else "(const int32_t *)0"
         beff = ctx.const_name(op, "bias_eff")
         consts[beff] = effective_bias(None if b is None else b.data, w.data, -x.zero_point, 3 if dw else 0)
-        bias = f"{bias}, {beff}"
         packed = packed_conv(op, ctx, w, x, y, b, geom, fields, consts, macs)  # 4-/2-bit grid filters
         if packed is not None:
             return packed
         fast = optimized_conv(op, ctx, x, w, y, geom, fields, consts, macs, dw)  # per-core kernels
         if fast is not None:
             return fast
+        # the raw bias only now: ctx.ptr emits it to flash, and the kernels above may not read it
+        bias = f"{ctx.ptr(b.index) if b is not None else '(const int32_t *)0'}, {beff}"
     elif x.dtype == "int16" and y.dtype == "int16":
         if x.zero_point != 0 or y.zero_point != 0:
             raise ctx.unsupported(op, "int16 activations with a non-zero zero point", SUPPORTED)
