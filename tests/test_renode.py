@@ -22,6 +22,7 @@ from harness.backends.renode import (
     RenodeBackend,
     find_renode,
     generate_repl,
+    missing_reason,
 )
 from harness.boards import RenodeSettings, list_boards, load_board
 from harness.device import open_device
@@ -96,6 +97,7 @@ def test_missing_renode_is_a_toolchain_error(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="renode not found on PATH"):
         find_renode()
+    assert "renode not found on PATH" in (missing_reason() or "")
     with pytest.raises(ToolchainError, match="portable"):
         with RenodeBackend(load_board("m4-renode"), fw.elf) as be:
             be.start()

@@ -120,6 +120,15 @@ def find_renode() -> str:
     return path
 
 
+def missing_reason() -> str | None:
+    """Why Renode cannot run here (a pytest skip reason), or None when it can."""
+    try:
+        find_renode()
+    except ToolchainError as exc:
+        return str(exc)
+    return None
+
+
 def renode_version(program: str | None = None) -> str:
     """`renode --version` (for result records), e.g. 'Renode v1.15.1.43106'."""
     exe = program or find_renode()
