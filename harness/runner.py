@@ -91,12 +91,14 @@ def generate_cached(model_path: Path, name: str | None = None, state: StateWirin
                     target: str | None = None):
     """Generate C for `model_path` once per (model bytes, generator version, options).
     `target`: the core whose optimized kernels to emit (None: portable C)."""
-    from harness.codegen import generate
+    from harness.codegen import GeneratedModel, generate
 
     data = Path(model_path).read_bytes()
     options = repr((name, state) if target is None else (name, state, target)).encode()
     key = hashlib.sha256(data + _codegen_version().encode() + options).hexdigest()[:20]
     out = default_cache_dir().parent / "models" / key
+    if (out / "model.json").is_file():  # generated before: reuse, never rewrite under a concurrent build
+        return GeneratedModel.from_dir(out)
     if state is None:
         return generate(model_path, out, name=name, target=target)
     return generate(model_path, out, name=name, state=[(state.input, state.output)], state_init=state.init,
@@ -144,15 +146,16 @@ def run_model(
     state: StateWiring | None = None,
     timeout: float = 30.0,
     opt: str = "-O2",
-    target: str | None = "board",
+    target: str | None = "portable",
 ) -> ModelRun:
     """Run `inputs` (raw input bytes, one per inference) through the model on `board`.
 
     `reset_before` lists the vector indices before which streaming state is reset (on the
     device and in the reference), e.g. the first frame of every sequence. With `state`, each
     input holds only the non-state tensors; the reference carries the state like the device.
-    `target`: "board" (default) generates the board core's optimized kernels, "portable" (or None)
-    the reference C kernels, or a core name.
+    `target`: "board" generates the board core's optimized kernels (harness/codegen/optimized.py),
+    "portable" (default, or None) the reference C kernels, or a core name. The default stays
+    portable while suites/budgets.toml holds flash/stack budgets measured with those kernels.
     """
     from harness.reference import Reference
 

@@ -131,10 +131,15 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
         _use_scratch(ctx, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
+        taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
         if fam == "dsp" and g["in_c"] % 4 == 0:
             w16 = ctx.const_name(op, "opt_w16")
-            taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
             out_consts[w16] = _dsp_pairs(taps).reshape(-1)
+        elif fam == "v6m" and taps.shape[0] == 9 and g["in_c"] % 2 == 0:
+            # per channel pair, per tap: (w[c], w[c+1]) as int32 (LDR with immediate offsets)
+            name = ctx.const_name(op, "opt_w32")
+            out_consts[name] = taps.T.reshape(-1, 2, 9).transpose(0, 2, 1).astype(np.int32).reshape(-1)
+            w16 = f"(const int16_t *)(const void *){name}"
         code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)

@@ -280,10 +280,13 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
 
 /* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp);
  * bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
-HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const int16_t *w, const int32_t *bias,
+HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, const int16_t *w, const int32_t *bias,
                                 const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                 int8_t *out)
 {
+    /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
+    const hil_opt_conv_t pcopy = *params;
+    const hil_opt_conv_t *p = &pcopy;
     int8_t *tmp = (int8_t *)scratch;
     uint32_t *col = (uint32_t *)scratch + p->kp / 4;
     for (int32_t r = 0; r < p->rows; r += 2) {
@@ -357,10 +360,13 @@ HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t
 /* Conv / FC as a matrix product on v6-M, two rows at a time. w: generator layout (per channel
  * pair, per k, (wa + 128, wb + 128)); bias/mult/rsh padded to an even channel count.
  * scratch: kp/4 + 2 kp words. */
-HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const uint8_t *w, const int32_t *bias,
+HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, const uint8_t *w, const int32_t *bias,
                                 const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                 int8_t *out)
 {
+    /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
+    const hil_opt_conv_t pcopy = *params;
+    const hil_opt_conv_t *p = &pcopy;
     int8_t *tmp = (int8_t *)scratch;
     int32_t *col = scratch + p->kp / 4;
     const int32_t k = p->k, kp = p->kp, n = p->out_c;
@@ -404,13 +410,55 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *p, const int8_t *in, const
 #endif
 
 /* Depthwise, depth multiplier 1. w8: the 1HWC filter as is. w16 (DSP, in_c % 4 == 0): per tap,
- * per 4 channels, 16-bit (w0,w2),(w1,w3). Each output pixel first lists its taps' input rows;
+ * per 4 channels, 16-bit (w0,w2),(w1,w3); on v6-M (3x3, in_c even) instead int32 (w[c], w[c+1])
+ * per channel pair and tap. Each output pixel first lists its taps' input rows;
  * taps in the padding point at a row of zero points (scratch), which contributes exactly what
  * TFLM's skipped taps do once the zero point is folded into bias_eff. No bounds checks inside. */
-HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *p, const int8_t *in, const int8_t *w8, const int16_t *w16,
+#if defined(HIL_OPT_V6M)
+/* 3x3 depthwise, channels c and c+1 of one output pixel: tp = the 9 taps' input rows, w = per tap
+ * (w[c], w[c+1]) as int32. v6-M: LDRSH reads both channels' inputs, SXTB / ASRS split them, 10
+ * instructions per 2 MACs. */
+HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32_t *w, int32_t *a0, int32_t *a1)
+{
+#if defined(__ARM_ARCH_6M__)
+    int32_t s0 = *a0, s1 = *a1;
+    uint32_t v, x1, w0, w1;
+#define HIL_DW9_TAP(t, wo)                                                                         \
+    "ldr %[v], [%[tab], #" #t "*4]\n\t"                                                            \
+    "ldrsh %[v], [%[v], %[c]]\n\t"                                                                 \
+    "asrs %[x1], %[v], #8\n\t"                                                                     \
+    "sxtb %[v], %[v]\n\t"                                                                          \
+    "ldr %[w0], [%[pw], #" #wo "]\n\t"                                                             \
+    "ldr %[w1], [%[pw], #" #wo "+4]\n\t"                                                           \
+    "muls %[w0], %[v], %[w0]\n\t"                                                                  \
+    "add %[s0], %[w0]\n\t"                                                                         \
+    "muls %[w1], %[x1], %[w1]\n\t"                                                                 \
+    "add %[s1], %[w1]\n\t"
+    __asm__(".syntax unified\n\t"
+            HIL_DW9_TAP(0, 0) HIL_DW9_TAP(1, 8) HIL_DW9_TAP(2, 16) HIL_DW9_TAP(3, 24) HIL_DW9_TAP(4, 32)
+            HIL_DW9_TAP(5, 40) HIL_DW9_TAP(6, 48) HIL_DW9_TAP(7, 56) HIL_DW9_TAP(8, 64)
+            : [s0] "+h"(s0), [s1] "+h"(s1), [v] "=&l"(v), [x1] "=&l"(x1), [w0] "=&l"(w0), [w1] "=&l"(w1)
+            : [tab] "l"(tp), [c] "l"(c), [pw] "l"(w)
+            : "cc", "memory");
+#undef HIL_DW9_TAP
+    *a0 = s0;
+    *a1 = s1;
+#else
+    for (int32_t t = 0; t < 9; ++t) {
+        *a0 += (int32_t)tp[t][c] * w[2 * t];
+        *a1 += (int32_t)tp[t][c + 1] * w[2 * t + 1];
+    }
+#endif
+}
+#endif
+
+HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8, const int16_t *w16,
                               const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
                               int32_t *scratch, int8_t *out)
 {
+    /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
+    const hil_opt_conv_t pcopy = *params;
+    const hil_opt_conv_t *p = &pcopy;
     const int32_t C = p->in_c, kh = p->k_h, kw = p->k_w, taps = kh * kw;
     /* the tap table lives in the scratch, not on the stack (small stacks: 2 KB on the M0+ boards) */
     const int8_t **tp = (const int8_t **)(void *)scratch;
@@ -481,6 +529,19 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *p, const int8_t *in, const i
                         out[g + 1] = hil_opt_out(p, a1, g + 1, mult, rsh, lsh);
                         out[g + 2] = hil_opt_out(p, a2, g + 2, mult, rsh, lsh);
                         out[g + 3] = hil_opt_out(p, a3, g + 3, mult, rsh, lsh);
+                    }
+                    out += C;
+                    continue;
+                }
+#endif
+#if defined(HIL_OPT_V6M)
+                if (taps == 9 && (C & 1) == 0 && w16) {
+                    const int32_t *wq = (const int32_t *)(const void *)w16; /* v6-M: int32 pairs */
+                    for (int32_t c = 0; c < C; c += 2, wq += 18) {
+                        int32_t a0 = bias[c], a1 = bias[c + 1];
+                        hil_opt_dw9_v6m(tp, c, wq, &a0, &a1);
+                        out[c] = hil_opt_out(p, a0, c, mult, rsh, lsh);
+                        out[c + 1] = hil_opt_out(p, a1, c + 1, mult, rsh, lsh);
                     }
                     out += C;
                     continue;
