@@ -42,6 +42,24 @@ class GeneratedModel:
     files: list[str] = field(default_factory=list)
     source: str = ""
 
+    @classmethod
+    def from_manifest(cls, m: dict, out_dir: Path) -> "GeneratedModel":
+        return cls(
+            name=m["name"], sha256=m["sha256"], out_dir=out_dir, input_bytes=m["input_bytes"],
+            output_bytes=m["output_bytes"], inputs=m["inputs"], outputs=m["outputs"],
+            arena_bytes=m["arena_bytes"], arena_lower_bound=m["arena_lower_bound"],
+            weight_bytes=m["weight_bytes"], macs=m["macs"], num_layers=m["num_layers"],
+            layers=m["layers"], files=m["files"], source=m["source"],
+        )
+
+    @classmethod
+    def from_dir(cls, out_dir: str | Path) -> "GeneratedModel":
+        """A library generated earlier, from its model.json."""
+        import json
+
+        out = Path(out_dir)
+        return cls.from_manifest(json.loads((out / "model.json").read_text()), out)
+
 
 def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = None,
              state: list[tuple[int, int]] | None = None, state_init: bytes | None = None,
@@ -67,13 +85,7 @@ def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = 
 
         files, m = add_state(files, m, graph, [StatePair(i, o) for i, o in state], state_init)
     out = write_atomically(files, out_dir)
-    return GeneratedModel(
-        name=m["name"], sha256=m["sha256"], out_dir=out, input_bytes=m["input_bytes"],
-        output_bytes=m["output_bytes"], inputs=m["inputs"], outputs=m["outputs"],
-        arena_bytes=m["arena_bytes"], arena_lower_bound=m["arena_lower_bound"],
-        weight_bytes=m["weight_bytes"], macs=m["macs"], num_layers=m["num_layers"],
-        layers=m["layers"], files=m["files"], source=m["source"],
-    )
+    return GeneratedModel.from_manifest(m, out)
 
 
 def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
