@@ -147,6 +147,22 @@ def test_probe_selection_rules() -> None:
         check_probe_board(b, board)
 
 
+@pytest.mark.parametrize("name", NUCLEOS)
+def test_probe_board_id_of_each_nucleo_matches_its_board_file(name: str) -> None:
+    """pyOCD's own board-id table (what an ST-LINK reports) names each NUCLEO's target with a
+    package suffix (e.g. stm32l432kcux); the board file's target must be accepted for it and a
+    different NUCLEO's rejected."""
+    from pyocd.board.board_ids import BOARD_ID_TO_INFO
+
+    infos = {i.name: i for i in BOARD_ID_TO_INFO.values()}
+    mine = infos[name.upper()]
+    board = load_board(name)
+    check_probe_board(ProbeInfo("X", f"STLink {mine.name}", mine.target), board)
+    other = infos[[n for n in NUCLEOS if n != name][0].upper()]
+    with pytest.raises(BootError, match="wrong board connected"):
+        check_probe_board(ProbeInfo("X", f"STLink {other.name}", other.target), board)
+
+
 def test_core_check_uses_cpuid_part_numbers() -> None:
     # Architectural CPUID values (Arm TRMs): M4 r0p1, M7 r1p0, M0+ r0p1.
     m4, m7, m0p = 0x410FC241, 0x411FC270, 0x410CC601

@@ -103,10 +103,17 @@ def choose_probe(probes: Iterable[ProbeInfo], uid: str | None, board: Board) -> 
     return probes[0]
 
 
+def same_part(a: str, b: str) -> bool:
+    """pyOCD names one part several ways: built-in `stm32l432kc`, pack/board-id `stm32l432kcux`
+    (package and temperature suffix). Same part when one name extends the other."""
+    a, b = a.lower(), b.lower()
+    return a.startswith(b) or b.startswith(a)
+
+
 def check_probe_board(probe: ProbeInfo, board: Board) -> None:
     """BootError if the probe reports it sits on a board with a different target."""
     assert board.pyocd is not None
-    if probe.board_target and probe.board_target.lower() != board.pyocd.target.lower():
+    if probe.board_target and not same_part(probe.board_target, board.pyocd.target):
         raise BootError(f"board '{board.name}' expects target {board.pyocd.target}, but probe {probe.unique_id} "
                         f"({probe.description}) is on a {probe.board_target} board: wrong board connected, "
                         "or pin the right probe UID", board=board.name, probe=probe.unique_id)
