@@ -147,6 +147,7 @@ def test_echo_bit_exact_with_exact_counts(board_name: str) -> None:
         mono_pid = int(pid_file.read_text())
         group = be.process.pid  # type: ignore[union-attr]
     assert not _pid_alive(mono_pid) and not _pid_alive(group), "Renode must be gone after the block"
+    assert be.poll_exit() is None, "our own shutdown is not a crash"
 
 
 @needs_renode

@@ -234,6 +234,7 @@ class RenodeBackend(Backend):
         self._tmp: Path | None = None
         self._exit_error: HilError | None = None
         self._hooks: dict[str, int] = {}
+        self._stopped = False  # after stop(), the process ending is ours, not a crash
 
     # -- counts ---------------------------------------------------------------------------
 
@@ -439,7 +440,7 @@ class RenodeBackend(Backend):
                 self._exit_error = EmulatorDied(f"firmware stopped ({where}): it called hil_exit({code})",
                                                 exit_code=code)
             return self._exit_error
-        if self.process is None or self.process.poll() is None:
+        if self._stopped or self.process is None or self.process.poll() is None:
             return None
         self._exit_error = self._died("renode exited unexpectedly")
         return self._exit_error
@@ -448,6 +449,9 @@ class RenodeBackend(Backend):
         if self.link is not None:
             self.link.close()
         proc = self.process
+        if proc is not None and proc.poll() is not None and self._exit_error is None:
+            self.poll_exit()  # it died on its own: classify before we clean up
+        self._stopped = True
         if proc is not None and proc.poll() is None and self.monitor is not None:
             try:
                 self.monitor.settimeout(1.0)
@@ -466,7 +470,7 @@ class RenodeBackend(Backend):
         _LIVE.discard(self)
         if self._tmp is not None:
             if self._exit_error is None and proc is not None:
-                self.poll_exit()  # keep a HILEXIT or crash classification before the logs go
+                self.poll_exit()  # keep a HILEXIT classification before the logs go
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
