@@ -40,7 +40,7 @@ def _vectors(path: Path, n: int, seed: int = 0) -> list[bytes]:
 def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     path = ROOT / SUITES[suite]
     board = load_board(board_name)
-    run = run_model(path, board, _vectors(path, 3))
+    run = run_model(path, board, _vectors(path, 3), target="board")
     assert run.bitexact == 1.0
     manifest = (Path(run.firmware.model_dir) / "model.json").read_text()
     assert f'"target": "{board.core}"' in manifest
@@ -51,15 +51,15 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
                                             ("dense_chain", "int8"), ("ds_cnn", "int8_pt")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
     path = cg_models.model_path(builder, quant)
-    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=3))
+    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=3), target="board")
     assert run.bitexact == 1.0
 
 
 def test_optimized_and_portable_agree_and_optimized_is_faster_on_m7() -> None:
     path = ROOT / SUITES["kws"]
     xs = _vectors(path, 2)
-    fast = run_model(path, load_board("m7"), xs)
-    ref = run_model(path, load_board("m7"), xs, target="portable")
+    fast = run_model(path, load_board("m7"), xs, target="board")
+    ref = run_model(path, load_board("m7"), xs)  # portable by default
     assert fast.outputs == ref.outputs == fast.reference
     assert fast.count_per_inference < ref.count_per_inference
 

@@ -77,8 +77,8 @@ HIL_OPT_INL int64_t hil_opt_mul64(int32_t acc, int32_t m)
  * the high word of x * m +- 2^30 (the sign of x picks the nudge; x * m in [-2^30, 0) rounds to 0
  * either way): ((hi >> (rs - 2)) + 1 + 2 * offset) >> 1 — one SMLAL and three ALU instructions. */
 #if defined(__ARM_ARCH_6M__)
-#if defined(__GNUC__) && !defined(HIL_OPT_V6M_ASM)
-#define HIL_OPT_V6M_ASM 1
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__) && !defined(HIL_OPT_V6M_ASM)
+#define HIL_OPT_V6M_ASM 1 /* the asm blocks want 6-7 low registers: -Os builds keep the C */
 #endif
 /* High word of acc * m + nudge (m >= 0) in 32-bit pieces: 4 MULS on 16-bit halves and add-with-
  * carry steps (64-bit C arithmetic compiles to spills and library-style code on v6-M). */
@@ -312,18 +312,18 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
  * pairs, 4 MULS and 4 ADDs into high registers per k, 3.5 instructions per MAC. */
 HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
 {
-#if defined(__ARM_ARCH_6M__)
+#if defined(HIL_OPT_V6M_ASM)
     int32_t a00 = s[0], a01 = s[1], a10 = s[2], a11 = s[3];
     const int32_t *end = col + 2 * kp;
-    uint32_t x0, x1, ya, yb, t;
+    uint32_t x0, x1, ya, yb;
 #define HIL_V6M_K(xo, wo)                                                                          \
     "ldr %[x0], [%[pc], #" #xo "]\n\t"                                                             \
     "ldr %[x1], [%[pc], #" #xo "+4]\n\t"                                                           \
     "ldrb %[ya], [%[pw], #" #wo "]\n\t"                                                            \
     "ldrb %[yb], [%[pw], #" #wo "+1]\n\t"                                                          \
-    "mov %[t], %[ya]\n\t"                                                                          \
-    "muls %[t], %[x0], %[t]\n\t"                                                                   \
-    "add %[a00], %[t]\n\t"                                                                         \
+    "muls %[ya], %[x0], %[ya]\n\t"                                                                 \
+    "add %[a00], %[ya]\n\t"                                                                        \
+    "ldrb %[ya], [%[pw], #" #wo "]\n\t"  /* reloading costs what a copy would, one register less */ \
     "muls %[ya], %[x1], %[ya]\n\t"                                                                 \
     "add %[a10], %[ya]\n\t"                                                                        \
     "muls %[x0], %[yb], %[x0]\n\t"                                                                 \
@@ -338,7 +338,7 @@ HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t
             "cmp %[pc], %[end]\n\t"
             "bne 1b\n\t"
             : [a00] "+h"(a00), [a01] "+h"(a01), [a10] "+h"(a10), [a11] "+h"(a11), [pc] "+l"(col), [pw] "+l"(w),
-              [x0] "=&l"(x0), [x1] "=&l"(x1), [ya] "=&l"(ya), [yb] "=&l"(yb), [t] "=&l"(t)
+              [x0] "=&l"(x0), [x1] "=&l"(x1), [ya] "=&l"(ya), [yb] "=&l"(yb)
             : [end] "r"(end)
             : "cc", "memory");
 #undef HIL_V6M_K
@@ -420,7 +420,7 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
  * instructions per 2 MACs. */
 HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32_t *w, int32_t *a0, int32_t *a1)
 {
-#if defined(__ARM_ARCH_6M__)
+#if defined(HIL_OPT_V6M_ASM)
     int32_t s0 = *a0, s1 = *a1;
     uint32_t v, x1, w0, w1;
 #define HIL_DW9_TAP(t, wo)                                                                         \
