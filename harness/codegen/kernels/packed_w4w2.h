@@ -208,10 +208,8 @@ HIL_PK_FN int32_t hil_dot_s8w2(const int8_t *x, const uint8_t *codes, int32_t e,
 
 /* sum(x[i] * w[i]) of pixels (xa, xb) against channels (w0, w1) into acc[2 * pixel + channel]
  * (only acc[0], from xa and w0, when HIL_PK_BLOCK is 1). */
-/* Kept out of line: inlined into the big convolution loop nest, GCC spills the loop's registers
- * (measured on v6-M: 20 instructions per MAC instead of 7). */
-static __attribute__((noinline)) void hil_pk_dot2x2(const int8_t *xa, const int8_t *xb, const int8_t *w0,
-                                                     const int8_t *w1, int32_t n, int32_t acc[4])
+static inline __attribute__((always_inline)) void hil_pk_dot2x2(const int8_t *xa, const int8_t *xb, const int8_t *w0,
+                                                                  const int8_t *w1, int32_t n, int32_t acc[4])
 {
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0; /* pixel, channel */
 #ifdef HIL_HAVE_SIMD32
@@ -251,9 +249,6 @@ static __attribute__((noinline)) void hil_pk_dot2x2(const int8_t *xa, const int8
     acc[3] += a11;
 }
 
-typedef void (*hil_pk_unpack_fn)(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst);
-typedef int32_t (*hil_pk_dot_fn)(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n);
-
 /* One output value: TFLM's requantization of base + step * code sum (int32 wrap-around, as the
  * int8 sum would wrap). */
 static inline int8_t hil_pk_out(const hil_conv_pk_params_t *p, int32_t base, int32_t s, int32_t sum, int32_t m,
@@ -262,6 +257,46 @@ static inline int8_t hil_pk_out(const hil_conv_pk_params_t *p, int32_t base, int
     const int32_t a = (int32_t)((uint32_t)base + (uint32_t)s * (uint32_t)sum);
     return (int8_t)hil_clamp_i32(hil_mbqm(a, m, sh) + p->output_offset, p->act_min, p->act_max);
 }
+
+/* Per-channel constants of a channel block (see hil_pk_conv). */
+typedef struct {
+    int32_t be[2], s[2], m[2], sh[2];
+} hil_pk_ch_t;
+
+/* One output row of interior pixels [ox_lo, ox_hi) for a block of `nc` channels (codes w0, w1):
+ * windows of k_h filter rows of n_seg contiguous runs of `seg` values, then requantization.
+ * Kept out of line: inlined into the big convolution loop nest, GCC spills the loop registers
+ * (measured on v6-M: 20 instructions per MAC instead of 7). */
+static __attribute__((noinline)) void hil_pk_row(const hil_conv_pk_params_t *p, const int8_t *row_in,
+                                                  const int8_t *w0, const int8_t *w1, int32_t nc,
+                                                  const hil_pk_ch_t *ch, int8_t *o_row, int32_t ox_lo,
+                                                  int32_t ox_hi)
+{
+    const int32_t in_c = p->in_c, k_h = p->k_h, out_c = p->out_c;
+    const int32_t n_seg = p->dil_w == 1 ? 1 : p->k_w, seg = p->dil_w == 1 ? p->k_w * in_c : in_c;
+    const int32_t dy = p->dil_h * p->in_w * in_c, dx = p->dil_w * in_c, x_step = p->stride_w * in_c;
+    const int8_t *pa = row_in + (ox_lo * p->stride_w - p->pad_w) * in_c;
+    int8_t *o = o_row + ox_lo * out_c;
+    for (int32_t ox = ox_lo; ox < ox_hi; ox += HIL_PK_BLOCK, pa += HIL_PK_BLOCK * x_step) {
+        const int32_t npx = ox + 1 < ox_hi ? HIL_PK_BLOCK : 1;
+        const int8_t *pb = npx == 2 ? pa + x_step : pa;
+        int32_t acc[4] = {0, 0, 0, 0}; /* pixel ox: [0], [1]; pixel ox + 1: [2], [3] */
+        const int8_t *qa = pa, *qb = pb, *v0 = w0, *v1 = w1;
+        for (int32_t ky = 0; ky < k_h; ++ky, qa += dy, qb += dy) {
+            for (int32_t g = 0; g < n_seg; ++g, v0 += seg, v1 += seg) {
+                hil_pk_dot2x2(qa + g * dx, qb + g * dx, v0, v1, seg, acc);
+            }
+        }
+        for (int32_t k = 0; k < npx; ++k, o += out_c) {
+            for (int32_t j = 0; j < nc; ++j) {
+                o[j] = hil_pk_out(p, ch->be[j], ch->s[j], acc[2 * k + j], ch->m[j], ch->sh[j]);
+            }
+        }
+    }
+}
+
+typedef void (*hil_pk_unpack_fn)(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst);
+typedef int32_t (*hil_pk_dot_fn)(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n);
 
 /* The packed convolution, shared by the 4- and 2-bit kernels (which differ only in `unpack` and
  * `dot`). Every window sums x * code over all its taps and starts from bias_eff (the input zero
@@ -282,9 +317,7 @@ static inline void hil_pk_conv(const hil_conv_pk_params_t *p, const int8_t *in, 
     const int32_t out_h = p->out_h, out_w = p->out_w, k_h = p->k_h, k_w = p->k_w;
     const int32_t stride_h = p->stride_h, stride_w = p->stride_w, dil_h = p->dil_h, dil_w = p->dil_w;
     const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
-    const int32_t row = k_w * in_c, w_size = k_h * row, x_step = stride_w * in_c;
-    /* a filter row is one contiguous input run when dil_w == 1, else k_w runs of in_c */
-    const int32_t n_seg = dil_w == 1 ? 1 : k_w, seg = dil_w == 1 ? row : in_c;
+    const int32_t w_size = k_h * k_w * in_c;
     /* output columns [ox_lo, ox_hi) and rows [oy_lo, oy_hi) whose windows lie inside the input */
     int32_t ox_lo = 0, ox_hi = out_w, oy_lo = 0, oy_hi = out_h;
     while (ox_lo < out_w && ox_lo * stride_w - pad_w < 0) {
@@ -307,34 +340,17 @@ static inline void hil_pk_conv(const hil_conv_pk_params_t *p, const int8_t *in, 
             const int32_t nc = out_c - oc >= HIL_PK_BLOCK ? HIL_PK_BLOCK : 1;
             unpack(codes, oc * w_size, nc * w_size, scratch);
             const int8_t *w0 = scratch, *w1 = scratch + (nc - 1) * w_size; /* one channel: computed twice */
-            int32_t s[2], m[2], sh[2], be[2];
+            hil_pk_ch_t ch;
             for (int32_t j = 0; j < nc; ++j) {
                 const int32_t c = oc + j, q = p->per_channel ? c : 0;
-                be[j] = bias_eff[c];
-                s[j] = step[p->per_channel_step ? c : 0];
-                m[j] = mult[q];
-                sh[j] = shift[q];
+                ch.be[j] = bias_eff[c];
+                ch.s[j] = step[p->per_channel_step ? c : 0];
+                ch.m[j] = mult[q];
+                ch.sh[j] = shift[q];
             }
             for (int32_t oy = oy_lo; oy < oy_hi; ++oy) {
-                const int8_t *row_in = in_b + (oy * stride_h - pad_h) * in_w * in_c;
-                for (int32_t ox = ox_lo; ox < ox_hi; ox += HIL_PK_BLOCK) {
-                    const int32_t npx = ox + 1 < ox_hi ? HIL_PK_BLOCK : 1;
-                    const int8_t *pa = row_in + (ox * stride_w - pad_w) * in_c;
-                    const int8_t *pb = npx == 2 ? pa + x_step : pa;
-                    int32_t acc[4] = {0, 0, 0, 0}; /* pixel ox: [0], [1]; pixel ox + 1: [2], [3] */
-                    for (int32_t ky = 0; ky < k_h; ++ky) {
-                        for (int32_t g = 0; g < n_seg; ++g) {
-                            const int32_t dx = ky * dil_h * in_w * in_c + g * dil_w * in_c, dw = ky * row + g * seg;
-                            hil_pk_dot2x2(pa + dx, pb + dx, w0 + dw, w1 + dw, seg, acc);
-                        }
-                    }
-                    for (int32_t k = 0; k < npx; ++k) {
-                        int8_t *o = out_b + (oy * out_w + ox + k) * out_c + oc;
-                        for (int32_t j = 0; j < nc; ++j) {
-                            o[j] = hil_pk_out(p, be[j], s[j], acc[2 * k + j], m[j], sh[j]);
-                        }
-                    }
-                }
+                hil_pk_row(p, in_b + (oy * stride_h - pad_h) * in_w * in_c, w0, w1, nc, &ch,
+                           out_b + oy * out_w * out_c + oc, ox_lo, ox_hi);
             }
         }
         /* border pixels: gather the window, then every channel from the packed codes */
@@ -352,9 +368,14 @@ static inline void hil_pk_conv(const hil_conv_pk_params_t *p, const int8_t *in, 
                     for (int32_t kx = 0; kx < k_w; ++kx, col += in_c) {
                         const int32_t ix = x0 + kx * dil_w;
                         if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) {
-                            memset(col, -p->input_offset, (size_t)in_c);
+                            for (int32_t c = 0; c < in_c; ++c) {
+                                col[c] = (int8_t)(-p->input_offset);
+                            }
                         } else {
-                            memcpy(col, in_b + (iy * in_w + ix) * in_c, (size_t)in_c);
+                            const int8_t *src = in_b + (iy * in_w + ix) * in_c;
+                            for (int32_t c = 0; c < in_c; ++c) {
+                                col[c] = src[c];
+                            }
                         }
                     }
                 }
