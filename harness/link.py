@@ -8,6 +8,7 @@ starts listening some tens of milliseconds after it is spawned.
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 from collections import deque
@@ -84,17 +85,32 @@ class Link:
 
     def read(self, max_bytes: int = 4096, timeout: float | None = None) -> bytes:
         """Up to `max_bytes`; waits at most `timeout` s for the first byte."""
+        sock = getattr(self.port, "_socket", None)
         try:
-            self._set_timeout(0 if timeout is not None and timeout <= 0 else timeout)
-            first = self.port.read(1)
-            if not first:
-                return b""
-            self._set_timeout(0)
-            rest = self.port.read(max_bytes - 1) if max_bytes > 1 else b""
+            if isinstance(sock, socket.socket):
+                data = self._read_socket(sock, max_bytes, timeout)
+            else:
+                self._set_timeout(0 if timeout is not None and timeout <= 0 else timeout)
+                first = self.port.read(1)
+                if not first:
+                    return b""
+                self._set_timeout(0)
+                data = first + (self.port.read(max_bytes - 1) if max_bytes > 1 else b"")
         except (serial.SerialException, OSError) as exc:
             raise LinkClosed(f"reading from {self.url} failed: {exc}", url=self.url) from exc
-        data = first + rest
-        self.transcript.add("<", data)
+        if data:
+            self.transcript.add("<", data)
+        return data
+
+    def _read_socket(self, sock: socket.socket, max_bytes: int, timeout: float | None) -> bytes:
+        """One recv: pyserial's read loop would drop bytes it got just before a disconnect,
+        such as a FAULT frame sent right before the emulator exits."""
+        ready, _, _ = select.select([sock], [], [], None if timeout is None else max(0.0, timeout))
+        if not ready:
+            return b""
+        data = sock.recv(max_bytes)
+        if not data:
+            raise serial.SerialException("socket disconnected")
         return data
 
     def _set_timeout(self, value: float | None) -> None:

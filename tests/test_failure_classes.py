@@ -66,7 +66,7 @@ COVERAGE: dict[str, list[str]] = {
     ],
     "timeout": [
         "test_device_faults.py::test_hang_times_out_naming_the_command_and_is_reaped",
-        "test_flipproxy.py::test_lost_byte_times_out_naming_the_command",
+        "test_flipproxy.py::test_hung_device_still_times_out_naming_the_command",
     ],
     "fault": [
         "test_device_faults.py::test_undefined_instruction_is_a_classified_fault",  # PC/LR/CFSR, function
