@@ -275,9 +275,11 @@ def test_cross_compiles_with_werror(cpu, tmp_path):
 
 
 @pytest.mark.skipif(not HAVE_QEMU, reason="needs qemu-system-arm and arm-none-eabi-gcc")
-@pytest.mark.parametrize("suite, variant", [("har", "w4a8"), ("digits", "w2a8")])
-def test_bitexact_on_emulated_m4(suite, variant):
-    """The SIMD32 paths (SMLAD on unpacked codes / packed nibbles) only run on the DSP core."""
+@pytest.mark.parametrize("board_name, suite, variant", [("m4", "har", "w4a8"), ("m4", "digits", "w2a8"),
+                                                   ("m0plus", "digits", "w4a8")])
+def test_bitexact_on_emulated_board(board_name, suite, variant):
+    """The SIMD32 paths (SMLAD on unpacked codes / packed nibbles) only run on the DSP core, the
+    v6-M long multiply only on the M0+."""
     from harness.boards import load_board
     from harness.runner import run_model
 
@@ -286,7 +288,8 @@ def test_bitexact_on_emulated_m4(suite, variant):
         x = d[f"x_{variant}"][:3]
     vectors = [v.tobytes() for v in x] + [np.full(x.shape[1:], -128, np.int8).tobytes(),
                                           np.full(x.shape[1:], 127, np.int8).tobytes()]
-    run = run_model(art / f"{variant}.tflite", load_board("m4"), vectors)
+    run = run_model(art / f"{variant}.tflite", load_board(board_name), vectors)
     assert run.bitexact == 1.0, [(a.hex(), b.hex()) for a, b in zip(run.outputs, run.reference) if a != b]
     assert any(s.endswith("_wcodes") for s in _symbol_sizes(Path(run.firmware.elf)))
     assert run.count_kind == "instructions" and run.count_per_inference > run.macs
+
