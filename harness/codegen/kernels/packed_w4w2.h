@@ -199,15 +199,17 @@ HIL_PK_FN int32_t hil_dot_s8w2(const int8_t *x, const uint8_t *codes, int32_t e,
 }
 
 /* Register block of the packed convolution: 2 pixels x 2 channels on SIMD32 cores (every loaded
- * input word serves two channels and every weight word two pixels); 1 x 1 elsewhere. */
+ * input word serves two channels and every weight word two pixels); 1 pixel x 2 channels on
+ * v6-M, whose eight low registers hold no more accumulators and pointers. */
+#define HIL_PK_CH 2
 #ifdef HIL_HAVE_SIMD32
-#define HIL_PK_BLOCK 2
+#define HIL_PK_PX 2
 #else
-#define HIL_PK_BLOCK 1
+#define HIL_PK_PX 1
 #endif
 
 /* sum(x[i] * w[i]) of pixels (xa, xb) against channels (w0, w1) into acc[2 * pixel + channel]
- * (only acc[0], from xa and w0, when HIL_PK_BLOCK is 1). */
+ * (pixel xb only when HIL_PK_PX is 2). */
 static inline __attribute__((always_inline)) void hil_pk_dot2x2(const int8_t *xa, const int8_t *xb, const int8_t *w0,
                                                                   const int8_t *w1, int32_t n, int32_t acc[4])
 {
@@ -238,10 +240,12 @@ static inline __attribute__((always_inline)) void hil_pk_dot2x2(const int8_t *xa
         a11 += xb_i * w1_i;
     }
 #else
-    /* no SIMD32 (v6-M: eight low registers): blocks are 1x1, see HIL_PK_BLOCK */
     (void)xb;
-    (void)w1;
-    a00 = hil_dot_s8(xa, w0, n);
+    for (int32_t i = 0; i < n; ++i) {
+        const int32_t x = xa[i];
+        a00 += x * w0[i];
+        a01 += x * w1[i];
+    }
 #endif
     acc[0] += a00;
     acc[1] += a01;
@@ -277,8 +281,8 @@ static __attribute__((noinline)) void hil_pk_row(const hil_conv_pk_params_t *p, 
     const int32_t dy = p->dil_h * p->in_w * in_c, dx = p->dil_w * in_c, x_step = p->stride_w * in_c;
     const int8_t *pa = row_in + (ox_lo * p->stride_w - p->pad_w) * in_c;
     int8_t *o = o_row + ox_lo * out_c;
-    for (int32_t ox = ox_lo; ox < ox_hi; ox += HIL_PK_BLOCK, pa += HIL_PK_BLOCK * x_step) {
-        const int32_t npx = ox + 1 < ox_hi ? HIL_PK_BLOCK : 1;
+    for (int32_t ox = ox_lo; ox < ox_hi; ox += HIL_PK_PX, pa += HIL_PK_PX * x_step) {
+        const int32_t npx = ox + 1 < ox_hi ? HIL_PK_PX : 1;
         const int8_t *pb = npx == 2 ? pa + x_step : pa;
         int32_t acc[4] = {0, 0, 0, 0}; /* pixel ox: [0], [1]; pixel ox + 1: [2], [3] */
         const int8_t *qa = pa, *qb = pb, *v0 = w0, *v1 = w1;
@@ -303,7 +307,7 @@ typedef int32_t (*hil_pk_dot_fn)(const int8_t *x, const uint8_t *codes, int32_t 
  * point folded in), so windows are just dot products:
  * - pixels whose windows lie inside the input: output channels go in pairs; the pair's codes
  *   (2 * k_h * k_w * in_c, contiguous in OHWI) are unpacked once into `scratch` and every such
- *   pixel reuses them, two pixels at a time (HIL_PK_BLOCK: pairs on SIMD32 cores, else single);
+ *   pixel reuses them (register blocks: HIL_PK_PX pixels x HIL_PK_CH channels);
  * - border pixels: the window is gathered once into `scratch` (taps outside the input set to the
  *   input zero point, which then contribute nothing) and dotted with each channel's packed codes
  *   straight from flash.
@@ -336,8 +340,8 @@ static inline void hil_pk_conv(const hil_conv_pk_params_t *p, const int8_t *in, 
         const int8_t *in_b = in + b * in_h * in_w * in_c;
         int8_t *out_b = out + b * out_h * out_w * out_c;
         /* interior pixels, output channel pairs outermost */
-        for (int32_t oc = 0; oc < out_c && ox_lo < ox_hi && oy_lo < oy_hi; oc += HIL_PK_BLOCK) {
-            const int32_t nc = out_c - oc >= HIL_PK_BLOCK ? HIL_PK_BLOCK : 1;
+        for (int32_t oc = 0; oc < out_c && ox_lo < ox_hi && oy_lo < oy_hi; oc += HIL_PK_CH) {
+            const int32_t nc = out_c - oc >= HIL_PK_CH ? HIL_PK_CH : 1;
             unpack(codes, oc * w_size, nc * w_size, scratch);
             const int8_t *w0 = scratch, *w1 = scratch + (nc - 1) * w_size; /* one channel: computed twice */
             hil_pk_ch_t ch;
