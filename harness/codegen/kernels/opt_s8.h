@@ -234,8 +234,10 @@ HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst)
 /* Two words from *p, then p += 2 words: one LDRD with post-increment on the DSP cores. */
 #if HIL_SIMD_NATIVE
 #define HIL_LDRD_PI(lo, hi, ptr) __asm__("ldrd %0, %1, [%2], #8" : "=r"(lo), "=r"(hi), "+r"(ptr) : : "memory")
+#define HIL_LDRD_PI16(lo, hi, ptr) __asm__("ldrd %0, %1, [%2], #16" : "=r"(lo), "=r"(hi), "+r"(ptr) : : "memory")
 #else
 #define HIL_LDRD_PI(lo, hi, ptr) do { (lo) = (ptr)[0]; (hi) = (ptr)[1]; (ptr) += 2; } while (0)
+#define HIL_LDRD_PI16(lo, hi, ptr) do { (lo) = (ptr)[0]; (hi) = (ptr)[1]; (ptr) += 4; } while (0)
 #endif
 
 /* The row pair in `col` (interleaved as above) times all output channels. w: per channel pair a
@@ -249,6 +251,23 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
         const uint32_t *pa = col, *pw = w + c * (kp / 2);
         int32_t s00 = bias[c], s01 = bias[c + 1];
         int32_t s10 = s00, s11 = s01;
+        if (!two) { /* one row (FC with batch 1, a last odd row): 3 LDRD + 4 SMLAD per 8 MACs */
+            for (int32_t i = 0; i < kp; i += 4) {
+                uint32_t x0, x1, y0, y1, v0, v1;
+                HIL_LDRD_PI16(x0, x1, pa);
+                HIL_LDRD_PI(y0, y1, pw);
+                HIL_LDRD_PI(v0, v1, pw);
+                s00 = hil_smlad(x0, y0, s00);
+                s00 = hil_smlad(x1, y1, s00);
+                s01 = hil_smlad(x0, v0, s01);
+                s01 = hil_smlad(x1, v1, s01);
+            }
+            o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
+            if (c + 1 < n) {
+                o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
+            }
+            continue;
+        }
         /* 4 LDRD + 8 SMLAD per 16 MACs */
         for (int32_t i = 0; i < kp; i += 4) {
             uint32_t x0, x1, z0, z1, y0, y1, v0, v1;
@@ -294,12 +313,16 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
         const int32_t r1 = two ? r + 1 : r; /* a single last row is computed twice, stored once */
         if (p->direct) {
             hil_opt_widen_dsp(in + r * p->k, p->k, col);
-            hil_opt_widen_dsp(in + r1 * p->k, p->k, col + 2);
+            if (two) {
+                hil_opt_widen_dsp(in + r1 * p->k, p->k, col + 2);
+            }
         } else {
             hil_opt_im2col(p, in, r, tmp);
             hil_opt_widen_dsp(tmp, p->k, col);
-            hil_opt_im2col(p, in, r1, tmp);
-            hil_opt_widen_dsp(tmp, p->k, col + 2);
+            if (two) {
+                hil_opt_im2col(p, in, r1, tmp);
+                hil_opt_widen_dsp(tmp, p->k, col + 2);
+            }
         }
         hil_opt_mm_dsp(p, col, two, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh,
                        out + r * p->out_c, out + (r + 1) * p->out_c);
@@ -357,6 +380,43 @@ HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t
 #endif
 }
 
+/* One row (FC with batch 1, a last odd row) x channels c, c+1: 3.5 instructions per MAC. */
+HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
+{
+#if defined(HIL_OPT_V6M_ASM)
+    int32_t a00 = s[0], a01 = s[1];
+    const int32_t *end = col + 2 * kp;
+    uint32_t x0, ya, yb;
+#define HIL_V6M_R(xo, wo)                                                                          \
+    "ldr %[x0], [%[pc], #" #xo "]\n\t"                                                             \
+    "ldrb %[ya], [%[pw], #" #wo "]\n\t"                                                            \
+    "ldrb %[yb], [%[pw], #" #wo "+1]\n\t"                                                          \
+    "muls %[ya], %[x0], %[ya]\n\t"                                                                 \
+    "add %[a00], %[ya]\n\t"                                                                        \
+    "muls %[x0], %[yb], %[x0]\n\t"                                                                 \
+    "add %[a01], %[x0]\n\t"
+    __asm__(".syntax unified\n"
+            "1:\n\t"
+            HIL_V6M_R(0, 0) HIL_V6M_R(8, 2) HIL_V6M_R(16, 4) HIL_V6M_R(24, 6)
+            "adds %[pc], #32\n\t"
+            "adds %[pw], #8\n\t"
+            "cmp %[pc], %[end]\n\t"
+            "bne 1b\n\t"
+            : [a00] "+h"(a00), [a01] "+h"(a01), [pc] "+l"(col), [pw] "+l"(w), [x0] "=&l"(x0), [ya] "=&l"(ya),
+              [yb] "=&l"(yb)
+            : [end] "r"(end)
+            : "cc", "memory");
+#undef HIL_V6M_R
+    s[0] = a00;
+    s[1] = a01;
+#else
+    for (int32_t i = 0; i < kp; ++i) {
+        s[0] += col[2 * i] * w[2 * i];
+        s[1] += col[2 * i] * w[2 * i + 1];
+    }
+#endif
+}
+
 /* Conv / FC as a matrix product on v6-M, two rows at a time. w: generator layout (per channel
  * pair, per k, (wa + 128, wb + 128)); bias/mult/rsh padded to an even channel count.
  * scratch: kp/4 + 2 kp words. */
@@ -373,8 +433,8 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
     for (int32_t r = 0; r < p->rows; r += 2) {
         const int32_t two = r + 1 < p->rows;
         int32_t sum[2] = {0, 0};
-        for (int32_t j = 0; j < 2; ++j) {
-            const int32_t rr = (j == 1 && !two) ? r : r + j; /* a single last row is done twice */
+        for (int32_t j = 0; j < 1 + two; ++j) {
+            const int32_t rr = r + j;
             const int8_t *src = in + rr * k;
             if (!p->direct) {
                 hil_opt_im2col(p, in, rr, tmp);
@@ -393,7 +453,11 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
         int8_t *o0 = out + r * n, *o1 = o0 + n;
         for (int32_t c = 0; c < n; c += 2) {
             int32_t s[4] = {bias[c] - sum[0], bias[c + 1] - sum[0], bias[c] - sum[1], bias[c + 1] - sum[1]};
-            hil_opt_block_v6m(col, w + c * kp, kp, s);
+            if (two) {
+                hil_opt_block_v6m(col, w + c * kp, kp, s);
+            } else {
+                hil_opt_row_v6m(col, w + c * kp, kp, s);
+            }
             o0[c] = hil_opt_out(p, s[0], c, mult, rsh, lsh);
             if (two) {
                 o1[c] = hil_opt_out(p, s[2], c, mult, rsh, lsh);
