@@ -12,6 +12,7 @@ Every test that called `hil_check` (or whose model run failed) leaves one record
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,11 +91,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 scope="session")
 
 
+def _backend_missing(board: Board) -> str | None:
+    """Why this board's backend cannot run on this machine (Renode is optional), else None."""
+    if board.backend == "renode":
+        from harness.backends.renode import missing_reason
+
+        return missing_reason()
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing: dict[str, str | None] = {}
     for item in items:
         board = getattr(item, "callspec", None) and item.callspec.params.get("board")
         if not isinstance(board, Board):
             continue
+        if board.name not in missing:
+            missing[board.name] = _backend_missing(board)
+        if missing[board.name]:
+            item.add_marker(pytest.mark.skip(reason=f"board {board.name}: {missing[board.name]}"))
         for mark in item.iter_markers("cores"):
             if board.core not in mark.args:
                 item.add_marker(pytest.mark.skip(reason=f"needs core {'/'.join(mark.args)}; {board.name} is {board.core}"))
@@ -272,6 +287,9 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
             | {"count_mean": run.count_mean, "macs": run.macs, "weights_bytes": run.footprint.weights,
                "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound},
         )
+    if board is not None and getattr(board, "backend", "") == "renode" or (
+            pending is not None and pending["run"].board.backend == "renode"):
+        base["emulator"] = _renode_version()
     if report.passed:
         return Record(**base, status="ok")
     if report.skipped:
@@ -280,6 +298,16 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
         return Record(**base, status=status, message=reason[:500])
     failure = failure_class(exc) if exc is not None else "error"
     return Record(**base, status="failed", failure=failure, message=str(exc)[:2000] if exc else "")
+
+
+@functools.lru_cache(maxsize=1)
+def _renode_version() -> str:
+    from harness.backends.renode import renode_version
+
+    try:
+        return renode_version()
+    except HilError as exc:
+        return f"renode (version unknown: {exc})"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
