@@ -262,25 +262,28 @@ static inline int8_t hil_pk_out(const hil_conv_pk_params_t *p, int32_t base, int
     return (int8_t)hil_clamp_i32(hil_mbqm(a, m, sh) + p->output_offset, p->act_min, p->act_max);
 }
 
-/* Per-channel constants of a channel block (see hil_pk_conv). */
-typedef struct {
-    int32_t be[2], s[2], m[2], sh[2];
-} hil_pk_ch_t;
-
-/* One output row of interior pixels [ox_lo, ox_hi) for a block of `nc` channels (codes w0, w1):
+/* One output row of interior pixels [ox_lo, ox_hi) for channels oc .. oc + nc - 1 (codes w0, w1):
  * windows of k_h filter rows of n_seg contiguous runs of `seg` values, then requantization.
- * Kept out of line: inlined into the big convolution loop nest, GCC spills the loop registers
+ * Inlined into hil_pk_interior only: inside the bigger loop nest GCC spilled the loop registers
  * (measured on v6-M: 20 instructions per MAC instead of 7). */
-static __attribute__((noinline)) void hil_pk_row(const hil_conv_pk_params_t *p, const int8_t *row_in,
-                                                  const int8_t *w0, const int8_t *w1, int32_t nc,
-                                                  const hil_pk_ch_t *ch, int8_t *o_row, int32_t ox_lo,
-                                                  int32_t ox_hi)
+static inline __attribute__((always_inline)) void hil_pk_row(const hil_conv_pk_params_t *p, const int8_t *row_in,
+                                                  const int8_t *w0, const int8_t *w1, int32_t oc, int32_t nc,
+                                                  const int16_t *step, const int32_t *bias_eff,
+                                                  const int32_t *mult, const int32_t *shift, int8_t *o_row,
+                                                  int32_t ox_lo, int32_t ox_hi)
 {
     const int32_t in_c = p->in_c, k_h = p->k_h, out_c = p->out_c;
     const int32_t n_seg = p->dil_w == 1 ? 1 : p->k_w, seg = p->dil_w == 1 ? p->k_w * in_c : in_c;
     const int32_t dy = p->dil_h * p->in_w * in_c, dx = p->dil_w * in_c, x_step = p->stride_w * in_c;
     const int8_t *pa = row_in + (ox_lo * p->stride_w - p->pad_w) * in_c;
     int8_t *o = o_row + ox_lo * out_c;
+#ifndef HIL_HAVE_SIMD32
+    /* v6-M: the channels' constants in locals (on DSP cores the 2x2 block needs the registers,
+     * and spilling them would grow the stack frame; they are reloaded per output there) */
+    const int32_t c1 = oc + nc - 1, q0 = p->per_channel ? oc : 0, q1 = p->per_channel ? c1 : 0;
+    const int32_t be0 = bias_eff[oc], be1 = bias_eff[c1];
+    const int32_t s0 = step[p->per_channel_step ? oc : 0], s1 = step[p->per_channel_step ? c1 : 0];
+#endif
     for (int32_t ox = ox_lo; ox < ox_hi; ox += HIL_PK_PX, pa += HIL_PK_PX * x_step) {
         const int32_t npx = ox + 1 < ox_hi ? HIL_PK_PX : 1;
         const int8_t *pb = npx == 2 ? pa + x_step : pa;
@@ -292,9 +295,17 @@ static __attribute__((noinline)) void hil_pk_row(const hil_conv_pk_params_t *p, 
             }
         }
         for (int32_t k = 0; k < npx; ++k, o += out_c) {
-            for (int32_t j = 0; j < nc; ++j) {
-                o[j] = hil_pk_out(p, ch->be[j], ch->s[j], acc[2 * k + j], ch->m[j], ch->sh[j]);
+#ifndef HIL_HAVE_SIMD32
+            o[0] = hil_pk_out(p, be0, s0, acc[2 * k], mult[q0], shift[q0]);
+            if (nc == 2) {
+                o[1] = hil_pk_out(p, be1, s1, acc[2 * k + 1], mult[q1], shift[q1]);
             }
+#else
+            for (int32_t j = 0; j < nc; ++j) {
+                const int32_t c = oc + j, q = p->per_channel ? c : 0;
+                o[j] = hil_pk_out(p, bias_eff[c], step[p->per_channel_step ? c : 0], acc[2 * k + j], mult[q], shift[q]);
+            }
+#endif
         }
     }
 }
@@ -302,95 +313,121 @@ static __attribute__((noinline)) void hil_pk_row(const hil_conv_pk_params_t *p, 
 typedef void (*hil_pk_unpack_fn)(const uint8_t *codes, int32_t e, int32_t n, int8_t *dst);
 typedef int32_t (*hil_pk_dot_fn)(const int8_t *x, const uint8_t *codes, int32_t e, int32_t n);
 
+/* Interior of the output: columns [r[0], r[1]) and rows [r[2], r[3]) whose windows lie inside
+ * the input. */
+static inline void hil_pk_range(const hil_conv_pk_params_t *p, int32_t r[4])
+{
+    r[0] = 0;
+    r[1] = p->out_w;
+    r[2] = 0;
+    r[3] = p->out_h;
+    while (r[0] < p->out_w && r[0] * p->stride_w - p->pad_w < 0) {
+        ++r[0];
+    }
+    while (r[1] > r[0] && (r[1] - 1) * p->stride_w - p->pad_w + (p->k_w - 1) * p->dil_w >= p->in_w) {
+        --r[1];
+    }
+    while (r[2] < p->out_h && r[2] * p->stride_h - p->pad_h < 0) {
+        ++r[2];
+    }
+    while (r[3] > r[2] && (r[3] - 1) * p->stride_h - p->pad_h + (p->k_h - 1) * p->dil_h >= p->in_h) {
+        --r[3];
+    }
+}
+
+/* Border pixels of one batch (windows reaching outside the input): gather the window into `col` with the input zero point for taps outside
+ * the input (which then contribute nothing against bias_eff), then dot it with every channel's
+ * packed codes. Out of line so its frame does not stack on the interior loops' frames. */
+static __attribute__((noinline)) void hil_pk_border(const hil_conv_pk_params_t *p, const int8_t *in_b, int8_t *out_b,
+                                                     const uint8_t *codes, const int16_t *step,
+                                                     const int32_t *bias_eff, const int32_t *mult,
+                                                     const int32_t *shift, int8_t *col, hil_pk_dot_fn dot)
+{
+    int32_t r[4];
+    hil_pk_range(p, r);
+    const int32_t ox_lo = r[0], ox_hi = r[1], oy_lo = r[2], oy_hi = r[3];
+    const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, out_c = p->out_c;
+    const int32_t w_size = p->k_h * p->k_w * in_c;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int row_inside = oy >= oy_lo && oy < oy_hi;
+        for (int32_t ox = 0; ox < p->out_w; ++ox) {
+            if (row_inside && ox >= ox_lo && ox < ox_hi) {
+                ox = ox_hi - 1;
+                continue;
+            }
+            const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+            int8_t *c = col;
+            for (int32_t ky = 0; ky < p->k_h; ++ky) {
+                const int32_t iy = y0 + ky * p->dil_h;
+                for (int32_t kx = 0; kx < p->k_w; ++kx, c += in_c) {
+                    const int32_t ix = x0 + kx * p->dil_w;
+                    if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) {
+                        for (int32_t k = 0; k < in_c; ++k) {
+                            c[k] = (int8_t)(-p->input_offset);
+                        }
+                    } else {
+                        const int8_t *src = in_b + (iy * in_w + ix) * in_c;
+                        for (int32_t k = 0; k < in_c; ++k) {
+                            c[k] = src[k];
+                        }
+                    }
+                }
+            }
+            int8_t *o = out_b + (oy * p->out_w + ox) * out_c;
+            for (int32_t oc = 0; oc < out_c; ++oc) {
+                const int32_t q = p->per_channel ? oc : 0;
+                const int32_t sum = dot(col, codes, oc * w_size, w_size);
+                o[oc] = hil_pk_out(p, bias_eff[oc], step[p->per_channel_step ? oc : 0], sum, mult[q], shift[q]);
+            }
+        }
+    }
+}
+
+/* Interior pixels of one batch, output channel pairs outermost: the pair's codes are unpacked
+ * into `scratch`, then each interior output row is one hil_pk_row call. Out of line, with `p`
+ * read in place, to keep the stack frames under the kernel small. */
+static __attribute__((noinline)) void hil_pk_interior(const hil_conv_pk_params_t *p, const int8_t *in_b,
+                                                       int8_t *out_b, const uint8_t *codes, const int16_t *step,
+                                                       const int32_t *bias_eff, const int32_t *mult,
+                                                       const int32_t *shift, int8_t *scratch,
+                                                       hil_pk_unpack_fn unpack)
+{
+    int32_t range[4];
+    hil_pk_range(p, range);
+    if (range[0] >= range[1] || range[2] >= range[3]) {
+        return;
+    }
+    const int32_t w_size = p->k_h * p->k_w * p->in_c;
+    for (int32_t oc = 0; oc < p->out_c; oc += HIL_PK_CH) {
+        const int32_t nc = p->out_c - oc >= HIL_PK_CH ? HIL_PK_CH : 1;
+        unpack(codes, oc * w_size, nc * w_size, scratch);
+        for (int32_t oy = range[2]; oy < range[3]; ++oy) {
+            hil_pk_row(p, in_b + (oy * p->stride_h - p->pad_h) * p->in_w * p->in_c, scratch,
+                       scratch + (nc - 1) * w_size, oc, nc, step, bias_eff, mult, shift,
+                       out_b + oy * p->out_w * p->out_c + oc, range[0], range[1]);
+        }
+    }
+}
+
 /* The packed convolution, shared by the 4- and 2-bit kernels (which differ only in `unpack` and
  * `dot`). Every window sums x * code over all its taps and starts from bias_eff (the input zero
  * point folded in), so windows are just dot products:
  * - pixels whose windows lie inside the input: output channels go in pairs; the pair's codes
  *   (2 * k_h * k_w * in_c, contiguous in OHWI) are unpacked once into `scratch` and every such
  *   pixel reuses them (register blocks: HIL_PK_PX pixels x HIL_PK_CH channels);
- * - border pixels: the window is gathered once into `scratch` (taps outside the input set to the
- *   input zero point, which then contribute nothing) and dotted with each channel's packed codes
- *   straight from flash.
+ * - border pixels: the window is gathered once into `scratch` and dotted with each channel's
+ *   packed codes straight from flash.
  * `scratch`: 3 * k_h * k_w * in_c bytes. */
 static inline void hil_pk_conv(const hil_conv_pk_params_t *p, const int8_t *in, const uint8_t *codes,
                                const int16_t *step, const int32_t *bias_eff, const int32_t *mult,
                                const int32_t *shift, int8_t *scratch, int8_t *out, hil_pk_unpack_fn unpack,
                                hil_pk_dot_fn dot)
 {
-    const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, out_c = p->out_c;
-    const int32_t out_h = p->out_h, out_w = p->out_w, k_h = p->k_h, k_w = p->k_w;
-    const int32_t stride_h = p->stride_h, stride_w = p->stride_w, dil_h = p->dil_h, dil_w = p->dil_w;
-    const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
-    const int32_t w_size = k_h * k_w * in_c;
-    /* output columns [ox_lo, ox_hi) and rows [oy_lo, oy_hi) whose windows lie inside the input */
-    int32_t ox_lo = 0, ox_hi = out_w, oy_lo = 0, oy_hi = out_h;
-    while (ox_lo < out_w && ox_lo * stride_w - pad_w < 0) {
-        ++ox_lo;
-    }
-    while (ox_hi > ox_lo && (ox_hi - 1) * stride_w - pad_w + (k_w - 1) * dil_w >= in_w) {
-        --ox_hi;
-    }
-    while (oy_lo < out_h && oy_lo * stride_h - pad_h < 0) {
-        ++oy_lo;
-    }
-    while (oy_hi > oy_lo && (oy_hi - 1) * stride_h - pad_h + (k_h - 1) * dil_h >= in_h) {
-        --oy_hi;
-    }
     for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_b = in + b * in_h * in_w * in_c;
-        int8_t *out_b = out + b * out_h * out_w * out_c;
-        /* interior pixels, output channel pairs outermost */
-        for (int32_t oc = 0; oc < out_c && ox_lo < ox_hi && oy_lo < oy_hi; oc += HIL_PK_CH) {
-            const int32_t nc = out_c - oc >= HIL_PK_CH ? HIL_PK_CH : 1;
-            unpack(codes, oc * w_size, nc * w_size, scratch);
-            const int8_t *w0 = scratch, *w1 = scratch + (nc - 1) * w_size; /* one channel: computed twice */
-            hil_pk_ch_t ch;
-            for (int32_t j = 0; j < nc; ++j) {
-                const int32_t c = oc + j, q = p->per_channel ? c : 0;
-                ch.be[j] = bias_eff[c];
-                ch.s[j] = step[p->per_channel_step ? c : 0];
-                ch.m[j] = mult[q];
-                ch.sh[j] = shift[q];
-            }
-            for (int32_t oy = oy_lo; oy < oy_hi; ++oy) {
-                hil_pk_row(p, in_b + (oy * stride_h - pad_h) * in_w * in_c, w0, w1, nc, &ch,
-                           out_b + oy * out_w * out_c + oc, ox_lo, ox_hi);
-            }
-        }
-        /* border pixels: gather the window, then every channel from the packed codes */
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int row_inside = oy >= oy_lo && oy < oy_hi;
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                if (row_inside && ox >= ox_lo && ox < ox_hi) {
-                    ox = ox_hi - 1;
-                    continue;
-                }
-                const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
-                int8_t *col = scratch;
-                for (int32_t ky = 0; ky < k_h; ++ky) {
-                    const int32_t iy = y0 + ky * dil_h;
-                    for (int32_t kx = 0; kx < k_w; ++kx, col += in_c) {
-                        const int32_t ix = x0 + kx * dil_w;
-                        if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) {
-                            for (int32_t c = 0; c < in_c; ++c) {
-                                col[c] = (int8_t)(-p->input_offset);
-                            }
-                        } else {
-                            const int8_t *src = in_b + (iy * in_w + ix) * in_c;
-                            for (int32_t c = 0; c < in_c; ++c) {
-                                col[c] = src[c];
-                            }
-                        }
-                    }
-                }
-                int8_t *o = out_b + (oy * out_w + ox) * out_c;
-                for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int32_t q = p->per_channel ? oc : 0;
-                    const int32_t sum = dot(scratch, codes, oc * w_size, w_size);
-                    o[oc] = hil_pk_out(p, bias_eff[oc], step[p->per_channel_step ? oc : 0], sum, mult[q], shift[q]);
-                }
-            }
-        }
+        const int8_t *in_b = in + b * p->in_h * p->in_w * p->in_c;
+        int8_t *out_b = out + b * p->out_h * p->out_w * p->out_c;
+        hil_pk_interior(p, in_b, out_b, codes, step, bias_eff, mult, shift, scratch, unpack);
+        hil_pk_border(p, in_b, out_b, codes, step, bias_eff, mult, shift, scratch, dot);
     }
 }
 
