@@ -35,7 +35,7 @@ def _vectors(path: Path, n: int, seed: int = 0) -> list[bytes]:
     return out + [bytes([0x80]) * size, bytes([0x7F]) * size]
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m7", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m7", "m33", "m0plus"])
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     path = ROOT / SUITES[suite]
@@ -143,3 +143,29 @@ def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tm
             out, _ = dev.invoke(struct.pack("<II", seed, 20000))
             bad, n = struct.unpack("<II", out)
             assert n == 20000 and bad == 0
+
+
+XCPUS = {
+    "cortex-m0plus": ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"],
+    "cortex-m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "cortex-m7": ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
+    "cortex-m33": ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=soft"],
+}
+
+
+@pytest.mark.parametrize("cpu", sorted(XCPUS))
+def test_optimized_code_cross_compiles_with_werror(cpu: str, tmp_path: Path) -> None:
+    """-O2 (inlined, asm blocks) and -Os (out of line), either asm syntax mode, C99, -Werror."""
+    import subprocess
+
+    for builder, quant in (("ds_cnn", "int8_pt"), ("conv_chain", "int8"), ("dense_chain", "int8")):
+        d = generate(cg_models.model_path(builder, quant), tmp_path / f"{builder}-{quant}", target=cpu).out_dir
+        srcs = sorted(str(p) for p in d.glob("*.c"))
+        for opt in ("-O2", "-Os"):
+            for syntax in ([], ["-masm-syntax-unified"]):
+                work = tmp_path / f"o-{builder}-{opt}-{len(syntax)}"
+                work.mkdir()
+                cmd = ["arm-none-eabi-gcc", *XCPUS[cpu], "-std=c99", opt, *syntax, "-Wall", "-Wextra", "-Werror",
+                       "-ffreestanding", "-I", str(d), "-c", *srcs]
+                r = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
+                assert r.returncode == 0, f"{builder} for {cpu} {opt} {syntax}:\n{r.stderr[:3000]}"
