@@ -14,6 +14,7 @@ import numpy as np
 from harness.codegen.ir import Graph, Op, Tensor
 from harness.codegen.ops import EmitContext, OpCode
 from harness.codegen.ops._common import c_struct
+from harness.errors import ConfigError
 
 # core name (as in boards/*.toml) -> kernel family
 FAMILIES = {
@@ -34,7 +35,8 @@ def family(target: str | None) -> str:
     try:
         return FAMILIES[target]
     except KeyError:
-        raise ValueError(f"unknown codegen target {target!r}; known: {', '.join(TARGETS)}") from None
+        raise ConfigError(f"unknown codegen target {target!r}; use one of: {', '.join(TARGETS)} "
+                          f"(a board's `core`)", field="target", value=target) from None
 
 
 def _kernels(fam: str) -> list[str]:
