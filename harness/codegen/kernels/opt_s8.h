@@ -34,9 +34,16 @@
 #if defined(__OPTIMIZE_SIZE__)
 #define HIL_OPT_INL static inline
 #define HIL_OPT_UNROLL _Pragma("GCC unroll 1")
+#define HIL_OPT_UNROLL_K _Pragma("GCC unroll 1")
 #else
 #define HIL_OPT_INL static inline __attribute__((always_inline))
 #define HIL_OPT_UNROLL _Pragma("GCC unroll 4")
+#define HIL_OPT_UNROLL_K _Pragma("GCC unroll 16")
+#endif
+#if defined(__GNUC__)
+#define HIL_OPT_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define HIL_OPT_BARRIER() ((void)0)
 #endif
 #define HIL_OPT_MAX_TAPS 64 /* depthwise windows up to 8x8 (the generator checks); scratch words */
 
@@ -252,6 +259,7 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
         int32_t s00 = bias[c], s01 = bias[c + 1];
         int32_t s10 = s00, s11 = s01;
         if (!two) { /* one row (FC with batch 1, a last odd row): 3 LDRD + 4 SMLAD per 8 MACs */
+            HIL_OPT_UNROLL
             for (int32_t i = 0; i < kp; i += 4) {
                 uint32_t x0, x1, y0, y1, v0, v1;
                 HIL_LDRD_PI16(x0, x1, pa);
@@ -268,7 +276,8 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
             }
             continue;
         }
-        /* 4 LDRD + 8 SMLAD per 16 MACs */
+        /* 4 LDRD + 8 SMLAD per 16 MACs; at -O2 fully unrolled for the usual depths (<= 64) */
+        HIL_OPT_UNROLL_K
         for (int32_t i = 0; i < kp; i += 4) {
             uint32_t x0, x1, z0, z1, y0, y1, v0, v1;
             HIL_LDRD_PI(x0, x1, pa);
@@ -538,17 +547,23 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *params, const int8_t *in, co
             const int32_t y0 = oy * p->stride_h - p->pad_h;
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
                 const int32_t x0 = ox * p->stride_w - p->pad_w;
-                for (int32_t ky = 0; ky < kh; ++ky) {
-                    const int32_t y = y0 + ky * p->dil_h;
-                    for (int32_t kx = 0; kx < kw; ++kx) {
-                        const int32_t x = x0 + kx * p->dil_w;
-                        tp[ky * kw + kx] = (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w)
-                                               ? in_b + (y * p->in_w + x) * C : zrow;
-                    }
-                }
 #if defined(HIL_OPT_DSP)
                 const int32_t interior = y0 >= 0 && y0 + (kh - 1) * p->dil_h < p->in_h && x0 >= 0 &&
                                          x0 + (kw - 1) * p->dil_w < p->in_w;
+#else
+                const int32_t interior = 0;
+#endif
+                if (!interior || (C & 3) != 0) { /* the tap table: only where the fast path needs none */
+                    for (int32_t ky = 0; ky < kh; ++ky) {
+                        const int32_t y = y0 + ky * p->dil_h;
+                        for (int32_t kx = 0; kx < kw; ++kx) {
+                            const int32_t x = x0 + kx * p->dil_w;
+                            tp[ky * kw + kx] = (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w)
+                                                   ? in_b + (y * p->in_w + x) * C : zrow;
+                        }
+                    }
+                }
+#if defined(HIL_OPT_DSP)
                 if ((C & 3) == 0 && interior) {
                     /* every tap at a constant offset from one base: immediate-offset loads */
                     const uint32_t *wq = (const uint32_t *)(const void *)w16;
@@ -567,6 +582,7 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *params, const int8_t *in, co
                             a1 = hil_smlabb(x13, w1, a1);
                             a3 = hil_smlatt(x13, w1, a3);
                         }
+                        HIL_OPT_BARRIER(); /* keep the requantization loads here: hoisted, they spill */
                         out[g] = hil_opt_out(p, a0, g, mult, rsh, lsh);
                         out[g + 1] = hil_opt_out(p, a1, g + 1, mult, rsh, lsh);
                         out[g + 2] = hil_opt_out(p, a2, g + 2, mult, rsh, lsh);
