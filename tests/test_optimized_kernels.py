@@ -59,7 +59,7 @@ def test_optimized_and_portable_agree_and_optimized_is_faster_on_m7() -> None:
     path = ROOT / SUITES["kws"]
     xs = _vectors(path, 2)
     fast = run_model(path, load_board("m7"), xs, target="board")
-    ref = run_model(path, load_board("m7"), xs)  # portable by default
+    ref = run_model(path, load_board("m7"), xs, target="portable")
     assert fast.outputs == ref.outputs == fast.reference
     assert fast.count_per_inference < ref.count_per_inference
 
