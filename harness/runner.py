@@ -146,16 +146,15 @@ def run_model(
     state: StateWiring | None = None,
     timeout: float = 30.0,
     opt: str = "-O2",
-    target: str | None = "portable",
+    target: str | None = "board",
 ) -> ModelRun:
     """Run `inputs` (raw input bytes, one per inference) through the model on `board`.
 
     `reset_before` lists the vector indices before which streaming state is reset (on the
     device and in the reference), e.g. the first frame of every sequence. With `state`, each
     input holds only the non-state tensors; the reference carries the state like the device.
-    `target`: "board" generates the board core's optimized kernels (harness/codegen/optimized.py),
-    "portable" (default, or None) the reference C kernels, or a core name. The default stays
-    portable while suites/budgets.toml holds flash/stack budgets measured with those kernels.
+    `target`: "board" (default) generates the board core's optimized kernels
+    (harness/codegen/optimized.py), "portable" (or None) the reference C kernels, or a core name.
     """
     from harness.reference import Reference
 
