@@ -18,7 +18,6 @@ keys it understands); the variant's model is `suites/<suite>/artifacts/<variant>
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing as mp
 import os
 import queue

@@ -27,4 +27,20 @@ def check_accuracy(point: Point, hil_check) -> None:  # noqa: ANN001
     hil_check(point.key, point.run, accuracy=acc)
 
 
-__all__ = ["check_agreement", "check_accuracy", "check_count", "check_footprint"]
+
+
+# The four tests, imported by each classification suite's module (which defines `point`).
+def test_matches_reference(point, hil_check):
+    check_agreement(point, hil_check)
+
+
+def test_accuracy(point, hil_check):
+    check_accuracy(point, hil_check)
+
+
+def test_count_per_inference(point, hil_check):
+    check_count(point, hil_check)
+
+
+def test_footprint(point, hil_check):
+    check_footprint(point, hil_check)

@@ -9,13 +9,37 @@ Ctrl-C.
 from __future__ import annotations
 
 import abc
+import atexit
+import ctypes
+import signal
+import sys
 import time
+import weakref
 from fractions import Fraction
 from pathlib import Path
 
 from harness.boards import Board
 from harness.errors import HilError
 from harness.link import Link
+
+LIVE: "weakref.WeakSet[Backend]" = weakref.WeakSet()  # started emulators, stopped at interpreter exit
+
+
+@atexit.register
+def _stop_all() -> None:
+    for backend in list(LIVE):
+        backend.stop()
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+# preexec_fn for emulator processes: they die with the harness, even on SIGKILL (Linux only).
+DIE_WITH_PARENT = _die_with_parent if sys.platform.startswith("linux") else None
 
 
 class Backend(abc.ABC):

@@ -19,21 +19,17 @@ emulator costs no host CPU (measured 0 % vs ~30 % of a core when polling).
 
 from __future__ import annotations
 
-import atexit
-import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import weakref
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-from harness.backends.base import Backend
+from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend
 from harness.boards import Board
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
 from harness.link import Link, LinkClosed, open_link
@@ -41,24 +37,6 @@ from harness.protocol import FAULT_EXIT_CODE
 
 QEMU = "qemu-system-arm"
 INSTALL_HINT = "apt-get install -y --no-install-recommends qemu-system-arm"
-_LIVE: "weakref.WeakSet[QemuBackend]" = weakref.WeakSet()
-
-
-def _stop_all() -> None:
-    for backend in list(_LIVE):
-        backend.stop()
-
-
-atexit.register(_stop_all)
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 def qemu_version(program: str = QEMU) -> str:
     """First line of `qemu-system-arm --version` (for result records)."""
     exe = shutil.which(program)
@@ -128,9 +106,9 @@ class QemuBackend(Backend):
                 self.process = subprocess.Popen(
                     [exe, *self.command(fd)[1:]], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                     pass_fds=(fd,), start_new_session=True,
-                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                    preexec_fn=DIE_WITH_PARENT,
                 )
-            _LIVE.add(self)
+            LIVE.add(self)
         finally:
             listener.close()  # QEMU holds its own copy of the listening socket
         try:
@@ -205,7 +183,7 @@ class QemuBackend(Backend):
             if self._exit_error is None and proc.returncode is not None and proc.returncode >= 0:
                 # Keep the classification of a natural exit before the logs go away.
                 self._exit_error = self.classify_exit(proc.returncode, self.stderr_tail())
-        _LIVE.discard(self)
+        LIVE.discard(self)
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

@@ -27,22 +27,18 @@ Renode 1.15.1):
 
 from __future__ import annotations
 
-import atexit
-import ctypes
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import weakref
 from fractions import Fraction
 from pathlib import Path
 
-from harness.backends.base import Backend
+from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend
 from harness.boards import Board
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
 from harness.link import Link, LinkClosed, open_link
@@ -86,24 +82,6 @@ _PROMPT_RE = re.compile(rb"\((?:monitor|hil)\) ?\n?$")
 _ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 # Substrings of monitor replies that mean a command failed.
 _MONITOR_ERRORS = ("rror", "Could not", "could not", "No such", "not found", "Failed", "failed", "Invalid")
-_LIVE: "weakref.WeakSet[RenodeBackend]" = weakref.WeakSet()
-
-
-def _stop_all() -> None:
-    for backend in list(_LIVE):
-        backend.stop()
-
-
-atexit.register(_stop_all)
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 def find_renode() -> str:
     """Path of the `renode` launcher: $HIL_RENODE, else PATH; ToolchainError if neither."""
     env = os.environ.get(RENODE_ENV)
@@ -317,9 +295,9 @@ class RenodeBackend(Backend):
             self.process = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self._tmp,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=DIE_WITH_PARENT,
             )
-        _LIVE.add(self)
+        LIVE.add(self)
         try:
             self._connect_monitor()
             self.command(f"include @{script}")
@@ -467,7 +445,7 @@ class RenodeBackend(Backend):
             self.monitor = None
         if proc is not None:
             self._kill(proc)
-        _LIVE.discard(self)
+        LIVE.discard(self)
         if self._tmp is not None:
             if self._exit_error is None and proc is not None:
                 self.poll_exit()  # keep a HILEXIT classification before the logs go

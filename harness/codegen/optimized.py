@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.codegen.ir import Graph, Op, Tensor
+from harness.codegen.ir import Op, Tensor
 from harness.codegen.ops import EmitContext, OpCode
 from harness.codegen.ops._common import c_struct
 from harness.errors import ConfigError
