@@ -114,8 +114,8 @@ def packed_conv(op: Op, ctx: EmitContext, w: Tensor, x: Tensor, y: Tensor, b: Te
         ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), -(-3 * w_size // 4))
         args = f"{beff}, {mult}, {shift}, (int8_t *)hil_scratch"
     code = f"{params}\n{fn}(&p, {ctx.ptr(x.index)}, {codes}, {step}, {args}, {ctx.ptr(y.index)});"
-    return OpCode(code=code, constants={**consts, **extra}, kernels=[KERNEL_HEADER, f"{kind}_s8w{pk.bits}.c"],
-                  macs=macs, weight_bits=pk.bits)
+    kernels = [KERNEL_HEADER, *(["dwconv_s8pk.h"] if dw else []), f"{kind}_s8w{pk.bits}.c"]
+    return OpCode(code=code, constants={**consts, **extra}, kernels=kernels, macs=macs, weight_bits=pk.bits)
 
 
 def packed_fc(op: Op, ctx: EmitContext, w: Tensor, x: Tensor, y: Tensor, geom: dict, fields: dict,
