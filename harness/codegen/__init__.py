@@ -63,7 +63,7 @@ class GeneratedModel:
 
 def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = None,
              state: list[tuple[int, int]] | None = None, state_init: bytes | None = None,
-             pack_weights: bool = True, target: str | None = None) -> GeneratedModel:
+             pack_weights: bool = True, target: str | None = None, in_place: bool = True) -> GeneratedModel:
     """Read, plan and emit `model_path` into `out_dir` (replaced atomically; untouched on error).
 
     `state` lists (input index, output index) pairs of a streaming model's explicit state: the
@@ -71,14 +71,15 @@ def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = 
     `pack_weights`: conv/FC filters on a 4-/2-bit grid (w4a8, w2a8, INT4) are stored packed in
     flash and unpacked by the kernels (harness/codegen/packing.py); False keeps int8 filters.
     `target`: the core (e.g. "cortex-m4", "cortex-m0plus"; None = portable C) whose optimized
-    int8 conv/FC kernels to use (harness/codegen/optimized.py); results are bit-exact either way."""
+    int8 conv/FC kernels to use (harness/codegen/optimized.py); results are bit-exact either way.
+    `in_place`: same-shape convolutions may write their output over their input (planner.py)."""
     from harness.codegen.emitter import emit, write_atomically
     from harness.codegen.reader import read_tflite
 
     if name is not None:
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"  # it becomes a C string and file names
     graph = read_tflite(model_path, name=name)
-    emitted = emit(graph, pack_weights=pack_weights, target=target)
+    emitted = emit(graph, pack_weights=pack_weights, target=target, in_place=in_place)
     files, m = emitted.files, emitted.manifest
     if state:
         from harness.codegen.state import StatePair, add_state
@@ -101,6 +102,9 @@ def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default=None,
                         help="core whose optimized kernels to use: cortex-m4, cortex-m7, cortex-m33, cortex-m0plus, "
                              "... (default: portable C)")
+    parser.add_argument("--no-in-place", dest="in_place", action="store_false",
+                        help="give every activation its own arena block (default: same-shape convolutions "
+                             "write their output over their input)")
 
 
 def _state_pairs(specs: list[str]) -> list[tuple[int, int]]:
@@ -117,7 +121,8 @@ def run_codegen(args: argparse.Namespace) -> int:
     """Run `hil codegen`; prints a one-screen summary. Returns 0, or 2 on a HilError."""
     try:
         gm = generate(args.model, args.out, name=args.name, state=_state_pairs(args.state) or None,
-                      pack_weights=getattr(args, "pack_weights", True), target=getattr(args, "target", None))
+                      pack_weights=getattr(args, "pack_weights", True), target=getattr(args, "target", None),
+                      in_place=getattr(args, "in_place", True))
     except HilError as e:
         print(f"hil codegen: {e}", file=sys.stderr)
         return 2

@@ -155,7 +155,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
     code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
-    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
+    # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
+    # input row r when rows are no wider out than in
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+                  inplace_safe=bool(direct and n <= g["in_c"]))
 
 
 def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,

@@ -3,7 +3,9 @@
 Constants stay in flash. Graph inputs/outputs are used in place in the caller's buffers
 (when aligned). Every other activation gets an offset in one arena, from a liveness-based,
 greedy-by-size, best-fit placement. Alias ops (RESHAPE...) put their output in their input's
-storage, so they cost neither bytes nor a copy.
+storage, so they cost neither bytes nor a copy. An op whose plug-in can run in place (a
+same-shape convolution, row by row) writes its output over its input when that input dies there:
+a depthwise-separable stack then lives in one activation buffer instead of two.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.codegen.ir import Graph, itemsize
-from harness.codegen.ops import is_alias
+from harness.codegen.ops import in_place_cost, is_alias
 
 ALIGN = 4
 
@@ -40,6 +42,8 @@ class Plan:
     copy_out: list[tuple[int, int]] = field(default_factory=list)  # (tensor, output byte offset): memcpy at end
     lifetimes: dict[int, tuple[int, int]] = field(default_factory=dict)  # arena group root -> (first, last) step
     blocks: dict[int, tuple[int, int]] = field(default_factory=dict)  # arena group root -> (offset, bytes)
+    inplace: set[int] = field(default_factory=set)  # ops whose output is written over their input
+    inplace_buffer: int = 0  # the largest row buffer those ops may need (outside the arena)
 
 
 class _UnionFind:
@@ -77,8 +81,46 @@ def fold_constant_aliases(graph: Graph) -> None:
                 dst.data = src.data.reshape(dst.shape)
 
 
-def plan_memory(graph: Graph) -> Plan:
-    """Place every non-constant tensor; see the module docstring."""
+def _merge_in_place(graph: Graph, uf: _UnionFind) -> tuple[set[int], int]:
+    """Union each in-place-capable op's output with its input where the input (with its aliases)
+    is an activation read by nothing later and neither is a graph input or output. Returns the
+    ops and the largest row buffer they may need."""
+    io = {uf.find(t) for t in graph.inputs + graph.outputs}
+    last_use: dict[int, int] = {}
+    for op in graph.ops:
+        for t in op.inputs + op.outputs:
+            if t >= 0:
+                last_use[uf.find(t)] = op.index
+    done: set[int] = set()
+    buffer = 0
+    for op in graph.ops:
+        cost = in_place_cost(op, graph) if op.inputs and op.outputs and op.inputs[0] >= 0 else None
+        if cost is None:
+            continue
+        x, y = op.inputs[0], op.outputs[0]
+        rx, ry = uf.find(x), uf.find(y)
+        if graph.tensor(x).is_const or rx in io or ry in io or rx == ry or last_use[rx] != op.index:
+            continue
+        if op.inputs.count(x) != 1 or graph.tensor(x).nbytes != graph.tensor(y).nbytes:
+            continue
+        uf.union(rx, ry)
+        last_use[uf.find(rx)] = max(last_use[rx], last_use[ry])
+        done.add(op.index)
+        buffer = max(buffer, cost)
+    return done, buffer
+
+
+def plan_memory(graph: Graph, *, in_place: bool = True) -> Plan:
+    """Place every non-constant tensor; see the module docstring. `in_place`: also try writing
+    outputs over inputs, and keep that plan when its arena plus row buffer is smaller."""
+    separate = _plan(graph, False)
+    if not in_place:
+        return separate
+    shared = _plan(graph, True)
+    return shared if shared.arena_bytes + shared.inplace_buffer < separate.arena_bytes else separate
+
+
+def _plan(graph: Graph, in_place: bool) -> Plan:
     fold_constant_aliases(graph)
     n_ops = len(graph.ops)
     uf = _UnionFind()
@@ -87,6 +129,7 @@ def plan_memory(graph: Graph) -> Plan:
         used.update(t for t in op.inputs + op.outputs if t >= 0)
         if is_alias(op.opcode) and op.inputs and op.outputs:
             uf.union(op.inputs[0], op.outputs[0])
+    inplace, inplace_buffer = _merge_in_place(graph, uf) if in_place else (set(), 0)
     act = [t for t in sorted(used) if not graph.tensor(t).is_const]
     groups: dict[int, list[int]] = {}
     for t in act:
@@ -181,4 +224,6 @@ def plan_memory(graph: Graph) -> Plan:
         copy_out=copy_out,
         lifetimes={r: (first_step[r], last_step[r]) for r in arena_groups},
         blocks={r: (placed[r], size[r]) for r in arena_groups},
+        inplace=inplace,
+        inplace_buffer=inplace_buffer,
     )

@@ -49,6 +49,23 @@ def dw_chain(tf, in_shape=(12, 12, 4)):
     return tf.keras.Model(inp, x)
 
 
+def inplace_chain(tf, in_shape=(12, 6, 4)):
+    """Same-shape convolutions after a widening one: each can run in place (tall, dilated and
+    wide windows, 1x1, depthwise and full); the first conv's output is in the arena."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = L.DepthwiseConv2D((5, 3), dilation_rate=(2, 1), padding="same")(x)
+    x = L.Conv2D(8, 1, activation="relu")(x)
+    x = L.DepthwiseConv2D((1, 3), padding="same")(x)
+    x = L.Conv2D(8, (2, 3), padding="same")(x)
+    x = L.DepthwiseConv2D((4, 1), padding="same", activation="relu")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(5)(x)
+    return tf.keras.Model(inp, x)
+
+
 def dense_chain(tf):
     L = tf.keras.layers
     x = inp = L.Input((20,), batch_size=1)
@@ -135,7 +152,7 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+    for f in (conv_chain, dw_chain, inplace_chain, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
 

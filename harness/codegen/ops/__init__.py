@@ -75,6 +75,7 @@ __all__ = [
     "register_alias",
     "lookup",
     "is_alias",
+    "in_place_cost",
     "supported_ops",
     "c_array",
 ]
@@ -89,9 +90,11 @@ class OpCode:
     kernels: list[str] = field(default_factory=list)
     macs: int = 0
     weight_bits: int = 0  # stored filter width when the plug-in packs it (4, 2); 0: the tensor's own
+    inplace_safe: bool = False  # the kernel reads each output row's inputs before writing that row
 
 
 Emitter = Callable[[Op, Graph, "EmitContext"], OpCode]
+InPlace = Callable[[Op, Graph], "int | None"]
 
 
 @dataclass
@@ -99,17 +102,22 @@ class OpSpec:
     opcode: str
     emit: Emitter | None
     alias: bool = False
+    inplace: InPlace | None = None  # bytes of row buffer to run in place, None: it cannot (planner)
 
 
 _REGISTRY: dict[str, OpSpec] = {}
 
 
-def register(*opcodes: str) -> Callable[[Emitter], Emitter]:
-    """Decorator: register `fn` as the plug-in for each builtin name in `opcodes`."""
+def register(*opcodes: str, inplace: InPlace | None = None) -> Callable[[Emitter], Emitter]:
+    """Decorator: register `fn` as the plug-in for each builtin name in `opcodes`.
+
+    `inplace(op, graph)`: the bytes of buffer the plug-in needs to write this op's output over its
+    first input, or None when it cannot (the planner may then give both one block; the plug-in
+    finds `op.index` in `ctx.options["inplace"]` and must honour it)."""
 
     def deco(fn: Emitter) -> Emitter:
         for name in opcodes:
-            _REGISTRY[name] = OpSpec(name, fn, alias=False)
+            _REGISTRY[name] = OpSpec(name, fn, alias=False, inplace=inplace)
         return fn
 
     return deco
@@ -129,6 +137,12 @@ def lookup(opcode: str) -> OpSpec | None:
 def is_alias(opcode: str) -> bool:
     spec = lookup(opcode)
     return bool(spec and spec.alias)
+
+
+def in_place_cost(op: Op, graph: Graph) -> int | None:
+    """Buffer bytes `op` needs to run in place, or None when it cannot."""
+    spec = lookup(op.opcode)
+    return spec.inplace(op, graph) if spec is not None and spec.inplace is not None else None
 
 
 def supported_ops() -> list[str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import re
+
 import numpy as np
 
-from harness.codegen.ir import Graph, Op
+from harness.codegen.ir import Graph, Op, ctype, itemsize
 from harness.codegen.ops import EmitContext, OpCode, register
 from harness.codegen.optimized import optimized_conv
 from harness.codegen.packing import packed_conv
@@ -15,8 +18,78 @@ SUPPORTED = ("int8 (per-tensor or per-channel weights), int16 activations with i
              "NHWC input, SAME/VALID padding, any stride/dilation, fused NONE/RELU/RELU6/RELU_N1_TO_1")
 
 
-@register("CONV_2D", "DEPTHWISE_CONV_2D")
+def _row_geometry(op: Op, graph: Graph) -> dict | None:
+    """(pad_h, span, rows, in_h, row_bytes) when the output can be written over the input row by
+    row: same shape and type, batch 1, stride 1 down the rows, every window touching the input."""
+    if len(op.inputs) < 2 or op.inputs[0] < 0 or not op.outputs:
+        return None
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    if (len(x.shape) != 4 or len(w.shape) != 4 or tuple(x.shape) != tuple(y.shape) or x.dtype != y.dtype
+            or x.shape[0] != 1 or int(op.options.get("strideH", 1)) != 1):
+        return None
+    k_h = w.shape[1]
+    dil = int(op.options.get("dilationHFactor", 1))
+    pad = same_padding(int(op.options.get("padding", 0)), x.shape[1], y.shape[1], k_h, 1, dil)
+    span = (k_h - 1) * dil + 1
+    if pad >= span:
+        return None
+    return {"pad": pad, "span": span, "rows": y.shape[1], "in_h": x.shape[1],
+            "row_bytes": x.shape[2] * x.shape[3] * itemsize(x.dtype)}
+
+
+def conv_in_place(op: Op, graph: Graph) -> int | None:
+    """Ring bytes to run in place (at most: kernels that read each row first need none)."""
+    g = _row_geometry(op, graph)
+    return None if g is None else (g["pad"] + 1) * g["row_bytes"]
+
+
+@register("CONV_2D", "DEPTHWISE_CONV_2D", inplace=conv_in_place)
 def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
+    """The op's kernel call; in place (planner's choice) it runs row by row through a ring of
+    pad_h + 1 output rows: output row r goes over input row r once no later output reads it (after
+    output row r + pad_h), so no input is overwritten before its last read."""
+    if op.index not in ctx.options.get("inplace", ()):
+        return _emit_conv(op, graph, ctx)
+    g = _row_geometry(op, graph)
+    assert g is not None, f"op #{op.index}: planned in place without a row geometry"
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    base = f"(uint8_t *)(void *){ctx.ptr(x.index)}"
+    ip_ctx = copy.copy(ctx)  # the same options dict: kernels' scratch needs still add up
+    ip_ctx._ptr_fn = lambda t: (f"(({ctype(x.dtype)} *)(void *)hil_ip_x)" if t == x.index else
+                                f"(({ctype(y.dtype)} *)(void *)hil_ip_y)" if t == y.index else ctx.ptr(t))
+    oc = _emit_conv(op, graph, ip_ctx)
+    *decls, call = oc.code.strip().splitlines()
+    m = re.fullmatch(r"static const (\w+) p = .*", decls[-1] if decls else "")
+    if m is None or "(&p," not in call:
+        raise AssertionError(f"op #{op.index}: kernel code is not 'params struct + one call': {oc.code!r}")
+    if oc.inplace_safe:  # the kernel itself reads each row before writing it
+        oc.code = "\n".join([*decls, f"uint8_t *const hil_ip_x = {base}, *const hil_ip_y = hil_ip_x;", call])
+        return oc
+    d, rb, rows = g["pad"], g["row_bytes"], g["rows"]
+    ctx.options["ring_bytes"] = max(int(ctx.options.get("ring_bytes", 0)), (d + 1) * rb)
+    rows_field = f" hil_q.rows = {y.shape[2]};" if m.group(1) == "hil_opt_conv_t" else ""
+    oc.code = "\n".join([
+        *decls,
+        f"uint8_t *const hil_t = {base};",
+        f"for (int32_t hil_r = 0; hil_r < {rows + d}; ++hil_r) {{",
+        f"    if (hil_r < {rows}) {{",
+        f"        {m.group(1)} hil_q = p;",
+        f"        const int32_t hil_y0 = hil_r - {d}, hil_lo = hil_y0 > 0 ? hil_y0 : 0;",
+        f"        const int32_t hil_hi = hil_y0 + {g['span']} < {g['in_h']} ? hil_y0 + {g['span']} : {g['in_h']};",
+        f"        hil_q.in_h = hil_hi - hil_lo; hil_q.pad_h = hil_lo - hil_y0; hil_q.out_h = 1;{rows_field}",
+        f"        uint8_t *const hil_ip_x = hil_t + hil_lo * {rb};",
+        f"        uint8_t *const hil_ip_y = hil_ring + (hil_r % {d + 1}) * {rb};",
+        "        " + call.replace("(&p,", "(&hil_q,"),
+        "    }",
+        f"    if (hil_r >= {d}) {{",
+        f"        memcpy(hil_t + (hil_r - {d}) * {rb}, hil_ring + ((hil_r - {d}) % {d + 1}) * {rb}, {rb});",
+        "    }",
+        "}",
+    ])
+    return oc
+
+
+def _emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     (x, w, b, *_), (y, *_) = tensors(op, graph)
     dw = op.opcode == "DEPTHWISE_CONV_2D"
     o = op.options
