@@ -48,7 +48,8 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
 
 @pytest.mark.parametrize("board_name", ["m4", "m0plus"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
-                                            ("dense_chain", "int8"), ("ds_cnn", "int8_pt")])
+                                            ("dense_chain", "int8"), ("ds_cnn", "int8_pt"), ("pool_chain", "int8"),
+                                            ("inplace_chain", "int8")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
     path = cg_models.model_path(builder, quant)
     run = run_model(path, load_board(board_name), _vectors(path, 2, seed=3), target="board")
@@ -115,7 +116,13 @@ int hil_model_invoke(const void *in, void *out)
         int32_t m = i < 256 ? (edges[(i >> 4) & 15] & 0x7fffffff) : (int32_t)(s >> 1);
         const int32_t rs = 2 + (int32_t)(i % 30);
         p.out_off = (int32_t)(i % 256) - 128;
-        if (hil_opt_rq(&p, acc, m, 0, rs - 2) != hil_mbqm(acc, m, -rs) + p.out_off) ++bad;
+        const int32_t want = hil_mbqm(acc, m, -rs) + p.out_off;
+        if (hil_opt_rq(&p, acc, m, 0, rs - 2) != want) ++bad;
+#if defined(HIL_OPT_DSP) && HIL_SIMD_NATIVE
+        /* the asm form the DSP kernels use: without and with the SSAT of the full int8 range */
+        if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 0) != want) ++bad;
+        if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 1) != (want < -128 ? -128 : want > 127 ? 127 : want)) ++bad;
+#endif
     }
     memcpy(out, &bad, 4);
     memcpy((uint8_t *)out + 4, &n, 4);
@@ -132,7 +139,7 @@ def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tm
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_s8.h"):
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_s8.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
     (tmp_path / "model.c").write_text(f"#define HIL_OPT_{family.upper()} 1\n" + REQUANT_MODEL_C)

@@ -40,7 +40,8 @@ def family(target: str | None) -> str:
 
 
 def _kernels(fam: str) -> list[str]:
-    return [f"opt_{fam}.h", "hil_simd.h", "opt_s8.h"]  # the selector first: it defines HIL_OPT_<family>
+    # the selector first: it defines HIL_OPT_<family>; pooling.h: opt_s8.h's pool kernel includes it
+    return [f"opt_{fam}.h", "hil_simd.h", "pooling.h", "opt_s8.h"]
 
 
 def _dsp_pairs(w: np.ndarray) -> np.ndarray:
@@ -130,10 +131,28 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     if dw:
         if g["depth_multiplier"] != 1 or g["k_h"] * g["k_w"] > MAX_TAPS or g["in_c"] > SCRATCH_LIMIT:
             return None
+        taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
+        span = (g["k_h"] - 1) * g["dil_h"] + 1
+        ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
+        if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= SCRATCH_LIMIT:
+            # padded input rows in a ring: no bounds checks, natively in place; one constant stream
+            _use_scratch(ctx, -(-ring // 4))
+            pairs = _dsp_pairs(taps).reshape(len(taps), -1, 4)  # [tap, group of 4 channels, 4]
+            words = pairs.transpose(1, 0, 2).reshape(g["in_c"] // 4, -1).view(np.uint32).astype(np.int64)
+            per_ch = [np.asarray(out_consts[beff_name], np.int64), np.asarray(rq[rq_names[0]], np.int64),
+                      np.asarray(rq[rq_names[1]], np.int64)]
+            chans = np.stack([a.reshape(-1, 4) for a in per_ch], axis=1).reshape(g["in_c"] // 4, 12) & 0xFFFFFFFF
+            stream = ctx.const_name(op, "opt_dwq")
+            lsh = rq_names[2]
+            dwr_consts = {stream: np.concatenate([words, chans], axis=1).astype(np.uint32).reshape(-1)}
+            if lsh in rq:
+                dwr_consts[lsh] = rq[lsh]
+            code = f"{params}\nhil_opt_dwr_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
+            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True)
+
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
         _use_scratch(ctx, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
-        taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
         if fam == "dsp" and g["in_c"] % 4 == 0:
             w16 = ctx.const_name(op, "opt_w16")
             out_consts[w16] = _dsp_pairs(taps).reshape(-1)
@@ -190,3 +209,14 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
+
+
+def optimized_avgpool(op: Op, ctx: EmitContext, x: Tensor, y: Tensor, fields: dict, params: str) -> OpCode | None:
+    """The DSP cores' int8 AVERAGE_POOL_2D (16-bit lane sums, 4 channels a word), or None."""
+    if family(ctx.options.get("target")) != "dsp" or x.dtype != "int8" or fields["channels"] % 4:
+        return None
+    if fields["f_h"] * fields["f_w"] > 256:  # a lane holds 256 * 128
+        return None
+    code = f"{params}\nhil_opt_avgpool_s8(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
+    macs = fields["batches"] * fields["out_h"] * fields["out_w"] * fields["channels"] * fields["f_h"] * fields["f_w"]
+    return OpCode(code=code, kernels=_kernels("dsp"), macs=macs)

@@ -1,7 +1,7 @@
 /* 16-bit SIMD primitives of the Armv7E-M DSP extension, with a portable C fallback.
  *
  * The optimized int8 kernels (opt_s8.h) are written once against these names: on Cortex-M4/M7/
- * M33 they are the single instructions SXTB16, SMLAD, SMLABB, SMLATT; elsewhere (the host, where
+ * M33 they are the single instructions SXTB16, SXTAB16, SMLAD, SMLABB, SMLATT; elsewhere (the host, where
  * the same kernels are tested bit-exact against TFLM) they are plain C with the same integer
  * results (wrap-around sums, as the instructions have). Written for this project.
  */
@@ -31,6 +31,14 @@ static inline int32_t hil_smlad(uint32_t x, uint32_t y, int32_t acc)
 }
 static inline int32_t hil_smlabb(uint32_t x, uint32_t y, int32_t acc) { return __smlabb((int32_t)x, (int32_t)y, acc); }
 static inline int32_t hil_smlatt(uint32_t x, uint32_t y, int32_t acc) { return __smlatt((int32_t)x, (int32_t)y, acc); }
+/* acc + sign-extended bytes 0,2 (bytes 1,3 with ror8) of x, per 16-bit lane (wrapping) */
+static inline uint32_t hil_sxtab16(uint32_t acc, uint32_t x) { return (uint32_t)__sxtab16((int16x2_t)acc, (int8x4_t)x); }
+static inline uint32_t hil_sxtab16_ror8(uint32_t acc, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
 #else
 #define HIL_SIMD_NATIVE 0
 static inline uint32_t hil_sxtb16(uint32_t x)
@@ -52,6 +60,12 @@ static inline int32_t hil_smlatt(uint32_t x, uint32_t y, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(hil_hi16(x) * hil_hi16(y)));
 }
+static inline uint32_t hil_sxtab16(uint32_t acc, uint32_t x)
+{
+    const uint32_t e = hil_sxtb16(x);
+    return ((acc + e) & 0xFFFFu) | (((acc >> 16) + (e >> 16)) << 16);
+}
+static inline uint32_t hil_sxtab16_ror8(uint32_t acc, uint32_t x) { return hil_sxtab16(acc, (x >> 8) | (x << 24)); }
 #endif
 
 static inline uint32_t hil_load32(const void *p)

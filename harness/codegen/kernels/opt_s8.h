@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "hil_simd.h"
+#include "pooling.h"
 
 #if defined(__OPTIMIZE_SIZE__) || defined(__ARM_ARCH_6M__)
 /* -Os, and v6-M (8 low registers: inlining every layer into one function mostly adds spills and
@@ -176,9 +177,50 @@ HIL_OPT_INL int32_t hil_opt_rq(const hil_opt_conv_t *p, int32_t acc, int32_t m, 
     return h + p->out_off;
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+/* The rs2 requantization in 6 instructions: the nudge's low word is 2^30 + (sign << 31) (one ADD
+ * with a shifted operand, where gcc spends AND + EOR), then SMLAL, the shift, the offset and the
+ * final halving folded into SSAT when the clamp is the full int8 range. */
+HIL_OPT_INL int32_t hil_opt_rq2_dsp(int32_t acc, int32_t m, int32_t rs, int32_t k, int full)
+{
+    int32_t hi, lo;
+    if (full) {
+        __asm__("asr %[hi], %[a], #31\n\t"
+                "add %[lo], %[k30], %[hi], lsl #31\n\t"
+                "smlal %[lo], %[hi], %[a], %[m]\n\t"
+                "asr %[hi], %[hi], %[rs]\n\t"
+                "add %[hi], %[hi], %[k]\n\t"
+                "ssat %[hi], #8, %[hi], asr #1"
+                : [hi] "=&r"(hi), [lo] "=&r"(lo)
+                : [a] "r"(acc), [m] "r"(m), [rs] "r"(rs), [k] "r"(k), [k30] "r"(0x40000000));
+        return hi;
+    }
+    __asm__("asr %[hi], %[a], #31\n\t"
+            "add %[lo], %[k30], %[hi], lsl #31\n\t"
+            "smlal %[lo], %[hi], %[a], %[m]\n\t"
+            "asr %[hi], %[hi], %[rs]\n\t"
+            "add %[hi], %[hi], %[k]\n\t"
+            "asr %[hi], %[hi], #1"
+            : [hi] "=&r"(hi), [lo] "=&r"(lo)
+            : [a] "r"(acc), [m] "r"(m), [rs] "r"(rs), [k] "r"(k), [k30] "r"(0x40000000));
+    return hi;
+}
+#endif
+
 HIL_OPT_INL int8_t hil_opt_out(const hil_opt_conv_t *p, int32_t acc, int32_t c, const int32_t *mult,
                                  const int32_t *rsh, const int32_t *lsh)
 {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+    if (p->rs2) {
+        const int full = p->act_min == -128 && p->act_max == 127;
+        int32_t v = hil_opt_rq2_dsp(acc, mult[c], rsh[c], 1 + 2 * p->out_off, full);
+        if (!full) {
+            v = v < p->act_min ? p->act_min : v;
+            v = v > p->act_max ? p->act_max : v;
+        }
+        return (int8_t)v;
+    }
+#endif
     int32_t v = hil_opt_rq(p, acc, mult[c], p->has_lshift ? lsh[c] : 0, rsh[c]);
 #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
     if (p->act_min == -128 && p->act_max == 127) {
@@ -335,6 +377,145 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
         }
         hil_opt_mm_dsp(p, col, two, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh,
                        out + r * p->out_c, out + (r + 1) * p->out_c);
+    }
+}
+
+/* Depthwise, depth multiplier 1, in_c % 4 == 0 (the generator checks), over zero-point-padded
+ * copies of the input rows. Padded row v (input row v - pad_h, or zero points outside the input)
+ * is stored twice, in slots v % span and v % span + span of a ring of 2 * span rows, so every
+ * window's rows are consecutive: one base pointer and constant offsets for every tap, no bounds
+ * checks. Each input row is copied before any output row is stored over it, so with row stride 1
+ * the output may overwrite the input (the planner runs the layer in place).
+ * q (one stream, one pointer): per 4 channels, per tap 16-bit (w0,w2),(w1,w3) (one LDRD a tap),
+ * then the 4 channels' bias_eff, multipliers and right shifts.
+ * scratch: 2 * span padded rows of (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1 pixels. */
+#if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+/* One tap of 4 channels: 8 instructions, in this order (left to gcc, the 9 input loads of a 3x3
+ * window are hoisted together and spill). XO / WO: constant byte offsets once inlined. */
+#define HIL_DWR_TAP(XP, XO, WP, WO)                                                                \
+    do {                                                                                           \
+        uint32_t x_, t_, w0_, w1_;                                                                 \
+        __asm__("ldr %[x], [%[px], %[xo]]\n\t"                                                      \
+                "ldrd %[w0], %[w1], [%[pw], %[wo]]\n\t"                                             \
+                "sxtb16 %[t], %[x]\n\t"                                                             \
+                "sxtb16 %[x], %[x], ror #8\n\t"                                                     \
+                "smlabb %[a0], %[t], %[w0], %[a0]\n\t"                                              \
+                "smlatt %[a2], %[t], %[w0], %[a2]\n\t"                                              \
+                "smlabb %[a1], %[x], %[w1], %[a1]\n\t"                                              \
+                "smlatt %[a3], %[x], %[w1], %[a3]"                                                   \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_), [t] "=&r"(t_), \
+                  [w0] "=&r"(w0_), [w1] "=&r"(w1_)                                                \
+                : [px] "r"(XP), [xo] "i"(XO), [pw] "r"(WP), [wo] "i"(WO)                          \
+                : "memory");                                                                       \
+    } while (0)
+#endif
+
+HIL_OPT_FN void hil_opt_dwr_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, const int32_t *lsh,
+                               int32_t *scratch, int8_t *out)
+{
+    const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
+    const hil_opt_conv_t *p = &pcopy;
+    const int32_t C = p->in_c, taps = p->k_h * p->k_w;
+    const int32_t span = (p->k_h - 1) * p->dil_h + 1;
+    const int32_t pw = (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1; /* padded row, pixels */
+    const int32_t right = pw - p->pad_w - p->in_w;                              /* < 0: unread columns */
+    const int32_t rowb = pw * C;
+    int8_t *ring = (int8_t *)(void *)scratch;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + b * p->in_h * p->in_w * C;
+        int8_t *o = out + b * p->out_h * p->out_w * C;
+        int32_t next = 0; /* the next padded row to store */
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t v0 = oy * p->stride_h; /* the window's first padded row */
+            for (; next < v0 + span; ++next) {
+                int8_t *dst = ring + (next % span) * rowb;
+                const int32_t y = next - p->pad_h;
+                if (y < 0 || y >= p->in_h) {
+                    memset(dst, p->in_zp, (size_t)rowb);
+                } else {
+                    memset(dst, p->in_zp, (size_t)(p->pad_w * C));
+                    memcpy(dst + p->pad_w * C, in_b + y * p->in_w * C,
+                           (size_t)((right >= 0 ? p->in_w : p->in_w + right) * C));
+                    if (right > 0) {
+                        memset(dst + (p->pad_w + p->in_w) * C, p->in_zp, (size_t)(right * C));
+                    }
+                }
+                memcpy(dst + span * rowb, dst, (size_t)rowb); /* the mirror slot */
+            }
+            const int8_t *win = ring + (v0 % span) * rowb;
+            for (int32_t ox = 0; ox < p->out_w; ++ox, win += p->stride_w * C) {
+                /* q: per 4 channels, the taps' weight pairs, then 4 biases, 4 multipliers, 4 shifts */
+                const uint32_t *wq = q;
+                const int8_t *x = win;
+                for (int32_t g = 0; g < C; g += 4, wq += 2 * taps + 12, x += 4, o += 4) {
+                    const int32_t *k = (const int32_t *)(const void *)(wq + 2 * taps);
+                    int32_t a0 = k[0], a1 = k[1], a2 = k[2], a3 = k[3];
+                    HIL_OPT_UNROLL_K
+                    for (int32_t t = 0; t < taps; ++t) {
+                        const int32_t ky = t / p->k_w, kx = t - (t / p->k_w) * p->k_w;
+                        const int32_t xo = ky * p->dil_h * rowb + kx * p->dil_w * C;
+#if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+                        HIL_DWR_TAP(x, xo, wq, 8 * t);
+#else
+                        const uint32_t xv = hil_load32(x + xo);
+                        const uint32_t x02 = hil_sxtb16(xv), x13 = hil_sxtb16_ror8(xv);
+                        a0 = hil_smlabb(x02, wq[2 * t], a0);
+                        a2 = hil_smlatt(x02, wq[2 * t], a2);
+                        a1 = hil_smlabb(x13, wq[2 * t + 1], a1);
+                        a3 = hil_smlatt(x13, wq[2 * t + 1], a3);
+#endif
+                    }
+                    const int32_t *ls = p->has_lshift ? lsh + g : lsh;
+                    o[0] = hil_opt_out(p, a0, 0, k + 4, k + 8, ls);
+                    o[1] = hil_opt_out(p, a1, 1, k + 4, k + 8, ls);
+                    o[2] = hil_opt_out(p, a2, 2, k + 4, k + 8, ls);
+                    o[3] = hil_opt_out(p, a3, 3, k + 4, k + 8, ls);
+                }
+            }
+        }
+    }
+}
+
+/* int8 average pool, channels % 4 == 0, windows of at most 256 pixels (the generator checks):
+ * per 4 channels two registers of 16-bit lanes accumulate the window with SXTAB16 (|sum| <=
+ * 256 * 128 fits a lane), then TFLM's rounding division and clamp. */
+HIL_OPT_FN void hil_opt_avgpool_s8(const hil_pool_params_t *params, const int8_t *in, int8_t *out)
+{
+    const hil_pool_params_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
+    const hil_pool_params_t *p = &pcopy;
+    const int32_t C = p->channels;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + b * p->in_h * p->in_w * C;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            const int32_t fy0 = y0 < 0 ? -y0 : 0, fy1 = p->in_h - y0 < p->f_h ? p->in_h - y0 : p->f_h;
+            for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                const int32_t fx0 = x0 < 0 ? -x0 : 0, fx1 = p->in_w - x0 < p->f_w ? p->in_w - x0 : p->f_w;
+                const int32_t count = (fy1 - fy0) * (fx1 - fx0);
+                for (int32_t g = 0; g < C; g += 4, out += 4) {
+                    uint32_t s02 = 0, s13 = 0; /* lanes: channels g, g+2 and g+1, g+3 */
+                    for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        const int8_t *r = in_b + ((y0 + fy) * p->in_w + x0 + fx0) * C + g;
+                        for (int32_t fx = fx0; fx < fx1; ++fx, r += C) {
+                            const uint32_t w = hil_load32(r);
+                            s02 = hil_sxtab16(s02, w);
+                            s13 = hil_sxtab16_ror8(s13, w);
+                        }
+                    }
+                    const int32_t acc[4] = {(int16_t)(s02 & 0xFFFFu), (int16_t)(s13 & 0xFFFFu), (int16_t)(s02 >> 16),
+                                            (int16_t)(s13 >> 16)};
+                    for (int32_t j = 0; j < 4; ++j) {
+                        int32_t v = acc[j];
+                        if (count > 0) {
+                            v = v > 0 ? (v + count / 2) / count : (v - count / 2) / count;
+                        }
+                        v = v < p->act_min ? p->act_min : v;
+                        out[j] = (int8_t)(v > p->act_max ? p->act_max : v);
+                    }
+                }
+            }
+        }
     }
 }
 #elif defined(HIL_OPT_V6M)

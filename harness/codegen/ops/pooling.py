@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
 from harness.codegen.ops._common import c_struct, float_range, out_range, same_padding, tensors
+from harness.codegen.optimized import optimized_avgpool
 
 SUPPORTED = ("rank-4 NHWC int8, int16 or float32 with equal input/output quantization, SAME/VALID padding, "
              "fused NONE/RELU/RELU6/RELU_N1_TO_1")
@@ -43,6 +44,10 @@ def emit_pool(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     kind = "avgpool" if op.opcode == "AVERAGE_POOL_2D" else "maxpool"
     suffix = {"int8": "s8", "int16": "s16", "float32": "f32"}[x.dtype]
     src = "pool_f32.c" if suffix == "f32" else f"{kind}_{suffix}.c"
+    if kind == "avgpool":
+        fast = optimized_avgpool(op, ctx, x, y, fields, c_struct("hil_pool_params_t", fields))  # per-core kernel
+        if fast is not None:
+            return fast
     code = f"{c_struct('hil_pool_params_t', fields)}\nhil_{kind}_{suffix}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
     macs = batches * out_h * out_w * ch * fh * fw if kind == "avgpool" else 0
     return OpCode(code=code, kernels=["pooling.h", "hil_fixedpoint.h", src], macs=macs)
