@@ -66,6 +66,19 @@ def inplace_chain(tf, in_shape=(12, 6, 4)):
     return tf.keras.Model(inp, x)
 
 
+def residual_block(tf, in_shape=(8, 6, 8)):
+    """A MobileNetV2-style residual: the depthwise input is read again by the ADD, so it must not
+    be overwritten; the 1x1 projection after it may run in place."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    a = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+    b = L.DepthwiseConv2D(3, padding="same", activation="relu")(a)
+    c = L.Conv2D(8, 1)(b)
+    d = L.Add()([a, c])
+    y = L.Conv2D(8, 1, activation="relu")(d)
+    return tf.keras.Model(inp, y)
+
+
 def dense_chain(tf):
     L = tf.keras.layers
     x = inp = L.Input((20,), batch_size=1)
@@ -152,7 +165,7 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, inplace_chain, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+    for f in (conv_chain, dw_chain, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
 

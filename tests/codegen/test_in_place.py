@@ -40,3 +40,17 @@ def test_in_place_not_taken_when_it_saves_nothing(tflite_model):
     """dw_chain's same-shape layer sits next to larger tensors: in place would only add a ring."""
     g = read_tflite(tflite_model("dw_chain", "int8"))
     assert not plan_memory(g).inplace
+
+
+@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m0plus"])
+def test_residual_input_is_never_overwritten(target, tflite_model, tmp_path):
+    """The depthwise input feeds the ADD too: it keeps its own block; the result is bit-exact."""
+    from harness.codegen.planner import _plan
+
+    g = read_tflite(tflite_model("residual_block", "int8"))
+    merged = _plan(g, True)  # every merge the rules allow, before the size comparison
+    dw = next(op for op in g.ops if op.opcode == "DEPTHWISE_CONV_2D")
+    project = g.ops[dw.index + 1]
+    assert dw.index not in merged.inplace and project.index in merged.inplace
+    assert merged.locations[dw.inputs[0]] != merged.locations[dw.outputs[0]]
+    compare(tflite_model("residual_block", "int8"), tmp_path, n_random=6, seed=5, target=target)
