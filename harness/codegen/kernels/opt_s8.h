@@ -338,6 +338,56 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
     }
 }
 #elif defined(HIL_OPT_V6M)
+/* Split-multiplier requantization (v6-M, no 32x32->64 multiply). The generator emits, when every
+ * channel has a right shift >= 2, no left shift and |acc| < 2^20 (|bias_eff| + 128 * sum|w|, known
+ * from the weights), per channel t = {m0, m1, m2, K, rs, b_dw, 0, 0} with m = m2*2^22 + m1*2^11 + m0
+ * and K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs). Then TFLM's double rounding plus the offset is
+ *   u = ((((acc*m0 >> 11) + acc*m1) >> 11) + acc*m2 + K;   out = ((u >> 9) + (acc >> 31)) >> rs
+ * exactly: nested floors of one exact quotient, floor((acc*m + 2^(30+rs) +- 2^30) / 2^(31+rs)),
+ * the sign picking the nudge; every partial sum fits in 32 bits (the generator checks the
+ * bounds). 17 instructions, 3 MULS, against ~35 for the 64-bit high word. */
+#define HIL_V6M_RQ_WORDS 8
+HIL_OPT_INL int32_t hil_v6m_rq(int32_t acc, const int32_t *t)
+{
+#if defined(HIL_OPT_V6M_ASM)
+    int32_t a, b;
+    __asm__(".syntax unified\n\t"
+            "ldr %[a], [%[t], #0]\n\t"
+            "muls %[a], %[x], %[a]\n\t"
+            "asrs %[a], %[a], #11\n\t"
+            "ldr %[b], [%[t], #4]\n\t"
+            "muls %[b], %[x], %[b]\n\t"
+            "adds %[a], %[a], %[b]\n\t"
+            "asrs %[a], %[a], #11\n\t"
+            "ldr %[b], [%[t], #8]\n\t"
+            "muls %[b], %[x], %[b]\n\t"
+            "adds %[a], %[a], %[b]\n\t"
+            "ldr %[b], [%[t], #12]\n\t"
+            "adds %[a], %[a], %[b]\n\t"
+            "asrs %[a], %[a], #9\n\t"
+            "asrs %[x], %[x], #31\n\t"
+            "adds %[a], %[a], %[x]\n\t"
+            "ldr %[b], [%[t], #16]\n\t"
+            "asrs %[a], %[a], %[b]\n\t"
+            : [a] "=&l"(a), [b] "=&l"(b), [x] "+l"(acc)
+            : [t] "l"(t)
+            : "cc", "memory");
+    return a;
+#else
+    int32_t a = (acc * t[0]) >> 11;
+    a = (a + acc * t[1]) >> 11;
+    a = (a + acc * t[2] + t[3]) >> 9;
+    return (a + (acc < 0 ? -1 : 0)) >> t[4];
+#endif
+}
+
+HIL_OPT_INL int8_t hil_v6m_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
 /* 2x2 block (rows r, r+1 x channels c, c+1) over k (a multiple of 4). col: per k the two rows'
  * values as int32; w: per k the two channels' weights + 128 as uint8 (LDRB takes an immediate
  * offset, LDRSB does not; the + 128 comes back out as 128 * sum(x) per row). v6-M: 4 LDR/LDRB
@@ -426,6 +476,68 @@ HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t k
 #endif
 }
 
+/* The row pair in col times every channel, requantized with the split table (hil_v6m_rq): per
+ * channel pair one 2x2 MULS block, four 17-instruction requantizations, clamps and stores.
+ * tab[8c + 5] holds bias_eff[c]; sum0/sum1 = 128 * sum(x) of each row (the + 128 of w). */
+HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp, const int32_t *tab, int32_t sum0,
+                               int32_t sum1, int8_t *o0, int8_t *o1, int32_t n, int32_t two, int32_t lo, int32_t hi)
+{
+    const int32_t step = 2 * kp;
+    int32_t c = 0;
+    if (two) {
+        for (; c + 1 < n; c += 2, w += step, tab += 2 * HIL_V6M_RQ_WORDS) {
+            const int32_t b0 = tab[5], b1 = tab[HIL_V6M_RQ_WORDS + 5];
+            int32_t s[4] = {b0 - sum0, b1 - sum0, b0 - sum1, b1 - sum1};
+            hil_opt_block_v6m(col, w, kp, s);
+            o0[c] = hil_v6m_clamp(hil_v6m_rq(s[0], tab), lo, hi);
+            o0[c + 1] = hil_v6m_clamp(hil_v6m_rq(s[1], tab + HIL_V6M_RQ_WORDS), lo, hi);
+            o1[c] = hil_v6m_clamp(hil_v6m_rq(s[2], tab), lo, hi);
+            o1[c + 1] = hil_v6m_clamp(hil_v6m_rq(s[3], tab + HIL_V6M_RQ_WORDS), lo, hi);
+        }
+        if (c < n) { /* an odd last channel: the generator padded it with a zero channel */
+            const int32_t b0 = tab[5];
+            int32_t s[4] = {b0 - sum0, b0 - sum0, b0 - sum1, b0 - sum1};
+            hil_opt_block_v6m(col, w, kp, s);
+            o0[c] = hil_v6m_clamp(hil_v6m_rq(s[0], tab), lo, hi);
+            o1[c] = hil_v6m_clamp(hil_v6m_rq(s[2], tab), lo, hi);
+        }
+        return;
+    }
+    for (; c < n; c += 2, w += step, tab += 2 * HIL_V6M_RQ_WORDS) {
+        const int32_t b0 = tab[5], b1 = tab[HIL_V6M_RQ_WORDS + 5];
+        int32_t s[2] = {b0 - sum0, b1 - sum0};
+        hil_opt_row_v6m(col, w, kp, s);
+        o0[c] = hil_v6m_clamp(hil_v6m_rq(s[0], tab), lo, hi);
+        if (c + 1 < n) {
+            o0[c + 1] = hil_v6m_clamp(hil_v6m_rq(s[1], tab + HIL_V6M_RQ_WORDS), lo, hi);
+        }
+    }
+}
+
+/* int8 row (k values) -> every other int32 of dst (the row pair interleaved), zero padded to kp;
+ * returns sum(x). */
+HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int32_t *dst)
+{
+    int32_t sx = 0, i = 0;
+    for (; i + 4 <= k; i += 4, src += 4, dst += 8) {
+        const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
+        dst[0] = v0;
+        dst[2] = v1;
+        dst[4] = v2;
+        dst[6] = v3;
+        sx += v0 + v1 + v2 + v3;
+    }
+    for (; i < k; ++i, dst += 2) {
+        const int32_t v = *src++;
+        dst[0] = v;
+        sx += v;
+    }
+    for (; i < kp; ++i, dst += 2) {
+        dst[0] = 0;
+    }
+    return sx;
+}
+
 /* Conv / FC as a matrix product on v6-M, two rows at a time. w: generator layout (per channel
  * pair, per k, (wa + 128, wb + 128)); bias/mult/rsh padded to an even channel count.
  * scratch: kp/4 + 2 kp words. */
@@ -439,9 +551,12 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
     int8_t *tmp = (int8_t *)scratch;
     int32_t *col = scratch + p->kp / 4;
     const int32_t k = p->k, kp = p->kp, n = p->out_c;
+    /* v6-M: with no left shift, `lsh` carries the generator's split-multiplier table instead */
+    const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
     for (int32_t r = 0; r < p->rows; r += 2) {
         const int32_t two = r + 1 < p->rows;
         int32_t sum[2] = {0, 0};
+        /* both rows are read into col before any output of the pair is written (in place) */
         for (int32_t j = 0; j < 1 + two; ++j) {
             const int32_t rr = r + j;
             const int8_t *src = in + rr * k;
@@ -449,17 +564,13 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 hil_opt_im2col(p, in, rr, tmp);
                 src = tmp;
             }
-            int32_t sx = 0;
-            for (int32_t i = 0; i < k; ++i) {
-                col[2 * i + j] = src[i];
-                sx += src[i];
-            }
-            for (int32_t i = k; i < kp; ++i) {
-                col[2 * i + j] = 0;
-            }
-            sum[j] = sx * 128;
+            sum[j] = hil_v6m_widen(src, k, kp, col + j) * 128;
         }
         int8_t *o0 = out + r * n, *o1 = o0 + n;
+        if (tab) {
+            hil_v6m_pairs(col, w, kp, tab, sum[0], sum[1], o0, o1, n, two, p->act_min, p->act_max);
+            continue;
+        }
         for (int32_t c = 0; c < n; c += 2) {
             int32_t s[4] = {bias[c] - sum[0], bias[c + 1] - sum[0], bias[c] - sum[1], bias[c + 1] - sum[1]};
             if (two) {
@@ -488,9 +599,9 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
  * taps in the padding point at a row of zero points (scratch), which contributes exactly what
  * TFLM's skipped taps do once the zero point is folded into bias_eff. No bounds checks inside. */
 #if defined(HIL_OPT_V6M)
-/* 3x3 depthwise, channels c and c+1 of one output pixel: tp = the 9 taps' input rows, w = per tap
- * (w[c], w[c+1]) as int32. v6-M: LDRSH reads both channels' inputs, SXTB / ASRS split them, 10
- * instructions per 2 MACs. */
+/* 3x3 depthwise, channels c and c+1 of one output pixel: tp = the 9 taps' input rows, w = the 9
+ * taps of channel c then of channel c+1, as int32. v6-M: LDRSH reads both channels' inputs, SXTB /
+ * ASRS split them, 10 instructions per 2 MACs. */
 HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32_t *w, int32_t *a0, int32_t *a1)
 {
 #if defined(HIL_OPT_V6M_ASM)
@@ -502,14 +613,14 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32
     "asrs %[x1], %[v], #8\n\t"                                                                     \
     "sxtb %[v], %[v]\n\t"                                                                          \
     "ldr %[w0], [%[pw], #" #wo "]\n\t"                                                             \
-    "ldr %[w1], [%[pw], #" #wo "+4]\n\t"                                                           \
+    "ldr %[w1], [%[pw], #" #wo "+36]\n\t"                                                          \
     "muls %[w0], %[v], %[w0]\n\t"                                                                  \
     "add %[s0], %[w0]\n\t"                                                                         \
     "muls %[w1], %[x1], %[w1]\n\t"                                                                 \
     "add %[s1], %[w1]\n\t"
     __asm__(".syntax unified\n\t"
-            HIL_DW9_TAP(0, 0) HIL_DW9_TAP(1, 8) HIL_DW9_TAP(2, 16) HIL_DW9_TAP(3, 24) HIL_DW9_TAP(4, 32)
-            HIL_DW9_TAP(5, 40) HIL_DW9_TAP(6, 48) HIL_DW9_TAP(7, 56) HIL_DW9_TAP(8, 64)
+            HIL_DW9_TAP(0, 0) HIL_DW9_TAP(1, 4) HIL_DW9_TAP(2, 8) HIL_DW9_TAP(3, 12) HIL_DW9_TAP(4, 16)
+            HIL_DW9_TAP(5, 20) HIL_DW9_TAP(6, 24) HIL_DW9_TAP(7, 28) HIL_DW9_TAP(8, 32)
             : [s0] "+h"(s0), [s1] "+h"(s1), [v] "=&l"(v), [x1] "=&l"(x1), [w0] "=&l"(w0), [w1] "=&l"(w1)
             : [tab] "l"(tp), [c] "l"(c), [pw] "l"(w)
             : "cc", "memory");
@@ -518,10 +629,102 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32
     *a1 = s1;
 #else
     for (int32_t t = 0; t < 9; ++t) {
-        *a0 += (int32_t)tp[t][c] * w[2 * t];
-        *a1 += (int32_t)tp[t][c + 1] * w[2 * t + 1];
+        *a0 += (int32_t)tp[t][c] * w[t];
+        *a1 += (int32_t)tp[t][c + 1] * w[9 + t];
     }
 #endif
+}
+
+/* 3x3 depthwise, stride 1, dilation 1, out_w <= 12, with the split requantization table (tab[8c+5]
+ * = bias_eff - 128 * sum(w_c)): per channel, its input plane is copied once into scratch as
+ * uint8 (x + 128; padding = zero point + 128) with rows HIL_V6M_DWS bytes apart, so every tap of
+ * two horizontally adjacent outputs is an immediate-offset LDRB from one base. Per kernel row the
+ * six products of the pair chain through two registers (x0*w0, w0*x1, x1*w1, w1*x2, x2*w2, w2*x3),
+ * each loaded value destroyed by its last MULS: 19 instructions per 6 MACs. Output channel c
+ * depends on input channel c only, and a channel's plane is copied before any of its outputs is
+ * written, so `out` may overlap `in` (in-place). w32: 9 int32 taps per channel. */
+#define HIL_V6M_DWS 14 /* taps at offsets <= 2 * 14 + 3 = 31, LDRB's immediate range */
+HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int32_t *w, int32_t *s0, int32_t *s1)
+{
+#if defined(HIL_OPT_V6M_ASM)
+    int32_t a0 = *s0, a1 = *s1;
+    uint32_t x, y;
+#define HIL_DWP_ROW(r, wo)                                                                         \
+    "ldrb %[x], [%[b], #" #r "]\n\t"                                                               \
+    "ldr %[y], [%[w], #" #wo "]\n\t"                                                               \
+    "muls %[x], %[y], %[x]\n\t"                                                                    \
+    "adds %[a0], %[a0], %[x]\n\t"                                                                  \
+    "ldrb %[x], [%[b], #" #r "+1]\n\t"                                                             \
+    "muls %[y], %[x], %[y]\n\t"                                                                    \
+    "adds %[a1], %[a1], %[y]\n\t"                                                                  \
+    "ldr %[y], [%[w], #" #wo "+4]\n\t"                                                             \
+    "muls %[x], %[y], %[x]\n\t"                                                                    \
+    "adds %[a0], %[a0], %[x]\n\t"                                                                  \
+    "ldrb %[x], [%[b], #" #r "+2]\n\t"                                                             \
+    "muls %[y], %[x], %[y]\n\t"                                                                    \
+    "adds %[a1], %[a1], %[y]\n\t"                                                                  \
+    "ldr %[y], [%[w], #" #wo "+8]\n\t"                                                             \
+    "muls %[x], %[y], %[x]\n\t"                                                                    \
+    "adds %[a0], %[a0], %[x]\n\t"                                                                  \
+    "ldrb %[x], [%[b], #" #r "+3]\n\t"                                                             \
+    "muls %[y], %[x], %[y]\n\t"                                                                    \
+    "adds %[a1], %[a1], %[y]\n\t"
+    __asm__(".syntax unified\n\t"
+            HIL_DWP_ROW(0, 0) HIL_DWP_ROW(14, 12) HIL_DWP_ROW(28, 24)
+            : [a0] "+l"(a0), [a1] "+l"(a1), [x] "=&l"(x), [y] "=&l"(y)
+            : [b] "l"(b), [w] "l"(w)
+            : "cc", "memory");
+#undef HIL_DWP_ROW
+    *s0 = a0;
+    *s1 = a1;
+#else
+    for (int32_t ky = 0; ky < 3; ++ky) {
+        for (int32_t kx = 0; kx < 3; ++kx) {
+            *s0 += (int32_t)b[ky * HIL_V6M_DWS + kx] * w[3 * ky + kx];
+            *s1 += (int32_t)b[ky * HIL_V6M_DWS + kx + 1] * w[3 * ky + kx];
+        }
+    }
+#endif
+}
+
+HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *p, const int8_t *in, const int32_t *w32, const int32_t *tab,
+                               uint8_t *plane, int8_t *out)
+{
+    const int32_t C = p->in_c, ih = p->in_h, iw = p->in_w, oh = p->out_h, ow = p->out_w;
+    const int32_t pt = p->pad_h, pl = p->pad_w, lo = p->act_min, hi = p->act_max;
+    /* plane row py holds input row py - pt, column px input column px - pl */
+    const int32_t y0 = pt > 0 ? 0 : -pt, y1 = ih < oh + 2 - pt ? ih : oh + 2 - pt;
+    const int32_t x0 = pl > 0 ? 0 : -pl, x1 = iw < ow + 2 - pl ? iw : ow + 2 - pl;
+    memset(plane, (uint8_t)(p->in_zp + 128), (size_t)((oh + 2) * HIL_V6M_DWS));
+    for (int32_t bt = 0; bt < p->batches; ++bt) {
+        const int8_t *in_b = in + bt * ih * iw * C;
+        int8_t *out_b = out + bt * oh * ow * C;
+        for (int32_t c = 0; c < C; ++c) {
+            for (int32_t y = y0; y < y1; ++y) {
+                const int8_t *s = in_b + (y * iw + x0) * C + c;
+                uint8_t *d = plane + (y + pt) * HIL_V6M_DWS + x0 + pl;
+                uint8_t *e = d + (x1 - x0);
+                for (; d < e; ++d, s += C) {
+                    *d = (uint8_t)(*s + 128);
+                }
+            }
+            const int32_t *wc = w32 + 9 * c, *tc = tab + HIL_V6M_RQ_WORDS * c;
+            int8_t *o = out_b + c;
+            for (int32_t oy = 0; oy < oh; ++oy) {
+                const uint8_t *b = plane + oy * HIL_V6M_DWS;
+                for (int32_t ox = 0; ox < ow; ox += 2, b += 2) {
+                    int32_t a0 = tc[5], a1 = a0;
+                    hil_v6m_dw_pair(b, wc, &a0, &a1);
+                    o[0] = hil_v6m_clamp(hil_v6m_rq(a0, tc), lo, hi);
+                    o += C;
+                    if (ox + 1 < ow) {
+                        o[0] = hil_v6m_clamp(hil_v6m_rq(a1, tc), lo, hi);
+                        o += C;
+                    }
+                }
+            }
+        }
+    }
 }
 #endif
 
@@ -615,13 +818,26 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *params, const int8_t *in, co
                 }
 #endif
 #if defined(HIL_OPT_V6M)
+                /* with no left shift, `lsh` carries the generator's split table (hil_v6m_rq) */
+                const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
+                if (taps == 9 && w16 && tab && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
+                    p->dil_w == 1 && p->out_w <= HIL_V6M_DWS - 2) { /* the whole layer, from its first pixel */
+                    hil_opt_dw_v6m(p, in, (const int32_t *)(const void *)w16, tab, (uint8_t *)(void *)scratch, out);
+                    return;
+                }
                 if (taps == 9 && (C & 1) == 0 && w16) {
-                    const int32_t *wq = (const int32_t *)(const void *)w16; /* v6-M: int32 pairs */
+                    const int32_t *wq = (const int32_t *)(const void *)w16; /* v6-M: 9 int32 per channel */
                     for (int32_t c = 0; c < C; c += 2, wq += 18) {
                         int32_t a0 = bias[c], a1 = bias[c + 1];
                         hil_opt_dw9_v6m(tp, c, wq, &a0, &a1);
-                        out[c] = hil_opt_out(p, a0, c, mult, rsh, lsh);
-                        out[c + 1] = hil_opt_out(p, a1, c + 1, mult, rsh, lsh);
+                        if (tab) {
+                            out[c] = hil_v6m_clamp(hil_v6m_rq(a0, tab + HIL_V6M_RQ_WORDS * c), p->act_min, p->act_max);
+                            out[c + 1] = hil_v6m_clamp(hil_v6m_rq(a1, tab + HIL_V6M_RQ_WORDS * (c + 1)), p->act_min,
+                                                       p->act_max);
+                        } else {
+                            out[c] = hil_opt_out(p, a0, c, mult, rsh, lsh);
+                            out[c + 1] = hil_opt_out(p, a1, c + 1, mult, rsh, lsh);
+                        }
                     }
                     out += C;
                     continue;
