@@ -388,6 +388,47 @@ HIL_OPT_INL int8_t hil_v6m_clamp(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)v;
 }
 
+/* *dst = the requantized, clamped acc: hil_v6m_rq + two compare-and-branch clamps + STRB, 22
+ * instructions when nothing saturates. */
+HIL_OPT_INL void hil_v6m_rqs(int32_t acc, const int32_t *t, int32_t lo, int32_t hi, int8_t *dst)
+{
+#if defined(HIL_OPT_V6M_ASM)
+    int32_t a, b;
+    __asm__ volatile(".syntax unified\n\t"
+                     "ldr %[a], [%[t], #0]\n\t"
+                     "muls %[a], %[x], %[a]\n\t"
+                     "asrs %[a], %[a], #11\n\t"
+                     "ldr %[b], [%[t], #4]\n\t"
+                     "muls %[b], %[x], %[b]\n\t"
+                     "adds %[a], %[a], %[b]\n\t"
+                     "asrs %[a], %[a], #11\n\t"
+                     "ldr %[b], [%[t], #8]\n\t"
+                     "muls %[b], %[x], %[b]\n\t"
+                     "adds %[a], %[a], %[b]\n\t"
+                     "ldr %[b], [%[t], #12]\n\t"
+                     "adds %[a], %[a], %[b]\n\t"
+                     "asrs %[a], %[a], #9\n\t"
+                     "asrs %[x], %[x], #31\n\t"
+                     "adds %[a], %[a], %[x]\n\t"
+                     "ldr %[b], [%[t], #16]\n\t"
+                     "asrs %[a], %[a], %[b]\n\t"
+                     "cmp %[a], %[lo]\n\t"
+                     "bge 1f\n\t"
+                     "mov %[a], %[lo]\n"
+                     "1:\n\t"
+                     "cmp %[a], %[hi]\n\t"
+                     "ble 2f\n\t"
+                     "mov %[a], %[hi]\n"
+                     "2:\n\t"
+                     "strb %[a], [%[d], #0]\n\t"
+                     : [a] "=&l"(a), [b] "=&l"(b), [x] "+l"(acc)
+                     : [t] "l"(t), [lo] "r"(lo), [hi] "r"(hi), [d] "l"(dst)
+                     : "cc", "memory");
+#else
+    *dst = hil_v6m_clamp(hil_v6m_rq(acc, t), lo, hi);
+#endif
+}
+
 /* 2x2 block (rows r, r+1 x channels c, c+1) over k (a multiple of 4). col: per k the two rows'
  * values as int32; w: per k the two channels' weights + 128 as uint8 (LDRB takes an immediate
  * offset, LDRSB does not; the + 128 comes back out as 128 * sum(x) per row). v6-M: 4 LDR/LDRB
@@ -489,17 +530,17 @@ HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp,
             const int32_t b0 = tab[5], b1 = tab[HIL_V6M_RQ_WORDS + 5];
             int32_t s[4] = {b0 - sum0, b1 - sum0, b0 - sum1, b1 - sum1};
             hil_opt_block_v6m(col, w, kp, s);
-            o0[c] = hil_v6m_clamp(hil_v6m_rq(s[0], tab), lo, hi);
-            o0[c + 1] = hil_v6m_clamp(hil_v6m_rq(s[1], tab + HIL_V6M_RQ_WORDS), lo, hi);
-            o1[c] = hil_v6m_clamp(hil_v6m_rq(s[2], tab), lo, hi);
-            o1[c + 1] = hil_v6m_clamp(hil_v6m_rq(s[3], tab + HIL_V6M_RQ_WORDS), lo, hi);
+            hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
+            hil_v6m_rqs(s[1], tab + HIL_V6M_RQ_WORDS, lo, hi, o0 + c + 1);
+            hil_v6m_rqs(s[2], tab, lo, hi, o1 + c);
+            hil_v6m_rqs(s[3], tab + HIL_V6M_RQ_WORDS, lo, hi, o1 + c + 1);
         }
         if (c < n) { /* an odd last channel: the generator padded it with a zero channel */
             const int32_t b0 = tab[5];
             int32_t s[4] = {b0 - sum0, b0 - sum0, b0 - sum1, b0 - sum1};
             hil_opt_block_v6m(col, w, kp, s);
-            o0[c] = hil_v6m_clamp(hil_v6m_rq(s[0], tab), lo, hi);
-            o1[c] = hil_v6m_clamp(hil_v6m_rq(s[2], tab), lo, hi);
+            hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
+            hil_v6m_rqs(s[2], tab, lo, hi, o1 + c);
         }
         return;
     }
@@ -507,9 +548,9 @@ HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp,
         const int32_t b0 = tab[5], b1 = tab[HIL_V6M_RQ_WORDS + 5];
         int32_t s[2] = {b0 - sum0, b1 - sum0};
         hil_opt_row_v6m(col, w, kp, s);
-        o0[c] = hil_v6m_clamp(hil_v6m_rq(s[0], tab), lo, hi);
+        hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
         if (c + 1 < n) {
-            o0[c + 1] = hil_v6m_clamp(hil_v6m_rq(s[1], tab + HIL_V6M_RQ_WORDS), lo, hi);
+            hil_v6m_rqs(s[1], tab + HIL_V6M_RQ_WORDS, lo, hi, o0 + c + 1);
         }
     }
 }
@@ -687,6 +728,35 @@ HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int32_t *w, int32_t *s0
 #endif
 }
 
+/* One output (an odd last column): 9 x (LDRB, LDR, MULS, ADDS). */
+HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int32_t *w, int32_t *s0)
+{
+#if defined(HIL_OPT_V6M_ASM)
+    int32_t a0 = *s0;
+    uint32_t x, y;
+#define HIL_DW1_TAP(r, wo)                                                                         \
+    "ldrb %[x], [%[b], #" #r "]\n\t"                                                               \
+    "ldr %[y], [%[w], #" #wo "]\n\t"                                                               \
+    "muls %[x], %[y], %[x]\n\t"                                                                    \
+    "adds %[a0], %[a0], %[x]\n\t"
+    __asm__(".syntax unified\n\t"
+            HIL_DW1_TAP(0, 0) HIL_DW1_TAP(1, 4) HIL_DW1_TAP(2, 8)
+            HIL_DW1_TAP(14, 12) HIL_DW1_TAP(15, 16) HIL_DW1_TAP(16, 20)
+            HIL_DW1_TAP(28, 24) HIL_DW1_TAP(29, 28) HIL_DW1_TAP(30, 32)
+            : [a0] "+l"(a0), [x] "=&l"(x), [y] "=&l"(y)
+            : [b] "l"(b), [w] "l"(w)
+            : "cc", "memory");
+#undef HIL_DW1_TAP
+    *s0 = a0;
+#else
+    for (int32_t ky = 0; ky < 3; ++ky) {
+        for (int32_t kx = 0; kx < 3; ++kx) {
+            *s0 += (int32_t)b[ky * HIL_V6M_DWS + kx] * w[3 * ky + kx];
+        }
+    }
+#endif
+}
+
 HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *p, const int8_t *in, const int32_t *w32, const int32_t *tab,
                                uint8_t *plane, int8_t *out)
 {
@@ -712,15 +782,19 @@ HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *p, const int8_t *in, const 
             int8_t *o = out_b + c;
             for (int32_t oy = 0; oy < oh; ++oy) {
                 const uint8_t *b = plane + oy * HIL_V6M_DWS;
-                for (int32_t ox = 0; ox < ow; ox += 2, b += 2) {
+                const uint8_t *e = b + (ow & ~1);
+                for (; b < e; b += 2) {
                     int32_t a0 = tc[5], a1 = a0;
                     hil_v6m_dw_pair(b, wc, &a0, &a1);
-                    o[0] = hil_v6m_clamp(hil_v6m_rq(a0, tc), lo, hi);
+                    hil_v6m_rqs(a0, tc, lo, hi, o);
+                    hil_v6m_rqs(a1, tc, lo, hi, o + C);
+                    o += 2 * C;
+                }
+                if (ow & 1) {
+                    int32_t a0 = tc[5];
+                    hil_v6m_dw_one(b, wc, &a0);
+                    hil_v6m_rqs(a0, tc, lo, hi, o);
                     o += C;
-                    if (ox + 1 < ow) {
-                        o[0] = hil_v6m_clamp(hil_v6m_rq(a1, tc), lo, hi);
-                        o += C;
-                    }
                 }
             }
         }
