@@ -119,6 +119,18 @@ def v6m_rq_eval(acc: np.ndarray, row: np.ndarray) -> np.ndarray:
     return ((u >> 9) - (acc < 0)) >> rs
 
 
+def _v6m_matrix8(w: np.ndarray) -> np.ndarray:
+    """[n, k] weights (n % 8 == 0) -> the v6-M 8-channel layout used with the split requantization:
+    per group of 8 output channels, per input value, the 8 weights + 128 as uint8 (k zero-padded to
+    a multiple of 4, stored 128)."""
+    n, k = w.shape
+    kp = -(-k // 4) * 4
+    full = np.zeros((n, kp), np.int64)
+    full[:, :k] = w
+    assert n % 8 == 0 and full.min(initial=0) >= -128 and full.max(initial=0) <= 127
+    return (full.reshape(-1, 8, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
+
+
 def _pad_even(consts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-channel arrays padded to an even length (the DSP kernel reads channel pairs)."""
     return {k: (np.concatenate([v, v[-1:]]) if len(v) % 2 else v) for k, v in consts.items()}
@@ -222,6 +234,8 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
                    fields["output_offset"], flags, rq_names, out_consts)
+        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_s8.h)
+            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
     code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
@@ -257,6 +271,8 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
                    consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")],
                    fields["output_offset"], flags, rq_names, out_consts)
+        if n % 8 == 0 and rq_names[2] in out_consts:
+            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
     code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)

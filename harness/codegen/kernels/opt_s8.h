@@ -555,6 +555,232 @@ HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp,
     }
 }
 
+/* One row (every other int32 of col: the row pair stays interleaved) times 8 channels: w per k
+ * the 8 channels' weights + 128 as uint8. Per k one LDR of x and 8 x (LDRB, MULS, ADD) into six
+ * high and three low accumulators (every register but sp/pc/lr): 3.25 instructions per MAC with the
+ * loop, no copies. */
+HIL_OPT_INL void hil_v6m_row8(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
+{
+#if defined(HIL_OPT_V6M_ASM)
+    int32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+    const int32_t *end = col + 2 * kp;
+    uint32_t x, y;
+#define HIL_V6M_8M(i, acc)                                                                         \
+    "ldrb %[y], [%[pw], #" #i "]\n\t"                                                              \
+    "muls %[y], %[x], %[y]\n\t"                                                                    \
+    "add %[" #acc "], %[y]\n\t"
+#define HIL_V6M_8K(xo, wo)                                                                         \
+    "ldr %[x], [%[pc], #" #xo "]\n\t"                                                              \
+    HIL_V6M_8M(wo + 0, a0) HIL_V6M_8M(wo + 1, a1) HIL_V6M_8M(wo + 2, a2) HIL_V6M_8M(wo + 3, a3)      \
+    HIL_V6M_8M(wo + 4, a4) HIL_V6M_8M(wo + 5, a5) HIL_V6M_8M(wo + 6, a6)                             \
+    "ldrb %[y], [%[pw], #" #wo "+7]\n\t"                                                           \
+    "muls %[x], %[y], %[x]\n\t"                                                                    \
+    "add %[a7], %[x]\n\t"
+    __asm__(".syntax unified\n"
+            "1:\n\t"
+            HIL_V6M_8K(0, 0) HIL_V6M_8K(8, 8) HIL_V6M_8K(16, 16) HIL_V6M_8K(24, 24)
+            "adds %[pc], #32\n\t"
+            "adds %[pw], #32\n\t"
+            "cmp %[pc], %[end]\n\t"
+            "bne 1b\n\t"
+            : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [a4] "+h"(a4), [a5] "+l"(a5),
+              [a6] "+l"(a6), [a7] "+l"(a7), [pc] "+l"(col), [pw] "+l"(w), [x] "=&l"(x), [y] "=&l"(y)
+            : [end] "l"(end)
+            : "cc", "memory");
+#undef HIL_V6M_8K
+#undef HIL_V6M_8M
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = a2;
+    s[3] = a3;
+    s[4] = a4;
+    s[5] = a5;
+    s[6] = a6;
+    s[7] = a7;
+#else
+    for (int32_t i = 0; i < kp; ++i) {
+        for (int32_t j = 0; j < 8; ++j) {
+            s[j] += col[2 * i] * w[8 * i + j];
+        }
+    }
+#endif
+}
+
+/* Rows r (and r+1) of col times every channel, 8 channels at a time (out_c % 8 == 0, the
+ * generator's 8-channel weight layout), requantized with the split table (tab[8c+5] = bias_eff). */
+HIL_OPT_INL void hil_v6m_rows8(const int32_t *col, const uint8_t *w, int32_t kp, const int32_t *tab, int32_t sum,
+                               int8_t *o, int32_t n, int32_t lo, int32_t hi)
+{
+    for (int32_t c = 0; c < n; c += 8, w += 8 * kp, tab += 8 * HIL_V6M_RQ_WORDS, o += 8) {
+        int32_t s[8];
+        for (int32_t j = 0; j < 8; ++j) {
+            s[j] = tab[HIL_V6M_RQ_WORDS * j + 5] - sum;
+        }
+        hil_v6m_row8(col, w, kp, s);
+        for (int32_t j = 0; j < 8; ++j) {
+            hil_v6m_rqs(s[j], tab + HIL_V6M_RQ_WORDS * j, lo, hi, o + j);
+        }
+    }
+}
+
+#if defined(HIL_OPT_V6M_ASM)
+/* The 8-channel path in one hand-written function: all 13 usable registers hold the MAC loop
+ * (x, y, two pointers, the end, eight accumulators in r6-r12 and lr), then each accumulator is
+ * requantized (hil_v6m_rq + clamp + STRB) straight from its register; loops over the channel
+ * groups of one row. */
+typedef struct {
+    const int32_t *col; /* 0: the row, every other int32 */
+    const uint8_t *w;   /* 4: per 8-channel group, per k, 8 bytes (w + 128) */
+    const int32_t *end; /* 8: col + 2 * kp */
+    const int32_t *tab; /* 12: split table, HIL_V6M_RQ_WORDS words per channel */
+    int8_t *o;          /* 16: the output row */
+    int8_t *o_end;      /* 20: o + out_c */
+    int32_t sum;        /* 24: 128 * sum(x) of the row */
+    int32_t lo, hi;     /* 28, 32: activation bounds */
+} hil_v6m_g8_t;
+
+#define HIL_G8_M(wo, acc)                                                                          \
+    "ldrb r4, [r2, #" #wo "]\n\t"                                                                  \
+    "muls r4, r3, r4\n\t"                                                                          \
+    "add " #acc ", r4\n\t"
+#define HIL_G8_K(xo, wo)                                                                           \
+    "ldr r3, [r1, #" #xo "]\n\t"                                                                   \
+    HIL_G8_M(wo + 0, r8) HIL_G8_M(wo + 1, r9) HIL_G8_M(wo + 2, r10) HIL_G8_M(wo + 3, r11)            \
+    HIL_G8_M(wo + 4, r12) HIL_G8_M(wo + 5, lr) HIL_G8_M(wo + 6, r6)                                  \
+    "ldrb r4, [r2, #" #wo "+7]\n\t"                                                                \
+    "muls r3, r4, r3\n\t"                                                                          \
+    "add r7, r3\n\t"
+/* acc X (low, destroyed) -> tab r1 + toff -> strb [r2, #oo]; temps r3, r4; clamp bounds LO, HI */
+#define HIL_G8_RQ(X, toff, oo, LO, HI)                                                              \
+    "ldr r3, [r1, #" #toff "]\n\t"                                                                 \
+    "muls r3, " #X ", r3\n\t"                                                                      \
+    "asrs r3, r3, #11\n\t"                                                                         \
+    "ldr r4, [r1, #" #toff "+4]\n\t"                                                               \
+    "muls r4, " #X ", r4\n\t"                                                                      \
+    "adds r3, r3, r4\n\t"                                                                          \
+    "asrs r3, r3, #11\n\t"                                                                         \
+    "ldr r4, [r1, #" #toff "+8]\n\t"                                                               \
+    "muls r4, " #X ", r4\n\t"                                                                      \
+    "adds r3, r3, r4\n\t"                                                                          \
+    "ldr r4, [r1, #" #toff "+12]\n\t"                                                              \
+    "adds r3, r3, r4\n\t"                                                                          \
+    "asrs r3, r3, #9\n\t"                                                                          \
+    "asrs " #X ", " #X ", #31\n\t"                                                                 \
+    "adds r3, r3, " #X "\n\t"                                                                      \
+    "ldr r4, [r1, #" #toff "+16]\n\t"                                                              \
+    "asrs r3, r3, r4\n\t"                                                                          \
+    LO                                                                                             \
+    "cmp r3, r5\n\t"                                                                               \
+    "bge 3f\n\t"                                                                                   \
+    "mov r3, r5\n"                                                                                 \
+    "3:\n\t"                                                                                       \
+    HI                                                                                             \
+    "cmp r3, r5\n\t"                                                                               \
+    "ble 4f\n\t"                                                                                   \
+    "mov r3, r5\n"                                                                                 \
+    "4:\n\t"                                                                                       \
+    "strb r3, [r2, #" #oo "]\n\t"
+#define HIL_G8_LO_MEM "ldr r5, [r0, #28]\n\t"
+#define HIL_G8_HI_MEM "ldr r5, [r0, #32]\n\t"
+#define HIL_G8_RQH(H, toff, oo)                                                                     \
+    "mov r5, " #H "\n\t"                                                                           \
+    "ldr r3, [r1, #" #toff "]\n\t"                                                                 \
+    "muls r3, r5, r3\n\t"                                                                          \
+    "asrs r3, r3, #11\n\t"                                                                         \
+    "ldr r4, [r1, #" #toff "+4]\n\t"                                                               \
+    "muls r4, r5, r4\n\t"                                                                          \
+    "adds r3, r3, r4\n\t"                                                                          \
+    "asrs r3, r3, #11\n\t"                                                                         \
+    "ldr r4, [r1, #" #toff "+8]\n\t"                                                               \
+    "muls r4, r5, r4\n\t"                                                                          \
+    "adds r3, r3, r4\n\t"                                                                          \
+    "ldr r4, [r1, #" #toff "+12]\n\t"                                                              \
+    "adds r3, r3, r4\n\t"                                                                          \
+    "asrs r3, r3, #9\n\t"                                                                          \
+    "asrs r5, r5, #31\n\t"                                                                         \
+    "adds r3, r3, r5\n\t"                                                                          \
+    "ldr r4, [r1, #" #toff "+16]\n\t"                                                              \
+    "asrs r3, r3, r4\n\t"                                                                          \
+    "cmp r3, r6\n\t"                                                                               \
+    "bge 3f\n\t"                                                                                   \
+    "mov r3, r6\n"                                                                                 \
+    "3:\n\t"                                                                                       \
+    "cmp r3, r7\n\t"                                                                               \
+    "ble 4f\n\t"                                                                                   \
+    "mov r3, r7\n"                                                                                 \
+    "4:\n\t"                                                                                       \
+    "strb r3, [r2, #" #oo "]\n\t"
+#define HIL_G8_B(off, R)                                                                           \
+    "ldr r4, [r1, #" #off "]\n\t"                                                                  \
+    "subs r4, r4, r3\n\t"                                                                          \
+    "mov " #R ", r4\n\t"
+
+__attribute__((naked, noinline, unused)) static void hil_v6m_g8(hil_v6m_g8_t *ctx)
+{
+    __asm__ volatile(
+        ".syntax unified\n\t"
+        "push {r4, r5, r6, r7, lr}\n\t"
+        "mov r4, r8\n\t"
+        "mov r5, r9\n\t"
+        "mov r6, r10\n\t"
+        "mov r7, r11\n\t"
+        "push {r4, r5, r6, r7}\n"
+        "0:\n\t"
+        "ldr r1, [r0, #12]\n\t"
+        "ldr r3, [r0, #24]\n\t"
+        HIL_G8_B(20, r8) HIL_G8_B(52, r9) HIL_G8_B(84, r10) HIL_G8_B(116, r11)
+        "adds r1, #128\n\t"
+        HIL_G8_B(20, r12) HIL_G8_B(52, lr)
+        "ldr r6, [r1, #84]\n\t"
+        "subs r6, r6, r3\n\t"
+        "ldr r7, [r1, #116]\n\t"
+        "subs r7, r7, r3\n\t"
+        "ldr r1, [r0, #0]\n\t"
+        "ldr r2, [r0, #4]\n\t"
+        "ldr r5, [r0, #8]\n"
+        "1:\n\t"
+        HIL_G8_K(0, 0) HIL_G8_K(8, 8) HIL_G8_K(16, 16) HIL_G8_K(24, 24)
+        "adds r1, #32\n\t"
+        "adds r2, #32\n\t"
+        "cmp r1, r5\n\t"
+        "bne 1b\n\t"
+        "str r2, [r0, #4]\n\t"
+        "ldr r1, [r0, #12]\n\t"
+        "ldr r2, [r0, #16]\n\t"
+        "adds r1, #128\n\t"
+        HIL_G8_RQ(r6, 64, 6, HIL_G8_LO_MEM, HIL_G8_HI_MEM)
+        HIL_G8_RQ(r7, 96, 7, HIL_G8_LO_MEM, HIL_G8_HI_MEM)
+        "ldr r6, [r0, #28]\n\t"
+        "ldr r7, [r0, #32]\n\t"
+        HIL_G8_RQH(r12, 0, 4) HIL_G8_RQH(lr, 32, 5)
+        "subs r1, #128\n\t"
+        HIL_G8_RQH(r8, 0, 0) HIL_G8_RQH(r9, 32, 1) HIL_G8_RQH(r10, 64, 2) HIL_G8_RQH(r11, 96, 3)
+        "adds r1, #255\n\t"
+        "adds r1, #1\n\t"
+        "str r1, [r0, #12]\n\t"
+        "adds r2, #8\n\t"
+        "str r2, [r0, #16]\n\t"
+        "ldr r3, [r0, #20]\n\t"
+        "cmp r2, r3\n\t"
+        "beq 9f\n\t"
+        "b 0b\n"
+        "9:\n\t"
+        "pop {r4, r5, r6, r7}\n\t"
+        "mov r8, r4\n\t"
+        "mov r9, r5\n\t"
+        "mov r10, r6\n\t"
+        "mov r11, r7\n\t"
+        "pop {r4, r5, r6, r7, pc}\n\t");
+}
+#undef HIL_G8_M
+#undef HIL_G8_K
+#undef HIL_G8_RQ
+#undef HIL_G8_RQH
+#undef HIL_G8_B
+#undef HIL_G8_LO_MEM
+#undef HIL_G8_HI_MEM
+#endif
+
 /* int8 row (k values) -> every other int32 of dst (the row pair interleaved), zero padded to kp;
  * returns sum(x). */
 HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int32_t *dst)
@@ -608,6 +834,28 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
             sum[j] = hil_v6m_widen(src, k, kp, col + j) * 128;
         }
         int8_t *o0 = out + r * n, *o1 = o0 + n;
+        if (tab && (n & 7) == 0) {
+#if defined(HIL_OPT_V6M_ASM)
+            hil_v6m_g8_t g = {col, w, col + 2 * kp, tab, o0, o0 + n, sum[0], p->act_min, p->act_max};
+            hil_v6m_g8(&g);
+            if (two) {
+                g.col = col + 1;
+                g.w = w;
+                g.end = col + 1 + 2 * kp;
+                g.tab = tab;
+                g.o = o1;
+                g.o_end = o1 + n;
+                g.sum = sum[1];
+                hil_v6m_g8(&g);
+            }
+#else
+            hil_v6m_rows8(col, w, kp, tab, sum[0], o0, n, p->act_min, p->act_max);
+            if (two) {
+                hil_v6m_rows8(col + 1, w, kp, tab, sum[1], o1, n, p->act_min, p->act_max);
+            }
+#endif
+            continue;
+        }
         if (tab) {
             hil_v6m_pairs(col, w, kp, tab, sum[0], sum[1], o0, o1, n, two, p->act_min, p->act_max);
             continue;
