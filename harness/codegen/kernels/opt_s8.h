@@ -556,54 +556,14 @@ HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp,
 }
 
 /* One row (every other int32 of col: the row pair stays interleaved) times 8 channels: w per k
- * the 8 channels' weights + 128 as uint8. Per k one LDR of x and 8 x (LDRB, MULS, ADD) into six
- * high and three low accumulators (every register but sp/pc/lr): 3.25 instructions per MAC with the
- * loop, no copies. */
+ * the 8 channels' weights + 128 as uint8. The C form (host, -Os); v6-M -O2 runs hil_v6m_g8. */
 HIL_OPT_INL void hil_v6m_row8(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
 {
-#if defined(HIL_OPT_V6M_ASM)
-    int32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
-    const int32_t *end = col + 2 * kp;
-    uint32_t x, y;
-#define HIL_V6M_8M(i, acc)                                                                         \
-    "ldrb %[y], [%[pw], #" #i "]\n\t"                                                              \
-    "muls %[y], %[x], %[y]\n\t"                                                                    \
-    "add %[" #acc "], %[y]\n\t"
-#define HIL_V6M_8K(xo, wo)                                                                         \
-    "ldr %[x], [%[pc], #" #xo "]\n\t"                                                              \
-    HIL_V6M_8M(wo + 0, a0) HIL_V6M_8M(wo + 1, a1) HIL_V6M_8M(wo + 2, a2) HIL_V6M_8M(wo + 3, a3)      \
-    HIL_V6M_8M(wo + 4, a4) HIL_V6M_8M(wo + 5, a5) HIL_V6M_8M(wo + 6, a6)                             \
-    "ldrb %[y], [%[pw], #" #wo "+7]\n\t"                                                           \
-    "muls %[x], %[y], %[x]\n\t"                                                                    \
-    "add %[a7], %[x]\n\t"
-    __asm__(".syntax unified\n"
-            "1:\n\t"
-            HIL_V6M_8K(0, 0) HIL_V6M_8K(8, 8) HIL_V6M_8K(16, 16) HIL_V6M_8K(24, 24)
-            "adds %[pc], #32\n\t"
-            "adds %[pw], #32\n\t"
-            "cmp %[pc], %[end]\n\t"
-            "bne 1b\n\t"
-            : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [a4] "+h"(a4), [a5] "+l"(a5),
-              [a6] "+l"(a6), [a7] "+l"(a7), [pc] "+l"(col), [pw] "+l"(w), [x] "=&l"(x), [y] "=&l"(y)
-            : [end] "l"(end)
-            : "cc", "memory");
-#undef HIL_V6M_8K
-#undef HIL_V6M_8M
-    s[0] = a0;
-    s[1] = a1;
-    s[2] = a2;
-    s[3] = a3;
-    s[4] = a4;
-    s[5] = a5;
-    s[6] = a6;
-    s[7] = a7;
-#else
     for (int32_t i = 0; i < kp; ++i) {
         for (int32_t j = 0; j < 8; ++j) {
             s[j] += col[2 * i] * w[8 * i + j];
         }
     }
-#endif
 }
 
 /* Rows r (and r+1) of col times every channel, 8 channels at a time (out_c % 8 == 0, the
@@ -715,7 +675,7 @@ typedef struct {
     "subs r4, r4, r3\n\t"                                                                          \
     "mov " #R ", r4\n\t"
 
-__attribute__((naked, noinline, unused)) static void hil_v6m_g8(hil_v6m_g8_t *ctx)
+__attribute__((naked, noinline, unused)) static void hil_v6m_g8(hil_v6m_g8_t *ctx __attribute__((unused)))
 {
     __asm__ volatile(
         ".syntax unified\n\t"
