@@ -965,6 +965,144 @@ HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int32_t *w, int32_t *s0)
 #endif
 }
 
+#if defined(HIL_OPT_V6M_ASM)
+/* One channel of hil_opt_dw_v6m in one hand-written function: its output rows, pairs then an odd
+ * last column, each accumulator requantized from its register. */
+typedef struct {
+    const uint8_t *b;    /* 0: the plane */
+    const int32_t *w;    /* 4: the channel's 9 taps */
+    const int32_t *tab;  /* 8: the channel's split table row */
+    int8_t *o;           /* 12: its first output */
+    int32_t c;           /* 16: output pixel stride (in_c) */
+    int32_t lo, hi;      /* 20, 24 */
+    const uint8_t *bend; /* 28: plane + out_h * HIL_V6M_DWS */
+    int32_t npair;       /* 32: out_w & ~1 */
+    int32_t odd;         /* 36: out_w & 1 */
+    int32_t skip;        /* 40: HIL_V6M_DWS - npair */
+} hil_v6m_dwc_t;
+
+#define HIL_DWC_ROW(r, wo)                                                                         \
+    "ldrb r2, [r0, #" #r "]\n\t"                                                                   \
+    "ldr r3, [r1, #" #wo "]\n\t"                                                                   \
+    "muls r2, r3, r2\n\t"                                                                          \
+    "adds r4, r4, r2\n\t"                                                                          \
+    "ldrb r2, [r0, #" #r "+1]\n\t"                                                                 \
+    "muls r3, r2, r3\n\t"                                                                          \
+    "adds r5, r5, r3\n\t"                                                                          \
+    "ldr r3, [r1, #" #wo "+4]\n\t"                                                                 \
+    "muls r2, r3, r2\n\t"                                                                          \
+    "adds r4, r4, r2\n\t"                                                                          \
+    "ldrb r2, [r0, #" #r "+2]\n\t"                                                                 \
+    "muls r3, r2, r3\n\t"                                                                          \
+    "adds r5, r5, r3\n\t"                                                                          \
+    "ldr r3, [r1, #" #wo "+8]\n\t"                                                                 \
+    "muls r2, r3, r2\n\t"                                                                          \
+    "adds r4, r4, r2\n\t"                                                                          \
+    "ldrb r2, [r0, #" #r "+3]\n\t"                                                                 \
+    "muls r3, r2, r3\n\t"                                                                          \
+    "adds r5, r5, r3\n\t"
+#define HIL_DWC_ONE(r, wo)                                                                         \
+    "ldrb r2, [r0, #" #r "]\n\t"                                                                   \
+    "ldr r3, [r1, #" #wo "]\n\t"                                                                   \
+    "muls r2, r3, r2\n\t"                                                                          \
+    "adds r4, r4, r2\n\t"
+#define HIL_DWC_RQ(X)                                                                              \
+    "ldr r2, [r6, #0]\n\t"                                                                         \
+    "muls r2, " #X ", r2\n\t"                                                                      \
+    "asrs r2, r2, #11\n\t"                                                                         \
+    "ldr r3, [r6, #4]\n\t"                                                                         \
+    "muls r3, " #X ", r3\n\t"                                                                      \
+    "adds r2, r2, r3\n\t"                                                                          \
+    "asrs r2, r2, #11\n\t"                                                                         \
+    "ldr r3, [r6, #8]\n\t"                                                                         \
+    "muls r3, " #X ", r3\n\t"                                                                      \
+    "adds r2, r2, r3\n\t"                                                                          \
+    "ldr r3, [r6, #12]\n\t"                                                                        \
+    "adds r2, r2, r3\n\t"                                                                          \
+    "asrs r2, r2, #9\n\t"                                                                          \
+    "asrs " #X ", " #X ", #31\n\t"                                                                 \
+    "adds r2, r2, " #X "\n\t"                                                                      \
+    "ldr r3, [r6, #16]\n\t"                                                                        \
+    "asrs r2, r2, r3\n\t"                                                                          \
+    "cmp r2, r9\n\t"                                                                               \
+    "bge 3f\n\t"                                                                                   \
+    "mov r2, r9\n"                                                                                 \
+    "3:\n\t"                                                                                       \
+    "cmp r2, r10\n\t"                                                                              \
+    "ble 4f\n\t"                                                                                   \
+    "mov r2, r10\n"                                                                                \
+    "4:\n\t"                                                                                       \
+    "strb r2, [r7, #0]\n\t"                                                                        \
+    "add r7, r8\n\t"
+
+__attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *ctx __attribute__((unused)))
+{
+    __asm__ volatile(
+        ".syntax unified\n\t"
+        "push {r4, r5, r6, r7, lr}\n\t"
+        "mov r4, r8\n\t"
+        "mov r5, r9\n\t"
+        "mov r6, r10\n\t"
+        "mov r7, r11\n\t"
+        "push {r4, r5, r6, r7}\n\t"
+        "mov r12, r0\n\t"
+        "ldr r1, [r0, #4]\n\t"
+        "ldr r6, [r0, #8]\n\t"
+        "ldr r7, [r0, #12]\n\t"
+        "ldr r2, [r0, #16]\n\t"
+        "mov r8, r2\n\t"
+        "ldr r2, [r0, #20]\n\t"
+        "mov r9, r2\n\t"
+        "ldr r2, [r0, #24]\n\t"
+        "mov r10, r2\n\t"
+        "ldr r2, [r0, #28]\n\t"
+        "mov lr, r2\n\t"
+        "ldr r0, [r0, #0]\n"
+        "0:\n\t"                                 /* an output row: r0 = its plane row */
+        "mov r2, r12\n\t"
+        "ldr r3, [r2, #32]\n\t"
+        "adds r3, r0, r3\n\t"
+        "mov r11, r3\n\t"
+        "cmp r0, r3\n\t"
+        "beq 5f\n"
+        "1:\n\t"                                 /* two outputs */
+        "ldr r4, [r6, #20]\n\t"
+        "movs r5, r4\n\t"
+        HIL_DWC_ROW(0, 0) HIL_DWC_ROW(14, 12) HIL_DWC_ROW(28, 24)
+        HIL_DWC_RQ(r4) HIL_DWC_RQ(r5)
+        "adds r0, #2\n\t"
+        "cmp r0, r11\n\t"
+        "bne 1b\n"
+        "5:\n\t"                                 /* an odd last column */
+        "mov r2, r12\n\t"
+        "ldr r3, [r2, #36]\n\t"
+        "cmp r3, #0\n\t"
+        "beq 6f\n\t"
+        "ldr r4, [r6, #20]\n\t"
+        HIL_DWC_ONE(0, 0) HIL_DWC_ONE(1, 4) HIL_DWC_ONE(2, 8)
+        HIL_DWC_ONE(14, 12) HIL_DWC_ONE(15, 16) HIL_DWC_ONE(16, 20)
+        HIL_DWC_ONE(28, 24) HIL_DWC_ONE(29, 28) HIL_DWC_ONE(30, 32)
+        HIL_DWC_RQ(r4)
+        "6:\n\t"
+        "mov r2, r12\n\t"
+        "ldr r3, [r2, #40]\n\t"
+        "adds r0, r0, r3\n\t"
+        "cmp r0, lr\n\t"
+        "beq 9f\n\t"
+        "b 0b\n"
+        "9:\n\t"
+        "pop {r4, r5, r6, r7}\n\t"
+        "mov r8, r4\n\t"
+        "mov r9, r5\n\t"
+        "mov r10, r6\n\t"
+        "mov r11, r7\n\t"
+        "pop {r4, r5, r6, r7, pc}\n\t");
+}
+#undef HIL_DWC_ROW
+#undef HIL_DWC_ONE
+#undef HIL_DWC_RQ
+#endif
+
 HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *p, const int8_t *in, const int32_t *w32, const int32_t *tab,
                                uint8_t *plane, int8_t *out)
 {
@@ -988,6 +1126,14 @@ HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *p, const int8_t *in, const 
             }
             const int32_t *wc = w32 + 9 * c, *tc = tab + HIL_V6M_RQ_WORDS * c;
             int8_t *o = out_b + c;
+#if defined(HIL_OPT_V6M_ASM)
+            if (oh > 0 && ow > 0) {
+                hil_v6m_dwc_t g = {plane, wc, tc, o, C, lo, hi, plane + oh * HIL_V6M_DWS, ow & ~1, ow & 1,
+                                   HIL_V6M_DWS - (ow & ~1)};
+                hil_v6m_dwc(&g);
+            }
+            continue;
+#endif
             for (int32_t oy = 0; oy < oh; ++oy) {
                 const uint8_t *b = plane + oy * HIL_V6M_DWS;
                 const uint8_t *e = b + (ow & ~1);
