@@ -765,6 +765,65 @@ HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int3
     return sx;
 }
 
+/* One im2col row (output pixel with top-left tap at input (y0, x0)) straight into every other
+ * int32 of dst, zero-padded to kp: taps outside the input read the zero point. A kernel row whose
+ * taps are all inside is one contiguous copy. Returns sum(x). */
+HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, int32_t y0, int32_t x0, int32_t *dst)
+{
+    const int32_t C = p->in_c, kw = p->k_w, seg = kw * C, zp = p->in_zp;
+    const int32_t xin = p->dil_w == 1 && x0 >= 0 && x0 + kw <= p->in_w;
+    int32_t sx = 0, i;
+    int32_t *const start = dst;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t y = y0 + ky * p->dil_h;
+        if (y < 0 || y >= p->in_h) {
+            for (i = 0; i < seg; ++i, dst += 2) {
+                dst[0] = zp;
+            }
+            sx += zp * seg;
+            continue;
+        }
+        const int8_t *row = in_b + y * p->in_w * C;
+        if (xin) {
+            const int8_t *src = row + x0 * C;
+            for (i = 0; i + 4 <= seg; i += 4, src += 4, dst += 8) {
+                const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
+                dst[0] = v0;
+                dst[2] = v1;
+                dst[4] = v2;
+                dst[6] = v3;
+                sx += v0 + v1 + v2 + v3;
+            }
+            for (; i < seg; ++i, dst += 2) {
+                const int32_t v = *src++;
+                dst[0] = v;
+                sx += v;
+            }
+            continue;
+        }
+        for (int32_t kx = 0; kx < kw; ++kx) {
+            const int32_t x = x0 + kx * p->dil_w;
+            if (x >= 0 && x < p->in_w) {
+                const int8_t *src = row + x * C;
+                for (i = 0; i < C; ++i, dst += 2) {
+                    const int32_t v = src[i];
+                    dst[0] = v;
+                    sx += v;
+                }
+            } else {
+                for (i = 0; i < C; ++i, dst += 2) {
+                    dst[0] = zp;
+                }
+                sx += zp * C;
+            }
+        }
+    }
+    for (i = (int32_t)((dst - start) / 2); i < p->kp; ++i, dst += 2) {
+        dst[0] = 0;
+    }
+    return sx;
+}
+
 /* Conv / FC as a matrix product on v6-M, two rows at a time. w: generator layout (per channel
  * pair, per k, (wa + 128, wb + 128)); bias/mult/rsh padded to an even channel count.
  * scratch: kp/4 + 2 kp words. */
@@ -780,18 +839,27 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
     const int32_t k = p->k, kp = p->kp, n = p->out_c;
     /* v6-M: with no left shift, `lsh` carries the generator's split-multiplier table instead */
     const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
+    int32_t ox = 0, oy = 0, bt = 0; /* the next im2col row's output pixel */
+    (void)tmp;
     for (int32_t r = 0; r < p->rows; r += 2) {
         const int32_t two = r + 1 < p->rows;
         int32_t sum[2] = {0, 0};
         /* both rows are read into col before any output of the pair is written (in place) */
         for (int32_t j = 0; j < 1 + two; ++j) {
-            const int32_t rr = r + j;
-            const int8_t *src = in + rr * k;
-            if (!p->direct) {
-                hil_opt_im2col(p, in, rr, tmp);
-                src = tmp;
+            if (p->direct) {
+                sum[j] = hil_v6m_widen(in + (r + j) * k, k, kp, col + j) * 128;
+                continue;
             }
-            sum[j] = hil_v6m_widen(src, k, kp, col + j) * 128;
+            /* im2col straight into col; (ox, oy, bt) follow the row index without divisions */
+            sum[j] = hil_v6m_im2col(p, in + bt * p->in_h * p->in_w * p->in_c, oy * p->stride_h - p->pad_h,
+                                    ox * p->stride_w - p->pad_w, col + j) * 128;
+            if (++ox == p->out_w) {
+                ox = 0;
+                if (++oy == p->out_h) {
+                    oy = 0;
+                    ++bt;
+                }
+            }
         }
         int8_t *o0 = out + r * n, *o1 = o0 + n;
         if (tab && (n & 7) == 0) {
