@@ -741,11 +741,23 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_g8(hil_v6m_g8_t *ct
 #undef HIL_G8_HI_MEM
 #endif
 
+/* One output of the general pair loop: the split table when there is one, else hil_opt_out. */
+HIL_OPT_INL void hil_v6m_put(const hil_opt_conv_t *p, int32_t acc, int32_t c, const int32_t *tab, const int32_t *mult,
+                             const int32_t *rsh, const int32_t *lsh, int8_t *dst)
+{
+    if (tab) {
+        hil_v6m_rqs(acc, tab + HIL_V6M_RQ_WORDS * c, p->act_min, p->act_max, dst);
+    } else {
+        *dst = hil_opt_out(p, acc, c, mult, rsh, lsh);
+    }
+}
+
 /* int8 row (k values) -> every other int32 of dst (the row pair interleaved), zero padded to kp;
  * returns sum(x). */
 HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int32_t *dst)
 {
     int32_t sx = 0, i = 0;
+#if !defined(__OPTIMIZE_SIZE__)
     for (; i + 4 <= k; i += 4, src += 4, dst += 8) {
         const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
         dst[0] = v0;
@@ -754,6 +766,7 @@ HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int3
         dst[6] = v3;
         sx += v0 + v1 + v2 + v3;
     }
+#endif
     for (; i < k; ++i, dst += 2) {
         const int32_t v = *src++;
         dst[0] = v;
@@ -771,7 +784,11 @@ HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int3
 HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, int32_t y0, int32_t x0, int32_t *dst)
 {
     const int32_t C = p->in_c, kw = p->k_w, seg = kw * C, zp = p->in_zp;
+#if defined(__OPTIMIZE_SIZE__)
+    const int32_t xin = 0; /* -Os: the per-tap loop only */
+#else
     const int32_t xin = p->dil_w == 1 && x0 >= 0 && x0 + kw <= p->in_w;
+#endif
     int32_t sx = 0, i;
     int32_t *const start = dst;
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
@@ -884,10 +901,12 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #endif
             continue;
         }
+#if !defined(__OPTIMIZE_SIZE__)
         if (tab) {
             hil_v6m_pairs(col, w, kp, tab, sum[0], sum[1], o0, o1, n, two, p->act_min, p->act_max);
             continue;
         }
+#endif
         for (int32_t c = 0; c < n; c += 2) {
             int32_t s[4] = {bias[c] - sum[0], bias[c + 1] - sum[0], bias[c] - sum[1], bias[c + 1] - sum[1]};
             if (two) {
@@ -895,14 +914,10 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
             } else {
                 hil_opt_row_v6m(col, w + c * kp, kp, s);
             }
-            o0[c] = hil_opt_out(p, s[0], c, mult, rsh, lsh);
-            if (two) {
-                o1[c] = hil_opt_out(p, s[2], c, mult, rsh, lsh);
-            }
-            if (c + 1 < n) {
-                o0[c + 1] = hil_opt_out(p, s[1], c + 1, mult, rsh, lsh);
-                if (two) {
-                    o1[c + 1] = hil_opt_out(p, s[3], c + 1, mult, rsh, lsh);
+            for (int32_t j = 0; j < 4; ++j) { /* j: row j >> 1, channel c + (j & 1) */
+                if ((j < 2 || two) && c + (j & 1) < n) {
+                    hil_v6m_put(p, s[(j & 1) + 2 * (j >> 1)], c + (j & 1), tab, mult, rsh, lsh,
+                                (j < 2 ? o0 : o1) + c + (j & 1));
                 }
             }
         }
