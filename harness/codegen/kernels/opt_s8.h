@@ -914,12 +914,25 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
             } else {
                 hil_opt_row_v6m(col, w + c * kp, kp, s);
             }
+#if defined(__OPTIMIZE_SIZE__)
             for (int32_t j = 0; j < 4; ++j) { /* j: row j >> 1, channel c + (j & 1) */
                 if ((j < 2 || two) && c + (j & 1) < n) {
                     hil_v6m_put(p, s[(j & 1) + 2 * (j >> 1)], c + (j & 1), tab, mult, rsh, lsh,
                                 (j < 2 ? o0 : o1) + c + (j & 1));
                 }
             }
+#else
+            o0[c] = hil_opt_out(p, s[0], c, mult, rsh, lsh);
+            if (two) {
+                o1[c] = hil_opt_out(p, s[2], c, mult, rsh, lsh);
+            }
+            if (c + 1 < n) {
+                o0[c + 1] = hil_opt_out(p, s[1], c + 1, mult, rsh, lsh);
+                if (two) {
+                    o1[c + 1] = hil_opt_out(p, s[3], c + 1, mult, rsh, lsh);
+                }
+            }
+#endif
         }
     }
 }
