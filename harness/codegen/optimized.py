@@ -82,6 +82,7 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
 # (m0, m1, m2, K, rs, b_dw, 0, 0): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
 # acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs).
 V6M_RQ_WORDS = 8
+V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
 
 
 def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.ndarray,
@@ -216,10 +217,13 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             name = ctx.const_name(op, "opt_w32")
             out_consts[name] = taps.T.astype(np.int32).reshape(-1)
             w16 = f"(const int16_t *)(const void *){name}"
-            # the fast path's biased input plane (x + 128): its bias drops 128 * sum(w) per channel
-            _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags, rq_names,
-                       out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0))
-            _use_scratch(ctx, -(-(g["out_h"] + 2) * 14 // 4))  # HIL_V6M_DWS-byte plane rows
+            # the fast path (table present, 3x3 stride 1, out_w <= 12) copies one channel's input plane
+            # (x + 128, rows HIL_V6M_DWS = 14 bytes apart) into the scratch; its bias drops 128 * sum(w)
+            plane = (g["out_h"] + 2) * 14
+            if plane <= V6M_DW_PLANE_LIMIT:
+                _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
+                           rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0))
+                _use_scratch(ctx, -(-plane // 4))
         code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
