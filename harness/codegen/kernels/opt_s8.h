@@ -1342,8 +1342,13 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *params, const int8_t *in, co
                 }
 #endif
 #if defined(HIL_OPT_V6M)
-                /* with no left shift, `lsh` carries the generator's split table (hil_v6m_rq) */
+                /* with no left shift, `lsh` carries the generator's split table (hil_v6m_rq); -Os keeps
+                 * the general requantization and the LDRSH path only (one copy of the code) */
+#if defined(__OPTIMIZE_SIZE__)
+                const int32_t *tab = (const int32_t *)0;
+#else
                 const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
+#endif
                 if (taps == 9 && w16 && tab && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
                     p->dil_w == 1 && p->out_w <= HIL_V6M_DWS - 2) { /* the whole layer, from its first pixel */
                     hil_opt_dw_v6m(p, in, (const int32_t *)(const void *)w16, tab, (uint8_t *)(void *)scratch, out);
