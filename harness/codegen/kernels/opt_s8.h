@@ -778,19 +778,42 @@ HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int3
     return sx;
 }
 
+/* n int8 values -> every other int32 of dst; returns their sum. */
+HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
+{
+    int32_t sx = 0, i = 0;
+#if !defined(__OPTIMIZE_SIZE__)
+    for (; i + 4 <= n; i += 4, src += 4, dst += 8) {
+        const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
+        dst[0] = v0;
+        dst[2] = v1;
+        dst[4] = v2;
+        dst[6] = v3;
+        sx += v0 + v1 + v2 + v3;
+    }
+#endif
+    for (; i < n; ++i, dst += 2) {
+        const int32_t v = *src++;
+        dst[0] = v;
+        sx += v;
+    }
+    return sx;
+}
+
 /* One im2col row (output pixel with top-left tap at input (y0, x0)) straight into every other
- * int32 of dst, zero-padded to kp: taps outside the input read the zero point. A kernel row whose
- * taps are all inside is one contiguous copy. Returns sum(x). */
+ * int32 of dst, zero-padded to kp: taps outside the input read the zero point. Without dilation
+ * along x the taps inside form one contiguous run per kernel row: zero points, a copy, zero
+ * points. Returns sum(x). */
 HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, int32_t y0, int32_t x0, int32_t *dst)
 {
     const int32_t C = p->in_c, kw = p->k_w, seg = kw * C, zp = p->in_zp;
-#if defined(__OPTIMIZE_SIZE__)
-    const int32_t xin = 0; /* -Os: the per-tap loop only */
-#else
-    const int32_t xin = p->dil_w == 1 && x0 >= 0 && x0 + kw <= p->in_w;
-#endif
     int32_t sx = 0, i;
     int32_t *const start = dst;
+#if !defined(__OPTIMIZE_SIZE__)
+    /* the kernel columns [ka, kb) fall inside the input (dilation 1) */
+    const int32_t ka = x0 < 0 ? -x0 : 0, kb0 = p->in_w - x0, kb = kb0 < kw ? kb0 : kw;
+    const int32_t run = p->dil_w == 1 && kb > ka ? (kb - ka) * C : -1;
+#endif
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
         const int32_t y = y0 + ky * p->dil_h;
         if (y < 0 || y >= p->in_h) {
@@ -801,23 +824,19 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
             continue;
         }
         const int8_t *row = in_b + y * p->in_w * C;
-        if (xin) {
-            const int8_t *src = row + x0 * C;
-            for (i = 0; i + 4 <= seg; i += 4, src += 4, dst += 8) {
-                const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
-                dst[0] = v0;
-                dst[2] = v1;
-                dst[4] = v2;
-                dst[6] = v3;
-                sx += v0 + v1 + v2 + v3;
+#if !defined(__OPTIMIZE_SIZE__)
+        if (run >= 0) {
+            for (i = 0; i < ka * C; ++i, dst += 2) {
+                dst[0] = zp;
             }
-            for (; i < seg; ++i, dst += 2) {
-                const int32_t v = *src++;
-                dst[0] = v;
-                sx += v;
+            sx += hil_v6m_copyw(row + (x0 + ka) * C, run, dst) + zp * (seg - run);
+            dst += 2 * run;
+            for (i = kb * C; i < seg; ++i, dst += 2) {
+                dst[0] = zp;
             }
             continue;
         }
+#endif
         for (int32_t kx = 0; kx < kw; ++kx) {
             const int32_t x = x0 + kx * p->dil_w;
             if (x >= 0 && x < p->in_w) {
