@@ -113,11 +113,12 @@ def _dw_case(rng: np.random.Generator, H: int, W: int, C: int, lo: int):
                 ref=ref)
 
 
-def _dw_c(i: int, d: dict) -> str:
+def _dw_c(i: int, d: dict, in_place: bool) -> str:
     """Case i: the whole layer into a separate buffer, then row by row, each output row over its
-    first input row when the v6-M plane path takes it (out_w <= 12; the generic tap-table path
-    reads neighbouring pixels after writing, so it gets a separate buffer)."""
+    first input row when the v6-M plane path takes it (-O2, out_w <= 12; the tap-table path, also
+    -Os's, reads neighbouring pixels after writing, so it gets a separate buffer)."""
     H, W, C = d["H"], d["W"], d["C"]
+    in_place = in_place and W <= 12
     rsh = -d["shift"] - 2
     common = dict(batches=1, in_w=W, in_c=C, out_w=W, out_c=C, k_h=3, k_w=3, stride_h=1, stride_w=1, dil_h=1,
                   dil_w=1, pad_w=1, in_zp=d["zp"], out_off=d["off"], act_min=d["lo"], act_max=d["hi"], rs2=1)
@@ -126,8 +127,8 @@ def _dw_c(i: int, d: dict) -> str:
            + _c_array("int32_t", f"dm{i}", d["mult"]) + _c_array("int32_t", f"dr{i}", rsh)
            + _c_array("int32_t", f"dt{i}", d["tab"]) + _c_array("int8_t", f"dref{i}", d["ref"]))
     row = W * C
-    dst = f"buf + {row} * oy" if W <= 12 else f"sep + {row} * oy"
-    check = "buf" if W <= 12 else "sep"
+    dst = f"buf + {row} * oy" if in_place else f"sep + {row} * oy"
+    check = "buf" if in_place else "sep"
     src += f"""
 static uint32_t dw_case{i}(void)
 {{
@@ -216,7 +217,7 @@ static uint32_t conv_case{i}(void)
 """
 
 
-def _firmware_source(seed: int) -> tuple[str, int]:
+def _firmware_source(seed: int, in_place: bool) -> tuple[str, int]:
     rng = np.random.default_rng(seed)
     dws = [_dw_case(rng, 5, 7, 6, -128), _dw_case(rng, 4, 12, 3, int(rng.integers(-10, 10))),
            _dw_case(rng, 3, 1, 4, -128), _dw_case(rng, 6, 14, 2, -128)]  # odd/even/1 columns; 14: generic path
@@ -225,7 +226,7 @@ def _firmware_source(seed: int) -> tuple[str, int]:
                   max(((-(-d["kh"] ** 2 * d["Ci"] // 4) * 4) * 9 // 4) for d in convs) + 64)
     src = ('#define HIL_OPT_V6M 1\n#include <stdint.h>\n#include <string.h>\n#include "model.h"\n#include "opt_s8.h"\n'
            f"static int32_t scratch[{scratch}];\nvoid hil_model_reset(void) {{}}\n")
-    src += "".join(_dw_c(i, d) for i, d in enumerate(dws)) + "".join(_conv_c(i, d) for i, d in enumerate(convs))
+    src += "".join(_dw_c(i, d, in_place) for i, d in enumerate(dws)) + "".join(_conv_c(i, d) for i, d in enumerate(convs))
     total = sum(d["ref"].size for d in dws) * 2 + sum(d["ref"].size for d in convs)
     src += ("int hil_model_invoke(const void *in, void *out)\n{\n    (void)in;\n    uint32_t r[3] = {0, 0, 0};\n"
             + "".join(f"    r[0] += dw_case{i}();\n" for i in range(len(dws)))
@@ -243,7 +244,7 @@ def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, tmp_path: Path) 
 
     for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_s8.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
-    src, total = _firmware_source(seed=8)
+    src, total = _firmware_source(seed=8, in_place=opt == "-O2")
     (tmp_path / "model.h").write_text(MODEL_H)
     (tmp_path / "model.c").write_text(src)
     board = load_board("m0plus")
