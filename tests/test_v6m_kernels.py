@@ -5,8 +5,8 @@
   accumulator within the generator's bound, and is refused where its 32-bit sums could overflow;
 - on QEMU (m0plus), the kernels compute the same bytes as a numpy model of the layer for the
   geometries the planner will use: depthwise and im2col convolutions called once per output row
-  (out_h = 1, in_h = 1..3 rows, pad_h adjusted), the depthwise one writing each output row over
-  its own first input row (in place), and the direct 1x1 convolution with `out == in`.
+  (out_h = 1, in_h = 1..3 rows, pad_h adjusted), the depthwise one at -O2 writing each output row
+  over its own first input row (in place), and the direct 1x1 convolution with `out == in`.
 """
 
 from __future__ import annotations

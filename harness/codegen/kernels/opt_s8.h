@@ -810,9 +810,7 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
     int32_t sx = 0, i;
     int32_t *const start = dst;
 #if !defined(__OPTIMIZE_SIZE__)
-    /* the kernel columns [ka, kb) fall inside the input (dilation 1) */
-    const int32_t ka = x0 < 0 ? -x0 : 0, kb0 = p->in_w - x0, kb = kb0 < kw ? kb0 : kw;
-    const int32_t run = p->dil_w == 1 && kb > ka ? (kb - ka) * C : -1;
+    const int32_t xin = p->dil_w == 1 && x0 >= 0 && x0 + kw <= p->in_w; /* every tap of a row inside */
 #endif
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
         const int32_t y = y0 + ky * p->dil_h;
@@ -825,6 +823,14 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
         }
         const int8_t *row = in_b + y * p->in_w * C;
 #if !defined(__OPTIMIZE_SIZE__)
+        if (xin) {
+            sx += hil_v6m_copyw(row + x0 * C, seg, dst);
+            dst += 2 * seg;
+            continue;
+        }
+        /* the kernel columns [ka, kb) fall inside the input */
+        const int32_t ka = x0 < 0 ? -x0 : 0, kb0 = p->in_w - x0, kb = kb0 < kw ? kb0 : kw;
+        const int32_t run = p->dil_w == 1 && kb > ka ? (kb - ka) * C : -1;
         if (run >= 0) {
             for (i = 0; i < ka * C; ++i, dst += 2) {
                 dst[0] = zp;
