@@ -78,10 +78,11 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
     return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
 
 
-# v6-M split requantization (kernels/opt_s8.h, HIL_V6M_RQ): per channel 8 words
-# (m0, m1, m2, K, rs, b_dw, 0, 0): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
-# acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs).
-V6M_RQ_WORDS = 8
+# v6-M split requantization (kernels/opt_s8.h, hil_v6m_rq): per channel 4 words
+# (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
+# acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs); b = the
+# bias the kernel starts its accumulator from.
+V6M_RQ_WORDS = 4
 V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
 
 
@@ -103,7 +104,8 @@ def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.n
     if ((bound * (1 << 11) + bound + 1) >= lim).any() or ((bound * m2 + bound + 1 + np.abs(k)) >= lim).any():
         return None
     t = np.zeros((n + n % 2, V6M_RQ_WORDS), np.int64)
-    t[:n, :6] = np.stack([m0, m1, m2, k, rs, np.zeros(n, np.int64) if b_dw is None else b_dw], 1)
+    b = np.zeros(n, np.int64) if b_dw is None else np.asarray(b_dw, np.int64)
+    t[:n] = np.stack([k, b, m0 | (m1 << 16), m2 | (rs << 16)], 1)
     if n % 2:
         t[n] = t[n - 1]
     assert t.min() >= -lim and t.max() < lim
@@ -113,7 +115,8 @@ def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.n
 def v6m_rq_eval(acc: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Python mirror of HIL_V6M_RQ (before the activation clamp), for the tests."""
     acc = np.asarray(acc, np.int64)
-    m0, m1, m2, k, rs = (int(v) for v in row[:5])
+    k, w2, w3 = int(row[0]), int(row[2]), int(row[3])
+    m0, m1, m2, rs = w2 & 0xFFFF, w2 >> 16, w3 & 0xFFFF, w3 >> 16
     t = (acc * m0) >> 11
     t = (acc * m1 + t) >> 11
     u = acc * m2 + t + k

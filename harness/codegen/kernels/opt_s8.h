@@ -340,44 +340,47 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #elif defined(HIL_OPT_V6M)
 /* Split-multiplier requantization (v6-M, no 32x32->64 multiply). The generator emits, when every
  * channel has a right shift >= 2, no left shift and |acc| < 2^20 (|bias_eff| + 128 * sum|w|, known
- * from the weights), per channel t = {m0, m1, m2, K, rs, b_dw, 0, 0} with m = m2*2^22 + m1*2^11 + m0
+ * from the weights), per channel 16 bytes t = {K, b, (m0, m1, m2, rs) as uint16} (b: the bias the
+ * kernel starts from: bias_eff, or for the depthwise plane path bias_eff - 128 * sum(w)), with
+ * m = m2*2^22 + m1*2^11 + m0
  * and K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs). Then TFLM's double rounding plus the offset is
  *   u = ((((acc*m0 >> 11) + acc*m1) >> 11) + acc*m2 + K;   out = ((u >> 9) + (acc >> 31)) >> rs
  * exactly: nested floors of one exact quotient, floor((acc*m + 2^(30+rs) +- 2^30) / 2^(31+rs)),
  * the sign picking the nudge; every partial sum fits in 32 bits (the generator checks the
  * bounds). 17 instructions, 3 MULS, against ~35 for the 64-bit high word. */
-#define HIL_V6M_RQ_WORDS 8
+#define HIL_V6M_RQ_WORDS 4
 HIL_OPT_INL int32_t hil_v6m_rq(int32_t acc, const int32_t *t)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a, b;
     __asm__(".syntax unified\n\t"
-            "ldr %[a], [%[t], #0]\n\t"
+            "ldrh %[a], [%[t], #8]\n\t"
             "muls %[a], %[x], %[a]\n\t"
             "asrs %[a], %[a], #11\n\t"
-            "ldr %[b], [%[t], #4]\n\t"
+            "ldrh %[b], [%[t], #10]\n\t"
             "muls %[b], %[x], %[b]\n\t"
             "adds %[a], %[a], %[b]\n\t"
             "asrs %[a], %[a], #11\n\t"
-            "ldr %[b], [%[t], #8]\n\t"
+            "ldrh %[b], [%[t], #12]\n\t"
             "muls %[b], %[x], %[b]\n\t"
             "adds %[a], %[a], %[b]\n\t"
-            "ldr %[b], [%[t], #12]\n\t"
+            "ldr %[b], [%[t], #0]\n\t"
             "adds %[a], %[a], %[b]\n\t"
             "asrs %[a], %[a], #9\n\t"
             "asrs %[x], %[x], #31\n\t"
             "adds %[a], %[a], %[x]\n\t"
-            "ldr %[b], [%[t], #16]\n\t"
+            "ldrh %[b], [%[t], #14]\n\t"
             "asrs %[a], %[a], %[b]\n\t"
             : [a] "=&l"(a), [b] "=&l"(b), [x] "+l"(acc)
             : [t] "l"(t)
             : "cc", "memory");
     return a;
 #else
-    int32_t a = (acc * t[0]) >> 11;
-    a = (a + acc * t[1]) >> 11;
-    a = (a + acc * t[2] + t[3]) >> 9;
-    return (a + (acc < 0 ? -1 : 0)) >> t[4];
+    const uint32_t w2 = (uint32_t)t[2], w3 = (uint32_t)t[3]; /* (m0, m1), (m2, rs) halfwords */
+    int32_t a = (acc * (int32_t)(w2 & 0xFFFFu)) >> 11;
+    a = (a + acc * (int32_t)(w2 >> 16)) >> 11;
+    a = (a + acc * (int32_t)(w3 & 0xFFFFu) + t[0]) >> 9;
+    return (a + (acc < 0 ? -1 : 0)) >> (w3 >> 16);
 #endif
 }
 
@@ -395,22 +398,22 @@ HIL_OPT_INL void hil_v6m_rqs(int32_t acc, const int32_t *t, int32_t lo, int32_t 
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a, b;
     __asm__ volatile(".syntax unified\n\t"
-                     "ldr %[a], [%[t], #0]\n\t"
+                     "ldrh %[a], [%[t], #8]\n\t"
                      "muls %[a], %[x], %[a]\n\t"
                      "asrs %[a], %[a], #11\n\t"
-                     "ldr %[b], [%[t], #4]\n\t"
+                     "ldrh %[b], [%[t], #10]\n\t"
                      "muls %[b], %[x], %[b]\n\t"
                      "adds %[a], %[a], %[b]\n\t"
                      "asrs %[a], %[a], #11\n\t"
-                     "ldr %[b], [%[t], #8]\n\t"
+                     "ldrh %[b], [%[t], #12]\n\t"
                      "muls %[b], %[x], %[b]\n\t"
                      "adds %[a], %[a], %[b]\n\t"
-                     "ldr %[b], [%[t], #12]\n\t"
+                     "ldr %[b], [%[t], #0]\n\t"
                      "adds %[a], %[a], %[b]\n\t"
                      "asrs %[a], %[a], #9\n\t"
                      "asrs %[x], %[x], #31\n\t"
                      "adds %[a], %[a], %[x]\n\t"
-                     "ldr %[b], [%[t], #16]\n\t"
+                     "ldrh %[b], [%[t], #14]\n\t"
                      "asrs %[a], %[a], %[b]\n\t"
                      "cmp %[a], %[lo]\n\t"
                      "bge 1f\n\t"
@@ -519,7 +522,7 @@ HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t k
 
 /* The row pair in col times every channel, requantized with the split table (hil_v6m_rq): per
  * channel pair one 2x2 MULS block, four 17-instruction requantizations, clamps and stores.
- * tab[8c + 5] holds bias_eff[c]; sum0/sum1 = 128 * sum(x) of each row (the + 128 of w). */
+ * tab[4c + 1] holds bias_eff[c]; sum0/sum1 = 128 * sum(x) of each row (the + 128 of w). */
 HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp, const int32_t *tab, int32_t sum0,
                                int32_t sum1, int8_t *o0, int8_t *o1, int32_t n, int32_t two, int32_t lo, int32_t hi)
 {
@@ -527,7 +530,7 @@ HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp,
     int32_t c = 0;
     if (two) {
         for (; c + 1 < n; c += 2, w += step, tab += 2 * HIL_V6M_RQ_WORDS) {
-            const int32_t b0 = tab[5], b1 = tab[HIL_V6M_RQ_WORDS + 5];
+            const int32_t b0 = tab[1], b1 = tab[HIL_V6M_RQ_WORDS + 1];
             int32_t s[4] = {b0 - sum0, b1 - sum0, b0 - sum1, b1 - sum1};
             hil_opt_block_v6m(col, w, kp, s);
             hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
@@ -536,7 +539,7 @@ HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp,
             hil_v6m_rqs(s[3], tab + HIL_V6M_RQ_WORDS, lo, hi, o1 + c + 1);
         }
         if (c < n) { /* an odd last channel: the generator padded it with a zero channel */
-            const int32_t b0 = tab[5];
+            const int32_t b0 = tab[1];
             int32_t s[4] = {b0 - sum0, b0 - sum0, b0 - sum1, b0 - sum1};
             hil_opt_block_v6m(col, w, kp, s);
             hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
@@ -545,7 +548,7 @@ HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp,
         return;
     }
     for (; c < n; c += 2, w += step, tab += 2 * HIL_V6M_RQ_WORDS) {
-        const int32_t b0 = tab[5], b1 = tab[HIL_V6M_RQ_WORDS + 5];
+        const int32_t b0 = tab[1], b1 = tab[HIL_V6M_RQ_WORDS + 1];
         int32_t s[2] = {b0 - sum0, b1 - sum0};
         hil_opt_row_v6m(col, w, kp, s);
         hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
@@ -567,14 +570,14 @@ HIL_OPT_INL void hil_v6m_row8(const int32_t *col, const uint8_t *w, int32_t kp, 
 }
 
 /* Rows r (and r+1) of col times every channel, 8 channels at a time (out_c % 8 == 0, the
- * generator's 8-channel weight layout), requantized with the split table (tab[8c+5] = bias_eff). */
+ * generator's 8-channel weight layout), requantized with the split table (tab[4c+1] = bias_eff). */
 HIL_OPT_INL void hil_v6m_rows8(const int32_t *col, const uint8_t *w, int32_t kp, const int32_t *tab, int32_t sum,
                                int8_t *o, int32_t n, int32_t lo, int32_t hi)
 {
     for (int32_t c = 0; c < n; c += 8, w += 8 * kp, tab += 8 * HIL_V6M_RQ_WORDS, o += 8) {
         int32_t s[8];
         for (int32_t j = 0; j < 8; ++j) {
-            s[j] = tab[HIL_V6M_RQ_WORDS * j + 5] - sum;
+            s[j] = tab[HIL_V6M_RQ_WORDS * j + 1] - sum;
         }
         hil_v6m_row8(col, w, kp, s);
         for (int32_t j = 0; j < 8; ++j) {
@@ -612,22 +615,22 @@ typedef struct {
     "add r7, r3\n\t"
 /* acc X (low, destroyed) -> tab r1 + toff -> strb [r2, #oo]; temps r3, r4; clamp bounds LO, HI */
 #define HIL_G8_RQ(X, toff, oo, LO, HI)                                                              \
-    "ldr r3, [r1, #" #toff "]\n\t"                                                                 \
+    "ldrh r3, [r1, #" #toff "+8]\n\t"                                                                 \
     "muls r3, " #X ", r3\n\t"                                                                      \
     "asrs r3, r3, #11\n\t"                                                                         \
-    "ldr r4, [r1, #" #toff "+4]\n\t"                                                               \
+    "ldrh r4, [r1, #" #toff "+10]\n\t"                                                               \
     "muls r4, " #X ", r4\n\t"                                                                      \
     "adds r3, r3, r4\n\t"                                                                          \
     "asrs r3, r3, #11\n\t"                                                                         \
-    "ldr r4, [r1, #" #toff "+8]\n\t"                                                               \
+    "ldrh r4, [r1, #" #toff "+12]\n\t"                                                               \
     "muls r4, " #X ", r4\n\t"                                                                      \
     "adds r3, r3, r4\n\t"                                                                          \
-    "ldr r4, [r1, #" #toff "+12]\n\t"                                                              \
+    "ldr r4, [r1, #" #toff "]\n\t"                                                              \
     "adds r3, r3, r4\n\t"                                                                          \
     "asrs r3, r3, #9\n\t"                                                                          \
     "asrs " #X ", " #X ", #31\n\t"                                                                 \
     "adds r3, r3, " #X "\n\t"                                                                      \
-    "ldr r4, [r1, #" #toff "+16]\n\t"                                                              \
+    "ldrh r4, [r1, #" #toff "+14]\n\t"                                                              \
     "asrs r3, r3, r4\n\t"                                                                          \
     LO                                                                                             \
     "cmp r3, r5\n\t"                                                                               \
@@ -644,22 +647,22 @@ typedef struct {
 #define HIL_G8_HI_MEM "ldr r5, [r0, #32]\n\t"
 #define HIL_G8_RQH(H, toff, oo)                                                                     \
     "mov r5, " #H "\n\t"                                                                           \
-    "ldr r3, [r1, #" #toff "]\n\t"                                                                 \
+    "ldrh r3, [r1, #" #toff "+8]\n\t"                                                                 \
     "muls r3, r5, r3\n\t"                                                                          \
     "asrs r3, r3, #11\n\t"                                                                         \
-    "ldr r4, [r1, #" #toff "+4]\n\t"                                                               \
+    "ldrh r4, [r1, #" #toff "+10]\n\t"                                                               \
     "muls r4, r5, r4\n\t"                                                                          \
     "adds r3, r3, r4\n\t"                                                                          \
     "asrs r3, r3, #11\n\t"                                                                         \
-    "ldr r4, [r1, #" #toff "+8]\n\t"                                                               \
+    "ldrh r4, [r1, #" #toff "+12]\n\t"                                                               \
     "muls r4, r5, r4\n\t"                                                                          \
     "adds r3, r3, r4\n\t"                                                                          \
-    "ldr r4, [r1, #" #toff "+12]\n\t"                                                              \
+    "ldr r4, [r1, #" #toff "]\n\t"                                                              \
     "adds r3, r3, r4\n\t"                                                                          \
     "asrs r3, r3, #9\n\t"                                                                          \
     "asrs r5, r5, #31\n\t"                                                                         \
     "adds r3, r3, r5\n\t"                                                                          \
-    "ldr r4, [r1, #" #toff "+16]\n\t"                                                              \
+    "ldrh r4, [r1, #" #toff "+14]\n\t"                                                              \
     "asrs r3, r3, r4\n\t"                                                                          \
     "cmp r3, r6\n\t"                                                                               \
     "bge 3f\n\t"                                                                                   \
@@ -688,12 +691,12 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_g8(hil_v6m_g8_t *ct
         "0:\n\t"
         "ldr r1, [r0, #12]\n\t"
         "ldr r3, [r0, #24]\n\t"
-        HIL_G8_B(20, r8) HIL_G8_B(52, r9) HIL_G8_B(84, r10) HIL_G8_B(116, r11)
-        "adds r1, #128\n\t"
-        HIL_G8_B(20, r12) HIL_G8_B(52, lr)
-        "ldr r6, [r1, #84]\n\t"
+        HIL_G8_B(4, r8) HIL_G8_B(20, r9) HIL_G8_B(36, r10) HIL_G8_B(52, r11)
+        "adds r1, #64\n\t"
+        HIL_G8_B(4, r12) HIL_G8_B(20, lr)
+        "ldr r6, [r1, #36]\n\t"
         "subs r6, r6, r3\n\t"
-        "ldr r7, [r1, #116]\n\t"
+        "ldr r7, [r1, #52]\n\t"
         "subs r7, r7, r3\n\t"
         "ldr r1, [r0, #0]\n\t"
         "ldr r2, [r0, #4]\n\t"
@@ -707,16 +710,15 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_g8(hil_v6m_g8_t *ct
         "str r2, [r0, #4]\n\t"
         "ldr r1, [r0, #12]\n\t"
         "ldr r2, [r0, #16]\n\t"
-        "adds r1, #128\n\t"
-        HIL_G8_RQ(r6, 64, 6, HIL_G8_LO_MEM, HIL_G8_HI_MEM)
-        HIL_G8_RQ(r7, 96, 7, HIL_G8_LO_MEM, HIL_G8_HI_MEM)
+        "adds r1, #64\n\t"
+        HIL_G8_RQ(r6, 32, 6, HIL_G8_LO_MEM, HIL_G8_HI_MEM)
+        HIL_G8_RQ(r7, 48, 7, HIL_G8_LO_MEM, HIL_G8_HI_MEM)
         "ldr r6, [r0, #28]\n\t"
         "ldr r7, [r0, #32]\n\t"
-        HIL_G8_RQH(r12, 0, 4) HIL_G8_RQH(lr, 32, 5)
-        "subs r1, #128\n\t"
-        HIL_G8_RQH(r8, 0, 0) HIL_G8_RQH(r9, 32, 1) HIL_G8_RQH(r10, 64, 2) HIL_G8_RQH(r11, 96, 3)
-        "adds r1, #255\n\t"
-        "adds r1, #1\n\t"
+        HIL_G8_RQH(r12, 0, 4) HIL_G8_RQH(lr, 16, 5)
+        "subs r1, #64\n\t"
+        HIL_G8_RQH(r8, 0, 0) HIL_G8_RQH(r9, 16, 1) HIL_G8_RQH(r10, 32, 2) HIL_G8_RQH(r11, 48, 3)
+        "adds r1, #128\n\t"
         "str r1, [r0, #12]\n\t"
         "adds r2, #8\n\t"
         "str r2, [r0, #16]\n\t"
@@ -1005,7 +1007,7 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32
 #endif
 }
 
-/* 3x3 depthwise, stride 1, dilation 1, out_w <= 12, with the split requantization table (tab[8c+5]
+/* 3x3 depthwise, stride 1, dilation 1, out_w <= 12, with the split requantization table (tab[4c+1]
  * = bias_eff - 128 * sum(w_c)): per channel, its input plane is copied once into scratch as
  * uint8 (x + 128; padding = zero point + 128) with rows HIL_V6M_DWS bytes apart, so every tap of
  * two horizontally adjacent outputs is an immediate-offset LDRB from one base. Per kernel row the
@@ -1128,22 +1130,22 @@ typedef struct {
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"
 #define HIL_DWC_RQ(X)                                                                              \
-    "ldr r2, [r6, #0]\n\t"                                                                         \
+    "ldrh r2, [r6, #8]\n\t"                                                                         \
     "muls r2, " #X ", r2\n\t"                                                                      \
     "asrs r2, r2, #11\n\t"                                                                         \
-    "ldr r3, [r6, #4]\n\t"                                                                         \
+    "ldrh r3, [r6, #10]\n\t"                                                                         \
     "muls r3, " #X ", r3\n\t"                                                                      \
     "adds r2, r2, r3\n\t"                                                                          \
     "asrs r2, r2, #11\n\t"                                                                         \
-    "ldr r3, [r6, #8]\n\t"                                                                         \
+    "ldrh r3, [r6, #12]\n\t"                                                                         \
     "muls r3, " #X ", r3\n\t"                                                                      \
     "adds r2, r2, r3\n\t"                                                                          \
-    "ldr r3, [r6, #12]\n\t"                                                                        \
+    "ldr r3, [r6, #0]\n\t"                                                                        \
     "adds r2, r2, r3\n\t"                                                                          \
     "asrs r2, r2, #9\n\t"                                                                          \
     "asrs " #X ", " #X ", #31\n\t"                                                                 \
     "adds r2, r2, " #X "\n\t"                                                                      \
-    "ldr r3, [r6, #16]\n\t"                                                                        \
+    "ldrh r3, [r6, #14]\n\t"                                                                        \
     "asrs r2, r2, r3\n\t"                                                                          \
     "cmp r2, r9\n\t"                                                                               \
     "bge 3f\n\t"                                                                                   \
@@ -1187,7 +1189,7 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
         "cmp r0, r3\n\t"
         "beq 5f\n"
         "1:\n\t"                                 /* two outputs */
-        "ldr r4, [r6, #20]\n\t"
+        "ldr r4, [r6, #4]\n\t"
         "movs r5, r4\n\t"
         HIL_DWC_ROW(0, 0) HIL_DWC_ROW(14, 12) HIL_DWC_ROW(28, 24)
         HIL_DWC_RQ(r4) HIL_DWC_RQ(r5)
@@ -1199,7 +1201,7 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
         "ldr r3, [r2, #36]\n\t"
         "cmp r3, #0\n\t"
         "beq 6f\n\t"
-        "ldr r4, [r6, #20]\n\t"
+        "ldr r4, [r6, #4]\n\t"
         HIL_DWC_ONE(0, 0) HIL_DWC_ONE(1, 4) HIL_DWC_ONE(2, 8)
         HIL_DWC_ONE(14, 12) HIL_DWC_ONE(15, 16) HIL_DWC_ONE(16, 20)
         HIL_DWC_ONE(28, 24) HIL_DWC_ONE(29, 28) HIL_DWC_ONE(30, 32)
@@ -1259,14 +1261,14 @@ HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *p, const int8_t *in, const 
                 const uint8_t *b = plane + oy * HIL_V6M_DWS;
                 const uint8_t *e = b + (ow & ~1);
                 for (; b < e; b += 2) {
-                    int32_t a0 = tc[5], a1 = a0;
+                    int32_t a0 = tc[1], a1 = a0;
                     hil_v6m_dw_pair(b, wc, &a0, &a1);
                     hil_v6m_rqs(a0, tc, lo, hi, o);
                     hil_v6m_rqs(a1, tc, lo, hi, o + C);
                     o += 2 * C;
                 }
                 if (ow & 1) {
-                    int32_t a0 = tc[5];
+                    int32_t a0 = tc[1];
                     hil_v6m_dw_one(b, wc, &a0);
                     hil_v6m_rqs(a0, tc, lo, hi, o);
                     o += C;
