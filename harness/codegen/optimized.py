@@ -162,10 +162,11 @@ def _use_scratch(ctx: EmitContext, words: int) -> None:
 
 def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult: np.ndarray, shift: np.ndarray,
                out_off: int, flags: dict, rq_names: list[str], out_consts: dict,
-               b_tab: np.ndarray | None = None) -> None:
+               b_tab: np.ndarray | None = None, only_table: bool = True) -> None:
     """v6-M: when every channel allows it, emit the split-multiplier table and pass it as the
     kernel's `lsh` argument (unused without left shifts). w2d: [n, k] weights; b_tab: the bias
-    the kernel's fast path starts from (default bias_eff)."""
+    the kernel's fast path starts from (default bias_eff). only_table: every kernel path then
+    requantizes with the table, so the per-channel multiplier and shift arrays are not emitted."""
     if flags["has_lshift"]:
         return
     beff = np.asarray(beff, np.int64)
@@ -179,6 +180,10 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
     name = ctx.const_name(op, "opt_rq6")
     out_consts[name] = tab
     rq_names[2] = name
+    if only_table:
+        for i in (0, 1):
+            out_consts.pop(rq_names[i], None)
+            rq_names[i] = "(const int32_t *)0"
 
 
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -224,8 +229,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             # (x + 128, rows HIL_V6M_DWS = 14 bytes apart) into the scratch; its bias drops 128 * sum(w)
             plane = (g["out_h"] + 2) * 14
             if plane <= V6M_DW_PLANE_LIMIT:
+                # odd channel counts can reach the shared per-channel loop (multiplier and shift arrays)
                 _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
-                           rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0))
+                           rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
+                           only_table=g["in_c"] % 2 == 0)
                 _use_scratch(ctx, -(-plane // 4))
         code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
