@@ -222,7 +222,7 @@ def _firmware_source(seed: int, in_place: bool) -> tuple[str, int]:
     dws = [_dw_case(rng, 5, 7, 6, -128), _dw_case(rng, 4, 12, 3, int(rng.integers(-10, 10))),
            _dw_case(rng, 3, 1, 4, -128), _dw_case(rng, 6, 14, 2, -128)]  # odd/even/1 columns; 14: generic path
     convs = [_conv_case(rng, 5, 3, 16, 16, 1), _conv_case(rng, 4, 5, 3, 8, 3), _conv_case(rng, 3, 3, 5, 16, 3)]
-    scratch = max(max((d["H"] + 2) * 14 for d in dws) // 4 + 1,
+    scratch = max(max(14 * ((d["H"] + 5) & ~3) for d in dws) // 4 + 11,
                   max(((-(-d["kh"] ** 2 * d["Ci"] // 4) * 4) * 9 // 4) for d in convs) + 64)
     src = ('#define HIL_OPT_V6M 1\n#include <stdint.h>\n#include <string.h>\n#include "model.h"\n#include "opt_s8.h"\n'
            f"static int32_t scratch[{scratch}];\nvoid hil_model_reset(void) {{}}\n")

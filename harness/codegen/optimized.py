@@ -83,6 +83,8 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
 # acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs); b = the
 # bias the kernel starts its accumulator from.
 V6M_RQ_WORDS = 4
+V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row pair
+V6M_DWC_WORDS = 11  # hil_v6m_dwc_t, kept in the scratch after the depthwise plane
 V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
 
 
@@ -227,13 +229,13 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             w16 = f"(const int16_t *)(const void *){name}"
             # the fast path (table present, 3x3 stride 1, out_w <= 12) copies one channel's input plane
             # (x + 128, rows HIL_V6M_DWS = 14 bytes apart) into the scratch; its bias drops 128 * sum(w)
-            plane = (g["out_h"] + 2) * 14
+            plane = 14 * ((g["out_h"] + 5) & ~3)  # rows rounded so the arguments after it are aligned
             if plane <= V6M_DW_PLANE_LIMIT:
                 # odd channel counts can reach the shared per-channel loop (multiplier and shift arrays)
                 _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
                            rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
                            only_table=g["in_c"] % 2 == 0)
-                _use_scratch(ctx, -(-plane // 4))
+                _use_scratch(ctx, plane // 4 + V6M_DWC_WORDS)
         code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
@@ -250,6 +252,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                    fields["output_offset"], flags, rq_names, out_consts)
         if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_s8.h)
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
+            _use_scratch(ctx, words + V6M_G8_WORDS)
     code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
@@ -287,6 +290,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
                    fields["output_offset"], flags, rq_names, out_consts)
         if n % 8 == 0 and rq_names[2] in out_consts:
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
+            _use_scratch(ctx, words + V6M_G8_WORDS)
     code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)

@@ -520,44 +520,6 @@ HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t k
 #endif
 }
 
-/* The row pair in col times every channel, requantized with the split table (hil_v6m_rq): per
- * channel pair one 2x2 MULS block, four 17-instruction requantizations, clamps and stores.
- * tab[4c + 1] holds bias_eff[c]; sum0/sum1 = 128 * sum(x) of each row (the + 128 of w). */
-HIL_OPT_INL void hil_v6m_pairs(const int32_t *col, const uint8_t *w, int32_t kp, const int32_t *tab, int32_t sum0,
-                               int32_t sum1, int8_t *o0, int8_t *o1, int32_t n, int32_t two, int32_t lo, int32_t hi)
-{
-    const int32_t step = 2 * kp;
-    int32_t c = 0;
-    if (two) {
-        for (; c + 1 < n; c += 2, w += step, tab += 2 * HIL_V6M_RQ_WORDS) {
-            const int32_t b0 = tab[1], b1 = tab[HIL_V6M_RQ_WORDS + 1];
-            int32_t s[4] = {b0 - sum0, b1 - sum0, b0 - sum1, b1 - sum1};
-            hil_opt_block_v6m(col, w, kp, s);
-            hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
-            hil_v6m_rqs(s[1], tab + HIL_V6M_RQ_WORDS, lo, hi, o0 + c + 1);
-            hil_v6m_rqs(s[2], tab, lo, hi, o1 + c);
-            hil_v6m_rqs(s[3], tab + HIL_V6M_RQ_WORDS, lo, hi, o1 + c + 1);
-        }
-        if (c < n) { /* an odd last channel: the generator padded it with a zero channel */
-            const int32_t b0 = tab[1];
-            int32_t s[4] = {b0 - sum0, b0 - sum0, b0 - sum1, b0 - sum1};
-            hil_opt_block_v6m(col, w, kp, s);
-            hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
-            hil_v6m_rqs(s[2], tab, lo, hi, o1 + c);
-        }
-        return;
-    }
-    for (; c < n; c += 2, w += step, tab += 2 * HIL_V6M_RQ_WORDS) {
-        const int32_t b0 = tab[1], b1 = tab[HIL_V6M_RQ_WORDS + 1];
-        int32_t s[2] = {b0 - sum0, b1 - sum0};
-        hil_opt_row_v6m(col, w, kp, s);
-        hil_v6m_rqs(s[0], tab, lo, hi, o0 + c);
-        if (c + 1 < n) {
-            hil_v6m_rqs(s[1], tab + HIL_V6M_RQ_WORDS, lo, hi, o0 + c + 1);
-        }
-    }
-}
-
 /* One row (every other int32 of col: the row pair stays interleaved) times 8 channels: w per k
  * the 8 channels' weights + 128 as uint8. The C form (host, -Os); v6-M -O2 runs hil_v6m_g8. */
 HIL_OPT_INL void hil_v6m_row8(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
@@ -808,22 +770,24 @@ HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
  * points. Returns sum(x). */
 HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, int32_t y0, int32_t x0, int32_t *dst)
 {
-    const int32_t C = p->in_c, kw = p->k_w, seg = kw * C, zp = p->in_zp;
+    /* the fields in locals: stores through dst (int32_t) could alias *p and force reloads */
+    const int32_t C = p->in_c, kw = p->k_w, seg = kw * C, zp = p->in_zp, in_h = p->in_h, in_w = p->in_w;
+    const int32_t k_h = p->k_h, dil_h = p->dil_h, dil_w = p->dil_w, kp = p->kp;
     int32_t sx = 0, i;
     int32_t *const start = dst;
 #if !defined(__OPTIMIZE_SIZE__)
-    const int32_t xin = p->dil_w == 1 && x0 >= 0 && x0 + kw <= p->in_w; /* every tap of a row inside */
+    const int32_t xin = dil_w == 1 && x0 >= 0 && x0 + kw <= in_w; /* every tap of a row inside */
 #endif
-    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-        const int32_t y = y0 + ky * p->dil_h;
-        if (y < 0 || y >= p->in_h) {
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+        const int32_t y = y0 + ky * dil_h;
+        if (y < 0 || y >= in_h) {
             for (i = 0; i < seg; ++i, dst += 2) {
                 dst[0] = zp;
             }
             sx += zp * seg;
             continue;
         }
-        const int8_t *row = in_b + y * p->in_w * C;
+        const int8_t *row = in_b + y * in_w * C;
 #if !defined(__OPTIMIZE_SIZE__)
         if (xin) {
             sx += hil_v6m_copyw(row + x0 * C, seg, dst);
@@ -831,8 +795,8 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
             continue;
         }
         /* the kernel columns [ka, kb) fall inside the input */
-        const int32_t ka = x0 < 0 ? -x0 : 0, kb0 = p->in_w - x0, kb = kb0 < kw ? kb0 : kw;
-        const int32_t run = p->dil_w == 1 && kb > ka ? (kb - ka) * C : -1;
+        const int32_t ka = x0 < 0 ? -x0 : 0, kb0 = in_w - x0, kb = kb0 < kw ? kb0 : kw;
+        const int32_t run = dil_w == 1 && kb > ka ? (kb - ka) * C : -1;
         if (run >= 0) {
             for (i = 0; i < ka * C; ++i, dst += 2) {
                 dst[0] = zp;
@@ -846,8 +810,8 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
         }
 #endif
         for (int32_t kx = 0; kx < kw; ++kx) {
-            const int32_t x = x0 + kx * p->dil_w;
-            if (x >= 0 && x < p->in_w) {
+            const int32_t x = x0 + kx * dil_w;
+            if (x >= 0 && x < in_w) {
                 const int8_t *src = row + x * C;
                 for (i = 0; i < C; ++i, dst += 2) {
                     const int32_t v = src[i];
@@ -862,7 +826,7 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
             }
         }
     }
-    for (i = (int32_t)((dst - start) / 2); i < p->kp; ++i, dst += 2) {
+    for (i = (int32_t)((dst - start) / 2); i < kp; ++i, dst += 2) {
         dst[0] = 0;
     }
     return sx;
@@ -875,9 +839,8 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
                                 const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                 int8_t *out)
 {
-    /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
-    const hil_opt_conv_t pcopy = *params;
-    const hil_opt_conv_t *p = &pcopy;
+    /* no local copy of the parameters: 104 bytes of a 2 KB stack; the hot loops are asm */
+    const hil_opt_conv_t *p = params;
     int8_t *tmp = (int8_t *)scratch;
     int32_t *col = scratch + p->kp / 4;
     const int32_t k = p->k, kp = p->kp, n = p->out_c;
@@ -908,17 +871,28 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
         int8_t *o0 = out + r * n, *o1 = o0 + n;
         if (tab && (n & 7) == 0) {
 #if defined(HIL_OPT_V6M_ASM)
-            hil_v6m_g8_t g = {col, w, col + 2 * kp, tab, o0, o0 + n, sum[0], p->act_min, p->act_max};
-            hil_v6m_g8(&g);
+            /* its arguments after col in the scratch (the generator adds their 9 words): not on the
+             * 2 KB stack */
+            hil_v6m_g8_t *g = (hil_v6m_g8_t *)(void *)(col + 2 * kp);
+            g->col = col;
+            g->w = w;
+            g->end = col + 2 * kp;
+            g->tab = tab;
+            g->o = o0;
+            g->o_end = o0 + n;
+            g->sum = sum[0];
+            g->lo = p->act_min;
+            g->hi = p->act_max;
+            hil_v6m_g8(g);
             if (two) {
-                g.col = col + 1;
-                g.w = w;
-                g.end = col + 1 + 2 * kp;
-                g.tab = tab;
-                g.o = o1;
-                g.o_end = o1 + n;
-                g.sum = sum[1];
-                hil_v6m_g8(&g);
+                g->col = col + 1;
+                g->w = w;
+                g->end = col + 1 + 2 * kp;
+                g->tab = tab;
+                g->o = o1;
+                g->o_end = o1 + n;
+                g->sum = sum[1];
+                hil_v6m_g8(g);
             }
 #else
             hil_v6m_rows8(col, w, kp, tab, sum[0], o0, n, p->act_min, p->act_max);
@@ -928,12 +902,7 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #endif
             continue;
         }
-#if !defined(__OPTIMIZE_SIZE__)
-        if (tab) {
-            hil_v6m_pairs(col, w, kp, tab, sum[0], sum[1], o0, o1, n, two, p->act_min, p->act_max);
-            continue;
-        }
-#endif
+        /* other channel counts: 2x2 blocks, outputs one by one (small layers: FC heads, odd widths) */
         for (int32_t c = 0; c < n; c += 2) {
             int32_t s[4] = {bias[c] - sum[0], bias[c + 1] - sum[0], bias[c] - sum[1], bias[c + 1] - sum[1]};
             if (two) {
@@ -941,25 +910,27 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
             } else {
                 hil_opt_row_v6m(col, w + c * kp, kp, s);
             }
-#if defined(__OPTIMIZE_SIZE__)
+#if !defined(__OPTIMIZE_SIZE__)
+            if (!tab) { /* layers without a split table (e.g. 128-deep FCs): four inlined stores */
+                o0[c] = hil_opt_out(p, s[0], c, mult, rsh, lsh);
+                if (two) {
+                    o1[c] = hil_opt_out(p, s[2], c, mult, rsh, lsh);
+                }
+                if (c + 1 < n) {
+                    o0[c + 1] = hil_opt_out(p, s[1], c + 1, mult, rsh, lsh);
+                    if (two) {
+                        o1[c + 1] = hil_opt_out(p, s[3], c + 1, mult, rsh, lsh);
+                    }
+                }
+                continue;
+            }
+#endif
             for (int32_t j = 0; j < 4; ++j) { /* j: row j >> 1, channel c + (j & 1) */
                 if ((j < 2 || two) && c + (j & 1) < n) {
                     hil_v6m_put(p, s[(j & 1) + 2 * (j >> 1)], c + (j & 1), tab, mult, rsh, lsh,
                                 (j < 2 ? o0 : o1) + c + (j & 1));
                 }
             }
-#else
-            o0[c] = hil_opt_out(p, s[0], c, mult, rsh, lsh);
-            if (two) {
-                o1[c] = hil_opt_out(p, s[2], c, mult, rsh, lsh);
-            }
-            if (c + 1 < n) {
-                o0[c + 1] = hil_opt_out(p, s[1], c + 1, mult, rsh, lsh);
-                if (two) {
-                    o1[c + 1] = hil_opt_out(p, s[3], c + 1, mult, rsh, lsh);
-                }
-            }
-#endif
         }
     }
 }
@@ -1251,9 +1222,20 @@ HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *p, const int8_t *in, const 
             int8_t *o = out_b + c;
 #if defined(HIL_OPT_V6M_ASM)
             if (oh > 0 && ow > 0) {
-                hil_v6m_dwc_t g = {plane, wc, tc, o, C, lo, hi, plane + oh * HIL_V6M_DWS, ow & ~1, ow & 1,
-                                   HIL_V6M_DWS - (ow & ~1)};
-                hil_v6m_dwc(&g);
+                /* the arguments after the plane in the scratch (the generator adds their words) */
+                hil_v6m_dwc_t *g = (hil_v6m_dwc_t *)(void *)(plane + HIL_V6M_DWS * ((oh + 5) & ~3));
+                g->b = plane;
+                g->w = wc;
+                g->tab = tc;
+                g->o = o;
+                g->c = C;
+                g->lo = lo;
+                g->hi = hi;
+                g->bend = plane + oh * HIL_V6M_DWS;
+                g->npair = ow & ~1;
+                g->odd = ow & 1;
+                g->skip = HIL_V6M_DWS - (ow & ~1);
+                hil_v6m_dwc(g);
             }
             continue;
 #endif
