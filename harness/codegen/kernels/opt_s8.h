@@ -524,11 +524,26 @@ HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t k
  * the 8 channels' weights + 128 as uint8. The C form (host, -Os); v6-M -O2 runs hil_v6m_g8. */
 HIL_OPT_INL void hil_v6m_row8(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
 {
-    for (int32_t i = 0; i < kp; ++i) {
-        for (int32_t j = 0; j < 8; ++j) {
-            s[j] += col[2 * i] * w[8 * i + j];
-        }
+    int32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+    for (const int32_t *end = col + 2 * kp; col < end; col += 2, w += 8) {
+        const int32_t x = col[0];
+        a0 += x * w[0];
+        a1 += x * w[1];
+        a2 += x * w[2];
+        a3 += x * w[3];
+        a4 += x * w[4];
+        a5 += x * w[5];
+        a6 += x * w[6];
+        a7 += x * w[7];
     }
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = a2;
+    s[3] = a3;
+    s[4] = a4;
+    s[5] = a5;
+    s[6] = a6;
+    s[7] = a7;
 }
 
 /* Rows r (and r+1) of col times every channel, 8 channels at a time (out_c % 8 == 0, the
@@ -910,8 +925,7 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
             } else {
                 hil_opt_row_v6m(col, w + c * kp, kp, s);
             }
-#if !defined(__OPTIMIZE_SIZE__)
-            if (!tab) { /* layers without a split table (e.g. 128-deep FCs): four inlined stores */
+            if (!tab) { /* layers without a split table (e.g. 128-deep FCs): four stores */
                 o0[c] = hil_opt_out(p, s[0], c, mult, rsh, lsh);
                 if (two) {
                     o1[c] = hil_opt_out(p, s[2], c, mult, rsh, lsh);
@@ -924,7 +938,6 @@ HIL_OPT_FN void hil_opt_conv_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 }
                 continue;
             }
-#endif
             for (int32_t j = 0; j < 4; ++j) { /* j: row j >> 1, channel c + (j & 1) */
                 if ((j < 2 || two) && c + (j & 1) < n) {
                     hil_v6m_put(p, s[(j & 1) + 2 * (j >> 1)], c + (j & 1), tab, mult, rsh, lsh,
