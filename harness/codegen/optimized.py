@@ -79,6 +79,65 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
     return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
 
 
+# v6-M split requantization (kernels/opt_s8.h, hil_v6m_rq): per channel 4 words
+# (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
+# acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs); b = the
+# bias the kernel starts its accumulator from.
+V6M_RQ_WORDS = 4
+V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row pair
+V6M_DWC_WORDS = 11  # hil_v6m_dwc_t, kept in the scratch after the depthwise plane
+V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
+
+
+def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.ndarray,
+                  b_dw: np.ndarray | None = None) -> np.ndarray | None:
+    """The v6-M split-multiplier table, or None when a channel needs the general path (a left
+    shift, a right shift < 2, or an accumulator bound too large for 32-bit partial products).
+    bound: per channel max |acc| (|bias_eff| + 128 * sum|w|), known here from the weights."""
+    n = len(bound)
+    mult = np.broadcast_to(np.asarray(mult, np.int64), (n,))
+    rs = -np.broadcast_to(np.asarray(shift, np.int64), (n,))
+    bound = np.asarray(bound, np.int64)
+    if (rs < 2).any() or (rs > 24).any() or (mult < 0).any():
+        return None
+    m0, m1, m2 = mult & 0x7FF, (mult >> 11) & 0x7FF, mult >> 22
+    k = (1 << (8 + rs)) + 256 + out_off * (1 << (9 + rs))
+    lim = 1 << 31
+    # (acc*m0 >> 11) + acc*m1, then (. >> 11) + acc*m2 + K: every sum stays in int32
+    if ((bound * (1 << 11) + bound + 1) >= lim).any() or ((bound * m2 + bound + 1 + np.abs(k)) >= lim).any():
+        return None
+    t = np.zeros((n + n % 2, V6M_RQ_WORDS), np.int64)
+    b = np.zeros(n, np.int64) if b_dw is None else np.asarray(b_dw, np.int64)
+    t[:n] = np.stack([k, b, m0 | (m1 << 16), m2 | (rs << 16)], 1)
+    if n % 2:
+        t[n] = t[n - 1]
+    assert t.min() >= -lim and t.max() < lim
+    return t.astype(np.int32).reshape(-1)
+
+
+def v6m_rq_eval(acc: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Python mirror of HIL_V6M_RQ (before the activation clamp), for the tests."""
+    acc = np.asarray(acc, np.int64)
+    k, w2, w3 = int(row[0]), int(row[2]), int(row[3])
+    m0, m1, m2, rs = w2 & 0xFFFF, w2 >> 16, w3 & 0xFFFF, w3 >> 16
+    t = (acc * m0) >> 11
+    t = (acc * m1 + t) >> 11
+    u = acc * m2 + t + k
+    return ((u >> 9) - (acc < 0)) >> rs
+
+
+def _v6m_matrix8(w: np.ndarray) -> np.ndarray:
+    """[n, k] weights (n % 8 == 0) -> the v6-M 8-channel layout used with the split requantization:
+    per group of 8 output channels, per input value, the 8 weights + 128 as uint8 (k zero-padded to
+    a multiple of 4, stored 128)."""
+    n, k = w.shape
+    kp = -(-k // 4) * 4
+    full = np.zeros((n, kp), np.int64)
+    full[:, :k] = w
+    assert n % 8 == 0 and full.min(initial=0) >= -128 and full.max(initial=0) <= 127
+    return (full.reshape(-1, 8, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
+
+
 def _pad_even(consts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-channel arrays padded to an even length (the DSP kernel reads channel pairs)."""
     return {k: (np.concatenate([v, v[-1:]]) if len(v) % 2 else v) for k, v in consts.items()}
@@ -102,6 +161,32 @@ def _requant(ctx: EmitContext, op: Op, mult: np.ndarray, shift: np.ndarray, n: i
 
 def _use_scratch(ctx: EmitContext, words: int) -> None:
     ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), words)
+
+
+def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult: np.ndarray, shift: np.ndarray,
+               out_off: int, flags: dict, rq_names: list[str], out_consts: dict,
+               b_tab: np.ndarray | None = None, only_table: bool = True) -> None:
+    """v6-M: when every channel allows it, emit the split-multiplier table and pass it as the
+    kernel's `lsh` argument (unused without left shifts). w2d: [n, k] weights; b_tab: the bias
+    the kernel's fast path starts from (default bias_eff). only_table: every kernel path then
+    requantizes with the table, so the per-channel multiplier and shift arrays are not emitted."""
+    if flags["has_lshift"]:
+        return
+    beff = np.asarray(beff, np.int64)
+    bound = np.abs(beff) + 128 * np.abs(w2d).sum(axis=1)
+    n = len(beff)
+    mult = np.broadcast_to(np.asarray(mult, np.int64).reshape(-1), (n,)) if np.size(mult) == 1 else mult
+    shift = np.broadcast_to(np.asarray(shift, np.int64).reshape(-1), (n,)) if np.size(shift) == 1 else shift
+    tab = _v6m_rq_table(mult, shift, out_off, bound, beff if b_tab is None else b_tab)
+    if tab is None:
+        return
+    name = ctx.const_name(op, "opt_rq6")
+    out_consts[name] = tab
+    rq_names[2] = name
+    if only_table:
+        for i in (0, 1):
+            out_consts.pop(rq_names[i], None)
+            rq_names[i] = "(const int32_t *)0"
 
 
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -156,11 +241,20 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         if fam == "dsp" and g["in_c"] % 4 == 0:
             w16 = ctx.const_name(op, "opt_w16")
             out_consts[w16] = _dsp_pairs(taps).reshape(-1)
-        elif fam == "v6m" and taps.shape[0] == 9 and g["in_c"] % 2 == 0:
-            # per channel pair, per tap: (w[c], w[c+1]) as int32 (LDR with immediate offsets)
+        elif fam == "v6m" and taps.shape[0] == 9:
+            # per channel its 9 taps as int32 (LDR with immediate offsets)
             name = ctx.const_name(op, "opt_w32")
-            out_consts[name] = taps.T.reshape(-1, 2, 9).transpose(0, 2, 1).astype(np.int32).reshape(-1)
+            out_consts[name] = taps.T.astype(np.int32).reshape(-1)
             w16 = f"(const int16_t *)(const void *){name}"
+            # the fast path (table present, 3x3 stride 1, out_w <= 12) copies one channel's input plane
+            # (x + 128, rows HIL_V6M_DWS = 14 bytes apart) into the scratch; its bias drops 128 * sum(w)
+            plane = 14 * ((g["out_h"] + 5) & ~3)  # rows rounded so the arguments after it are aligned
+            if plane <= V6M_DW_PLANE_LIMIT:
+                # odd channel counts can reach the shared per-channel loop (multiplier and shift arrays)
+                _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
+                           rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
+                           only_table=g["in_c"] % 2 == 0)
+                _use_scratch(ctx, plane // 4 + V6M_DWC_WORDS)
         code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
@@ -172,6 +266,12 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
     matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
+    if fam == "v6m":
+        _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
+                   fields["output_offset"], flags, rq_names, out_consts)
+        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_s8.h)
+            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
+            _use_scratch(ctx, words + V6M_G8_WORDS)
     code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
@@ -206,6 +306,13 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
     matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
+    if fam == "v6m":
+        _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
+                   consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")],
+                   fields["output_offset"], flags, rq_names, out_consts)
+        if n % 8 == 0 and rq_names[2] in out_consts:
+            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
+            _use_scratch(ctx, words + V6M_G8_WORDS)
     code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
