@@ -56,6 +56,18 @@ def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: st
     assert run.bitexact == 1.0
 
 
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+def test_in_place_layers_bitexact_on_the_core(board_name: str, opt: str) -> None:
+    """The planner's in-place layers (native depthwise / 1x1 kernels, the row ring for the rest)
+    on the real instruction sets, at both optimisation levels (their code paths differ)."""
+    path = cg_models.model_path("inplace_chain", "int8")
+    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=4), target="board", opt=opt)
+    assert run.bitexact == 1.0
+    manifest = (Path(run.firmware.model_dir) / "model.json").read_text()
+    assert '"inplace_ops": [\n    1,' in manifest
+
+
 def test_optimized_and_portable_agree_and_optimized_is_faster_on_m7() -> None:
     path = ROOT / SUITES["kws"]
     xs = _vectors(path, 2)

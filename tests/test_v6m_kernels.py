@@ -115,8 +115,8 @@ def _dw_case(rng: np.random.Generator, H: int, W: int, C: int, lo: int):
 
 def _dw_c(i: int, d: dict, in_place: bool) -> str:
     """Case i: the whole layer into a separate buffer, then row by row, each output row over its
-    first input row when the v6-M plane path takes it (-O2, out_w <= 12; the tap-table path, also
-    -Os's, reads neighbouring pixels after writing, so it gets a separate buffer)."""
+    first input row when the v6-M plane path takes it (out_w <= 12, -O2 and -Os; the tap-table path
+    reads neighbouring pixels after writing, so it gets a separate buffer)."""
     H, W, C = d["H"], d["W"], d["C"]
     in_place = in_place and W <= 12
     rsh = -d["shift"] - 2
@@ -242,9 +242,9 @@ def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, tmp_path: Path) 
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_s8.h"):
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_s8.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
-    src, total = _firmware_source(seed=8, in_place=opt == "-O2")
+    src, total = _firmware_source(seed=8, in_place=True)  # the plane path runs in place at -O2 and -Os
     (tmp_path / "model.h").write_text(MODEL_H)
     (tmp_path / "model.c").write_text(src)
     board = load_board("m0plus")

@@ -189,6 +189,15 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
             rq_names[i] = "(const int32_t *)0"
 
 
+def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
+    """Does hil_opt_dw_s8 take the v6-M channel-plane path (the same test as in opt_s8.h)? It
+    copies each channel's whole input plane before writing that channel's outputs, so the output
+    may be the input itself: the planner's in-place layers then need no row ring."""
+    return (fam == "v6m" and g["k_h"] == 3 and g["k_w"] == 3 and not flags["has_lshift"]
+            and rq_names[2].startswith("hil_w_") and g["stride_h"] == 1 and g["stride_w"] == 1
+            and g["dil_h"] == 1 and g["dil_w"] == 1 and g["out_w"] <= 12)
+
+
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
                    consts: dict, macs: int, dw: bool) -> OpCode | None:
     """The core's int8 CONV_2D / DEPTHWISE_CONV_2D kernel, or None to keep the portable one."""
@@ -257,7 +266,8 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 _use_scratch(ctx, plane // 4 + V6M_DWC_WORDS)
         code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+                      inplace_safe=v6m_plane_dw(fam, g, flags, rq_names))
     words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None

@@ -66,6 +66,16 @@ def inplace_chain(tf, in_shape=(12, 6, 4)):
     return tf.keras.Model(inp, x)
 
 
+def dw_nine_taps(tf, in_shape=(12, 10, 4)):
+    """Depthwise windows of 9 taps that are not 3x3 (1x9, 9x1): kernels specialised for 9 taps
+    must check the shape, not the count."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.DepthwiseConv2D((1, 9), padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D((9, 1), padding="same")(x)
+    return tf.keras.Model(inp, x)
+
+
 def residual_block(tf, in_shape=(8, 6, 8)):
     """A MobileNetV2-style residual: the depthwise input is read again by the ADD, so it must not
     be overwritten; the 1x1 projection after it may run in place."""
@@ -165,7 +175,7 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+    for f in (conv_chain, dw_chain, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
 

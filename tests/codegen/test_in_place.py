@@ -54,3 +54,8 @@ def test_residual_input_is_never_overwritten(target, tflite_model, tmp_path):
     assert dw.index not in merged.inplace and project.index in merged.inplace
     assert merged.locations[dw.inputs[0]] != merged.locations[dw.outputs[0]]
     compare(tflite_model("residual_block", "int8"), tmp_path, n_random=6, seed=5, target=target)
+
+
+@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m0plus"])
+def test_nine_tap_windows_that_are_not_3x3(target, tflite_model, tmp_path):
+    compare(tflite_model("dw_nine_taps", "int8"), tmp_path, n_random=6, seed=9, target=target)

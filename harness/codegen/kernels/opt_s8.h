@@ -1546,16 +1546,15 @@ HIL_OPT_FN void hil_opt_dw_s8(const hil_opt_conv_t *params, const int8_t *in, co
 #endif
 #if defined(HIL_OPT_V6M)
                 /* with no left shift, `lsh` carries the generator's split table (hil_v6m_rq; with an
-                 * even channel count the generator then emits no mult/rsh arrays); -Os keeps the LDRSH
-                 * path only (one copy of the code) */
+                 * even channel count the generator then emits no mult/rsh arrays). The channel-plane
+                 * path runs at -Os too: the generator relies on it to run such layers in place
+                 * (optimized.py, v6m_plane_dw) */
                 const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
-#if !defined(__OPTIMIZE_SIZE__)
-                if (taps == 9 && w16 && tab && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
+                if (kh == 3 && kw == 3 && w16 && tab && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
                     p->dil_w == 1 && p->out_w <= HIL_V6M_DWS - 2) { /* the whole layer, from its first pixel */
                     hil_opt_dw_v6m(p, in, (const int32_t *)(const void *)w16, tab, (uint8_t *)(void *)scratch, out);
                     return;
                 }
-#endif
                 if (taps == 9 && (C & 1) == 0 && w16) {
                     const int32_t *wq = (const int32_t *)(const void *)w16; /* v6-M: 9 int32 per channel */
                     for (int32_t c = 0; c < C; c += 2, wq += 18) {
