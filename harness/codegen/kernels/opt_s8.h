@@ -1,6 +1,7 @@
-/* Optimized int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED kernels, chosen per core at
- * generation time (harness/codegen/optimized.py). Bit-exact with the portable kernels (and TFLM):
- * only the order of exact integer sums and the form of the requantization change.
+/* Optimized int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED (and, on the DSP cores,
+ * AVERAGE_POOL_2D) kernels, chosen per core at generation time (harness/codegen/optimized.py).
+ * Bit-exact with the portable kernels (and TFLM): only the order of exact integer sums and the
+ * form of the requantization change. docs/kernels.md describes each path and its cost.
  *
  * - Convolutions and FC are one matrix product: rows = output pixels (im2col, padding taps set to
  *   the input zero point) or FC batches, columns = output channels. The input zero point is folded
@@ -8,12 +9,15 @@
  * - HIL_OPT_DSP (Cortex-M4/M7/M33): two rows are sign-extended once into 16-bit pairs (SXTB16,
  *   bytes 0,2 and 1,3 of each word); the weights are stored by the generator already as 16-bit
  *   pairs in that order, so a 2x2 block (2 pixels x 2 channels) is 4 loads + 4 SMLAD per 8 MACs.
- *   Depthwise: 4 channels per word, SMLABB/SMLATT against 16-bit weights laid out per tap.
- * - HIL_OPT_V6M (Cortex-M0/M0+): 2x2 register blocks of MULS over rows widened to int32 once.
- * - Requantization: TFLM's double rounding, rewritten for a multiplier known to be >= 0 (so the
- *   saturating case cannot occur) and a per-channel right shift: same integer, ~12 instructions.
+ *   Depthwise: zero-point-padded input rows in a mirrored ring (hil_opt_dwr_s8), 4 channels per
+ *   word, SMLABB/SMLATT; requantization in 6 instructions (hil_opt_rq2_dsp).
+ * - HIL_OPT_V6M (Cortex-M0/M0+): rows widened to int32 once; 8-channel (hil_v6m_g8) or 2x2 MULS
+ *   blocks; 3x3 depthwise over per-channel input planes (hil_opt_dw_v6m); the generator's split-
+ *   multiplier table requantizes with 3 MULS where the accumulator bound allows it.
+ * - Requantization otherwise: TFLM's double rounding, rewritten for a multiplier known to be >= 0
+ *   (so the saturating case cannot occur) and a per-channel right shift: same integer.
  * - Functions are force-inlined into model.c, so every loop bound is a compile-time constant of the
- *   layer; with -Os (__OPTIMIZE_SIZE__) they are shared, out-of-line functions instead.
+ *   layer; with -Os (__OPTIMIZE_SIZE__), and on v6-M, they are shared, out-of-line functions.
  * Written for this project.
  */
 #ifndef HIL_OPT_S8_H
