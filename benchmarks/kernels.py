@@ -1,7 +1,7 @@
 """Benchmark: optimized per-core kernels vs the portable reference kernels (issue 8).
 
     .venv/bin/python benchmarks/kernels.py [--models dscnn,har,kws,ad] [--boards m4,m7,m0plus]
-                                           [--opts -O2,-Os] [--markdown]
+                                           [--opts=-O2,-Os]
 
 Per model x board x kernels (portable, the core's optimized) x optimisation level: instructions
 per inference of the firmware as shipped (exact, QEMU icount), instructions per MAC overall and
