@@ -1,6 +1,7 @@
 """Write suites/budgets.toml from measured runs, with stated headroom.
 
     .venv/bin/python suites/make_budgets.py results/runs/<run id> [...] [--out suites/budgets.toml]
+        [--keep-tighter [--accept SUITE/MODEL/VARIANT/BOARD:METRIC ...]]
 
 Budgets are set once from measurements and then only changed on purpose (a reviewed commit);
 never loosen one to make a failing test pass. Headroom, chosen because emulated counts are exact
@@ -54,11 +55,28 @@ def limits_from(points: dict) -> dict[str, float | int]:
     return out
 
 
+def _read_budgets(path: Path) -> dict[tuple[str, str, str, str], dict]:
+    """The existing budgets.toml as {(suite, model, variant, board): limits}."""
+    import tomllib
+
+    data = tomllib.loads(path.read_text())
+    return {(suite, model, variant, board): dict(limits)
+            for suite, models in data.items() for model, variants in models.items()
+            for variant, boards in variants.items() for board, limits in boards.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="results/runs/<run id> directories")
     ap.add_argument("--out", type=Path, default=ROOT / "suites" / "budgets.toml")
+    ap.add_argument("--keep-tighter", action="store_true",
+                    help="where --out already has a budget, keep the tighter of it and the new one: re-measuring "
+                         "then only tightens, except for the metrics named by --accept")
+    ap.add_argument("--accept", action="append", default=[], metavar="SUITE/MODEL/VARIANT/BOARD:METRIC",
+                    help="with --keep-tighter: a deliberate change (say why in the commit); take the new budget")
     args = ap.parse_args(argv)
+    previous = _read_budgets(args.out) if args.keep_tighter and args.out.is_file() else {}
+    accepted = {tuple(a.split(":")[0].split("/")) + (a.split(":")[1],) for a in args.accept}
 
     points: dict[tuple[str, str, str, str], dict] = {}
     for run in args.runs:
@@ -88,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
                 t[name] = worse(t.get(name, value), value)
             else:
                 per_board.setdefault((suite, model, variant, board), {})[name] = value
+    for key, limits in [*task.items(), *per_board.items()]:
+        full = key if len(key) == 4 else (*key, "*")
+        for name, value in limits.items():
+            before = previous.get(full, {}).get(name)
+            if before is None or full + (name,) in accepted:
+                continue
+            limits[name] = max(before, value) if name.startswith("min_") else min(before, value)
     lines = ["# Budgets per suite.model.variant.board, set from measurements (suites/make_budgets.py).", "#"]
     lines += ["# " + ln if ln else "#" for ln in HEADER.strip().splitlines()]
     for (suite, model, variant), limits in sorted(task.items()):
