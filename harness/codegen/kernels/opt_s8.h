@@ -534,28 +534,30 @@ HIL_OPT_FN void hil_opt_avgpool_s8(const hil_pool_params_t *params, const int8_t
  * the sign picking the nudge; every partial sum fits in 32 bits (the generator checks the
  * bounds). 17 instructions, 3 MULS, against ~35 for the 64-bit high word. */
 #define HIL_V6M_RQ_WORDS 4
+/* hil_v6m_rq's instructions (a = the result; x = acc, clobbered; t = the channel's table) */
+#define HIL_V6M_RQ_ASM \
+    "ldrh %[a], [%[t], #8]\n\t" \
+    "muls %[a], %[x], %[a]\n\t" \
+    "asrs %[a], %[a], #11\n\t" \
+    "ldrh %[b], [%[t], #10]\n\t" \
+    "muls %[b], %[x], %[b]\n\t" \
+    "adds %[a], %[a], %[b]\n\t" \
+    "asrs %[a], %[a], #11\n\t" \
+    "ldrh %[b], [%[t], #12]\n\t" \
+    "muls %[b], %[x], %[b]\n\t" \
+    "adds %[a], %[a], %[b]\n\t" \
+    "ldr %[b], [%[t], #0]\n\t" \
+    "adds %[a], %[a], %[b]\n\t" \
+    "asrs %[a], %[a], #9\n\t" \
+    "asrs %[x], %[x], #31\n\t" \
+    "adds %[a], %[a], %[x]\n\t" \
+    "ldrh %[b], [%[t], #14]\n\t" \
+    "asrs %[a], %[a], %[b]\n\t"
 HIL_OPT_INL int32_t hil_v6m_rq(int32_t acc, const int32_t *t)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a, b;
-    __asm__(".syntax unified\n\t"
-            "ldrh %[a], [%[t], #8]\n\t"
-            "muls %[a], %[x], %[a]\n\t"
-            "asrs %[a], %[a], #11\n\t"
-            "ldrh %[b], [%[t], #10]\n\t"
-            "muls %[b], %[x], %[b]\n\t"
-            "adds %[a], %[a], %[b]\n\t"
-            "asrs %[a], %[a], #11\n\t"
-            "ldrh %[b], [%[t], #12]\n\t"
-            "muls %[b], %[x], %[b]\n\t"
-            "adds %[a], %[a], %[b]\n\t"
-            "ldr %[b], [%[t], #0]\n\t"
-            "adds %[a], %[a], %[b]\n\t"
-            "asrs %[a], %[a], #9\n\t"
-            "asrs %[x], %[x], #31\n\t"
-            "adds %[a], %[a], %[x]\n\t"
-            "ldrh %[b], [%[t], #14]\n\t"
-            "asrs %[a], %[a], %[b]\n\t"
+    __asm__(".syntax unified\n\t" HIL_V6M_RQ_ASM
             : [a] "=&l"(a), [b] "=&l"(b), [x] "+l"(acc)
             : [t] "l"(t)
             : "cc", "memory");
@@ -582,24 +584,7 @@ HIL_OPT_INL void hil_v6m_rqs(int32_t acc, const int32_t *t, int32_t lo, int32_t 
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a, b;
-    __asm__ volatile(".syntax unified\n\t"
-                     "ldrh %[a], [%[t], #8]\n\t"
-                     "muls %[a], %[x], %[a]\n\t"
-                     "asrs %[a], %[a], #11\n\t"
-                     "ldrh %[b], [%[t], #10]\n\t"
-                     "muls %[b], %[x], %[b]\n\t"
-                     "adds %[a], %[a], %[b]\n\t"
-                     "asrs %[a], %[a], #11\n\t"
-                     "ldrh %[b], [%[t], #12]\n\t"
-                     "muls %[b], %[x], %[b]\n\t"
-                     "adds %[a], %[a], %[b]\n\t"
-                     "ldr %[b], [%[t], #0]\n\t"
-                     "adds %[a], %[a], %[b]\n\t"
-                     "asrs %[a], %[a], #9\n\t"
-                     "asrs %[x], %[x], #31\n\t"
-                     "adds %[a], %[a], %[x]\n\t"
-                     "ldrh %[b], [%[t], #14]\n\t"
-                     "asrs %[a], %[a], %[b]\n\t"
+    __asm__ volatile(".syntax unified\n\t" HIL_V6M_RQ_ASM
                      "cmp %[a], %[lo]\n\t"
                      "bge 1f\n\t"
                      "mov %[a], %[lo]\n"
@@ -916,32 +901,6 @@ HIL_OPT_INL void hil_v6m_put(const hil_opt_conv_t *p, int32_t acc, int32_t c, co
     }
 }
 
-/* int8 row (k values) -> every other int32 of dst (the row pair interleaved), zero padded to kp;
- * returns sum(x). */
-HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int32_t *dst)
-{
-    int32_t sx = 0, i = 0;
-#if !defined(__OPTIMIZE_SIZE__)
-    for (; i + 4 <= k; i += 4, src += 4, dst += 8) {
-        const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
-        dst[0] = v0;
-        dst[2] = v1;
-        dst[4] = v2;
-        dst[6] = v3;
-        sx += v0 + v1 + v2 + v3;
-    }
-#endif
-    for (; i < k; ++i, dst += 2) {
-        const int32_t v = *src++;
-        dst[0] = v;
-        sx += v;
-    }
-    for (; i < kp; ++i, dst += 2) {
-        dst[0] = 0;
-    }
-    return sx;
-}
-
 /* n int8 values -> every other int32 of dst; returns their sum. */
 HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
 {
@@ -960,6 +919,17 @@ HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
         const int32_t v = *src++;
         dst[0] = v;
         sx += v;
+    }
+    return sx;
+}
+
+/* int8 row (k values) -> every other int32 of dst (the row pair interleaved), zero padded to kp;
+ * returns sum(x). */
+HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int32_t *dst)
+{
+    const int32_t sx = hil_v6m_copyw(src, k, dst);
+    for (int32_t i = k; i < kp; ++i) {
+        dst[2 * i] = 0;
     }
     return sx;
 }
