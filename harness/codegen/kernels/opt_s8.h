@@ -425,6 +425,12 @@ HIL_OPT_FN void hil_opt_dwr_s8(const hil_opt_conv_t *params, const int8_t *in, c
     const int32_t right = pw - p->pad_w - p->in_w;                              /* < 0: unread columns */
     const int32_t rowb = pw * C;
     int8_t *ring = (int8_t *)(void *)scratch;
+#if !(HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__))
+    int32_t xoff[HIL_OPT_MAX_TAPS]; /* each tap's byte offset in the window */
+    for (int32_t t = 0; t < taps; ++t) {
+        xoff[t] = (t / p->k_w) * p->dil_h * rowb + (t % p->k_w) * p->dil_w * C;
+    }
+#endif
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = in + b * p->in_h * p->in_w * C;
         int8_t *o = out + b * p->out_h * p->out_w * C;
@@ -454,21 +460,22 @@ HIL_OPT_FN void hil_opt_dwr_s8(const hil_opt_conv_t *params, const int8_t *in, c
                 for (int32_t g = 0; g < C; g += 4, wq += 2 * taps + 12, x += 4, o += 4) {
                     const int32_t *k = (const int32_t *)(const void *)(wq + 2 * taps);
                     int32_t a0 = k[0], a1 = k[1], a2 = k[2], a3 = k[3];
-                    HIL_OPT_UNROLL_K
-                    for (int32_t t = 0; t < taps; ++t) {
-                        const int32_t ky = t / p->k_w, kx = t - (t / p->k_w) * p->k_w;
-                        const int32_t xo = ky * p->dil_h * rowb + kx * p->dil_w * C;
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
-                        HIL_DWR_TAP(x, xo, wq, 8 * t);
+                    HIL_OPT_UNROLL_K
+                    for (int32_t t = 0; t < taps; ++t) { /* constant offsets once unrolled */
+                        const int32_t ky = t / p->k_w, kx = t - (t / p->k_w) * p->k_w;
+                        HIL_DWR_TAP(x, ky * p->dil_h * rowb + kx * p->dil_w * C, wq, 8 * t);
+                    }
 #else
-                        const uint32_t xv = hil_load32(x + xo);
+                    for (int32_t t = 0; t < taps; ++t) { /* rolled (-Os, the host): offsets from the table */
+                        const uint32_t xv = hil_load32(x + xoff[t]);
                         const uint32_t x02 = hil_sxtb16(xv), x13 = hil_sxtb16_ror8(xv);
                         a0 = hil_smlabb(x02, wq[2 * t], a0);
                         a2 = hil_smlatt(x02, wq[2 * t], a2);
                         a1 = hil_smlabb(x13, wq[2 * t + 1], a1);
                         a3 = hil_smlatt(x13, wq[2 * t + 1], a3);
-#endif
                     }
+#endif
                     const int32_t *ls = p->has_lshift ? lsh + g : lsh;
                     o[0] = hil_opt_out(p, a0, 0, k + 4, k + 8, ls);
                     o[1] = hil_opt_out(p, a1, 1, k + 4, k + 8, ls);
