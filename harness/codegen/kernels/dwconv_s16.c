@@ -18,22 +18,12 @@ void hil_dwconv_s16(const hil_conv_params_t *p, const int16_t *in, const int8_t 
         const int16_t *in_b = in + b * in_h * in_w * in_c;
         for (int32_t oy = 0; oy < out_h; ++oy) {
             const int32_t y0 = oy * stride_h - pad_h;
-            int32_t ky0 = 0, ky1 = k_h;
-            while (ky0 < ky1 && y0 + ky0 * dil_h < 0) {
-                ++ky0;
-            }
-            while (ky1 > ky0 && y0 + (ky1 - 1) * dil_h >= in_h) {
-                --ky1;
-            }
+            int32_t ky0, ky1;
+            hil_taps_inside(y0, k_h, dil_h, in_h, &ky0, &ky1);
             for (int32_t ox = 0; ox < out_w; ++ox) {
                 const int32_t x0 = ox * stride_w - pad_w;
-                int32_t kx0 = 0, kx1 = k_w;
-                while (kx0 < kx1 && x0 + kx0 * dil_w < 0) {
-                    ++kx0;
-                }
-                while (kx1 > kx0 && x0 + (kx1 - 1) * dil_w >= in_w) {
-                    --kx1;
-                }
+                int32_t kx0, kx1;
+                hil_taps_inside(x0, k_w, dil_w, in_w, &kx0, &kx1);
                 for (int32_t oc0 = 0; oc0 < out_c; oc0 += HIL_DW16_BLOCK) {
                     const int32_t n = hil_min_i32(HIL_DW16_BLOCK, out_c - oc0);
                     for (int32_t j = 0; j < n; ++j) {

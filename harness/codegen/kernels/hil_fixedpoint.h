@@ -26,6 +26,21 @@ static inline int32_t hil_clamp_i32(int32_t v, int32_t lo, int32_t hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* The taps [*k0, *k1) of a window of k taps, first at `start`, `dil` apart, that fall inside
+ * [0, size): convolution borders visit only these (TFLM skips taps in the padding). */
+static inline void hil_taps_inside(int32_t start, int32_t k, int32_t dil, int32_t size, int32_t *k0, int32_t *k1)
+{
+    int32_t a = 0, b = k;
+    while (a < b && start + a * dil < 0) {
+        ++a;
+    }
+    while (b > a && start + (b - 1) * dil >= size) {
+        --b;
+    }
+    *k0 = a;
+    *k1 = b;
+}
+
 /* round(a * b / 2^31) with ties away from zero, saturating the single overflow case. */
 static inline int32_t hil_srdhm(int32_t a, int32_t b)
 {
