@@ -166,6 +166,13 @@ class EmitContext:
         """Typed C pointer expression to the tensor's data (e.g. `((int8_t *)(hil_arena + 64))`)."""
         return self._ptr_fn(tensor_index)
 
+    def with_pointers(self, exprs: dict[int, str]) -> "EmitContext":
+        """This context with `ptr(t)` = exprs[t] for the given tensors (e.g. row pointers of an
+        in-place loop). Options stay shared, so kernels' scratch needs still add up."""
+        ctx = EmitContext(self.graph, lambda t: exprs[t] if t in exprs else self._ptr_fn(t))
+        ctx.options = self.options
+        return ctx
+
     def const_name(self, op: Op, what: str) -> str:
         """Name for a derived constant array of `op`: `hil_w_op<index>_<what>`."""
         return f"hil_w_op{op.index}_{re.sub(r'[^A-Za-z0-9_]', '_', what)}"

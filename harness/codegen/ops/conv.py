@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 
 import numpy as np
@@ -45,19 +44,18 @@ def conv_in_place(op: Op, graph: Graph) -> int | None:
 
 @register("CONV_2D", "DEPTHWISE_CONV_2D", inplace=conv_in_place)
 def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
-    """The op's kernel call; in place (planner's choice) it runs row by row through a ring of
-    pad_h + 1 output rows: output row r goes over input row r once no later output reads it (after
-    output row r + pad_h), so no input is overwritten before its last read."""
+    """The op's kernel call. In place (the planner's choice) the output goes over the input:
+    directly when the kernel reads each row before writing it (`OpCode.inplace_safe`), else row by
+    row through a ring of pad_h + 1 output rows, output row r going over input row r once no later
+    output reads it (after output row r + pad_h)."""
     if op.index not in ctx.options.get("inplace", ()):
         return _emit_conv(op, graph, ctx)
     g = _row_geometry(op, graph)
     assert g is not None, f"op #{op.index}: planned in place without a row geometry"
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     base = f"(uint8_t *)(void *){ctx.ptr(x.index)}"
-    ip_ctx = copy.copy(ctx)  # the same options dict: kernels' scratch needs still add up
-    ip_ctx._ptr_fn = lambda t: (f"(({ctype(x.dtype)} *)(void *)hil_ip_x)" if t == x.index else
-                                f"(({ctype(y.dtype)} *)(void *)hil_ip_y)" if t == y.index else ctx.ptr(t))
-    oc = _emit_conv(op, graph, ip_ctx)
+    oc = _emit_conv(op, graph, ctx.with_pointers({x.index: f"(({ctype(x.dtype)} *)(void *)hil_ip_x)",
+                                                  y.index: f"(({ctype(y.dtype)} *)(void *)hil_ip_y)"}))
     *decls, call = oc.code.strip().splitlines()
     m = re.fullmatch(r"static const (\w+) p = .*", decls[-1] if decls else "")
     if m is None or "(&p," not in call:
