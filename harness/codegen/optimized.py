@@ -328,12 +328,11 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
 
 
-def optimized_avgpool(op: Op, ctx: EmitContext, x: Tensor, y: Tensor, fields: dict, params: str) -> OpCode | None:
+def optimized_avgpool(ctx: EmitContext, x: Tensor, y: Tensor, fields: dict, params: str, macs: int) -> OpCode | None:
     """The DSP cores' int8 AVERAGE_POOL_2D (16-bit lane sums, 4 channels a word), or None."""
     if family(ctx.options.get("target")) != "dsp" or x.dtype != "int8" or fields["channels"] % 4:
         return None
     if fields["f_h"] * fields["f_w"] > 256:  # a lane holds 256 * 128
         return None
     code = f"{params}\nhil_opt_avgpool_s8(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
-    macs = fields["batches"] * fields["out_h"] * fields["out_w"] * fields["channels"] * fields["f_h"] * fields["f_w"]
     return OpCode(code=code, kernels=_kernels("dsp"), macs=macs)

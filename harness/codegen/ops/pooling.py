@@ -44,10 +44,11 @@ def emit_pool(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     kind = "avgpool" if op.opcode == "AVERAGE_POOL_2D" else "maxpool"
     suffix = {"int8": "s8", "int16": "s16", "float32": "f32"}[x.dtype]
     src = "pool_f32.c" if suffix == "f32" else f"{kind}_{suffix}.c"
+    params = c_struct("hil_pool_params_t", fields)
+    macs = batches * out_h * out_w * ch * fh * fw if kind == "avgpool" else 0
     if kind == "avgpool":
-        fast = optimized_avgpool(op, ctx, x, y, fields, c_struct("hil_pool_params_t", fields))  # per-core kernel
+        fast = optimized_avgpool(ctx, x, y, fields, params, macs)  # the core's kernel, if it has one
         if fast is not None:
             return fast
-    code = f"{c_struct('hil_pool_params_t', fields)}\nhil_{kind}_{suffix}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
-    macs = batches * out_h * out_w * ch * fh * fw if kind == "avgpool" else 0
+    code = f"{params}\nhil_{kind}_{suffix}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
     return OpCode(code=code, kernels=["pooling.h", "hil_fixedpoint.h", src], macs=macs)
