@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_suite(suite: str, board: str, cache: Path) -> tuple[float, str]:
-    env = dict(os.environ, HIL_CACHE_DIR=str(cache / "builds"))
+    env = dict(os.environ, HIL_CACHE_DIR=str(cache))
     cmd = [sys.executable, "-m", "pytest", suite, f"--board={board}", "-q", "-p", "no:cacheprovider", "--no-results"]
     t0 = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)

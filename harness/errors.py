@@ -40,6 +40,12 @@ class BuildError(HilError):
     status = "build"
 
 
+class InvalidModel(HilError):
+    """The model file is unreadable, truncated or not a TFLite flatbuffer: names the file."""
+
+    status = "invalid-model"
+
+
 class UnsupportedModel(HilError):
     """The code generator cannot handle the model: names the model, op and index."""
 

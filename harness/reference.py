@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import ConfigError, UnsupportedModel
+from harness.modelfile import parse_model, read_model_bytes, schema
 
 __all__ = ["TensorDetails", "Reference", "quantize", "dequantize", "check_tflm_support"]
 
@@ -58,10 +59,7 @@ def dequantize(q: np.ndarray, details: TensorDetails) -> np.ndarray:
     return ((q.astype(np.int32) - details.zero_point) * np.float32(details.scale)).astype(np.float32)
 
 
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
-    return fb
 
 
 def check_tflm_support(model: bytes, name: str = "model") -> None:
@@ -70,8 +68,8 @@ def check_tflm_support(model: bytes, name: str = "model") -> None:
     TFLM silently computes garbage for some of these (offset buffers) or aborts for others
     (hybrid, float16), so they are caught here from the flatbuffer before the runtime sees them.
     """
-    fb = _schema()
-    m = fb.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    fb = schema()
+    m = parse_model(model, name)
     ops = {v: k for k, v in vars(fb.BuiltinOperator).items() if k.isupper()}
     types = {v: k for k, v in vars(fb.TensorType).items() if k.isupper()}
     if any((b.offset or 0) > 1 for b in (m.buffers or [])):
@@ -134,7 +132,7 @@ class Reference:
     def __init__(self, model: Path | str | bytes, arena_size: int | None = None) -> None:
         if isinstance(model, (str, Path)):
             self.name = str(model)
-            data = Path(model).read_bytes()
+            data = read_model_bytes(model)
         else:
             self.name = "<bytes>"
             data = bytes(model)
@@ -148,8 +146,7 @@ class Reference:
             raise UnsupportedModel(
                 f"{self.name}: the TFLM runtime cannot load this model ({exc}). Host only."
             ) from exc
-        fb = _schema()
-        m = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+        m = parse_model(data, self.name)
         sg = m.subgraphs[0]
         self.input_details = [self._details(sg, i, self._interp.get_input_details(i))
                               for i in range(len(sg.inputs))]

@@ -15,9 +15,10 @@ from typing import Sequence
 
 from harness.boards import Board
 from harness.device import Count, open_device
-from harness.firmware.build import Firmware, build_firmware, default_cache_dir
+from harness.firmware.build import Firmware, build_firmware, cache_root
 from harness.firmware.footprint import Footprint, fit_problems, footprint
 from harness.errors import DeviceFault, DoesNotFit
+from harness.modelfile import read_model_bytes
 
 CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
 
@@ -93,10 +94,10 @@ def generate_cached(model_path: Path, name: str | None = None, state: StateWirin
     `target`: the core whose optimized kernels to emit (None: portable C)."""
     from harness.codegen import GeneratedModel, generate
 
-    data = Path(model_path).read_bytes()
+    data = read_model_bytes(model_path)
     options = repr((name, state) if target is None else (name, state, target)).encode()
     key = hashlib.sha256(data + _codegen_version().encode() + options).hexdigest()[:20]
-    out = default_cache_dir().parent / "models" / key
+    out = cache_root() / "models" / key
     if (out / "model.json").is_file():  # generated before: reuse, never rewrite under a concurrent build
         return GeneratedModel.from_dir(out)
     if state is None:

@@ -129,7 +129,19 @@ def test_stale_temp_dirs_are_removed(tmp_path: Path) -> None:
 def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HIL_CACHE_DIR", str(tmp_path / "envcache"))
     fw = build_firmware("m3", TINY, firmware_dir=MINIFW)
-    assert fw.elf.parent.parent == tmp_path / "envcache"
+    assert fw.elf.parent.parent == tmp_path / "envcache" / "builds"
+
+
+def test_cache_is_outside_the_checkout_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's project must not write into the harness's checkout: the default is the user cache."""
+    from harness.firmware.build import cache_root
+
+    monkeypatch.delenv("HIL_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "tinyml-hil"
+    fw = build_firmware("m3", TINY, firmware_dir=MINIFW)
+    assert fw.elf.is_relative_to(tmp_path / "xdg" / "tinyml-hil" / "builds")
+    assert not fw.elf.is_relative_to(REPO_ROOT)
 
 
 def test_concurrent_builds_of_one_key_both_succeed(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.codegen.ir import Graph, Op, Quant, Tensor
-from harness.errors import UnsupportedModel
+from harness.errors import InvalidModel, UnsupportedModel
+from harness.modelfile import parse_model
 
 _TYPES = {
     0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 17: "int4",
@@ -57,33 +58,21 @@ def model_name_from_path(path: str | Path) -> str:
 
 
 def read_tflite(path: str | Path, name: str | None = None) -> Graph:
-    """Parse `path` into a Graph. Raises UnsupportedModel for a corrupt/non-tflite file or a
-    model the generator cannot represent (several subgraphs, string tensors...)."""
+    """Parse `path` into a Graph. Raises InvalidModel for an unreadable, truncated or non-tflite
+    file, UnsupportedModel for a model the generator cannot represent (several subgraphs, ...)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise UnsupportedModel(f"cannot read model file {path}: {e.strerror}; check the path", model=str(path)) from e
+        raise InvalidModel(f"{path}: cannot read the model file ({e.strerror}); check the path", model=str(path)) from None
     return read_tflite_bytes(raw, name or model_name_from_path(path), str(path))
 
 
 def read_tflite_bytes(raw: bytes, name: str, path: str = "<bytes>") -> Graph:
     """As read_tflite, from bytes already in memory."""
     fb = _schema()
-    if len(raw) < 8 or raw[4:8] != b"TFL3":
-        raise UnsupportedModel(
-            f"{path} is not a .tflite flatbuffer (no 'TFL3' identifier at byte 4; {len(raw)} bytes); "
-            "convert the model with tf.lite.TFLiteConverter",
-            model=name,
-        )
-    try:
-        m = fb.ModelT.InitFromPackedBuf(raw, 0)
-        sg_count = len(m.subgraphs or [])
-    except Exception as e:  # the flatbuffer library raises anything on garbage
-        raise UnsupportedModel(
-            f"{path} is corrupt: the flatbuffer cannot be parsed ({type(e).__name__}: {e}); re-export the model",
-            model=name,
-        ) from e
+    m = parse_model(raw, path)
+    sg_count = len(m.subgraphs or [])
     ops_by_code = _names(fb.BuiltinOperator)
     op_names = []
     for oc in m.operatorCodes or []:

@@ -60,10 +60,21 @@ class Firmware:
     opt: str = "-O2"
 
 
-def default_cache_dir() -> Path:
-    """`$HIL_CACHE_DIR` or `<repo>/.cache/builds`."""
+def cache_root() -> Path:
+    """Where generated models and firmware builds are kept: `$HIL_CACHE_DIR`, else the user's cache
+    directory (`$XDG_CACHE_HOME/tinyml-hil`, default `~/.cache/tinyml-hil`), never the harness's
+    checkout, so a user's project and an installed harness work alike. Entries are keyed by
+    content hash and written atomically, so projects and processes can share it."""
     env = os.environ.get("HIL_CACHE_DIR")
-    return Path(env) if env else REPO_ROOT / ".cache" / "builds"
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "tinyml-hil"
+
+
+def default_cache_dir() -> Path:
+    """Firmware builds: `<cache_root()>/builds`."""
+    return cache_root() / "builds"
 
 
 def find_compiler() -> str:

@@ -9,7 +9,7 @@ import pytest
 
 import cg_models
 from harness.codegen.reader import read_tflite, read_tflite_bytes
-from harness.errors import UnsupportedModel
+from harness.errors import InvalidModel, UnsupportedModel
 
 
 def test_reads_ops_options_and_quantization(tflite_model):
@@ -60,7 +60,7 @@ def test_multi_subgraph_model_is_rejected_naming_while():
 def test_non_tflite_file_is_rejected_with_its_name(tmp_path):
     p = tmp_path / "notes.tflite"
     p.write_text("this is not a model")
-    with pytest.raises(UnsupportedModel, match=r"notes\.tflite is not a \.tflite"):
+    with pytest.raises(InvalidModel, match=r"notes\.tflite: not a \.tflite"):
         read_tflite(p)
 
 
@@ -69,16 +69,16 @@ def test_truncated_file_is_reported_corrupt(tmp_path, tflite_model, cut):
     raw = tflite_model("dense_chain", "int8").read_bytes()
     p = tmp_path / "cut.tflite"
     p.write_bytes(raw[: int(len(raw) * cut)])
-    with pytest.raises(UnsupportedModel, match=r"cut\.tflite"):
+    with pytest.raises(InvalidModel, match=r"cut\.tflite: truncated or corrupt"):
         read_tflite(p)
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(UnsupportedModel, match="cannot read model file"):
+    with pytest.raises(InvalidModel, match="absent.tflite: cannot read the model file"):
         read_tflite(tmp_path / "absent.tflite")
 
 
 def test_garbage_after_identifier():
     raw = b"\x10\x00\x00\x00TFL3" + bytes(range(256)) * 4
-    with pytest.raises(UnsupportedModel):
+    with pytest.raises(InvalidModel):
         read_tflite_bytes(raw, "garbage")
