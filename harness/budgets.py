@@ -1,6 +1,8 @@
 """Budget files and the check that fails a test with a readable measured-vs-budget table.
 
-``suites/budgets.toml`` holds one table per suite, model, variant and board::
+A suite's own budgets live with it (harness/suite_file.py: `[budgets.BOARD.VARIANT]` in its
+`hil.toml` or its budgets file). A `--budgets` file adds tables for any suite, one per suite,
+model, variant and board::
 
     [defaults]                      # applies to every entry (optional)
     min_bitexact = 1.0
@@ -89,7 +91,7 @@ class BudgetFile:
 # --------------------------------------------------------------------------- loading
 
 
-def _line_of(text: str, table: tuple[str, ...], fieldname: str | None = None) -> int | None:
+def line_of(text: str, table: tuple[str, ...], fieldname: str | None = None) -> int | None:
     """Best-effort line number of a key (or table) for error messages; None if not found.
 
     tomllib gives no positions, so scan the text: the key inside its table header, else
@@ -122,13 +124,13 @@ def _line_of(text: str, table: tuple[str, ...], fieldname: str | None = None) ->
 
 
 def _fail(path: str, text: str, table: tuple[str, ...], fieldname: str | None, problem: str) -> ConfigError:
-    line = _line_of(text, table, fieldname)
+    line = line_of(text, table, fieldname)
     where = f"{path}:{line}" if line else path
     what = "[" + ".".join(table) + "]" + (f" {fieldname}" if fieldname else "")
     return ConfigError(f"{where}: {what}: {problem}", file=path, line=line, field=fieldname)
 
 
-def _check_limits(path: str, text: str, table: tuple[str, ...], values: dict) -> dict[str, Number]:
+def check_limits(path: str, text: str, table: tuple[str, ...], values: dict) -> dict[str, Number]:
     out: dict[str, Number] = {}
     for name, value in values.items():
         if name not in FIELDS:
@@ -169,7 +171,7 @@ def parse_budgets(text: str, path: str = "<budgets>") -> BudgetFile:
             if tables:
                 name = next(iter(tables))
                 raise _fail(path, text, table, name, "budget tables nest only 4 deep: [suite.model.variant.board]")
-            entries[table] = _check_limits(path, text, table, scalars)  # type: ignore[index]
+            entries[table] = check_limits(path, text, table, scalars)  # type: ignore[index]
             return
         if scalars:
             name = next(iter(scalars))
@@ -197,7 +199,7 @@ def parse_budgets(text: str, path: str = "<budgets>") -> BudgetFile:
             nested = [k for k, v in value.items() if isinstance(v, dict)]
             if nested:
                 raise _fail(path, text, ("defaults",), nested[0], "[defaults] holds budget fields only")
-            defaults = _check_limits(path, text, ("defaults",), value)
+            defaults = check_limits(path, text, ("defaults",), value)
         elif not isinstance(value, dict):
             raise _fail(path, text, (), key, "budget values belong in [defaults] or a [suite.model.variant.board] table")
         else:
@@ -206,7 +208,7 @@ def parse_budgets(text: str, path: str = "<budgets>") -> BudgetFile:
 
 
 def load_budgets(path: str | Path) -> BudgetFile:
-    """Read ``suites/budgets.toml`` (or another budget file)."""
+    """Read a budget file ([suite.model.variant.board] tables)."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -301,7 +303,8 @@ def enforce_budget(
         src = f" (budget from {budget.source})" if isinstance(budget, Budget) and budget.source else ""
         raise BudgetExceeded(
             f"{name} missed {len(misses)} budget(s){src}:\n{format_budget_table(lines)}\n"
-            "Fix the regression, or raise the budget in suites/budgets.toml if the growth is intended.",
+            "Fix the regression, or raise the budget if the growth is intended (a reviewed commit; "
+            "`hil budgets --keep-tighter --accept` rewrites a suite's budgets).",
             lines=lines,
         )
     return lines

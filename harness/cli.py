@@ -2,7 +2,9 @@
 
     hil boards                         list the board files
     hil codegen MODEL.tflite --out DIR generate the C library for a model
-    hil run MODEL.tflite --board m4    build, flash, run random vectors, compare with the reference
+    hil run MODEL.tflite --board m4 [--data test.npz]   build, flash, run (random or your vectors), compare with
+                                                        the reference, accuracy / AUC with --data
+    hil budgets suites/har [--run RUN_ID] [--keep-tighter]   budget tables of suite files from a measured run
     hil profile MODEL.tflite --board m4 [--opt -Os] [--target portable]   per-layer counts
     hil results [--last]               table of recorded measurements
     hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N]   quantization-variant grid
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HilError
 
@@ -28,17 +31,40 @@ def _cmd_boards(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from harness.boards import load_board
-    from harness.reference import Reference
+    from harness.point import Point, PointKey
     from harness.runner import run_model
 
     board = load_board(args.board)
+    stem = Path(args.model).name.split(".")[0]
+    inputs, x, labels = _data_vectors(args) if args.data else (_random_vectors(args), None, None)
+    run = run_model(args.model, board, inputs, opt=args.opt, target=args.target)
+    point = Point(PointKey("run", stem, stem), run, labels=labels)
+    agreement = point.agreement()
+    fp = run.footprint
+    print(f"model      {Path(args.model).name} (sha256 {run.model_sha256[:16]}…), {run.macs:,} MACs")
+    print(f"board      {board.name} ({board.core}, {board.backend})")
+    print(f"count      {run.count_per_inference:,} {run.count_kind} per inference (max of {len(inputs)})")
+    print(f"flash      {fp.flash:,} B (code {fp.code:,} B, weights {fp.weights:,} B)")
+    print(f"RAM        {fp.ram_total:,} B (arena {run.arena_bytes:,} B, lower bound {run.arena_lower_bound:,} B)")
+    print(f"stack      {run.stack_high_water:,} B used of {run.stack_size:,} B")
+    rule = "bit-exact" if point.exact_outputs else "within 1e-5 + 1e-4 x |ref|"
+    print(f"agreement  {agreement.fraction:.1%} of {len(inputs)} vectors {rule} vs the TFLM reference"
+          + (f" (max |diff| {agreement.max_abs_diff:g})" if not agreement.exact else ""))
+    if labels is not None:
+        print(_task_metric(point, x, args.task))
+    return 0 if agreement.exact else 1
+
+
+def _random_vectors(args: argparse.Namespace) -> list[bytes]:
+    import numpy as np
+
+    from harness.reference import Reference
+
     ref = Reference(args.model)
     rng = np.random.default_rng(args.seed)
     inputs = []
-    for _ in range(args.vectors):
+    for _ in range(args.vectors or 8):
         parts = []
         for d in ref.input_details:
             if np.issubdtype(d.dtype, np.integer):
@@ -47,16 +73,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
             else:
                 parts.append(rng.standard_normal(d.shape).astype(d.dtype).tobytes())
         inputs.append(b"".join(parts))
-    run = run_model(args.model, board, inputs, opt=args.opt, target=args.target)
-    fp = run.footprint
-    print(f"model      {Path(args.model).name} (sha256 {run.model_sha256[:16]}…), {run.macs:,} MACs")
-    print(f"board      {board.name} ({board.core}, {board.backend})")
-    print(f"count      {run.count_per_inference:,} {run.count_kind} per inference (max of {len(inputs)})")
-    print(f"flash      {fp.flash:,} B (code {fp.code:,} B, weights {fp.weights:,} B)")
-    print(f"RAM        {fp.ram_total:,} B (arena {run.arena_bytes:,} B, lower bound {run.arena_lower_bound:,} B)")
-    print(f"stack      {run.stack_high_water:,} B used of {run.stack_size:,} B")
-    print(f"bit-exact  {run.bitexact:.1%} of {len(inputs)} vectors vs the TFLM reference")
-    return 0 if run.bitexact == 1.0 else 1
+    return inputs
+
+
+def _data_vectors(args: argparse.Namespace) -> tuple[list[bytes], Any, Any]:
+    """The user's test set: x (float, quantized here, or already encoded) and labels y if present."""
+    from harness.errors import ConfigError
+    from harness.reference import Reference
+    from harness.vectors import encoded_inputs, load_npz, to_bytes
+
+    arrays = load_npz(args.data)
+    ref = Reference(args.model)
+    if len(ref.input_details) != 1:
+        raise ConfigError(f"{args.model}: --data feeds single-input models; this one has {len(ref.input_details)} "
+                          "inputs (use the hil_model fixture)")
+    d = ref.input_details[0]
+    x = encoded_inputs(arrays, Path(args.model).name.split(".")[0], d, args.data)
+    y = arrays.get("y")
+    n = len(x) if args.vectors is None else min(args.vectors, len(x))
+    if y is not None and len(y) < n:
+        raise ConfigError(f"{args.data}: {len(x)} input vectors but only {len(y)} labels", file=args.data, field="y")
+    return to_bytes(x[:n], d), x[:n], (None if y is None else y[:n])
+
+
+def _task_metric(point: Any, x: Any, task: str) -> str:
+    """Accuracy (top-1 of output 0) or, for an autoencoder, the AUC of its reconstruction error."""
+    from harness.metrics.anomaly import reconstruction_error, roc_auc
+    from harness.metrics.classification import accuracy_from_scores
+    import numpy as np
+
+    from harness.reference import dequantize
+
+    labels = point.labels
+    if task == "anomaly":
+        scores = reconstruction_error(dequantize(x, point.run.input_details[0], np.float64), point.dequantized(0))
+        return f"AUC        {roc_auc(scores, labels):.4f} (reconstruction error vs y, {len(labels)} vectors)"
+    acc = accuracy_from_scores(point.outputs(0).reshape(len(labels), -1), labels)
+    return f"accuracy   {acc:.4f} ({round(acc * len(labels))}/{len(labels)}, top-1 of output 0 vs y)"
 
 
 def _opt_level(value: str) -> str:
@@ -143,6 +196,40 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_budgets(args: argparse.Namespace) -> int:
+    from harness.budget_writer import write_suite_budgets
+    from harness.errors import ConfigError
+    from harness.lab_report import select_run
+    from harness.suite_file import SUITE_FILE, load_suite
+
+    files = [p for arg in args.suites for p in ([Path(arg)] if Path(arg).is_file() else
+                                                 sorted(Path(arg).rglob(SUITE_FILE)))]
+    if not files:
+        raise ConfigError(f"no {SUITE_FILE} in {', '.join(args.suites)}")
+    if args.out and len(files) > 1:
+        raise ConfigError(f"--out names one file, but {len(files)} suites were given")
+    records, runs = [], []
+    for run_id in args.run or [None]:
+        manifest, recs = select_run(args.results_dir, run_id)
+        records += recs
+        runs.append(str(manifest.get("run_id")))
+    for f in files:
+        spec = load_suite(f)
+        own = Path(spec.budgets.path)
+        out = Path(args.out) if args.out else (own if own != spec.path else None)
+        path, text, n = write_suite_budgets(spec, records, out, args.keep_tighter, args.accept)
+        if n == 0:
+            raise ConfigError(f"run {', '.join(runs)} has no measured point of suite {spec.name!r} "
+                              f"(model {spec.model_name!r}) from {f}; run it first (pytest {f.parent} --board=...)")
+        if path is None:
+            print(f"# {spec.path} keeps its budgets inline: paste these [budgets.*] tables there (prefix each "
+                  "table name with budgets.)")
+            print(text)
+        else:
+            print(f"{path}: budgets of {n} point(s) of suite {spec.name!r} from run {', '.join(runs)}")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from harness.lab_report import compare_to_baseline, select_run, thresholds
 
@@ -181,7 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run a model on a board with random vectors and compare with the reference")
     s.add_argument("model")
     s.add_argument("--board", required=True)
-    s.add_argument("--vectors", type=int, default=8)
+    s.add_argument("--data", default=None, metavar="NPZ",
+                   help="your test set: x (float, quantized with the model's input scale; or already int8/int16) "
+                        "and labels y; prints accuracy (or AUC with --task anomaly) beside the counts")
+    s.add_argument("--task", choices=("classification", "anomaly"), default="classification",
+                   help="with --data: how y is scored (top-1 accuracy, or AUC of the reconstruction error)")
+    s.add_argument("--vectors", type=int, default=None, help="vectors to run (default: 8 random, or all of --data)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--opt", default="-O2", type=_opt_level,
                    help="optimisation level of the firmware: --opt=-O2 (default) or --opt Os (size)")
@@ -234,6 +326,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--board", default=None, help="comma-separated boards to keep (default: the --out stem if "
                    "it names a board of the run, else all)")
     s.set_defaults(func=_cmd_baseline)
+
+    s = sub.add_parser("budgets", help="write suites' budget tables from measured runs (headroom rules in "
+                                        "harness/budget_writer.py)")
+    s.add_argument("suites", nargs="+", help="suite files (hil.toml) or folders holding them")
+    s.add_argument("--run", action="append", default=[], help="run id (repeat for several; default: the latest)")
+    s.add_argument("--results-dir", default="results")
+    s.add_argument("--out", default=None, help="file to write (default: the suite's own `budgets` file)")
+    s.add_argument("--keep-tighter", action="store_true",
+                   help="where a budget exists, keep the tighter of it and the new one (re-measuring only tightens)")
+    s.add_argument("--accept", action="append", default=[], metavar="BOARD/VARIANT:METRIC",
+                   help="with --keep-tighter: a deliberate change (say why in the commit); take the new budget")
+    s.set_defaults(func=_cmd_budgets)
 
     s = sub.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
     s.add_argument("--baseline", required=True)

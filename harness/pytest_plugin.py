@@ -1,13 +1,16 @@
-"""pytest plugin (entry point `pytest11: hil`): boards, model runs, budgets, results.
+"""pytest plugin (entry point `pytest11: hil`): suites, boards, model runs, budgets, results.
 
     pytest suites/ --board=m0plus            # one board
     pytest suites/ --board=m4,m7 --board=m3  # several: every board-using test runs on each
+    pytest --board=m4 --strict               # also fail a measured metric that has no budget
 
-Fixtures: `board` (parametrized over --board), `hil` (the run-wide HilSession: cached model
-runs, budgets, results), `hil_check` (check a run's measurements against its budget and record
-them with the test's outcome). Markers: `cores(...)`, `feature(...)`.
-Every test that called `hil_check` (or whose model run failed) leaves one record in
-`results/runs/<run id>/records.csv`, with the failure class of harness.errors as its status.
+Suites: every `hil.toml` under pytest's paths is a suite (harness/suite_file.py), collected into
+its task's checks (harness/suite_checks.py) for each variant on each board.
+Fixtures: `board` (parametrized over --board), `hil_model` (run your own model and arrays, get a
+`Point`), `hil_check` (check measurements against the budgets and record them), `hil` (the run-wide
+session). Markers: `cores(...)`, `feature(...)`. Every test that called `hil_check` (or whose model
+run failed) leaves one record in `results/runs/<run id>/`, with the failure class of
+harness.errors as its status.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import pytest
 
 from harness.boards import Board, load_board
 from harness.errors import ConfigError, DoesNotFit, HilError
+from harness.point import Point, PointKey
+from harness.suite_file import SUITE_FILE
 
 BOARDS_KEY = pytest.StashKey[list]()
 SESSION_KEY = pytest.StashKey["HilSession"]()
@@ -41,7 +46,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="board name (boards/NAME.toml) or board file; repeat or comma-separate for several")
     g.addoption("--results-dir", default=None, help="where run records go (default: <rootdir>/results)")
     g.addoption("--no-results", action="store_true", help="do not write records to results/")
-    g.addoption("--budgets", default=None, help="budget file (default: suites/budgets.toml under rootdir)")
+    g.addoption("--budgets", default=None, metavar="TOML",
+                help="extra budget file, [suite.model.variant.board] tables, on top of each suite's own budgets; "
+                     "every table must match a collected suite")
+    # --strict is pytest's own flag (strict markers, config, xfail); the harness reads it too: a measured
+    # metric with no budget, and a model that does not fit its board, fail. A suite file can set strict = true.
     g.addoption("--timeout-multiplier", type=float, default=1.0,
                 help="scale every device timeout (slow hosts, real boards at low baud)")
     g.addoption("--baseline", default=None, metavar="CSV",
@@ -58,6 +67,27 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:  # a clean usage error naming file, line and field, not a traceback
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = HilSession(config)
+    config.stash[SESSION_KEY].budgets()  # a named budget file that is missing or wrong stops the run here
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name == SUITE_FILE:
+        return HilSuiteModule.from_parent(parent, path=file_path)
+    return None
+
+
+class HilSuiteModule(pytest.Module):
+    """A `hil.toml` suite file, collected as the test module harness.suite_checks builds for it."""
+
+    def _getobj(self):  # type: ignore[no-untyped-def]
+        from harness.suite_checks import suite_module
+        from harness.suite_file import load_suite
+
+        try:
+            spec = load_suite(self.path, known_boards=[b.name for b in self.config.stash[BOARDS_KEY]])
+        except ConfigError as exc:
+            raise self.CollectError(f"[config] {exc}") from None
+        return suite_module(spec)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -125,13 +155,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @dataclass
-class PointKey:
-    suite: str
-    model: str
-    variant: str
-
-
-@dataclass
 class HilSession:
     """Run-wide state: cached model runs (one emulator pass per model × board), budgets, results."""
 
@@ -139,6 +162,8 @@ class HilSession:
     runs: dict = field(default_factory=dict)
     records: list = field(default_factory=list)
     regressions: str | None = None
+    _arrays: dict = field(default_factory=dict)
+    _inputs: dict = field(default_factory=dict)
     _writer: Any = None
     _budgets: Any = None
     _closed: bool = False
@@ -152,13 +177,20 @@ class HilSession:
         return float(self.config.getoption("timeout_multiplier"))
 
     def budgets(self):  # -> BudgetFile | None
+        """The --budgets file, if one was named: a missing or invalid file is a usage error."""
         from harness.budgets import load_budgets
 
         if self._budgets is None:
             opt = self.config.getoption("budgets")
-            path = Path(opt) if opt else self.rootdir / "suites" / "budgets.toml"
-            self._budgets = load_budgets(path) if path.exists() else False
+            try:
+                self._budgets = load_budgets(opt) if opt else False
+            except ConfigError as exc:
+                raise pytest.UsageError(f"--budgets: {exc}") from None
         return self._budgets or None
+
+    def strict(self, item: pytest.Item | None = None) -> bool:
+        spec = getattr(getattr(item, "module", None), "SPEC", None)
+        return bool(self.config.getoption("strict") or (spec is not None and spec.strict))
 
     def writer(self):  # -> ResultsWriter | None
         from harness.results import ResultsWriter, new_run_id
@@ -171,9 +203,10 @@ class HilSession:
             self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv))
         return self._writer
 
-    def run_model(self, key: PointKey, model_path: Path, inputs: list[bytes], board: Board,
-                  **kwargs: Any):  # -> ModelRun
-        """Run once per (model, board, inputs) in this session; a failure is cached and re-raised."""
+    def run_model(self, key: PointKey, model_path: Path, inputs: list[bytes], board: Board, *,
+                  strict: bool = False, **kwargs: Any):  # -> ModelRun
+        """Run once per (model, board, inputs, options) in this session; a failure is cached and
+        re-raised. A model that does not fit is a skip, or a failure when `strict`."""
         from harness.runner import run_model
 
         cache_key = (str(model_path), board.name, hash(tuple(inputs)), tuple(sorted(kwargs.items())))
@@ -185,11 +218,28 @@ class HilSession:
             except HilError as exc:
                 self.runs[cache_key] = exc
         result = self.runs[cache_key]
-        if isinstance(result, DoesNotFit):
+        if isinstance(result, DoesNotFit) and not strict:
             pytest.skip(f"does not fit: {result}")
         if isinstance(result, HilError):
             raise result
         return result
+
+    def suite_point(self, spec, variant: str, board: Board):  # -> SuitePoint
+        """Run one variant of a suite file on `board` (test data encoded once per variant)."""
+        from harness.suite_checks import SuitePoint, prepare_inputs
+        from harness.vectors import load_npz
+
+        if spec.data not in self._arrays:
+            self._arrays[spec.data] = load_npz(spec.data)
+        arrays = self._arrays[spec.data]
+        if (spec.path, variant) not in self._inputs:
+            self._inputs[(spec.path, variant)] = prepare_inputs(spec, variant, arrays)
+        prepared = self._inputs[(spec.path, variant)]
+        key = PointKey(spec.name, spec.model_name, variant)
+        run = self.run_model(key, spec.variants[variant], prepared.raw, board,
+                             strict=spec.strict or bool(self.config.getoption("strict")),
+                             opt=spec.opt, target=spec.target, **prepared.options)
+        return SuitePoint(key, run, labels=prepared.labels, data=arrays, spec=spec, inputs=prepared.encoded)
 
     def record(self, rec) -> None:  # rec: harness.results.Record
         self.records.append(rec)
@@ -210,31 +260,117 @@ def hil(pytestconfig: pytest.Config) -> HilSession:
 
 @pytest.fixture
 def hil_check(request: pytest.FixtureRequest, hil: HilSession) -> Callable[..., None]:
-    """`hil_check(key, run, **measured)`: record the measurements, then enforce the budget lines
-    for exactly the measured metrics (e.g. accuracy=0.93 checks min_accuracy only)."""
+    """`hil_check(point, **measured)` (or `hil_check(key, run, **measured)`): record the measurements
+    with this test's outcome, then check exactly the measured metrics against their budgets (the
+    suite file's, plus --budgets), failing with a measured-vs-budget table. A metric without a budget
+    is recorded and skipped, or failed under --strict; `self_checked=True` says the test asserts its
+    own verdict (agreement with the reference), so a missing budget does not skip it."""
 
-    def check(key: PointKey, run, **measured: Any) -> None:
-        from harness.budgets import check_budget, enforce_budget
+    def check(point: Point | PointKey, run: Any = None, *, self_checked: bool = False, **measured: Any) -> None:
+        from harness.budgets import Budget, check_budget, enforce_budget
 
+        key, run = (point.key, point.run) if isinstance(point, Point) else (point, run)
         request.node.stash[PENDING_KEY] = {"key": key, "run": run, "measured": measured}
-        budgets = hil.budgets()
-        budget = budgets.lookup(key.suite, key.model, key.variant, run.board.name) if budgets else None
-        relevant = {k: v for k, v in budget.limits.items() if _metric_of(k) in measured} if budget else {}
+        limits: dict[str, Any] = {}
+        sources = []
+        spec = getattr(request.module, "SPEC", None)
+        for budgets in (spec.budgets if spec is not None else None, hil.budgets()):
+            found = budgets.lookup(key.suite, key.model, key.variant, run.board.name) if budgets else None
+            if found is not None:
+                limits.update(found.limits)
+                sources.append(found.source)
+        relevant = {k: v for k, v in limits.items() if _metric_of(k) in measured}
+        unbudgeted = sorted(m for m, v in measured.items()
+                            if v is not None and m in _BUDGETABLE and not any(_metric_of(k) == m for k in relevant))
+        where = str(spec.path) if spec is not None else "a --budgets file"
+        if unbudgeted and hil.strict(request.node):
+            pytest.fail(f"--strict: no budget for {', '.join(unbudgeted)} of {key.suite}/{key.model}/{key.variant} "
+                        f"on {run.board.name} (measured {_shown(measured)}); add it to {where} "
+                        "(`hil budgets` writes budgets from a run)", pytrace=False)
         if not relevant:
-            # Visible, recorded, never a silent pass: a new board or model has no budget until one is set.
-            pytest.skip(f"no budget for {sorted(measured)} of {key.suite}/{key.model}/{key.variant} on "
-                        f"{run.board.name} (measured {measured}); set one in suites/budgets.toml "
-                        "(suites/make_budgets.py writes them from a run)")
+            if self_checked:
+                return
+            # Visible and recorded, never a silent pass: a new board or model has no budget until one is set.
+            pytest.skip(f"no budget for {', '.join(unbudgeted)} of {key.suite}/{key.model}/{key.variant} on "
+                        f"{run.board.name} (measured {_shown(measured)}); add one to {where} "
+                        "(`hil budgets` writes budgets from a run)")
         request.node.stash[PENDING_KEY]["budget"] = check_budget(measured, relevant)
-        enforce_budget(measured, type(budget)(budget.key, relevant, budget.source))
+        enforce_budget(measured, Budget((key.suite, key.model, key.variant, run.board.name), relevant,
+                                        " + ".join(sources)))
 
     return check
+
+
+def _shown(measured: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in measured.items())
+
+
+@pytest.fixture
+def hil_model(request: pytest.FixtureRequest, hil: HilSession, board: Board) -> Callable[..., Point]:
+    """`hil_model(model, x, *, labels=None, variant=None, state=None, reset_before=(), target="board",
+    opt="-O2") -> Point`: run your own .tflite on the session's board (one test per --board).
+
+    `x` is an array with one vector per row (float: quantized with the model's input scale and zero
+    point; int8/int16: used as is), or a list of such arrays, one per model input. The Point holds
+    the device's outputs and the TFLM reference's (`outputs(i)`, `dequantized(i)`, `reference(i)`,
+    `agreement()`) and what was measured (`count_per_inference`, `footprint`, `run`). Runs are cached
+    per session: the same model and vectors run once. Pass the point to `hil_check` to record it."""
+    module = request.module
+    suite = getattr(module, "SUITE", None) or module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+
+    def run(model: str | Path, x: Any, *, labels: Any = None, variant: str | None = None,
+            strict: bool = False, **options: Any) -> Point:
+        import numpy as np
+
+        from harness.vectors import model_inputs
+
+        path = Path(model)
+        if not path.is_absolute():
+            path = Path(str(request.path)).parent / path
+        raw = model_inputs(path, x)
+        key = PointKey(suite, path.name.split(".")[0], variant or path.name.split(".")[0])
+        result = hil.run_model(key, path, raw, board, strict=strict or hil.strict(request.node), **options)
+        return Point(key, result, labels=None if labels is None else np.asarray(labels))
+
+    return run
+
+
+@pytest.fixture
+def hil_suite(request: pytest.FixtureRequest, hil: HilSession, board: Board) -> Callable[..., Point]:
+    """`hil_suite(variant, path="hil.toml") -> SuitePoint`: the run of a suite file's variant on the
+    session's board (the same, cached run its own checks use), for a custom check beside it. The
+    point also has the test set's `labels`, the suite's arrays (`data`) and its `spec`."""
+    from harness.suite_file import load_suite
+
+    def get(variant: str, path: str | Path = SUITE_FILE) -> Point:
+        p = Path(path)
+        if not p.is_absolute():
+            p = Path(str(request.path)).parent / p
+        try:
+            spec = load_suite(p, known_boards=[board.name])
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if variant not in spec.variants:
+            raise pytest.UsageError(f"{p}: suite {spec.name!r} has no variant {variant!r} "
+                                    f"(variants: {', '.join(spec.variants)})")
+        return hil.suite_point(spec, variant, board)
+
+    return get
 
 
 def _metric_of(limit: str) -> str:
     from harness.budgets import FIELDS
 
     return FIELDS[limit][0]
+
+
+def _budgetable() -> frozenset[str]:
+    from harness.budgets import FIELDS
+
+    return frozenset(f[0] for f in FIELDS.values())
+
+
+_BUDGETABLE = _budgetable()
 
 
 @pytest.hookimpl(hookwrapper=True)

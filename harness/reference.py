@@ -51,12 +51,15 @@ def quantize(x: np.ndarray, details: TensorDetails) -> np.ndarray:
     return np.clip(q, info.min, info.max).astype(details.dtype)
 
 
-def dequantize(q: np.ndarray, details: TensorDetails) -> np.ndarray:
-    """Raw tensor → float, `(q - zero_point) * scale`; float tensors pass through."""
+def dequantize(q: np.ndarray, details: TensorDetails, dtype: type = np.float32) -> np.ndarray:
+    """Raw tensor → real values, `(q - zero_point) * scale` (float32, or e.g. float64 for metrics);
+    float tensors pass through."""
     q = np.asarray(q)
     if not details.quantized:
-        return q.astype(np.float32)
-    return ((q.astype(np.int32) - details.zero_point) * np.float32(details.scale)).astype(np.float32)
+        return q.astype(dtype)
+    if dtype is np.float32:
+        return ((q.astype(np.int32) - details.zero_point) * np.float32(details.scale)).astype(np.float32)
+    return (q.astype(dtype) - details.zero_point) * dtype(details.scale)
 
 
 

@@ -19,6 +19,7 @@ from harness.firmware.build import Firmware, build_firmware, cache_root
 from harness.firmware.footprint import Footprint, fit_problems, footprint
 from harness.errors import DeviceFault, DoesNotFit
 from harness.modelfile import read_model_bytes
+from harness.reference import TensorDetails
 
 CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
 
@@ -55,6 +56,8 @@ class ModelRun:
     stack_high_water: int
     stack_size: int
     hello: dict = field(default_factory=dict)
+    input_details: list[TensorDetails] = field(default_factory=list)
+    output_details: list[TensorDetails] = field(default_factory=list)
 
     @property
     def count_kind(self) -> str:
@@ -191,4 +194,5 @@ def run_model(
         arena_bytes=gm.arena_bytes, arena_lower_bound=gm.arena_lower_bound, macs=gm.macs,
         outputs=outputs, reference=expected, counts=counts,
         stack_high_water=stats.stack_high_water, stack_size=stats.stack_size, hello=hello,
+        input_details=list(ref.input_details), output_details=list(ref.output_details),
     )

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+FLOAT_ATOL, FLOAT_RTOL = 1e-5, 1e-4  # fp32 outputs: |device - reference| <= atol + rtol * |reference|
+
 
 @dataclass(frozen=True)
 class Agreement:
@@ -83,3 +85,21 @@ def within_tolerance(device: ArrayLike, reference: ArrayLike, atol: float = 1e-5
         mismatched_elements=int(bad.sum()),
         max_abs_diff=float(finite.max()) if finite.size == diff.size and diff.size else (float("inf") if diff.size else 0.0),
     )
+
+
+def agreement(device: ArrayLike, reference: ArrayLike) -> Agreement:
+    """The harness's one agreement rule: integer outputs bit-exact, float outputs within
+    FLOAT_ATOL / FLOAT_RTOL (the C kernels may sum in another order than TFLM)."""
+    dev = np.asarray(device)
+    if np.issubdtype(dev.dtype, np.integer):
+        return bitexact(dev, reference)
+    return within_tolerance(dev, reference, atol=FLOAT_ATOL, rtol=FLOAT_RTOL)
+
+
+def agreeing_vectors(device: ArrayLike, reference: ArrayLike) -> np.ndarray:
+    """Per vector (first axis), whether it agrees under `agreement`'s rule."""
+    dev, ref = _pair(device, reference)
+    if np.issubdtype(dev.dtype, np.integer):
+        return np.asarray((dev.astype(np.int64) == ref.astype(np.int64)).all(axis=1))
+    d, r = dev.astype(np.float64), ref.astype(np.float64)
+    return np.asarray((np.abs(d - r) <= FLOAT_ATOL + FLOAT_RTOL * np.abs(r)).all(axis=1))

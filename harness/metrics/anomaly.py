@@ -44,3 +44,13 @@ def roc_auc(scores: ArrayLike, labels: ArrayLike) -> float:
     ranks = average_ranks(s)
     u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))
+
+
+def reconstruction_error(inputs: ArrayLike, outputs: ArrayLike) -> np.ndarray:
+    """Anomaly score of an autoencoder: mean squared error per vector (first axis), in real units."""
+    x = np.asarray(inputs, np.float64)
+    y = np.asarray(outputs, np.float64)
+    x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
+    if x.shape != y.shape:
+        raise ValueError(f"reconstruction error needs outputs shaped like the inputs: {y.shape} vs {x.shape}")
+    return np.asarray(((y - x) ** 2).mean(axis=1))
