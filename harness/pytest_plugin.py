@@ -84,7 +84,7 @@ class HilSuiteModule(pytest.Module):
         from harness.suite_file import load_suite
 
         try:
-            spec = load_suite(self.path, known_boards=[b.name for b in self.config.stash[BOARDS_KEY]])
+            spec = load_suite(self.path, extra_boards=[b.name for b in self.config.stash[BOARDS_KEY]])
         except ConfigError as exc:
             raise self.CollectError(f"[config] {exc}") from None
         return suite_module(spec)
@@ -130,7 +130,43 @@ def _backend_missing(board: Board) -> str | None:
     return None
 
 
+def _check_budget_file(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every table of a --budgets file must match a collected suite (its model and variant, for suite
+    files) and a known board: a misspelled name would otherwise leave every check unbudgeted."""
+    from harness.budgets import WILDCARD, line_of
+    from harness.suite_file import known_boards
+
+    budgets = config.stash[SESSION_KEY].budgets()
+    if budgets is None:
+        return
+    suites: dict[str, Any] = {}
+    for item in items:
+        module = getattr(item, "module", None)
+        name = getattr(module, "SUITE", None) or (module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+                                                  if module is not None else None)
+        if name:
+            suites.setdefault(name, getattr(module, "SPEC", None))
+    boards = known_boards(b.name for b in config.stash[BOARDS_KEY])
+    text = Path(budgets.path).read_text(encoding="utf-8")
+    for key in budgets.entries:
+        suite, model, variant, board = key
+        spec = suites.get(suite)
+        problem = None
+        if suite not in suites:
+            problem = f"no collected suite is named {suite!r} (collected: {', '.join(sorted(suites)) or 'none'})"
+        elif spec is not None and model != spec.model_name:
+            problem = f"suite {suite!r} has model {spec.model_name!r}, not {model!r}"
+        elif spec is not None and variant not in spec.variants:
+            problem = f"suite {suite!r} has no variant {variant!r} (variants: {', '.join(spec.variants)})"
+        elif board != WILDCARD and board not in boards:
+            problem = f"no board named {board!r} (known: {', '.join(sorted(boards))})"
+        if problem:
+            line = line_of(text, key)
+            raise pytest.UsageError(f"{budgets.path}{':' + str(line) if line else ''}: [{'.'.join(key)}]: {problem}")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _check_budget_file(config, items)
     missing: dict[str, str | None] = {}
     for item in items:
         board = getattr(item, "callspec", None) and item.callspec.params.get("board")
@@ -203,18 +239,18 @@ class HilSession:
             self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv))
         return self._writer
 
-    def run_model(self, key: PointKey, model_path: Path, inputs: list[bytes], board: Board, *,
+    def run_model(self, model_path: Path, inputs: list[bytes], board: Board, *,
                   strict: bool = False, **kwargs: Any):  # -> ModelRun
         """Run once per (model, board, inputs, options) in this session; a failure is cached and
         re-raised. A model that does not fit is a skip, or a failure when `strict`."""
         from harness.runner import run_model
 
+        kwargs = {"opt": "-O2", "target": "board", **kwargs}  # one cache entry whether defaults are spelled or not
         cache_key = (str(model_path), board.name, hash(tuple(inputs)), tuple(sorted(kwargs.items())))
         if cache_key not in self.runs:
             try:
                 timeout = 30.0 * self.timeout_multiplier
-                self.runs[cache_key] = run_model(model_path, board, inputs, name=f"{key.suite}_{key.variant}",
-                                                 timeout=timeout, **kwargs)
+                self.runs[cache_key] = run_model(model_path, board, inputs, timeout=timeout, **kwargs)
             except HilError as exc:
                 self.runs[cache_key] = exc
         result = self.runs[cache_key]
@@ -236,7 +272,7 @@ class HilSession:
             self._inputs[(spec.path, variant)] = prepare_inputs(spec, variant, arrays)
         prepared = self._inputs[(spec.path, variant)]
         key = PointKey(spec.name, spec.model_name, variant)
-        run = self.run_model(key, spec.variants[variant], prepared.raw, board,
+        run = self.run_model(spec.variants[variant], prepared.raw, board,
                              strict=spec.strict or bool(self.config.getoption("strict")),
                              opt=spec.opt, target=spec.target, **prepared.options)
         return SuitePoint(key, run, labels=prepared.labels, data=arrays, spec=spec, inputs=prepared.encoded)
@@ -255,6 +291,9 @@ class HilSession:
 
 @pytest.fixture(scope="session")
 def hil(pytestconfig: pytest.Config) -> HilSession:
+    """The run-wide session: cached model runs (`run_model`, `suite_point`), the --budgets file, the
+    results writer (`writer().run_dir` is this run's folder). A test that takes the `board` argument
+    runs once per --board (the plugin parametrizes it with the loaded `harness.Board`)."""
     return pytestconfig.stash[SESSION_KEY]
 
 
@@ -329,7 +368,7 @@ def hil_model(request: pytest.FixtureRequest, hil: HilSession, board: Board) -> 
             path = Path(str(request.path)).parent / path
         raw = model_inputs(path, x)
         key = PointKey(suite, path.name.split(".")[0], variant or path.name.split(".")[0])
-        result = hil.run_model(key, path, raw, board, strict=strict or hil.strict(request.node), **options)
+        result = hil.run_model(path, raw, board, strict=strict or hil.strict(request.node), **options)
         return Point(key, result, labels=None if labels is None else np.asarray(labels))
 
     return run
@@ -347,7 +386,7 @@ def hil_suite(request: pytest.FixtureRequest, hil: HilSession, board: Board) -> 
         if not p.is_absolute():
             p = Path(str(request.path)).parent / p
         try:
-            spec = load_suite(p, known_boards=[board.name])
+            spec = load_suite(p, extra_boards=[board.name])
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         if variant not in spec.variants:

@@ -118,8 +118,8 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def load_suite(path: str | Path, known_boards: Iterable[str] = ()) -> SuiteSpec:
-    """Read and validate a suite file. `known_boards` adds board names (e.g. from --board) to those
+def load_suite(path: str | Path, extra_boards: Iterable[str] = ()) -> SuiteSpec:
+    """Read and validate a suite file. `extra_boards` adds board names (e.g. from --board) to those
     in the harness's boards/ folder, for checking the budget tables."""
     p = Path(path).resolve()
     try:
@@ -167,7 +167,7 @@ def load_suite(path: str | Path, known_boards: Iterable[str] = ()) -> SuiteSpec:
         strict=r.get(suite, t, "strict", bool, default=False), output=output, vectors=vectors, target=target,
         opt=opt, anomaly_score=score, stream=stream,
     )
-    boards = _known_boards(known_boards)
+    boards = known_boards(extra_boards)
     budget_file = r.get(suite, t, "budgets", str)
     if budget_file is not None and "budgets" in data:
         raise r.fail(t, "budgets", "budgets are given both here (a file) and as [budgets] tables; keep one")
@@ -225,7 +225,7 @@ def _stream(r: _Reader, suite: dict[str, Any]) -> StreamSpec:
     return spec
 
 
-def _known_boards(extra: Iterable[str]) -> set[str]:
+def known_boards(extra: Iterable[str] = ()) -> set[str]:
     from harness.boards import BOARDS_DIR
 
     return {p.stem for p in BOARDS_DIR.glob("*.toml")} | set(extra)

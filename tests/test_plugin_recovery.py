@@ -33,7 +33,7 @@ from flipproxy import Fault, FlipProxy
 from harness.device import open_device
 from harness.firmware.build import build_firmware
 from harness.protocol import SYNC
-from harness.pytest_plugin import PointKey
+from harness.point import PointKey
 
 SUITE = "recovery"
 MODEL = "testmodels"
@@ -56,7 +56,7 @@ def test_02_next_model_runs_fine(board, hil, hil_check):
     with np.load(HAR / "test.npz") as d:
         inputs = [d["x_int8"][i].tobytes() for i in range(3)]
     key = PointKey(SUITE, "har_cnn1d", "int8")
-    run = hil.run_model(key, HAR / "int8.tflite", inputs, board)
+    run = hil.run_model(HAR / "int8.tflite", inputs, board)
     hil_check(key, run, bitexact=run.bitexact)
 
 
@@ -93,7 +93,7 @@ def test_07_no_emulator(board, monkeypatch, tmp_path):
 def test_08_budget_miss(board, hil, hil_check):
     with np.load(HAR / "test.npz") as d:
         inputs = [d["x_int8"][i].tobytes() for i in range(3)]
-    run = hil.run_model(PointKey(SUITE, "har_cnn1d", "int8"), HAR / "int8.tflite", inputs, board)
+    run = hil.run_model(HAR / "int8.tflite", inputs, board)
     hil_check(PointKey(SUITE, "har_cnn1d", "tight"), run, instructions_per_inference=run.count_per_inference)
 
 
