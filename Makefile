@@ -10,19 +10,27 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
 .PHONY: setup system venv suites test bench clean
 
 setup: system venv
 
-# Cross toolchain (with newlib-nano) and QEMU from Debian; --no-install-recommends avoids ~1.5 GB of extras.
+# Every system tool the README's commands call, installed from Debian/Ubuntu packages only when it
+# is missing: the Arm cross toolchain with newlib-nano, QEMU, the host C compiler (the generator's
+# tests and `hil codegen` users build generated C on the host) and python3-venv.
+# --no-install-recommends avoids ~1.5 GB of extras.
 system:
-	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null \
-	   || [ ! -f "$$(arm-none-eabi-gcc -print-file-name=libc_nano.a 2>/dev/null)" ]; then \
-	  echo "installing $(APT_PACKAGES)"; \
+	@missing=""; \
+	command -v arm-none-eabi-gcc >/dev/null && [ -f "$$(arm-none-eabi-gcc -print-file-name=libc_nano.a)" ] \
+	  || missing="$$missing gcc-arm-none-eabi libnewlib-arm-none-eabi"; \
+	command -v qemu-system-arm >/dev/null || missing="$$missing qemu-system-arm"; \
+	{ command -v cc >/dev/null && printf '#include <stdio.h>\nint main(void){return 0;}\n' \
+	    | cc -x c - -o /dev/null 2>/dev/null; } || missing="$$missing gcc libc6-dev"; \
+	$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 venv: $(STAMP)
