@@ -92,12 +92,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _backend_missing(board: Board) -> str | None:
-    """Why this board's backend cannot run on this machine (Renode is optional), else None."""
-    if board.backend == "renode":
-        from harness.backends.renode import missing_reason
-
-        return missing_reason()
-    return None
+    """Why this board's backend cannot run on this machine (e.g. Renode not installed), else None."""
+    return board.backend_class.missing_reason()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -287,9 +283,9 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
             | {"count_mean": run.count_mean, "macs": run.macs, "weights_bytes": run.footprint.weights,
                "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound},
         )
-    if board is not None and getattr(board, "backend", "") == "renode" or (
-            pending is not None and pending["run"].board.backend == "renode"):
-        base["emulator"] = _renode_version()
+    run_board = pending["run"].board if pending is not None else board
+    if isinstance(run_board, Board):
+        base["emulator"] = _backend_version(run_board.backend)
     if report.passed:
         return Record(**base, status="ok")
     if report.skipped:
@@ -300,14 +296,12 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
     return Record(**base, status="failed", failure=failure, message=str(exc)[:2000] if exc else "")
 
 
-@functools.lru_cache(maxsize=1)
-def _renode_version() -> str:
-    from harness.backends.renode import renode_version
+@functools.lru_cache(maxsize=None)
+def _backend_version(backend: str) -> str:
+    """The backend's version for the records' `emulator` column (asked once per run)."""
+    from harness.backends import backend_class
 
-    try:
-        return renode_version()
-    except HilError as exc:
-        return f"renode (version unknown: {exc})"
+    return backend_class(backend).version()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]

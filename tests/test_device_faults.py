@@ -205,7 +205,7 @@ def test_silent_firmware_is_a_boot_error() -> None:
     import dataclasses
 
     board = load_board("m0plus")  # nRF51 UART at 0x40002000 ...
-    wrong = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, machine="mps2-an386"))  # ... not there
+    wrong = dataclasses.replace(board, settings=dataclasses.replace(board.settings, machine="mps2-an386"))  # ... not there
     fw = build(board, "echo")
     with pytest.raises(BootError, match="no BOOT frame") as info:
         with open_device(wrong, fw.elf, boot_timeout=1.5):
@@ -221,7 +221,7 @@ def test_lockup_is_a_device_fault_with_qemu_register_dump() -> None:
     import dataclasses
 
     board = load_board("m4")
-    wrong = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, machine="microbit"))
+    wrong = dataclasses.replace(board, settings=dataclasses.replace(board.settings, machine="microbit"))
     fw = build(board, "echo")
     with pytest.raises(DeviceFault, match="locked up") as info:
         with open_device(wrong, fw.elf, boot_timeout=5):

@@ -57,7 +57,7 @@ def test_counts_identical_across_runs_and_icount_shifts(board_name: str) -> None
     (different ticks per instruction), which shows the count is exact, not approximate."""
     board = load_board(board_name)
     fw = build(board_name, "echo")
-    shifted = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, icount_shift=10))
+    shifted = dataclasses.replace(board, settings=dataclasses.replace(board.settings, icount_shift=10))
     seen: list[tuple[int, Count]] = []
     for b in (board, board, shifted):
         with open_device(b, fw.elf, backend=QemuBackend(b, fw.elf)) as dev:
@@ -152,7 +152,7 @@ def test_systick_counter_extends_past_24_bits(board_name: str) -> None:
             counts[b.counter.kind] = [dev.invoke(_workload(n, 0))[1].value for n in (1000, spin)]
     short_ref, long_ref = counts[board.counter.kind]
     short, long = counts["systick"]
-    ticks = long_ref * board.ticks_per_instruction()
+    ticks = long_ref * QemuBackend.ticks_per_count(board)
     wraps = int(ticks // 2**24)
     assert wraps >= 2 and short == short_ref
     assert 0 < long - long_ref <= 12 * (wraps + 1), (long, long_ref, wraps)

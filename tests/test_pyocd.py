@@ -22,6 +22,7 @@ from harness.backends.pyocd import (  # noqa: E402
     CORE_PARTNO,
     ProbeInfo,
     PyocdBackend,
+    PyocdSettings,
     check_core,
     check_probe_board,
     check_target_known,
@@ -54,11 +55,11 @@ def test_board_memory_map_matches_pyocd_target(name: str) -> None:
     from pyocd.target import TARGET
 
     board = load_board(name)
-    assert board.pyocd is not None
-    if board.pyocd.target not in TARGET:
-        pytest.skip(f"{board.pyocd.target} is a CMSIS-pack target (not built into pyOCD); "
+    assert isinstance(board.settings, PyocdSettings)
+    if board.settings.target not in TARGET:
+        pytest.skip(f"{board.settings.target} is a CMSIS-pack target (not built into pyOCD); "
                     "see test_pack_target_needs_its_pack")
-    regions = list(TARGET[board.pyocd.target].MEMORY_MAP)
+    regions = list(TARGET[board.settings.target].MEMORY_MAP)
     flash = sorted((r.start, r.end) for r in regions if r.is_flash)
     ram = [(r.start, r.end) for r in regions if r.is_ram]
     # Flash: the board's range is covered by pyOCD's (possibly several, contiguous) flash regions.
@@ -80,15 +81,16 @@ def test_builtin_targets_resolve_and_pack_target_needs_its_pack() -> None:
     from pyocd.target import TARGET
     from pyocd.target.pack.pack_target import ManagedPacks
 
-    assert g0.pyocd is not None and g0.pyocd.target not in TARGET and g0.pyocd.pack
+    assert isinstance(g0.settings, PyocdSettings)
+    assert g0.settings.target not in TARGET and g0.settings.pack
     installed = {d.part_number.lower() for d in ManagedPacks.get_installed_targets()}
-    if g0.pyocd.target in installed:
+    if g0.settings.target in installed:
         check_target_known(g0)
     else:
         with pytest.raises(ConfigError, match="pyocd pack install stm32g071rbtx"):
             check_target_known(g0)
-    bogus = dataclasses.replace(load_board("nucleo-l432kc"),
-                                pyocd=dataclasses.replace(load_board("nucleo-l432kc").pyocd, target="stm32l999zz"))
+    l4 = load_board("nucleo-l432kc")
+    bogus = dataclasses.replace(l4, settings=dataclasses.replace(l4.settings, target="stm32l999zz"))
     with pytest.raises(ConfigError, match="stm32l999zz"):
         check_target_known(bogus)
 

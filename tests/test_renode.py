@@ -21,10 +21,10 @@ from harness.backends.renode import (
     RENODE_ENV,
     RenodeBackend,
     find_renode,
+    RenodeSettings,
     generate_repl,
-    missing_reason,
 )
-from harness.boards import RenodeSettings, list_boards, load_board
+from harness.boards import list_boards, load_board
 from harness.device import open_device
 from harness.errors import ConfigError, DeviceFault, ToolchainError
 
@@ -48,7 +48,7 @@ VECTOR = bytes(range(256)) + bytes(random.Random(3).randrange(256) for _ in rang
 def on_renode(board_name: str):  # type: ignore[no-untyped-def]
     """A QEMU or hardware board re-targeted at Renode with a platform generated from its file."""
     board = load_board(board_name)
-    return dataclasses.replace(board, backend="renode", renode=RenodeSettings())
+    return dataclasses.replace(board, backend="renode", settings=RenodeSettings())
 
 
 def _pid_alive(pid: int) -> bool:
@@ -97,7 +97,7 @@ def test_missing_renode_is_a_toolchain_error(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="renode not found on PATH"):
         find_renode()
-    assert "renode not found on PATH" in (missing_reason() or "")
+    assert "renode not found on PATH" in (RenodeBackend.missing_reason() or "")
     with pytest.raises(ToolchainError, match="portable"):
         with RenodeBackend(load_board("m4-renode"), fw.elf) as be:
             be.start()
@@ -113,7 +113,10 @@ def test_renode_icount_counter_only_on_renode_boards(tmp_path) -> None:  # type:
     text += '\n[qemu]\nmachine = "mps2-an386"\nicount_shift = 8\n'
     path = tmp_path / "m4-renode.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match="'renode-icount' only works with backend"):
+    with pytest.raises(ConfigError, match=r"table \[renode\] is for backend \"renode\", but this board's backend is 'qemu'"):
+        load_board(path)
+    path.write_text(text[:text.index("[renode]")] + text[text.index("\n[qemu]"):])
+    with pytest.raises(ConfigError, match="'renode-icount' only works with backend \"renode\""):
         load_board(path)
 
 
