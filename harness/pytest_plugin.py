@@ -93,7 +93,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _backend_missing(board: Board) -> str | None:
     """Why this board's backend cannot run on this machine (e.g. Renode not installed), else None."""
-    return board.backend_class.missing_reason()
+    return board.backend_class.missing_reason(board)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -97,7 +97,7 @@ def test_missing_renode_is_a_toolchain_error(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="renode not found on PATH"):
         find_renode()
-    assert "renode not found on PATH" in (RenodeBackend.missing_reason() or "")
+    assert "renode not found on PATH" in (RenodeBackend.missing_reason(load_board("m4-renode")) or "")
     with pytest.raises(ToolchainError, match="portable"):
         with RenodeBackend(load_board("m4-renode"), fw.elf) as be:
             be.start()

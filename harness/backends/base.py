@@ -103,8 +103,9 @@ class Backend(abc.ABC, Generic[S]):
         `section.file.fail(table, key, ...)` for a common field) on bad values."""
 
     @classmethod
-    def missing_reason(cls) -> str | None:
-        """Why this backend cannot run on this machine (a pytest skip reason), or None when it can."""
+    def missing_reason(cls, board: Board) -> str | None:
+        """Why `board` cannot run on this machine with this backend (e.g. the emulator is not
+        installed; the plugin skips its tests with this reason), or None when it can."""
         return None
 
     @classmethod

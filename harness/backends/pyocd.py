@@ -236,7 +236,7 @@ class PyocdBackend(Backend[PyocdSettings]):
         )
 
     @classmethod
-    def missing_reason(cls) -> str | None:
+    def missing_reason(cls, board: Board) -> str | None:
         """pyOCD itself installed (a missing probe is a failure of the run, not a skip)."""
         try:
             _pyocd()

@@ -114,7 +114,7 @@ class QemuBackend(Backend[QemuSettings]):
         return QemuSettings(machine=machine, icount_shift=shift)
 
     @classmethod
-    def missing_reason(cls) -> str | None:
+    def missing_reason(cls, board: Board) -> str | None:
         if shutil.which(QEMU) is None:
             return f"{QEMU} not found on PATH; install it with: {INSTALL_HINT}"
         return None

@@ -270,7 +270,7 @@ class RenodeBackend(Backend[RenodeSettings]):
         return settings
 
     @classmethod
-    def missing_reason(cls) -> str | None:
+    def missing_reason(cls, board: Board) -> str | None:
         try:
             find_renode()
         except ToolchainError as exc:
