@@ -8,8 +8,9 @@ died, or is still running a hung inference; `Device` asks it and raises the righ
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from harness.backends import Backend, make_backend
 from harness.boards import Board, load_board

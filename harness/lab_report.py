@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from harness.errors import ConfigError
 from harness.report import format_table
@@ -285,7 +286,6 @@ def plot_bops(points: Sequence[LabPoint], boards: Sequence[str], path: Path) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib.lines import Line2D
     from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 

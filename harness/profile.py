@@ -12,9 +12,9 @@ to see which layer to optimize, or which board a model fits in real time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

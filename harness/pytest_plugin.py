@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -243,7 +244,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
     hil = item.config.stash.get(SESSION_KEY, None)
     if hil is None:
         return
-    params = getattr(item, "callspec", None) and item.callspec.params or {}
+    params = (getattr(item, "callspec", None) and item.callspec.params) or {}
     board = params.get("board")
     if pending is None and not isinstance(board, Board):
         return
@@ -296,7 +297,7 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
     return Record(**base, status="failed", failure=failure, message=str(exc)[:2000] if exc else "")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _backend_version(backend: str) -> str:
     """The backend's version for the records' `emulator` column (asked once per run)."""
     from harness.backends import backend_class

@@ -23,15 +23,16 @@ import secrets
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
+from harness.counts import COUNT_KINDS
 from harness.errors import ConfigError, HilError
 
 STATUSES = ("ok", "failed", "skipped", "does-not-fit")
-COUNT_KINDS = ("instructions", "cycles", "wall_us", "")
 
 
 def failure_class(exc: BaseException) -> str:
@@ -44,7 +45,7 @@ def failure_class(exc: BaseException) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,8 +85,8 @@ class Record:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"Record.status must be one of {STATUSES}, got {self.status!r}")
-        if self.count_kind not in COUNT_KINDS:
-            raise ValueError(f"Record.count_kind must be one of {COUNT_KINDS}, got {self.count_kind!r}")
+        if self.count_kind and self.count_kind not in COUNT_KINDS:  # "" = no count (e.g. a failed run)
+            raise ValueError(f"Record.count_kind must be one of {COUNT_KINDS} or empty, got {self.count_kind!r}")
         if self.status == "failed" and not self.failure:
             raise ValueError("a failed Record needs its failure class (see harness.errors / failure_class())")
 
@@ -235,7 +236,7 @@ def collect_environment(repo: str | Path | None = None) -> dict[str, str]:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def _pid_alive(pid: int) -> bool:

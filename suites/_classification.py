@@ -9,7 +9,7 @@ from suites.common import Point, check_bitexact, check_count, check_footprint
 FLOAT_ATOL, FLOAT_RTOL = 1e-5, 1e-4  # fp32: the C kernels may sum in another order than TFLM
 
 
-def check_agreement(point: Point, hil_check) -> None:  # noqa: ANN001
+def check_agreement(point: Point, hil_check) -> None:
     """Integer variants: bit-exact. fp32: every element within the stated tolerance."""
     if point.variant == "fp32":
         import numpy as np
@@ -22,7 +22,7 @@ def check_agreement(point: Point, hil_check) -> None:  # noqa: ANN001
         check_bitexact(point, hil_check)
 
 
-def check_accuracy(point: Point, hil_check) -> None:  # noqa: ANN001
+def check_accuracy(point: Point, hil_check) -> None:
     acc = accuracy_from_scores(point.outputs(0), point.artifacts.data["y"])
     hil_check(point.key, point.run, accuracy=acc)
 

@@ -9,10 +9,10 @@ own record in results/.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -90,7 +90,7 @@ class Point:
 
 
 def point_fixture(suite: str, variants: list[str] | None = None,
-                  run_options: Callable[[Artifacts, str], dict] | None = None):  # noqa: ANN201
+                  run_options: Callable[[Artifacts, str], dict] | None = None):
     """A module-scoped fixture running `suite` for each variant on the session's board.
 
     `run_options(artifacts, variant)` gives extra `run_model` arguments (streaming state)."""
@@ -98,7 +98,7 @@ def point_fixture(suite: str, variants: list[str] | None = None,
     params = variants if variants is not None else art.variants()
 
     @pytest.fixture(scope="module", params=params)
-    def point(request: pytest.FixtureRequest, board, hil) -> Point:  # noqa: ANN001
+    def point(request: pytest.FixtureRequest, board, hil) -> Point:
         variant = request.param
         key = PointKey(suite, art.model_name, variant)
         extra = run_options(art, variant) if run_options else {}
@@ -108,17 +108,17 @@ def point_fixture(suite: str, variants: list[str] | None = None,
     return point
 
 
-def check_footprint(point: Point, hil_check) -> None:  # noqa: ANN001
+def check_footprint(point: Point, hil_check) -> None:
     run = point.run
     hil_check(point.key, run, flash_bytes=run.footprint.flash, ram_bytes=run.footprint.ram_total,
               stack_bytes=run.stack_high_water)
 
 
-def check_count(point: Point, hil_check) -> None:  # noqa: ANN001
+def check_count(point: Point, hil_check) -> None:
     run = point.run
     assert run.count_per_inference and run.count_per_inference > 0, "the device reported no count"
     hil_check(point.key, run, **{f"{run.count_kind}_per_inference": run.count_per_inference})
 
 
-def check_bitexact(point: Point, hil_check) -> None:  # noqa: ANN001
+def check_bitexact(point: Point, hil_check) -> None:
     hil_check(point.key, point.run, bitexact=point.run.bitexact)

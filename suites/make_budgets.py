@@ -30,7 +30,7 @@ HEADER = __doc__.split("\n\n", 2)[2]
 
 
 def _up(x: float, pct: float, minimum: int = 0) -> int:
-    return int(math.ceil(max(x * (1 + pct / 100), x + minimum)))
+    return math.ceil(max(x * (1 + pct / 100), x + minimum))
 
 
 def limits_from(points: dict) -> dict[str, float | int]:

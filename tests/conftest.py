@@ -3,8 +3,8 @@
 Every emulator this session starts is found at the end, however far it wandered: the session
 puts a marker in its environment (`HIL_TEST_SESSION`), which QEMU/Renode inherit from the
 harness, from a pytester child run, or from a script the tests spawn, even once the process is
-reparented to init; processes that descend from this one are caught too. Unrelated emulators on the machine (other users, other sessions) carry
-neither and do not count. A survivor is killed, listed loudly, and fails the session.
+reparented to init; processes that descend from this one are caught too. Unrelated emulators on
+the machine (other users, other sessions) carry neither and do not count. A survivor is killed, listed loudly, and fails the session.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _device_util import build, echo_reference
 
 from harness.backends import make_backend, register_backend, unregister_backend
 from harness.backends.qemu import QemuBackend, QemuSettings
@@ -21,8 +22,6 @@ from harness.board_file import Section
 from harness.boards import BOARDS_DIR, Board, load_board
 from harness.device import open_device
 from harness.errors import ConfigError
-
-from _device_util import build, echo_reference
 
 pytest_plugins = ["pytester"]
 TESTS = Path(__file__).resolve().parent
@@ -119,7 +118,7 @@ def test_duplicate_backend_name_raises() -> None:
     class AnotherQemu(QemuBackend):
         name = "qemu"
 
-    with pytest.raises(ValueError, match="backend 'qemu' is already registered by harness.backends.qemu.QemuBackend"):
+    with pytest.raises(ValueError, match=r"backend 'qemu' is already registered by harness\.backends\.qemu\.QemuBackend"):
         register_backend(AnotherQemu)
     assert load_board("m4").backend_class is QemuBackend
 

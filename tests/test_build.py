@@ -189,7 +189,7 @@ def test_bad_inputs_are_rejected_before_compiling(tmp_path: Path) -> None:
         build_firmware("m4", tmp_path / "nope", firmware_dir=MINIFW, cache_dir=tmp_path / "c")
     with pytest.raises(BuildError, match="bad optimisation level"):
         build_firmware("m4", TINY, opt="-O9", firmware_dir=MINIFW, cache_dir=tmp_path / "c")
-    with pytest.raises(BuildError, match="no \\*.c files"):
+    with pytest.raises(BuildError, match=r"no \*\.c files"):
         build_firmware("m4", tmp_path, firmware_dir=MINIFW, cache_dir=tmp_path / "c")
     board_file = tmp_path / "odd.toml"
     board_file.write_text((load_board("m4").path.read_text()).replace('"m4"', '"odd"').replace('"cmsdk"', '"pl011"'))

@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+from _device_util import QEMU_BOARDS, build, echo_reference, qemu_children
 
 from harness.backends.qemu import QemuBackend
 from harness.boards import load_board
@@ -18,8 +19,6 @@ from harness.device import open_device
 from harness.errors import BootError, DeviceFault, DeviceTimeout, EmulatorDied, ToolchainError
 from harness.link import open_link
 from harness.protocol import FAULT_EXIT_CODE, DeviceSession, _functions
-
-from _device_util import QEMU_BOARDS, build, echo_reference, qemu_children
 
 pytestmark = pytest.mark.slow
 

@@ -7,14 +7,13 @@ import dataclasses
 import random
 
 import pytest
+from _device_util import QEMU_BOARDS, build, echo_reference, qemu_children
 
 from harness.backends.qemu import QemuBackend
 from harness.boards import load_board
 from harness.device import Count, open_device
 from harness.errors import DeviceError
 from harness.protocol import Cmd, encode_frame
-
-from _device_util import QEMU_BOARDS, build, echo_reference, qemu_children
 
 pytestmark = pytest.mark.slow
 

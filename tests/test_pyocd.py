@@ -18,7 +18,9 @@ from harness.errors import BootError, ConfigError
 
 pytest.importorskip("pyocd", reason="pyOCD not installed (pip install pyocd)")
 
-from harness.backends.pyocd import (  # noqa: E402
+from _device_util import build
+
+from harness.backends.pyocd import (
     CORE_PARTNO,
     ProbeInfo,
     PyocdBackend,
@@ -30,8 +32,6 @@ from harness.backends.pyocd import (  # noqa: E402
     find_serial_port,
     list_probes,
 )
-
-from _device_util import build  # noqa: E402
 
 NUCLEOS = ["nucleo-l432kc", "nucleo-g071rb", "nucleo-f767zi"]
 PYOCD_BOARDS = [b.name for b in list_boards() if b.backend == "pyocd"]
@@ -160,7 +160,7 @@ def test_probe_board_id_of_each_nucleo_matches_its_board_file(name: str) -> None
     mine = infos[name.upper()]
     board = load_board(name)
     check_probe_board(ProbeInfo("X", f"STLink {mine.name}", mine.target), board)
-    other = infos[[n for n in NUCLEOS if n != name][0].upper()]
+    other = infos[next(n for n in NUCLEOS if n != name).upper()]
     with pytest.raises(BootError, match="wrong board connected"):
         check_probe_board(ProbeInfo("X", f"STLink {other.name}", other.target), board)
 
@@ -171,7 +171,7 @@ def test_core_check_uses_cpuid_part_numbers() -> None:
     assert [(v >> 4) & 0xFFF for v in (m4, m7, m0p)] == [CORE_PARTNO[c] for c in ("cortex-m4", "cortex-m7", "cortex-m0plus")]
     check_core(m4, load_board("nucleo-l432kc"))
     check_core(m0p, load_board("nucleo-g071rb"))
-    with pytest.raises(BootError, match="cortex-m7.*CPUID is 0x410fc241 \\(cortex-m4\\)"):
+    with pytest.raises(BootError, match=r"cortex-m7.*CPUID is 0x410fc241 \(cortex-m4\)"):
         check_core(m4, load_board("nucleo-f767zi"))
 
 

@@ -9,26 +9,23 @@ cross-check against QEMU: the same ELF gives the same outputs and the same instr
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
-import shutil
 
 import pytest
+from _device_util import build, echo_reference
 
 from harness.backends.qemu import QemuBackend
 from harness.backends.renode import (
     INSTALL_HINT,
     RENODE_ENV,
     RenodeBackend,
-    find_renode,
     RenodeSettings,
+    find_renode,
     generate_repl,
 )
 from harness.boards import list_boards, load_board
 from harness.device import open_device
 from harness.errors import ConfigError, DeviceFault, ToolchainError
-
-from _device_util import build, echo_reference
 
 
 def _renode_or_none() -> str | None:
@@ -91,7 +88,7 @@ def test_generated_platform_names_cores_and_maps_the_board() -> None:
 def test_missing_renode_is_a_toolchain_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     fw = build("m4-renode", "echo")
     monkeypatch.setenv(RENODE_ENV, str(tmp_path / "no-such-renode"))
-    with pytest.raises(ToolchainError, match="HIL_RENODE=.*no-such-renode.*not an executable"):
+    with pytest.raises(ToolchainError, match=r"HIL_RENODE=.*no-such-renode.*not an executable"):
         find_renode()
     monkeypatch.delenv(RENODE_ENV)
     monkeypatch.setenv("PATH", str(tmp_path))

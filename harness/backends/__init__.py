@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # The built-in backends register themselves (@register_backend) on import, in this order.
-from harness.backends import qemu, renode, pyocd  # noqa: F401, I001
+from harness.backends import pyocd, qemu, renode  # noqa: F401
 from harness.backends.base import Backend, BackendSettings, Capabilities
 from harness.backends.registry import backend_class, backend_names, register_backend, unregister_backend
 

@@ -25,10 +25,11 @@ import signal
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend, BackendSettings, Capabilities
 from harness.backends.registry import register_backend

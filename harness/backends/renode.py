@@ -394,10 +394,10 @@ class RenodeBackend(Backend[RenodeSettings]):
                 break
             except OSError as exc:
                 if self.process.poll() is not None:
-                    raise self._died(f"renode exited before its monitor accepted a connection ({exc})")
+                    raise self._died(f"renode exited before its monitor accepted a connection ({exc})") from exc
                 if time.monotonic() >= deadline:
                     raise EmulatorDied(f"renode's monitor did not open port {self.monitor_port} within "
-                                       f"{self.start_timeout:.0f} s{self._stdout_tail_text()}")
+                                       f"{self.start_timeout:.0f} s{self._stdout_tail_text()}") from exc
                 time.sleep(0.05)
         self.monitor.sendall(IAC_PREAMBLE)
         self._read_until_prompt(self.start_timeout)
@@ -419,9 +419,9 @@ class RenodeBackend(Backend[RenodeSettings]):
             self.monitor.settimeout(min(remaining, 0.5))
             try:
                 chunk = self.monitor.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 if self.process is not None and self.process.poll() is not None:
-                    raise self._died("renode exited while a monitor command ran")
+                    raise self._died("renode exited while a monitor command ran") from None
                 continue
             if not chunk:
                 raise self._died("renode closed its monitor connection")
@@ -434,7 +434,7 @@ class RenodeBackend(Backend[RenodeSettings]):
         try:
             while self.monitor.recv(65536):
                 pass
-        except (BlockingIOError, socket.timeout, OSError):
+        except (TimeoutError, BlockingIOError, OSError):
             pass
 
     def command(self, line: str, timeout: float = 60.0) -> str:
@@ -523,7 +523,7 @@ class RenodeBackend(Backend[RenodeSettings]):
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def _kill(self, proc: "subprocess.Popen[bytes]", grace: float = 3.0) -> None:
+    def _kill(self, proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
         """SIGTERM the mono PID (pid file) and the whole group; SIGKILL whatever survives."""
         mono_pid = None
         if self._tmp is not None:
