@@ -316,11 +316,12 @@ def bit_names(value: int, names: dict[int, str]) -> list[str]:
 @lru_cache(maxsize=16)
 def _functions(elf: str, mtime_ns: int) -> tuple[tuple[int, int, str], ...]:
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
 
     out = []
     with open(elf, "rb") as fh:
         symtab = ELFFile(fh).get_section_by_name(".symtab")
-        if symtab is not None:
+        if isinstance(symtab, SymbolTableSection):
             for sym in symtab.iter_symbols():
                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0:
                     start = sym["st_value"] & ~1

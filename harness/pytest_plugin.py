@@ -100,7 +100,8 @@ def _backend_missing(board: Board) -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     missing: dict[str, str | None] = {}
     for item in items:
-        board = getattr(item, "callspec", None) and item.callspec.params.get("board")
+        callspec = getattr(item, "callspec", None)
+        board = callspec.params.get("board") if callspec is not None else None
         if not isinstance(board, Board):
             continue
         if board.name not in missing:
@@ -223,6 +224,7 @@ def hil_check(request: pytest.FixtureRequest, hil: HilSession) -> Callable[..., 
                         f"{run.board.name} (measured {measured}); set one in suites/budgets.toml "
                         "(suites/make_budgets.py writes them from a run)")
         request.node.stash[PENDING_KEY]["budget"] = check_budget(measured, relevant)
+        assert budget is not None  # `relevant` comes from it
         enforce_budget(measured, type(budget)(budget.key, relevant, budget.source))
 
     return check
@@ -235,7 +237,7 @@ def _metric_of(limit: str) -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if report.when != "call" and not (report.when == "setup" and not report.passed):
@@ -244,7 +246,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
     hil = item.config.stash.get(SESSION_KEY, None)
     if hil is None:
         return
-    params = (getattr(item, "callspec", None) and item.callspec.params) or {}
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
     board = params.get("board")
     if pending is None and not isinstance(board, Board):
         return
@@ -257,7 +260,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
         item.user_properties.append(("hil_status", rec.failure or rec.status))
 
 
-def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped-def]
+def _make_record(item, report, call, pending, board):
     from harness.results import Record, failure_class
 
     exc = call.excinfo.value if call.excinfo is not None else None
@@ -305,7 +308,7 @@ def _backend_version(backend: str) -> str:
     return backend_class(backend).version()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     hil = config.stash.get(SESSION_KEY, None)
     if hil is None or not hil.records:
         return

@@ -334,7 +334,7 @@ class ResultsWriter:
 
     def append(self, record: Record) -> Record:
         """Fill the run context, then rewrite records.csv atomically with the new row."""
-        fill = {
+        fill: dict[str, Any] = {
             "run_id": record.run_id or self.run_id,
             "time": record.time or utc_now(),
             "git_sha": record.git_sha or self.environment.get("git_sha", ""),
@@ -495,7 +495,7 @@ def compare(
     """
     base = latest_by_key(read_records_csv(baseline_csv))
     cur = latest_by_key(records)
-    changes: list[Change] = []
+    changes: list[Change | None] = []  # None: a figure that did not move
     for key in sorted(set(base) & set(cur)):
         b, c = base[key], cur[key]
         if b.status != c.status:
@@ -507,13 +507,13 @@ def compare(
             changes.append(Change(key, "count_kind", b.count_kind, c.count_kind, "not comparable", "", False))
         else:
             changes.append(_grow(key, f"{c.count_kind or 'count'}_per_inference", b.count_per_inference,
-                                 c.count_per_inference, thresholds.count_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "flash_bytes", b.flash_bytes, c.flash_bytes, thresholds.flash_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "ram_bytes", b.ram_bytes, c.ram_bytes, thresholds.ram_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "arena_bytes", b.arena_bytes, c.arena_bytes, thresholds.ram_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "stack_bytes", b.stack_bytes, c.stack_bytes, thresholds.stack_pct))  # type: ignore[arg-type]
-        changes.append(_drop(key, "accuracy", b.accuracy, c.accuracy, thresholds.accuracy_points))  # type: ignore[arg-type]
-        changes.append(_drop(key, "bitexact", b.bitexact, c.bitexact, thresholds.bitexact_points))  # type: ignore[arg-type]
+                                 c.count_per_inference, thresholds.count_pct))
+        changes.append(_grow(key, "flash_bytes", b.flash_bytes, c.flash_bytes, thresholds.flash_pct))
+        changes.append(_grow(key, "ram_bytes", b.ram_bytes, c.ram_bytes, thresholds.ram_pct))
+        changes.append(_grow(key, "arena_bytes", b.arena_bytes, c.arena_bytes, thresholds.ram_pct))
+        changes.append(_grow(key, "stack_bytes", b.stack_bytes, c.stack_bytes, thresholds.stack_pct))
+        changes.append(_drop(key, "accuracy", b.accuracy, c.accuracy, thresholds.accuracy_points))
+        changes.append(_drop(key, "bitexact", b.bitexact, c.bitexact, thresholds.bitexact_points))
     return Comparison(
         changes=tuple(ch for ch in changes if ch is not None),
         missing=tuple(sorted(set(base) - set(cur))),

@@ -405,7 +405,7 @@ def run_sweep(
     tasks, results = ctx.Queue(), ctx.Queue()
     for gid, group in enumerate(groups):
         tasks.put((gid, group))
-    writer = ResultsWriter(results_dir, run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
+    writer = ResultsWriter(Path(results_dir), run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
     bar = Progress(len(points), progress)
     workers = [ctx.Process(target=_worker, args=(tasks, results, timeout), daemon=True, name=f"hil-sweep-{i}")
                for i in range(min(jobs, len(groups)) or 1)]

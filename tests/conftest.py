@@ -14,6 +14,7 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def _hil_plugin_installed() -> bool:
 
 
 @pytest.fixture
-def child_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def child_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Callable[..., pytest.RunResult]:
     """`child_pytest(*args)`: pytest in a child process on the pytester directory, with the hil
     plugin loaded whether the project is installed (entry point) or a plain checkout."""
     root = str(HERE.parent)

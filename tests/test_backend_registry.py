@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ def test_toy_backend_loads_runs_and_reports_unknown_options(toy: Path, tmp_path:
 
 def test_board_naming_an_unregistered_backend_lists_the_known_ones(tmp_path: Path) -> None:
     path = toy_board_file(tmp_path, "toy-m4", "toy-emulator")
-    with pytest.raises(ConfigError, match=r"field 'backend': bad value 'toy'; allowed: qemu, renode, pyocd"):
+    with pytest.raises(ConfigError, match=r"field 'backend': bad value 'toy'; allowed: pyocd, qemu, renode"):
         load_board(path)
 
 
@@ -159,7 +159,8 @@ def test_echo(board):
 
 @pytest.mark.slow
 def test_plugin_runs_an_available_toy_board_and_skips_a_missing_one(toy: Path, tmp_path: Path,
-                                                                    pytester: pytest.Pytester, child_pytest) -> None:  # type: ignore[no-untyped-def]
+                                                                    pytester: pytest.Pytester,
+                                                                    child_pytest: Callable[..., pytest.RunResult]) -> None:
     ok = toy_board_file(tmp_path, "toy-m4", "toy-emulator")
     gone = toy_board_file(tmp_path, "toy-gone", "no-such-emulator")
     pytester.makeconftest(PLUGIN_CONFTEST)

@@ -106,7 +106,7 @@ def test_device_rejects_corrupt_frames_and_bad_arguments() -> None:
         with pytest.raises(DeviceError, match="LOAD beyond"):
             s.request(Cmd.LOAD, (489).to_bytes(4, "little") + b"xy")
         with pytest.raises(DeviceError, match="unknown command"):
-            s.request(0x55)  # type: ignore[arg-type]
+            s.request(0x55)  # deliberately not a Cmd
         out, _ = dev.invoke(VECTOR)  # still serving
         assert out == echo_reference(VECTOR, 0)
 

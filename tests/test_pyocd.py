@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -113,7 +114,7 @@ def test_firmware_builds_for_nucleo_boards(name: str) -> None:
     assert "hil_uart_init" in syms and "hil_counter_now" in syms
 
 
-def test_no_probe_attached_is_a_boot_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_no_probe_attached_is_a_boot_error(tmp_path: Path) -> None:
     """Real pyOCD enumeration with no probe on this machine."""
     probes = list_probes()
     if probes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# The built-in backends register themselves (@register_backend) on import, in this order.
+# The built-in backends register themselves (@register_backend) on import.
 from harness.backends import pyocd, qemu, renode  # noqa: F401
 from harness.backends.base import Backend, BackendSettings, Capabilities
 from harness.backends.registry import backend_class, backend_names, register_backend, unregister_backend

@@ -178,9 +178,9 @@ class QemuBackend(Backend[QemuSettings]):
                 url = self.connect_via(url)
             self.link = open_link(url, connect_timeout=self.boot_timeout, alive=lambda: proc.poll() is None)
         except LinkClosed:
-            err = self.poll_exit()
+            exited = self.poll_exit()
             self.stop()
-            raise err or EmulatorDied("qemu-system-arm closed the serial socket at start") from None
+            raise exited or EmulatorDied("qemu-system-arm closed the serial socket at start") from None
         except BaseException:
             self.stop()
             raise

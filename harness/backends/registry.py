@@ -42,7 +42,8 @@ def unregister_backend(name: str) -> None:
 
 
 def backend_names() -> tuple[str, ...]:
-    return tuple(_BACKENDS)
+    """Registered names, sorted (whatever order the modules were imported in)."""
+    return tuple(sorted(_BACKENDS))
 
 
 def backend_class(name: str) -> type[Backend[Any]]:
@@ -50,7 +51,7 @@ def backend_class(name: str) -> type[Backend[Any]]:
     try:
         return _BACKENDS[name]
     except KeyError:
-        raise ConfigError(f"backend {name!r} is not available; known backends: {', '.join(_BACKENDS)}",
+        raise ConfigError(f"backend {name!r} is not available; known backends: {', '.join(backend_names())}",
                           field="backend", value=name) from None
 
 

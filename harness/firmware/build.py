@@ -141,8 +141,8 @@ def _user_defines(defines: Mapping[str, object] | Iterable[str] | None) -> list[
         items = list(defines.items())
     else:
         for d in defines:
-            name, sep, value = str(d).partition("=")
-            items.append((name, value if sep else None))
+            name, sep, raw = str(d).partition("=")
+            items.append((name, raw if sep else None))
     flags = []
     for name, value in items:
         if not _DEFINE_NAME_RE.match(str(name)):

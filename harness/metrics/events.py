@@ -449,7 +449,7 @@ def threshold_sweep(
         isinstance(labels, (list, tuple)) and (not labels or np.ndim(labels[0]) == 0)
     )
     if single:
-        label_seqs, score_seqs = [labels], [np.asarray(scores)]
+        label_seqs, score_seqs = [np.asarray(labels)], [np.asarray(scores)]
     else:
         label_seqs = [np.asarray(y) for y in labels]  # type: ignore[union-attr]
         score_seqs = [np.asarray(s) for s in scores]  # type: ignore[union-attr]
