@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET ?= $(SUDO) apt-get
 
-.PHONY: setup system venv suites test bench clean
+.PHONY: setup system venv suites lint test bench clean
 
 setup: system venv
 
@@ -45,8 +45,13 @@ $(STAMP): pyproject.toml
 suites: setup
 	$(PY) -m pytest suites/ --board=$(BOARD) $(PYTEST_ARGS)
 
+# Lint and type checks (configured in pyproject.toml: [tool.ruff], [tool.mypy]); `make test` runs them first.
+lint: venv
+	$(PY) -m ruff check harness tests benchmarks suites
+	$(PY) -m mypy
+
 # The harness's own tests, then one quick end-to-end suite run so a broken main path fails CI.
-test: setup
+test: setup lint
 	$(PY) -m pytest tests/ $(PYTEST_ARGS)
 	$(PY) -m pytest suites/har --board=m4 $(PYTEST_ARGS)
 

@@ -67,7 +67,8 @@ def main(argv: list[str]) -> int:
             w = Path(tmp) / str(k)
             w.mkdir()
             rows.append(measure(m, w))
-    head = f"{'model':<40} {'layers':>6} {'MACs':>10} {'weights B':>10} {'code B':>7} {'rodata B':>8} {'arena B':>8} {'bound B':>8} {'ratio':>6}"
+    head = (f"{'model':<40} {'layers':>6} {'MACs':>10} {'weights B':>10} {'code B':>7} {'rodata B':>8} "
+            f"{'arena B':>8} {'bound B':>8} {'ratio':>6}")
     print(head)
     print("-" * len(head))
     for r in rows:

@@ -94,7 +94,8 @@ def main() -> None:
               f"{elapsed / n * 1e3:10.2f} {load_t / n * 1e3:8.2f} {run_t / n * 1e3:9.2f} {read_t / n * 1e3:8.2f} "
               f"{insns:10d} {idle:10.0f}")
     print(f"(medians of {args.starts} starts and 20 HELLOs; {args.vectors} vectors of 490 bytes, "
-          f"max_payload 256: 2 LOADs + INVOKE + 2 READs (+ RESET_STATE) per vector, outputs and counts identical throughout; UART wait: {'poll' if args.poll else 'WFI'}; "
+          "max_payload 256: 2 LOADs + INVOKE + 2 READs (+ RESET_STATE) per vector, outputs and counts identical "
+          f"throughout; UART wait: {'poll' if args.poll else 'WFI'}; "
           f"host load average {os.getloadavg()[0]:.1f})")
 
 

@@ -8,36 +8,24 @@ died, or is still running a hung inference; `Device` asks it and raises the righ
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from harness.backends import Backend, make_backend
 from harness.boards import Board, load_board
+from harness.counts import Count
 from harness.errors import BootError, ConfigError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
 from harness.link import LinkClosed
 from harness.protocol import DeviceSession, Hello, Stats
 
-COUNT_KINDS = ("instructions", "cycles")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Count:
-    """A measurement that carries its kind: emulators count instructions, hardware cycles."""
-
-    value: int
-    kind: str
-
-    def __post_init__(self) -> None:
-        if self.kind not in COUNT_KINDS:
-            raise ValueError(f"count kind {self.kind!r} is not one of {COUNT_KINDS}")
 
 
 class Device:
     """Use through `open_device`. Methods raise the taxonomy's errors, classified."""
 
-    def __init__(self, backend: Backend, session: DeviceSession, hello: Hello) -> None:
+    def __init__(self, backend: Backend[Any], session: DeviceSession, hello: Hello) -> None:
         self.backend = backend
         self.session = session
         self.hello = hello
@@ -96,7 +84,7 @@ def open_device(
     timeout: float = 10.0,
     boot_timeout: float = 10.0,
     expected_hash: str | None = None,
-    backend: Backend | None = None,
+    backend: Backend[Any] | None = None,
     connect_via: Callable[[str], str] | None = None,
 ) -> Iterator[Device]:
     """Start the firmware, wait for its BOOT frame, check its identity, yield a Device.
@@ -110,10 +98,10 @@ def open_device(
     options: dict[str, Any] = {"boot_timeout": boot_timeout}
     if connect_via is not None:
         options["connect_via"] = connect_via
-    be = backend or make_backend(board, elf, **options)
-    if connect_via is not None and getattr(be, "connect_via", None) is not connect_via:
-        raise ConfigError(f"backend '{be.name}' of board '{board.name}' cannot route its link through connect_via",
-                          field="backend")
+    if backend is not None and connect_via is not None:
+        raise ConfigError("open_device: pass connect_via to the backend you construct, not beside it",
+                          field="connect_via")
+    be = backend or make_backend(board, elf, **options)  # ConfigError if it cannot take connect_via
     with be:
         link = be.start()
         session = DeviceSession(link, elf=elf, timeout=timeout)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from harness.errors import ConfigError
 from harness.report import format_table
@@ -170,7 +171,7 @@ def choice_rows(points: Sequence[LabPoint], max_drop: float = 1.0) -> list[list[
             if not usable:
                 row.append("-")
                 continue
-            best = min(usable, key=lambda p: (p.get(attr), p.drop, _vkey(p.rec.variant)))  # type: ignore[arg-type,return-value]
+            best = min(usable, key=lambda p: (p.get(attr), p.drop, _vkey(p.rec.variant)))
             row.append(f"{best.rec.variant} ({_n(best.get(attr))}, {best.drop:+.1f} pt)")
         rows.append(row)
     return rows
@@ -226,17 +227,17 @@ def plot_board(points: Sequence[LabPoint], board: str, path: Path) -> Path | Non
                              squeeze=False)
     for row, suite in zip(axes, suites):
         mine_all = [p for p in pts if p.rec.suite == suite]
-        drops = [p.drop for p in mine_all]
-        lo, hi = min(drops), max(drops)  # type: ignore[type-var]
-        pad = max(0.5, 0.1 * (hi - lo))  # type: ignore[operator]
+        drops = [p.drop for p in mine_all if p.drop is not None]  # all of them: pts have a drop
+        lo, hi = min(drops), max(drops)
+        pad = max(0.5, 0.1 * (hi - lo))
         for ax, (attr, label, div) in zip(row, AXES):
             mine = [p for p in mine_all if p.get(attr) is not None]
-            xs = [p.get(attr) for p in mine if p.get(attr)]
-            log = bool(xs) and max(xs) / min(xs) > 8  # type: ignore[type-var,operator]
+            xs = [x for p in mine if (x := p.get(attr))]
+            log = bool(xs) and max(xs) / min(xs) > 8
             spots: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
-            xpos = [math.log10(v) if log else v for v in xs]  # type: ignore[arg-type]
+            xpos = [math.log10(v) if log else v for v in xs]
             xspan = (max(xpos) - min(xpos)) or 1.0 if xpos else 1.0
-            yspan = max(1.0, hi - lo)  # type: ignore[operator]
+            yspan = max(1.0, hi - lo)
             for p in mine:
                 x = p.get(attr) / div  # type: ignore[operator]
                 ax.scatter([x], [p.drop], marker=MARKERS.get(p.rec.variant, "x"), color=color[suite], s=46, zorder=3)
@@ -263,7 +264,7 @@ def plot_board(points: Sequence[LabPoint], board: str, path: Path) -> Path | Non
             if attr == "count":
                 ax.xaxis.set_major_formatter(EngFormatter(sep=""))
             ax.set_xlabel(label.format(kind=kind), fontsize=9)
-            ax.set_ylim(min(-1.0, lo - pad), max(1.0, hi + pad))  # type: ignore[operator]
+            ax.set_ylim(min(-1.0, lo - pad), max(1.0, hi + pad))
             ax.axhline(0.0, color="0.6", linewidth=0.8)
             ax.grid(True, alpha=0.3)
         row[0].set_ylabel(f"{suite}: accuracy drop\nvs fp32 (points)")
@@ -285,7 +286,6 @@ def plot_bops(points: Sequence[LabPoint], boards: Sequence[str], path: Path) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib.lines import Line2D
     from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 

@@ -12,7 +12,7 @@ import select
 import socket
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import serial
 
@@ -137,7 +137,7 @@ class Link:
         except (serial.SerialException, OSError):
             pass
 
-    def __enter__(self) -> "Link":
+    def __enter__(self) -> Link:
         return self
 
     def __exit__(self, *exc: object) -> None:

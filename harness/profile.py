@@ -12,9 +12,9 @@ to see which layer to optimize, or which board a model fits in real time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -84,7 +84,7 @@ def random_inputs(inputs: Sequence[dict], n: int, seed: int = 0) -> list[bytes]:
             if dt.kind == "f":
                 parts.append(rng.standard_normal(e["shape"]).astype(dt).tobytes())
             else:
-                info = np.iinfo(dt)
+                info = np.iinfo(dt.name)  # by name: numpy's stubs cannot narrow a runtime dtype
                 parts.append(rng.integers(info.min, info.max + 1, e["shape"], dtype=dt).tobytes())
         records.append(b"".join(parts))
     return records

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, Union
+from typing import Protocol
 
 from harness.errors import DeviceError, DeviceFault, DeviceTimeout, HilError, ProtocolError
 
@@ -102,7 +102,7 @@ def encode_frame(ftype: int, seq: int, payload: bytes = b"") -> bytes:
     return SYNC + head + bytes((check,)) + payload + struct.pack("<I", zlib.crc32(head + payload))
 
 
-DecodeEvent = Union[Frame, ProtocolError]
+DecodeEvent = Frame | ProtocolError
 
 
 class FrameDecoder:
@@ -226,7 +226,7 @@ class Hello:
     fields: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, payload: bytes) -> "Hello":
+    def parse(cls, payload: bytes) -> Hello:
         try:
             text = payload.decode("ascii")
         except UnicodeDecodeError as exc:
@@ -316,11 +316,12 @@ def bit_names(value: int, names: dict[int, str]) -> list[str]:
 @lru_cache(maxsize=16)
 def _functions(elf: str, mtime_ns: int) -> tuple[tuple[int, int, str], ...]:
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
 
     out = []
     with open(elf, "rb") as fh:
         symtab = ELFFile(fh).get_section_by_name(".symtab")
-        if symtab is not None:
+        if isinstance(symtab, SymbolTableSection):
             for sym in symtab.iter_symbols():
                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0:
                     start = sym["st_value"] & ~1

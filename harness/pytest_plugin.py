@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -122,12 +123,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _backend_missing(board: Board) -> str | None:
-    """Why this board's backend cannot run on this machine (Renode is optional), else None."""
-    if board.backend == "renode":
-        from harness.backends.renode import missing_reason
-
-        return missing_reason()
-    return None
+    """Why this board's backend cannot run on this machine (e.g. Renode not installed), else None."""
+    return board.backend_class.missing_reason(board)
 
 
 def _check_budget_file(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -169,7 +166,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _check_budget_file(config, items)
     missing: dict[str, str | None] = {}
     for item in items:
-        board = getattr(item, "callspec", None) and item.callspec.params.get("board")
+        callspec = getattr(item, "callspec", None)
+        board = callspec.params.get("board") if callspec is not None else None
         if not isinstance(board, Board):
             continue
         if board.name not in missing:
@@ -413,7 +411,7 @@ _BUDGETABLE = _budgetable()
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if report.when != "call" and not (report.when == "setup" and not report.passed):
@@ -422,7 +420,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
     hil = item.config.stash.get(SESSION_KEY, None)
     if hil is None:
         return
-    params = getattr(item, "callspec", None) and item.callspec.params or {}
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
     board = params.get("board")
     if pending is None and not isinstance(board, Board):
         return
@@ -435,7 +434,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
         item.user_properties.append(("hil_status", rec.failure or rec.status))
 
 
-def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped-def]
+def _make_record(item, report, call, pending, board):
     from harness.results import Record, failure_class
 
     exc = call.excinfo.value if call.excinfo is not None else None
@@ -462,9 +461,9 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
             | {"count_mean": run.count_mean, "macs": run.macs, "weights_bytes": run.footprint.weights,
                "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound},
         )
-    if board is not None and getattr(board, "backend", "") == "renode" or (
-            pending is not None and pending["run"].board.backend == "renode"):
-        base["emulator"] = _renode_version()
+    run_board = pending["run"].board if pending is not None else board
+    if isinstance(run_board, Board):
+        base["emulator"] = _backend_version(run_board.backend)
     if report.passed:
         return Record(**base, status="ok")
     if report.skipped:
@@ -475,17 +474,15 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
     return Record(**base, status="failed", failure=failure, message=str(exc)[:2000] if exc else "")
 
 
-@functools.lru_cache(maxsize=1)
-def _renode_version() -> str:
-    from harness.backends.renode import renode_version
+@functools.cache
+def _backend_version(backend: str) -> str:
+    """The backend's version for the records' `emulator` column (asked once per run)."""
+    from harness.backends import backend_class
 
-    try:
-        return renode_version()
-    except HilError as exc:
-        return f"renode (version unknown: {exc})"
+    return backend_class(backend).version()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     hil = config.stash.get(SESSION_KEY, None)
     if hil is None or not hil.records:
         return

@@ -23,15 +23,16 @@ import secrets
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
+from harness.counts import COUNT_KINDS
 from harness.errors import ConfigError, HilError
 
 STATUSES = ("ok", "failed", "skipped", "does-not-fit")
-COUNT_KINDS = ("instructions", "cycles", "wall_us", "")
 
 
 def failure_class(exc: BaseException) -> str:
@@ -44,7 +45,7 @@ def failure_class(exc: BaseException) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,8 +85,8 @@ class Record:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"Record.status must be one of {STATUSES}, got {self.status!r}")
-        if self.count_kind not in COUNT_KINDS:
-            raise ValueError(f"Record.count_kind must be one of {COUNT_KINDS}, got {self.count_kind!r}")
+        if self.count_kind and self.count_kind not in COUNT_KINDS:  # "" = no count (e.g. a failed run)
+            raise ValueError(f"Record.count_kind must be one of {COUNT_KINDS} or empty, got {self.count_kind!r}")
         if self.status == "failed" and not self.failure:
             raise ValueError("a failed Record needs its failure class (see harness.errors / failure_class())")
 
@@ -235,7 +236,7 @@ def collect_environment(repo: str | Path | None = None) -> dict[str, str]:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -333,7 +334,7 @@ class ResultsWriter:
 
     def append(self, record: Record) -> Record:
         """Fill the run context, then rewrite records.csv atomically with the new row."""
-        fill = {
+        fill: dict[str, Any] = {
             "run_id": record.run_id or self.run_id,
             "time": record.time or utc_now(),
             "git_sha": record.git_sha or self.environment.get("git_sha", ""),
@@ -494,7 +495,7 @@ def compare(
     """
     base = latest_by_key(read_records_csv(baseline_csv))
     cur = latest_by_key(records)
-    changes: list[Change] = []
+    changes: list[Change | None] = []  # None: a figure that did not move
     for key in sorted(set(base) & set(cur)):
         b, c = base[key], cur[key]
         if b.status != c.status:
@@ -506,13 +507,13 @@ def compare(
             changes.append(Change(key, "count_kind", b.count_kind, c.count_kind, "not comparable", "", False))
         else:
             changes.append(_grow(key, f"{c.count_kind or 'count'}_per_inference", b.count_per_inference,
-                                 c.count_per_inference, thresholds.count_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "flash_bytes", b.flash_bytes, c.flash_bytes, thresholds.flash_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "ram_bytes", b.ram_bytes, c.ram_bytes, thresholds.ram_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "arena_bytes", b.arena_bytes, c.arena_bytes, thresholds.ram_pct))  # type: ignore[arg-type]
-        changes.append(_grow(key, "stack_bytes", b.stack_bytes, c.stack_bytes, thresholds.stack_pct))  # type: ignore[arg-type]
-        changes.append(_drop(key, "accuracy", b.accuracy, c.accuracy, thresholds.accuracy_points))  # type: ignore[arg-type]
-        changes.append(_drop(key, "bitexact", b.bitexact, c.bitexact, thresholds.bitexact_points))  # type: ignore[arg-type]
+                                 c.count_per_inference, thresholds.count_pct))
+        changes.append(_grow(key, "flash_bytes", b.flash_bytes, c.flash_bytes, thresholds.flash_pct))
+        changes.append(_grow(key, "ram_bytes", b.ram_bytes, c.ram_bytes, thresholds.ram_pct))
+        changes.append(_grow(key, "arena_bytes", b.arena_bytes, c.arena_bytes, thresholds.ram_pct))
+        changes.append(_grow(key, "stack_bytes", b.stack_bytes, c.stack_bytes, thresholds.stack_pct))
+        changes.append(_drop(key, "accuracy", b.accuracy, c.accuracy, thresholds.accuracy_points))
+        changes.append(_drop(key, "bitexact", b.bitexact, c.bitexact, thresholds.bitexact_points))
     return Comparison(
         changes=tuple(ch for ch in changes if ch is not None),
         missing=tuple(sorted(set(base) - set(cur))),

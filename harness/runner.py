@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from harness.boards import Board
 from harness.device import Count, open_device
+from harness.errors import DeviceFault, DoesNotFit
 from harness.firmware.build import Firmware, build_firmware, cache_root
 from harness.firmware.footprint import Footprint, fit_problems, footprint
-from harness.errors import DeviceFault, DoesNotFit
 from harness.modelfile import read_model_bytes
 from harness.reference import TensorDetails
 

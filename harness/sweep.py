@@ -25,9 +25,10 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -42,7 +43,7 @@ FLOAT_KEYS = ("x", "x_test", "x_float", "inputs")
 
 
 @dataclass(frozen=True)
-class Point:
+class SweepPoint:
     """One grid point: a variant's model file and the suite's test data, on one board."""
 
     suite: str
@@ -75,7 +76,7 @@ def plan(
     *,
     suites_dir: str | os.PathLike[str] = DEFAULT_SUITES_DIR,
     max_vectors: int | None = None,
-) -> list[Point]:
+) -> list[SweepPoint]:
     """The grid as points. A missing model file is not an error here: that point fails alone."""
     from harness.boards import load_board
 
@@ -95,7 +96,7 @@ def plan(
                               file=str(root / suite), line=None, field="suite")
         for variant in variants:
             for board in boards:
-                points.append(Point(suite, variant, board, str(art / f"{variant}.tflite"), str(art / "test.npz"),
+                points.append(SweepPoint(suite, variant, board, str(art / f"{variant}.tflite"), str(art / "test.npz"),
                                     max_vectors))
     return points
 
@@ -170,11 +171,11 @@ def _bits(variant: str) -> tuple[int | None, int | None]:
         return None, None
 
 
-def _model_name(point: Point) -> str:
+def _model_name(point: SweepPoint) -> str:
     return re.sub(r"\W", "_", f"{point.suite}_{point.variant}")
 
 
-def measure_point(point: Point, timeout: float = 60.0) -> Record:
+def measure_point(point: SweepPoint, timeout: float = 60.0) -> Record:
     """Run one point and turn it into a Record; every failure becomes a failed record."""
     from harness.boards import load_board
 
@@ -204,7 +205,7 @@ def measure_point(point: Point, timeout: float = 60.0) -> Record:
         inputs, labels = load_vectors(point.data_path, point.variant, ref.input_details, point.max_vectors)
         host.update(ref=ref, inputs=inputs, labels=labels)
         run = run_model(point.model_path, board, inputs, name=_model_name(point), timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - every failure is data for the sweep
+    except Exception as exc:
         extra.update(_host_only(host))
         status = "does-not-fit" if isinstance(exc, DoesNotFit) else "failed"
         return Record(**base, extra=_clean(extra), status=status, failure=failure_class(exc),
@@ -241,7 +242,7 @@ def _host_only(host: dict[str, Any]) -> dict[str, Any]:
         outs = [ref.run_raw(x) for x in inputs]
         return {"host_accuracy": _accuracy(_decode(outs, ref.output_details[0]), host["labels"]),
                 "vectors": len(inputs)}
-    except Exception:  # noqa: BLE001 - the device failure is the message that matters
+    except Exception:
         return {}
 
 
@@ -338,11 +339,11 @@ class Progress:
             self.stream.flush()
 
 
-def _label(p: Point) -> str:
+def _label(p: SweepPoint) -> str:
     return f"{p.suite}/{p.variant}/{Path(p.board).stem}"
 
 
-def _groups(points: Sequence[Point], physical: set[str] = frozenset()) -> list[list[Point]]:  # type: ignore[assignment]
+def _groups(points: Sequence[SweepPoint], physical: set[str] = frozenset()) -> list[list[SweepPoint]]:  # type: ignore[assignment]
     """Points that must run one after another: same model file, or the same physical board
     (one probe, one serial port). Emulated boards run in parallel freely."""
     parent = list(range(len(points)))
@@ -363,19 +364,19 @@ def _groups(points: Sequence[Point], physical: set[str] = frozenset()) -> list[l
                 parent[find(i)] = find(first[k])
             else:
                 first[k] = i
-    groups: dict[int, list[Point]] = {}
+    groups: dict[int, list[SweepPoint]] = {}
     for i, p in enumerate(points):
         groups.setdefault(find(i), []).append(p)
     return list(groups.values())
 
 
-def _lost(point: Point, why: str) -> Record:
+def _lost(point: SweepPoint, why: str) -> Record:
     return Record(suite=point.suite, test=TEST, model=point.suite, variant=point.variant, board=Path(point.board).stem,
                   status="failed", failure="error", message=why)
 
 
 def run_sweep(
-    points: Sequence[Point],
+    points: Sequence[SweepPoint],
     *,
     results_dir: str | os.PathLike[str] = "results",
     jobs: int | None = None,
@@ -404,7 +405,7 @@ def run_sweep(
     tasks, results = ctx.Queue(), ctx.Queue()
     for gid, group in enumerate(groups):
         tasks.put((gid, group))
-    writer = ResultsWriter(results_dir, run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
+    writer = ResultsWriter(Path(results_dir), run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
     bar = Progress(len(points), progress)
     workers = [ctx.Process(target=_worker, args=(tasks, results, timeout), daemon=True, name=f"hil-sweep-{i}")
                for i in range(min(jobs, len(groups)) or 1)]

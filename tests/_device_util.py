@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from harness.boards import BOARDS_DIR, Board
 from harness.firmware.build import Firmware, build_firmware
@@ -14,8 +15,8 @@ TESTMODELS = REPO / "firmware" / "testmodels"
 QEMU_BOARDS = [b for b in ("m0plus", "m3", "m4", "m7", "m33") if (BOARDS_DIR / f"{b}.toml").is_file()]
 
 
-def build(board: Board | str, model: str, **kwargs: object) -> Firmware:
-    return build_firmware(board, TESTMODELS / model, **kwargs)  # type: ignore[arg-type]
+def build(board: Board | str, model: str, **kwargs: Any) -> Firmware:
+    return build_firmware(board, TESTMODELS / model, **kwargs)
 
 
 def echo_reference(x: bytes, calls: int) -> bytes:

@@ -3,8 +3,8 @@
 Every emulator this session starts is found at the end, however far it wandered: the session
 puts a marker in its environment (`HIL_TEST_SESSION`), which QEMU/Renode inherit from the
 harness, from a pytester child run, or from a script the tests spawn, even once the process is
-reparented to init; processes that descend from this one are caught too. Unrelated emulators on the machine (other users, other sessions) carry
-neither and do not count. A survivor is killed, listed loudly, and fails the session.
+reparented to init; processes that descend from this one are caught too. Unrelated emulators on
+the machine (other users, other sessions) carry neither and do not count. A survivor is killed, listed loudly, and fails the session.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def _hil_plugin_installed() -> bool:
 
 
 @pytest.fixture
-def child_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def child_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Callable[..., pytest.RunResult]:
     """`child_pytest(*args)`: pytest in a child process on the pytester directory, with the hil
     plugin loaded whether the project is installed (entry point) or a plain checkout."""
     root = str(HERE.parent)

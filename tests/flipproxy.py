@@ -195,7 +195,7 @@ class FlipProxy:
         for t in self._threads:
             t.join(5)
 
-    def __enter__(self) -> "FlipProxy":
+    def __enter__(self) -> FlipProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.backends.qemu import QemuBackend, QemuSettings
 from harness.boards import BOARDS_DIR, CORES, Board, format_board_table, list_boards, load_board
 from harness.errors import ConfigError
 
@@ -31,22 +32,22 @@ def line_of(text: str, needle: str) -> int:
 def test_shipped_board_loads_and_is_consistent(name: str) -> None:
     b = load_board(name)
     assert isinstance(b, Board) and b.name == name and b.path == BOARDS_DIR / f"{name}.toml"
-    assert b.emulated and b.qemu is not None
+    assert b.emulated and isinstance(b.settings, QemuSettings)
     assert b.flash.origin % 4 == 0 and b.ram.size > b.stack_bytes
-    assert b.ticks_per_instruction() > 2
+    assert QemuBackend.ticks_per_count(b) > 2
     assert b.cpu_flags()[:2] == [f"-mcpu={b.core}", "-mthumb"]
 
 
 def test_expected_facts_of_shipped_boards() -> None:
     boards = {b.name: b for b in list_boards()}
     assert set(SHIPPED) <= set(boards)
-    assert boards["m0plus"].qemu.machine == "microbit" and boards["m0plus"].ram.size == 16 * 1024
+    assert boards["m0plus"].settings == QemuSettings("microbit", 8) and boards["m0plus"].ram.size == 16 * 1024
     assert boards["m0plus"].core == "cortex-m0plus" and boards["m0plus"].fpu is None
     assert "-mfloat-abi=soft" in boards["m3"].cpu_flags()
     assert boards["m4"].cpu_flags() == ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"]
     assert boards["m7"].fpu == "fpv5-d16"
     assert boards["m33"].flash.origin == 0x10000000  # Secure alias: the M33 boots Secure
-    assert boards["m4"].ticks_per_instruction() == Fraction(32, 5)
+    assert QemuBackend.ticks_per_count(boards["m4"]) == Fraction(32, 5)
 
 
 def test_board_by_path_and_table(tmp_path: Path) -> None:

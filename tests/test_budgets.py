@@ -62,7 +62,7 @@ def test_miss_raises_a_readable_table():
         enforce_budget(measured, budget, label="har/cnn1d/int8/m4")
     msg = str(info.value)
     assert "har/cnn1d/int8/m4 missed 1 budget(s)" in msg
-    header, rule, flash, acc, stack = msg.splitlines()[1:6]
+    header, _rule, flash, acc, stack = msg.splitlines()[1:6]
     assert [c.strip() for c in header.split(" | ")] == ["metric", "measured", "budget", "ok/MISS", "margin"]
     # flash: 1,200 vs <= 1,000 -> MISS, margin -200 (-20 % of the budget).
     assert "MISS" in flash and "-200 (-20.0%)" in flash
@@ -120,7 +120,8 @@ _names = st.sampled_from(["har", "kws", "m", "int8", "m4", "*", "defaults", "a b
 _fields = st.sampled_from(sorted(FIELDS) + ["flash", "", "min accuracy"])
 _values = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: "nan" if math.isnan(f) else ("inf" if f == math.inf else ("-inf" if f == -math.inf else repr(f)))),
+    st.floats(allow_nan=True, allow_infinity=True).map(
+        lambda f: "nan" if math.isnan(f) else ("inf" if f == math.inf else ("-inf" if f == -math.inf else repr(f)))),
     st.sampled_from(["true", '"text"', "[1, 2]", "{ a = 1 }", "1979-05-27", "0x1F", "'*'", ""]),
 )
 

@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+from _device_util import QEMU_BOARDS, build, echo_reference, qemu_children
 
 from harness.backends.qemu import QemuBackend
 from harness.boards import load_board
@@ -18,8 +19,6 @@ from harness.device import open_device
 from harness.errors import BootError, DeviceFault, DeviceTimeout, EmulatorDied, ToolchainError
 from harness.link import open_link
 from harness.protocol import FAULT_EXIT_CODE, DeviceSession, _functions
-
-from _device_util import QEMU_BOARDS, build, echo_reference, qemu_children
 
 pytestmark = pytest.mark.slow
 
@@ -205,7 +204,7 @@ def test_silent_firmware_is_a_boot_error() -> None:
     import dataclasses
 
     board = load_board("m0plus")  # nRF51 UART at 0x40002000 ...
-    wrong = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, machine="mps2-an386"))  # ... not there
+    wrong = dataclasses.replace(board, settings=dataclasses.replace(board.settings, machine="mps2-an386"))  # ... not there
     fw = build(board, "echo")
     with pytest.raises(BootError, match="no BOOT frame") as info:
         with open_device(wrong, fw.elf, boot_timeout=1.5):
@@ -221,7 +220,7 @@ def test_lockup_is_a_device_fault_with_qemu_register_dump() -> None:
     import dataclasses
 
     board = load_board("m4")
-    wrong = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, machine="microbit"))
+    wrong = dataclasses.replace(board, settings=dataclasses.replace(board.settings, machine="microbit"))
     fw = build(board, "echo")
     with pytest.raises(DeviceFault, match="locked up") as info:
         with open_device(wrong, fw.elf, boot_timeout=5):

@@ -270,7 +270,7 @@ def test_bad_config_and_inputs_are_reported():
     with pytest.raises(ConfigError, match="early"):
         EventConfig(early=-1)
     with pytest.raises(ConfigError, match="duplicates"):
-        EventConfig(duplicates="ignore")  # type: ignore[arg-type]
+        EventConfig(duplicates="ignore")  # deliberately not an allowed value
     with pytest.raises(ValueError, match="predicted frames"):
         evaluate_events([0, 1], [0, 1, 0], CFG)
 

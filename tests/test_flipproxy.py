@@ -11,14 +11,14 @@ drops/inserts at the end complements tests/test_protocol.py (flips, noise).
 from __future__ import annotations
 
 import pytest
+from _device_util import build, echo_reference, qemu_children
+from flipproxy import Fault, FlipProxy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flipproxy import Fault, FlipProxy
-from _device_util import build, echo_reference, qemu_children
 from harness.device import open_device
 from harness.errors import DeviceFault, DeviceTimeout, HilError, ProtocolError
-from harness.protocol import SYNC, Cmd, Frame, FrameDecoder, Hello, Msg, REPLY, decode_fault, encode_frame
+from harness.protocol import REPLY, SYNC, Cmd, Frame, FrameDecoder, Hello, Msg, decode_fault, encode_frame
 
 pytestmark = pytest.mark.slow
 

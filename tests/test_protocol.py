@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from harness.errors import DeviceFault, ProtocolError
 from harness.protocol import (
-    SYNC, Cmd, Frame, FrameDecoder, Hello, Msg, bit_names, CFSR_BITS, decode_fault, encode_frame,
+    CFSR_BITS,
+    SYNC,
+    Cmd,
+    Frame,
+    FrameDecoder,
+    Hello,
+    Msg,
+    bit_names,
+    decode_fault,
+    encode_frame,
 )
 
 frames_st = st.builds(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -18,10 +19,13 @@ from harness.errors import BootError, ConfigError
 
 pytest.importorskip("pyocd", reason="pyOCD not installed (pip install pyocd)")
 
-from harness.backends.pyocd import (  # noqa: E402
+from _device_util import build
+
+from harness.backends.pyocd import (
     CORE_PARTNO,
     ProbeInfo,
     PyocdBackend,
+    PyocdSettings,
     check_core,
     check_probe_board,
     check_target_known,
@@ -29,8 +33,6 @@ from harness.backends.pyocd import (  # noqa: E402
     find_serial_port,
     list_probes,
 )
-
-from _device_util import build  # noqa: E402
 
 NUCLEOS = ["nucleo-l432kc", "nucleo-g071rb", "nucleo-f767zi"]
 PYOCD_BOARDS = [b.name for b in list_boards() if b.backend == "pyocd"]
@@ -54,11 +56,11 @@ def test_board_memory_map_matches_pyocd_target(name: str) -> None:
     from pyocd.target import TARGET
 
     board = load_board(name)
-    assert board.pyocd is not None
-    if board.pyocd.target not in TARGET:
-        pytest.skip(f"{board.pyocd.target} is a CMSIS-pack target (not built into pyOCD); "
+    assert isinstance(board.settings, PyocdSettings)
+    if board.settings.target not in TARGET:
+        pytest.skip(f"{board.settings.target} is a CMSIS-pack target (not built into pyOCD); "
                     "see test_pack_target_needs_its_pack")
-    regions = list(TARGET[board.pyocd.target].MEMORY_MAP)
+    regions = list(TARGET[board.settings.target].MEMORY_MAP)
     flash = sorted((r.start, r.end) for r in regions if r.is_flash)
     ram = [(r.start, r.end) for r in regions if r.is_ram]
     # Flash: the board's range is covered by pyOCD's (possibly several, contiguous) flash regions.
@@ -80,15 +82,16 @@ def test_builtin_targets_resolve_and_pack_target_needs_its_pack() -> None:
     from pyocd.target import TARGET
     from pyocd.target.pack.pack_target import ManagedPacks
 
-    assert g0.pyocd is not None and g0.pyocd.target not in TARGET and g0.pyocd.pack
+    assert isinstance(g0.settings, PyocdSettings)
+    assert g0.settings.target not in TARGET and g0.settings.pack
     installed = {d.part_number.lower() for d in ManagedPacks.get_installed_targets()}
-    if g0.pyocd.target in installed:
+    if g0.settings.target in installed:
         check_target_known(g0)
     else:
         with pytest.raises(ConfigError, match="pyocd pack install stm32g071rbtx"):
             check_target_known(g0)
-    bogus = dataclasses.replace(load_board("nucleo-l432kc"),
-                                pyocd=dataclasses.replace(load_board("nucleo-l432kc").pyocd, target="stm32l999zz"))
+    l4 = load_board("nucleo-l432kc")
+    bogus = dataclasses.replace(l4, settings=dataclasses.replace(l4.settings, target="stm32l999zz"))
     with pytest.raises(ConfigError, match="stm32l999zz"):
         check_target_known(bogus)
 
@@ -111,7 +114,7 @@ def test_firmware_builds_for_nucleo_boards(name: str) -> None:
     assert "hil_uart_init" in syms and "hil_counter_now" in syms
 
 
-def test_no_probe_attached_is_a_boot_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_no_probe_attached_is_a_boot_error(tmp_path: Path) -> None:
     """Real pyOCD enumeration with no probe on this machine."""
     probes = list_probes()
     if probes:
@@ -158,7 +161,7 @@ def test_probe_board_id_of_each_nucleo_matches_its_board_file(name: str) -> None
     mine = infos[name.upper()]
     board = load_board(name)
     check_probe_board(ProbeInfo("X", f"STLink {mine.name}", mine.target), board)
-    other = infos[[n for n in NUCLEOS if n != name][0].upper()]
+    other = infos[next(n for n in NUCLEOS if n != name).upper()]
     with pytest.raises(BootError, match="wrong board connected"):
         check_probe_board(ProbeInfo("X", f"STLink {other.name}", other.target), board)
 
@@ -169,7 +172,7 @@ def test_core_check_uses_cpuid_part_numbers() -> None:
     assert [(v >> 4) & 0xFFF for v in (m4, m7, m0p)] == [CORE_PARTNO[c] for c in ("cortex-m4", "cortex-m7", "cortex-m0plus")]
     check_core(m4, load_board("nucleo-l432kc"))
     check_core(m0p, load_board("nucleo-g071rb"))
-    with pytest.raises(BootError, match="cortex-m7.*CPUID is 0x410fc241 \\(cortex-m4\\)"):
+    with pytest.raises(BootError, match=r"cortex-m7.*CPUID is 0x410fc241 \(cortex-m4\)"):
         check_core(m4, load_board("nucleo-f767zi"))
 
 

@@ -106,7 +106,7 @@ def test_low_bit_weights_lie_on_the_grid(tiny) -> None:
         assert max(n for _, n in levels) <= 2 ** bits, (v, levels)
         assert detect_weight_bits(variants[v]) == bits
         step = 127 // (2 ** (bits - 1) - 1)
-        for name, codes, s in grid_codes(variants[v], bits):
+        for _name, codes, s in grid_codes(variants[v], bits):
             assert s == step
             assert codes.min() >= -(2 ** (bits - 1) - 1) and codes.max() <= 2 ** (bits - 1) - 1
             assert np.array_equal(unpack(pack(codes, bits), bits, codes.size).reshape(codes.shape), codes)

@@ -131,7 +131,7 @@ def test_dynamic_range_model_is_host_only() -> None:
     model = keras.Model(inp, keras.layers.Dense(64)(inp))
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]  # dynamic range: int8 weights, float activations
-    with pytest.raises(UnsupportedModel, match="(?i)host only"):
+    with pytest.raises(UnsupportedModel, match=r"(?i)host only"):
         Reference(conv.convert())
 
 

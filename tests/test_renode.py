@@ -9,26 +9,24 @@ cross-check against QEMU: the same ELF gives the same outputs and the same instr
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
-import shutil
+from pathlib import Path
 
 import pytest
+from _device_util import build, echo_reference
 
 from harness.backends.qemu import QemuBackend
 from harness.backends.renode import (
     INSTALL_HINT,
     RENODE_ENV,
     RenodeBackend,
+    RenodeSettings,
     find_renode,
     generate_repl,
-    missing_reason,
 )
-from harness.boards import RenodeSettings, list_boards, load_board
+from harness.boards import Board, list_boards, load_board
 from harness.device import open_device
 from harness.errors import ConfigError, DeviceFault, ToolchainError
-
-from _device_util import build, echo_reference
 
 
 def _renode_or_none() -> str | None:
@@ -45,10 +43,10 @@ RENODE_BOARDS = [b.name for b in list_boards() if b.backend == "renode"]
 VECTOR = bytes(range(256)) + bytes(random.Random(3).randrange(256) for _ in range(490 - 256))
 
 
-def on_renode(board_name: str):  # type: ignore[no-untyped-def]
+def on_renode(board_name: str) -> Board:
     """A QEMU or hardware board re-targeted at Renode with a platform generated from its file."""
     board = load_board(board_name)
-    return dataclasses.replace(board, backend="renode", renode=RenodeSettings())
+    return dataclasses.replace(board, backend="renode", settings=RenodeSettings())
 
 
 def _pid_alive(pid: int) -> bool:
@@ -88,16 +86,16 @@ def test_generated_platform_names_cores_and_maps_the_board() -> None:
         generate_repl(on_renode("m0plus"))
 
 
-def test_missing_renode_is_a_toolchain_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_renode_is_a_toolchain_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fw = build("m4-renode", "echo")
     monkeypatch.setenv(RENODE_ENV, str(tmp_path / "no-such-renode"))
-    with pytest.raises(ToolchainError, match="HIL_RENODE=.*no-such-renode.*not an executable"):
+    with pytest.raises(ToolchainError, match=r"HIL_RENODE=.*no-such-renode.*not an executable"):
         find_renode()
     monkeypatch.delenv(RENODE_ENV)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="renode not found on PATH"):
         find_renode()
-    assert "renode not found on PATH" in (missing_reason() or "")
+    assert "renode not found on PATH" in (RenodeBackend.missing_reason(load_board("m4-renode")) or "")
     with pytest.raises(ToolchainError, match="portable"):
         with RenodeBackend(load_board("m4-renode"), fw.elf) as be:
             be.start()
@@ -108,12 +106,15 @@ def test_board_without_renode_section_is_rejected() -> None:
         RenodeBackend(load_board("m4"), "x.elf")
 
 
-def test_renode_icount_counter_only_on_renode_boards(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_renode_icount_counter_only_on_renode_boards(tmp_path: Path) -> None:
     text = (load_board("m4-renode").path).read_text().replace('backend = "renode"', 'backend = "qemu"')
     text += '\n[qemu]\nmachine = "mps2-an386"\nicount_shift = 8\n'
     path = tmp_path / "m4-renode.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match="'renode-icount' only works with backend"):
+    with pytest.raises(ConfigError, match=r"table \[renode\] is for backend \"renode\", but this board's backend is 'qemu'"):
+        load_board(path)
+    path.write_text(text[:text.index("[renode]")] + text[text.index("\n[qemu]"):])
+    with pytest.raises(ConfigError, match="'renode-icount' only works with backend \"renode\""):
         load_board(path)
 
 
@@ -143,9 +144,9 @@ def test_echo_bit_exact_with_exact_counts(board_name: str) -> None:
         assert hooks[-1] - hooks[-2] - (hooks[1] - hooks[0]) == count.value
         stats = dev.stats()
         assert 0 < stats.stack_high_water < stats.stack_size == board.stack_bytes
-        pid_file = be._tmp / "renode.pid"  # type: ignore[operator]
-        mono_pid = int(pid_file.read_text())
-        group = be.process.pid  # type: ignore[union-attr]
+        assert be._tmp is not None and be.process is not None
+        mono_pid = int((be._tmp / "renode.pid").read_text())
+        group = be.process.pid
     assert not _pid_alive(mono_pid) and not _pid_alive(group), "Renode must be gone after the block"
     assert be.poll_exit() is None, "our own shutdown is not a crash"
 

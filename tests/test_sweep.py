@@ -19,7 +19,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.reference import Reference, quantize
 from harness.results import load_records, read_manifest
-from harness.sweep import Point, load_vectors, plan, run_sweep, split_list
+from harness.sweep import SweepPoint, load_vectors, plan, run_sweep, split_list
 
 ROOT = Path(__file__).resolve().parent.parent
 HAR = ROOT / "suites" / "har" / "artifacts"
@@ -95,7 +95,7 @@ def test_ok_points_carry_the_metrics(swept) -> None:
 
 def test_plan_names_unknown_suite(tmp_path: Path) -> None:
     (tmp_path / "har").mkdir()
-    with pytest.raises(ConfigError, match="no-such-suite.*known suites: har"):
+    with pytest.raises(ConfigError, match=r"no-such-suite.*known suites: har"):
         plan(["no-such-suite"], ["int8"], ["m4"], suites_dir=tmp_path)
 
 
@@ -195,8 +195,8 @@ def test_plan_names_unknown_board() -> None:
 def test_points_sharing_a_model_or_a_physical_board_run_in_one_worker() -> None:
     from harness.sweep import _groups
 
-    def pt(model: str, board: str) -> Point:
-        return Point("s", model, board, f"/m/{model}.tflite", "/m/test.npz")
+    def pt(model: str, board: str) -> SweepPoint:
+        return SweepPoint("s", model, board, f"/m/{model}.tflite", "/m/test.npz")
 
     pts = [pt("a", "m4"), pt("b", "m4"), pt("a", "m7"), pt("c", "probe"), pt("d", "probe"), pt("b", "probe")]
     groups = sorted(sorted((p.variant, p.board) for p in g) for g in _groups(pts, {"probe"}))

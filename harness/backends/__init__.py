@@ -1,42 +1,37 @@
-"""Backends run a firmware ELF on a board and return a link to it (see base.Backend)."""
+"""Backends run a firmware ELF on a board and return a link to it (see base.Backend).
+
+Importing this package registers the built-in backends (QEMU, Renode, pyOCD); the board
+file's `backend` field picks one by name (registry.backend_class).
+"""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from harness.backends.base import Backend
-from harness.boards import Board
-from harness.errors import ConfigError
+# The built-in backends register themselves (@register_backend) on import.
+from harness.backends import pyocd, qemu, renode  # noqa: F401
+from harness.backends.base import Backend, BackendSettings, Capabilities
+from harness.backends.registry import backend_class, backend_names, register_backend, unregister_backend
 
-# board file `backend` -> (module, class); modules are imported only when used.
-BACKENDS = {
-    "qemu": ("harness.backends.qemu", "QemuBackend"),
-    "renode": ("harness.backends.renode", "RenodeBackend"),
-    "pyocd": ("harness.backends.pyocd", "PyocdBackend"),
-}
+if TYPE_CHECKING:
+    from harness.boards import Board
 
 
-def make_backend(board: Board, elf: str | Path, **options: object) -> Backend:
-    """The backend named by the board file's `backend` field.
+def make_backend(board: Board, elf: str | Path, **options: Any) -> Backend[Any]:
+    """The backend named by the board file's `backend` field, constructed with `options`.
 
-    Options a backend's constructor does not take (e.g. `boot_timeout`) are dropped, so
-    callers can pass the common ones to every backend.
-    """
-    try:
-        module_name, class_name = BACKENDS[board.backend]
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (KeyError, ImportError, AttributeError) as exc:
-        raise ConfigError(
-            f"board '{board.name}' ({board.path}) uses backend '{board.backend}', which is not available "
-            f"({exc}); known backends: {', '.join(BACKENDS)}", field="backend", value=board.backend,
-        ) from exc
-    params = inspect.signature(cls).parameters.values()
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        names = {p.name for p in params}
-        options = {k: v for k, v in options.items() if k in names}
-    return cls(board, elf, **options)
+    An option that backend does not take (e.g. `connect_via` on pyOCD) is a ConfigError."""
+    return backend_class(board.backend).create(board, elf, **options)
 
 
-__all__ = ["Backend", "BACKENDS", "make_backend"]
+__all__ = [
+    "Backend",
+    "BackendSettings",
+    "Capabilities",
+    "backend_class",
+    "backend_names",
+    "make_backend",
+    "register_backend",
+    "unregister_backend",
+]

@@ -20,15 +20,21 @@ The serial port is opened before the reset, so the BOOT frame cannot be missed.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
-from harness.backends.base import Backend
-from harness.boards import Board
+from harness.backends.base import Backend, BackendSettings, Capabilities
+from harness.backends.registry import register_backend
+from harness.board_file import Section
 from harness.errors import BootError, ConfigError, DeviceFault, HilError, ToolchainError
 from harness.link import Link, open_link
+
+if TYPE_CHECKING:
+    from harness.boards import Board
 
 PROBE_ENV = "HIL_PYOCD_PROBE"
 SERIAL_ENV = "HIL_PYOCD_SERIAL"
@@ -44,6 +50,33 @@ CORE_PARTNO = {
     "cortex-m33": 0xD21,
     "cortex-m55": 0xD22,
 }
+
+
+@dataclass(frozen=True)
+class PyocdSettings(BackendSettings):
+    """`[pyocd]`: a real board behind a debug probe: what pyOCD needs to flash it and where its UART is.
+
+    `probe` is the probe's unique id (always pin it when several probes can be attached);
+    `serial` is the UART device (e.g. /dev/ttyACM0); without it the backend looks for the
+    serial port whose USB serial number equals the probe UID. `pack` names the CMSIS pack
+    that defines `target` when pyOCD has no built-in support; `swd_hz` is the SWD clock.
+    """
+
+    target: str
+    probe: str | None = None
+    serial: str | None = None
+    pack: str | None = None
+    swd_hz: int | None = None
+
+    def summary(self) -> str:
+        return self.target
+
+
+def _settings(board: Board) -> PyocdSettings:
+    settings = board.settings
+    if not isinstance(settings, PyocdSettings):
+        raise ConfigError(f"board '{board.name}' ({board.path}) has no [pyocd] section", field="pyocd")
+    return settings
 
 
 def _pyocd() -> Any:
@@ -112,9 +145,9 @@ def same_part(a: str, b: str) -> bool:
 
 def check_probe_board(probe: ProbeInfo, board: Board) -> None:
     """BootError if the probe reports it sits on a board with a different target."""
-    assert board.pyocd is not None
-    if probe.board_target and not same_part(probe.board_target, board.pyocd.target):
-        raise BootError(f"board '{board.name}' expects target {board.pyocd.target}, but probe {probe.unique_id} "
+    target = _settings(board).target
+    if probe.board_target and not same_part(probe.board_target, target):
+        raise BootError(f"board '{board.name}' expects target {target}, but probe {probe.unique_id} "
                         f"({probe.description}) is on a {probe.board_target} board: wrong board connected, "
                         "or pin the right probe UID", board=board.name, probe=probe.unique_id)
 
@@ -132,14 +165,14 @@ def check_core(cpuid: int, board: Board) -> None:
 
 def check_target_known(board: Board) -> None:
     """ConfigError unless pyOCD knows the board's target (built in, a .pack file, or an installed pack)."""
-    assert board.pyocd is not None
+    settings = _settings(board)
     _pyocd()
     from pyocd.target import TARGET
 
-    name = board.pyocd.target
+    name = settings.target
     if name in TARGET:
         return
-    pack = board.pyocd.pack
+    pack = settings.pack
     if pack and pack.endswith(".pack"):
         path = (board.path.parent / pack).resolve()
         if not path.is_file():
@@ -171,41 +204,74 @@ def find_serial_port(probe_uid: str, board: Board) -> str:
                     board=board.name, probe=probe_uid)
 
 
-class PyocdBackend(Backend):
+@register_backend
+class PyocdBackend(Backend[PyocdSettings]):
     """Flash `elf` onto the real board, reset it and hand back its serial port as the link."""
 
     name = "pyocd"
-    count_kind = "cycles"
+    settings_type = PyocdSettings
+    capabilities = Capabilities(count_kind="cycles", emulated=False)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0, probe: str | None = None,
                  serial_port: str | None = None) -> None:
         super().__init__(board, elf)
-        if board.pyocd is None:
-            raise ConfigError(f"board '{board.name}' ({board.path}) has no [pyocd] section", field="pyocd")
         self.boot_timeout = boot_timeout
-        self.probe_uid = probe or board.pyocd.probe or os.environ.get(PROBE_ENV) or None
-        self.serial_port = serial_port or board.pyocd.serial or os.environ.get(SERIAL_ENV) or None
+        self.probe_uid = probe or self.settings.probe or os.environ.get(PROBE_ENV) or None
+        self.serial_port = serial_port or self.settings.serial or os.environ.get(SERIAL_ENV) or None
         self.session: Any = None
         self.probe: ProbeInfo | None = None
 
-    def ticks_per_count(self) -> Fraction:
+    @classmethod
+    def parse_section(cls, section: Section, board: Board) -> PyocdSettings:
+        section.check_keys(("target", "probe", "serial", "pack", "swd_hz"))
+        target = section.get("target", str)
+        if not re.match(r"^[a-z0-9_]+$", target):
+            raise section.fail("target", f"bad value {target!r}; pyOCD target names are lower-case, "
+                               "e.g. \"stm32l432kc\" (see `pyocd list --targets`)")
+        return PyocdSettings(
+            target=target,
+            probe=section.get("probe", str, required=False) or None,
+            serial=section.get("serial", str, required=False) or None,
+            pack=section.get("pack", str, required=False),
+            swd_hz=section.get("swd_hz", int, required=False, minimum=1000, maximum=100_000_000),
+        )
+
+    @classmethod
+    def missing_reason(cls, board: Board) -> str | None:
+        """pyOCD itself installed (a missing probe is a failure of the run, not a skip)."""
+        try:
+            _pyocd()
+        except ToolchainError as exc:
+            return str(exc)
+        return None
+
+    @classmethod
+    def version(cls) -> str:
+        try:
+            from importlib.metadata import version
+
+            return f"pyOCD {version('pyocd')}"
+        except Exception as exc:  # not installed: records say so rather than fail
+            return f"pyOCD (version unknown: {exc})"
+
+    @classmethod
+    def ticks_per_count(cls, board: Board) -> Fraction:
         """DWT and SysTick tick on the core clock: counter ticks per core cycle."""
-        return Fraction(self.board.counter.hz, self.board.clock_hz)
+        return Fraction(board.counter.hz, board.clock_hz)
 
     def start(self) -> Link:
         helper = _pyocd()
-        assert self.board.pyocd is not None
         if not self.elf.is_file():
             raise ConfigError(f"firmware ELF {self.elf} does not exist; build it first", field="elf")
         check_target_known(self.board)
         self.probe = choose_probe(list_probes(), self.probe_uid, self.board)
         check_probe_board(self.probe, self.board)
         port = self.serial_port or find_serial_port(self.probe.unique_id, self.board)
-        options: dict[str, Any] = {"target_override": self.board.pyocd.target}
-        if self.board.pyocd.swd_hz:
-            options["frequency"] = self.board.pyocd.swd_hz
-        if self.board.pyocd.pack and self.board.pyocd.pack.endswith(".pack"):
-            options["pack"] = str((self.board.path.parent / self.board.pyocd.pack).resolve())
+        options: dict[str, Any] = {"target_override": self.settings.target}
+        if self.settings.swd_hz:
+            options["frequency"] = self.settings.swd_hz
+        if self.settings.pack and self.settings.pack.endswith(".pack"):
+            options["pack"] = str((self.board.path.parent / self.settings.pack).resolve())
         try:
             self.session = helper.session_with_chosen_probe(
                 blocking=False, unique_id=self.probe.unique_id, options=options)

@@ -25,18 +25,45 @@ import signal
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend
-from harness.boards import Board
+from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend, BackendSettings, Capabilities
+from harness.backends.registry import register_backend
+from harness.board_file import Section
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
 from harness.link import Link, LinkClosed, open_link
 from harness.protocol import FAULT_EXIT_CODE
 
+if TYPE_CHECKING:
+    from harness.boards import Board
+
 QEMU = "qemu-system-arm"
 INSTALL_HINT = "apt-get install -y --no-install-recommends qemu-system-arm"
+ICOUNT_SHIFT_MAX = 10  # QEMU rejects larger shifts ("Invalid shift value")
+# Ticks per instruction must exceed this so tick counts map back to exact instruction counts.
+MIN_TICKS_PER_INSN = 2
+
+
+def icount_ticks_per_instruction(icount_shift: int, counter_hz: int) -> Fraction:
+    """Counter ticks per instruction under `-icount shift=N`: one instruction takes 2**N ns."""
+    return Fraction(2**icount_shift * counter_hz, 10**9)
+
+
+@dataclass(frozen=True)
+class QemuSettings(BackendSettings):
+    """`[qemu]`: the QEMU machine (`qemu-system-arm -M help`) and the icount shift."""
+
+    machine: str
+    icount_shift: int
+
+    def summary(self) -> str:
+        return self.machine
+
+
 def qemu_version(program: str = QEMU) -> str:
     """First line of `qemu-system-arm --version` (for result records)."""
     exe = shutil.which(program)
@@ -46,9 +73,11 @@ def qemu_version(program: str = QEMU) -> str:
     return out.stdout.splitlines()[0].strip() if out.stdout else "unknown"
 
 
-class QemuBackend(Backend):
+@register_backend
+class QemuBackend(Backend[QemuSettings]):
     name = "qemu"
-    count_kind = "instructions"
+    settings_type = QemuSettings
+    capabilities = Capabilities(count_kind="instructions", emulated=True)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  extra_args: tuple[str, ...] = (), program: str = QEMU,
@@ -58,8 +87,6 @@ class QemuBackend(Backend):
         one the host opens instead."""
         super().__init__(board, elf)
         self.connect_via = connect_via
-        if board.qemu is None:
-            raise ConfigError(f"board '{board.name}' ({board.path}) has no [qemu] section", field="qemu")
         self.boot_timeout = boot_timeout
         self.extra_args = tuple(extra_args)
         self.program = program
@@ -68,19 +95,52 @@ class QemuBackend(Backend):
         self._tmp: str | None = None
         self._exit_error: HilError | None = None
 
-    def ticks_per_count(self) -> Fraction:
-        assert self.board.qemu is not None
-        return Fraction(2**self.board.qemu.icount_shift * self.board.counter.hz, 10**9)
+    @classmethod
+    def parse_section(cls, section: Section, board: Board) -> QemuSettings:
+        section.check_keys(("machine", "icount_shift"))
+        machine = section.get("machine", str)
+        if not machine:
+            raise section.fail("machine", "must not be empty; see `qemu-system-arm -M help`")
+        shift = section.get("icount_shift", int, minimum=0, maximum=ICOUNT_SHIFT_MAX)
+        hz = board.counter.hz
+        tpi = icount_ticks_per_instruction(shift, hz)
+        if tpi <= MIN_TICKS_PER_INSN:
+            ok = [s for s in range(ICOUNT_SHIFT_MAX + 1) if icount_ticks_per_instruction(s, hz) > MIN_TICKS_PER_INSN]
+            hint = f"use icount_shift >= {ok[0]}" if ok else "counter.hz is too low for exact counts at any shift"
+            raise section.fail(
+                "icount_shift",
+                f"bad value {shift}: {float(tpi):.3f} counter ticks per instruction at counter.hz={hz}; "
+                f"must be > {MIN_TICKS_PER_INSN} for exact instruction counts ({hint})",
+            )
+        return QemuSettings(machine=machine, icount_shift=shift)
+
+    @classmethod
+    def missing_reason(cls, board: Board) -> str | None:
+        if shutil.which(QEMU) is None:
+            return f"{QEMU} not found on PATH; install it with: {INSTALL_HINT}"
+        return None
+
+    @classmethod
+    def version(cls) -> str:
+        try:
+            return qemu_version()
+        except (HilError, OSError, subprocess.SubprocessError) as exc:
+            return f"{QEMU} (version unknown: {exc})"
+
+    @classmethod
+    def ticks_per_count(cls, board: Board) -> Fraction:
+        settings = board.settings
+        assert isinstance(settings, QemuSettings), board.name
+        return icount_ticks_per_instruction(settings.icount_shift, board.counter.hz)
 
     def command(self, fd: int) -> list[str]:
         """The QEMU command line, serial on the inherited listening socket `fd`."""
-        assert self.board.qemu is not None
         return [
-            self.program, "-M", self.board.qemu.machine,
+            self.program, "-M", self.settings.machine,
             "-display", "none", "-monitor", "none", "-nodefaults",
             "-chardev", f"socket,id=hil0,fd={fd},server=on,wait=on,nodelay=on", "-serial", "chardev:hil0",
             "-semihosting-config", "enable=on,target=native",
-            "-icount", f"shift={self.board.qemu.icount_shift}",
+            "-icount", f"shift={self.settings.icount_shift}",
             *self.extra_args,
             "-kernel", str(self.elf),
         ]
@@ -118,9 +178,9 @@ class QemuBackend(Backend):
                 url = self.connect_via(url)
             self.link = open_link(url, connect_timeout=self.boot_timeout, alive=lambda: proc.poll() is None)
         except LinkClosed:
-            err = self.poll_exit()
+            exited = self.poll_exit()
             self.stop()
-            raise err or EmulatorDied("qemu-system-arm closed the serial socket at start") from None
+            raise exited or EmulatorDied("qemu-system-arm closed the serial socket at start") from None
         except BaseException:
             self.stop()
             raise

@@ -19,10 +19,10 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from harness.boards import Board, load_board
 from harness.errors import BuildError, DoesNotFit, ToolchainError
@@ -152,8 +152,8 @@ def _user_defines(defines: Mapping[str, object] | Iterable[str] | None) -> list[
         items = list(defines.items())
     else:
         for d in defines:
-            name, sep, value = str(d).partition("=")
-            items.append((name, value if sep else None))
+            name, sep, raw = str(d).partition("=")
+            items.append((name, raw if sep else None))
     flags = []
     for name, value in items:
         if not _DEFINE_NAME_RE.match(str(name)):
@@ -167,7 +167,7 @@ def _user_defines(defines: Mapping[str, object] | Iterable[str] | None) -> list[
     return flags
 
 
-def _hash_file(h: "hashlib._Hash", label: str, path: Path) -> None:
+def _hash_file(h: hashlib._Hash, label: str, path: Path) -> None:
     data = path.read_bytes()
     h.update(f"{label}\0{len(data)}\0".encode())
     h.update(data)

@@ -17,6 +17,8 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import Section, SymbolTableSection
+from elftools.elf.segments import Segment
 
 from harness.boards import Board
 from harness.errors import BuildError, DoesNotFit
@@ -81,7 +83,7 @@ def footprint(elf: str | os.PathLike[str]) -> Footprint:
                     rodata += size
             weights = arena = 0
             symtab = ef.get_section_by_name(".symtab")
-            if symtab is not None:
+            if isinstance(symtab, SymbolTableSection):
                 for sym in symtab.iter_symbols():
                     if sym["st_info"]["type"] != "STT_OBJECT" or sym["st_shndx"] == "SHN_UNDEF":
                         continue
@@ -98,7 +100,7 @@ def footprint(elf: str | os.PathLike[str]) -> Footprint:
     )
 
 
-def _load_address(sec, loads) -> int:  # type: ignore[no-untyped-def]
+def _load_address(sec: Section, loads: list[Segment]) -> int:
     for seg in loads:
         if seg.section_in_segment(sec):
             return sec["sh_addr"] - seg["p_vaddr"] + seg["p_paddr"]

@@ -74,9 +74,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -448,7 +449,7 @@ def threshold_sweep(
         isinstance(labels, (list, tuple)) and (not labels or np.ndim(labels[0]) == 0)
     )
     if single:
-        label_seqs, score_seqs = [labels], [np.asarray(scores)]
+        label_seqs, score_seqs = [np.asarray(labels)], [np.asarray(scores)]
     else:
         label_seqs = [np.asarray(y) for y in labels]  # type: ignore[union-attr]
         score_seqs = [np.asarray(s) for s in scores]  # type: ignore[union-attr]

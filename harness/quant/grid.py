@@ -68,7 +68,7 @@ def _weights(m, t) -> np.ndarray:
 
 def levels_per_channel(model: bytes) -> list[tuple[str, int]]:
     """(weight tensor name, max distinct int8 values in any output channel) for each weighted op."""
-    fb, m, wts = weight_tensors(model)
+    _fb, m, wts = weight_tensors(model)
     res = []
     for name, w, _, _ in wts:
         q = _weights(m, w)
@@ -126,7 +126,7 @@ def grid_codes(model: bytes, bits: int) -> list[tuple[str, np.ndarray, int]]:
     What a code generator packs with `harness.quant.packing.pack(k, bits)`.
     """
     step = 127 // ((1 << (bits - 1)) - 1)
-    fb, m, wts = weight_tensors(model)
+    _fb, m, wts = weight_tensors(model)
     out = []
     for name, w, _, _ in wts:
         qw = _weights(m, w).astype(np.int32)

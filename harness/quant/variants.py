@@ -27,7 +27,7 @@ fake-quantized as the variant will quantize them and each bias absorbs the mean 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def _percentile_ranges(p: float, inputs_gen) -> Iterator[None]:
 def _narrow(calibrated: bytes, p: float, inputs_gen) -> bytes:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    fb, m, _ = grid._load(calibrated)
+    _fb, m, _ = grid._load(calibrated)
     sg = m.subgraphs[0]
     ranged = [i for i, t in enumerate(sg.tensors)
               if t.quantization is not None and t.quantization.min is not None

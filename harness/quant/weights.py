@@ -127,7 +127,7 @@ def correct_biases(float_model, qmodel, calib_data) -> None:
     """
     import keras
 
-    f_layers = {l.name: l for l in weight_layers(float_model)}
+    f_layers = {layer.name: layer for layer in weight_layers(float_model)}
     for ql in weight_layers(qmodel):
         if not getattr(ql, "use_bias", False):
             continue

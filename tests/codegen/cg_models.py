@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -175,7 +175,8 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+    for f in (conv_chain, dw_chain, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain,
+              softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
 

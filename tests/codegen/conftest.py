@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import cg_models  # noqa: E402
+import cg_models
 
 
 @pytest.fixture(scope="session")

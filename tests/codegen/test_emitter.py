@@ -7,13 +7,13 @@ import json
 import re
 import subprocess
 
+import cg_models
 import numpy as np
 import pytest
+from harness_utils import build, make_inputs, run_c
 
-import cg_models
 from harness.codegen import generate
 from harness.errors import UnsupportedModel
-from harness_utils import build, cc, make_inputs, run_c
 
 
 def _defines(text: str) -> dict[str, str]:

@@ -7,10 +7,10 @@ import subprocess
 
 import numpy as np
 import pytest
+from harness_utils import cc
 
 from harness.codegen import fixedpoint as fp
 from harness.codegen.emitter import KERNEL_DIR
-from harness_utils import cc
 
 
 @pytest.mark.parametrize(

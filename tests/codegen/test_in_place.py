@@ -4,10 +4,10 @@ kernel family, and the arena holds one activation instead of two."""
 from __future__ import annotations
 
 import pytest
+from harness_utils import compare
 
 from harness.codegen.planner import plan_memory
 from harness.codegen.reader import read_tflite
-from harness_utils import compare
 
 CASES = [("int8", None), ("int8", "cortex-m4"), ("int8", "cortex-m0plus"), ("int8_pt", "cortex-m4"),
          ("int16x8", None), ("float32", None)]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
 from harness_utils import compare
-
 
 # Optimized per-core kernels (harness/codegen/optimized.py) cover int8: the same comparison runs
 # on them through their portable C (the Arm-only instructions are checked on QEMU in

@@ -8,7 +8,6 @@ option sets. Inputs: random records plus all-min, all-max, all-zero-point and al
 from __future__ import annotations
 
 import pytest
-
 from harness_utils import compare
 
 QUANT = ["int8", "int8_pt", "int16x8"]

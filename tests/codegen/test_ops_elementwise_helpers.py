@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -193,7 +193,8 @@ def prelu(tf):
 
 BUILDERS: dict[str, Callable] = {f.__name__: f for f in (
     add_relu, add_bcast, sub_bcast, sub_const, mul_bcast, mul_same, add_relu6_fused, mean_axes, gap1d,
-    activations, act_int16, pad_concat, padv2_gather, split_ops, slice_ops, flatten_dynamic, gru_cell, misc_ops, clip_unit, upsample, prelu)}
+    activations, act_int16, pad_concat, padv2_gather, split_ops, slice_ops, flatten_dynamic, gru_cell, misc_ops, clip_unit,
+    upsample, prelu)}
 
 
 def convert(builder: str, quant: str, ranges: list[tuple[float, float]] | None, seed: int = 0) -> bytes:

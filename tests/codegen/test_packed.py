@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cg_models import single_op
+from harness_utils import APP_C, cc, compare, make_inputs, run_c, run_tflm
+
 from harness.codegen import generate
 from harness.codegen.packing import detect_packed
 from harness.quant.packing import pack, packed_size
-from harness_utils import APP_C, cc, compare, make_inputs, run_c, run_tflm
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
@@ -165,7 +165,7 @@ def _conv_model(rng, case, bits, dw=False, dm=1):
          T(list(wshape), "int8", ws, np.zeros(oc, np.int64), w, axis),
          T([oc], "int32", ws * np.float32(0.05), np.zeros(oc, np.int64), b)],
         [T([1, oh, ow, oc], "int8", 0.08, int(rng.integers(-10, 10)))],
-        opts, "DepthwiseConv2DOptions" if dw else "Conv2DOptions", version=3 if dw else 3)
+        opts, "DepthwiseConv2DOptions" if dw else "Conv2DOptions", version=3)
 
 
 def _check(tmp_path, name, raw, bits, n_random=10):

@@ -3,6 +3,8 @@ lower bound."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from harness.codegen.planner import plan_memory
@@ -25,7 +27,7 @@ def test_live_tensors_never_overlap(builder, quant, tflite_model):
     assert plan.lower_bound == max(sum(e - s for _, s, e in _live_at(plan, k)) for k in range(-1, len(g.ops) + 1))
     for step in range(-1, len(g.ops) + 1):
         live = sorted(_live_at(plan, step), key=lambda x: x[1])
-        for (ta, a0, a1), (tb, b0, b1) in zip(live, live[1:]):
+        for (ta, _a0, a1), (tb, b0, _b1) in itertools.pairwise(live):
             assert a1 <= b0, f"step {step}: tensors {ta} and {tb} overlap"
         assert all(start % 4 == 0 for _, start, _ in live)
 

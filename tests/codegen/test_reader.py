@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+import cg_models
 import numpy as np
 import pytest
 
-import cg_models
 from harness.codegen.reader import read_tflite, read_tflite_bytes
 from harness.errors import InvalidModel, UnsupportedModel
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from cg_models import single_op
 from harness_utils import compare
 
