@@ -47,7 +47,7 @@ suites: setup
 
 # Lint and type checks (configured in pyproject.toml: [tool.ruff], [tool.mypy]); `make test` runs them first.
 lint: venv
-	$(PY) -m ruff check harness tests benchmarks suites
+	$(PY) -m ruff check harness tests benchmarks suites examples
 	$(PY) -m mypy
 
 # The harness's own tests, then one quick end-to-end suite run so a broken main path fails CI.

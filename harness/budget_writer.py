@@ -19,8 +19,9 @@ named in `accept` (a deliberate change: say why in the commit).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from harness.budgets import WILDCARD
 from harness.results import Record
@@ -31,7 +32,7 @@ TASK_LIMITS = ("min_", "max_false", "max_mean")
 
 
 def _up(x: float, pct: float, minimum: int = 0) -> int:
-    return int(math.ceil(max(x * (1 + pct / 100), x + minimum)))
+    return math.ceil(max(x * (1 + pct / 100), x + minimum))
 
 
 def limits_from(p: dict[str, Any]) -> Limits:

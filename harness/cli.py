@@ -98,10 +98,10 @@ def _data_vectors(args: argparse.Namespace) -> tuple[list[bytes], Any, Any]:
 
 def _task_metric(point: Any, x: Any, task: str) -> str:
     """Accuracy (top-1 of output 0) or, for an autoencoder, the AUC of its reconstruction error."""
-    from harness.metrics.anomaly import reconstruction_error, roc_auc
-    from harness.metrics.classification import accuracy_from_scores
     import numpy as np
 
+    from harness.metrics.anomaly import reconstruction_error, roc_auc
+    from harness.metrics.classification import accuracy_from_scores
     from harness.reference import dequantize
 
     labels = point.labels

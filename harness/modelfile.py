@@ -39,7 +39,7 @@ def parse_model(raw: bytes, path: str = "<bytes>") -> Any:
             "export it with tf.lite.TFLiteConverter", model=path)
     try:
         model = schema().ModelT.InitFromPackedBuf(bytearray(raw), 0)
-    except Exception as exc:  # the flatbuffer library raises struct.error, IndexError, ... on garbage
+    except Exception:  # the flatbuffer library raises struct.error, IndexError, ... on garbage
         raise InvalidModel(
             f"{path}: truncated or corrupt .tflite ({len(raw):,} bytes; the flatbuffer cannot be parsed); "
             "re-export or re-download the model", model=path) from None

@@ -80,7 +80,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 class HilSuiteModule(pytest.Module):
     """A `hil.toml` suite file, collected as the test module harness.suite_checks builds for it."""
 
-    def _getobj(self):  # type: ignore[no-untyped-def]
+    def _getobj(self):
         from harness.suite_checks import suite_module
         from harness.suite_file import load_suite
 

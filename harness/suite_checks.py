@@ -13,8 +13,9 @@ the variant on the board once, and its tests are the task's checks:
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from harness.point import Point
 from harness.reference import Reference, TensorDetails, quantize
 from harness.runner import StateWiring
 from harness.suite_file import SuiteSpec
-from harness.vectors import encoded_inputs, labels, load_npz, to_bytes
+from harness.vectors import encoded_inputs, labels, to_bytes
 
 
 @dataclass
@@ -235,13 +236,11 @@ def suite_module(spec: SuiteSpec) -> types.ModuleType:
     task's tests. `SUITE` / `MODEL` name its records even when the run fails before a check."""
     mod = types.ModuleType(f"hil_suite_{spec.name}", spec.path.read_text(encoding="utf-8").split("\n", 1)[0])
     mod.__file__ = str(spec.path)
-    mod.SUITE, mod.MODEL, mod.SPEC = spec.name, spec.model_name, spec
+    vars(mod).update(SUITE=spec.name, MODEL=spec.model_name, SPEC=spec)
 
     @pytest.fixture(scope="module", params=list(spec.variants))
     def point(request: pytest.FixtureRequest, board: Any, hil: Any) -> SuitePoint:
         return hil.suite_point(spec, request.param, board)
 
-    mod.point = point
-    for test in TASK_TESTS[spec.task]:
-        setattr(mod, test.__name__, test)
+    vars(mod).update(point=point, **{test.__name__: test for test in TASK_TESTS[spec.task]})
     return mod

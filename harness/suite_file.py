@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from harness.budgets import WILDCARD, BudgetFile, check_limits, line_of
 from harness.errors import ConfigError
@@ -195,7 +196,7 @@ def _variants(r: _Reader, suite: dict[str, Any]) -> dict[str, Path]:
     if not table:
         raise r.fail(t + ("variants",), None, "names no variant")
     out = {}
-    for variant, path in table.items():
+    for variant in table:
         if not _NAME.match(variant):
             raise r.fail(t + ("variants",), variant, f"variant name {variant!r} may hold letters, digits and . _ + -")
         out[variant] = r.file(t + ("variants",), variant, r.get(table, t + ("variants",), variant, str))

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness import suite_checks
 from harness.errors import ConfigError
 from harness.point import PointKey
 from harness.reference import TensorDetails
-from harness import suite_checks
 from harness.suite_checks import SuitePoint
 from harness.suite_file import load_suite
 
@@ -119,7 +119,7 @@ def test_agreement_is_asserted_by_the_check_without_any_budget() -> None:
 
 
 def test_float_agreement_uses_the_tolerance() -> None:
-    seen, check = _record()
+    _, check = _record()
     ref = [np.array([1.0, 2.0, 3.0], np.float32).tobytes()]
     near = [np.array([1.0, 2.0, 3.0 + 2e-4], np.float32).tobytes()]  # within 1e-5 + 1e-4 * 3
     far = [np.array([1.0, 2.0, 3.01], np.float32).tobytes()]

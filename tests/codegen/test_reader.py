@@ -74,7 +74,7 @@ def test_truncated_file_is_reported_corrupt(tmp_path, tflite_model, cut):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InvalidModel, match="absent.tflite: cannot read the model file"):
+    with pytest.raises(InvalidModel, match=r"absent\.tflite: cannot read the model file"):
         read_tflite(tmp_path / "absent.tflite")
 
 
