@@ -25,23 +25,27 @@ _EXPORTS = {
     "ModelRun": "harness.runner",
     "StateWiring": "harness.runner",
     "run_model": "harness.runner",
-    "PointKey": "harness.pytest_plugin",
+    "Point": "harness.point",
+    "PointKey": "harness.point",
+    "SuiteSpec": "harness.suite_file",
+    "load_suite": "harness.suite_file",
     "Backend": "harness.backends",
     "Capabilities": "harness.backends",
     "register_backend": "harness.backends",
     **{name: "harness.errors" for name in (
-        "HilError", "ConfigError", "ToolchainError", "BuildError", "UnsupportedModel", "DoesNotFit", "BootError",
-        "ProtocolError", "DeviceTimeout", "DeviceFault", "DeviceError", "EmulatorDied", "BudgetExceeded")},
+        "HilError", "ConfigError", "ToolchainError", "BuildError", "InvalidModel", "UnsupportedModel", "DoesNotFit",
+        "BootError", "ProtocolError", "DeviceTimeout", "DeviceFault", "DeviceError", "EmulatorDied",
+        "BudgetExceeded")},
 }
 
 __all__ = [  # a literal list, so linters and IDEs read it; tests check it equals _EXPORTS
     "__version__",
     "Board", "load_board", "list_boards",
     "Count", "COUNT_KINDS", "Device", "open_device",
-    "ModelRun", "StateWiring", "run_model", "PointKey",
+    "ModelRun", "StateWiring", "run_model", "Point", "PointKey", "SuiteSpec", "load_suite",
     "Backend", "Capabilities", "register_backend",
-    "HilError", "ConfigError", "ToolchainError", "BuildError", "UnsupportedModel", "DoesNotFit", "BootError",
-    "ProtocolError", "DeviceTimeout", "DeviceFault", "DeviceError", "EmulatorDied", "BudgetExceeded",
+    "HilError", "ConfigError", "ToolchainError", "BuildError", "InvalidModel", "UnsupportedModel", "DoesNotFit",
+    "BootError", "ProtocolError", "DeviceTimeout", "DeviceFault", "DeviceError", "EmulatorDied", "BudgetExceeded",
 ]
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
@@ -60,12 +64,14 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
         DoesNotFit,
         EmulatorDied,
         HilError,
+        InvalidModel,
         ProtocolError,
         ToolchainError,
         UnsupportedModel,
     )
-    from harness.pytest_plugin import PointKey
+    from harness.point import Point, PointKey
     from harness.runner import ModelRun, StateWiring, run_model
+    from harness.suite_file import SuiteSpec, load_suite
 
 
 def __getattr__(name: str) -> Any:
