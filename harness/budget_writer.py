@@ -89,15 +89,20 @@ def suite_budgets(records: Iterable[Record], spec: SuiteSpec, keep_tighter: bool
             else:
                 per_board.setdefault((board, variant), {})[name] = value
     accepted = {tuple(a.split(":")[0].split("/")) + (a.split(":")[1],) for a in accept}
-    out = {**task, **per_board}
+    measured = {**task, **per_board}
     if keep_tighter:
-        for (board, variant), limits in out.items():
+        for (board, variant), limits in measured.items():
             before = spec.budgets.entries.get((spec.name, spec.model_name, variant, board), {})
             for name, value in limits.items():
                 old = before.get(name)
                 if old is None or (board, variant, name) in accepted:
                     continue
                 limits[name] = max(old, value) if name.startswith("min_") else min(old, value)
+    # What the run did not measure (other boards, variants, metrics) keeps its existing budget.
+    out = {(board, variant): dict(limits) for (_, _, variant, board), limits in spec.budgets.entries.items()
+           if variant in spec.variants}
+    for key, limits in measured.items():
+        out[key] = {**out.get(key, {}), **limits}
     return out
 
 

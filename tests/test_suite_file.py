@@ -126,3 +126,33 @@ def test_float_agreement_uses_the_tolerance() -> None:
     suite_checks.test_matches_reference(_point(near, ref, "float32"), check)
     with pytest.raises(AssertionError, match="differ from the TFLM reference"):
         suite_checks.test_matches_reference(_point(far, ref, "float32"), check)
+
+
+def _measured(board: str, count: int, accuracy: float) -> list:
+    from harness.results import Record
+
+    base = dict(suite="wine", model="wine", variant="wine_int8", board=board, count_kind="instructions",
+                count_per_inference=count, flash_bytes=7000, ram_bytes=9000, stack_bytes=256)
+    return [Record(test="test_count_per_inference", **base), Record(test="test_accuracy", accuracy=accuracy, **base)]
+
+
+def test_hil_budgets_keeps_what_the_run_did_not_measure_and_only_tightens(suite: Path, tmp_path: Path) -> None:
+    from harness.budget_writer import write_suite_budgets
+
+    _edit(suite, "strict = true", 'strict = true\nbudgets = "budgets.toml"')
+    text = suite.read_text()
+    suite.write_text(text[: text.index('[budgets."*"]')])
+    out = suite.parent / "budgets.toml"
+    out.write_text('[m4.wine_int8]\ninstructions_per_inference = 2_000\ncycles_per_inference = 99\n'
+                   '[m0plus.wine_int8]\ninstructions_per_inference = 9_000\n')
+    spec = load_suite(suite)
+    write_suite_budgets(spec, _measured("m4", 2_200, 0.97), out, keep_tighter=True, accept=())
+    after = load_suite(suite).budgets
+    m4 = after.lookup("wine", "wine", "wine_int8", "m4").limits  # type: ignore[union-attr]
+    assert m4["instructions_per_inference"] == 2_000  # 2,200 + 3 % would loosen it: kept
+    assert m4["cycles_per_inference"] == 99 and m4["flash_bytes"] == 7350 and m4["min_accuracy"] == 0.95
+    assert after.lookup("wine", "wine", "wine_int8", "m0plus").limits["instructions_per_inference"] == 9_000  # type: ignore[union-attr]
+    write_suite_budgets(load_suite(suite), _measured("m4", 2_200, 0.97), out, keep_tighter=True,
+                        accept=["m4/wine_int8:instructions_per_inference"])
+    m4 = load_suite(suite).budgets.lookup("wine", "wine", "wine_int8", "m4").limits  # type: ignore[union-attr]
+    assert m4["instructions_per_inference"] == 2_266  # accepted on purpose
