@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.pytest_plugin import PointKey
+from harness import PointKey
 
 SUITES_DIR = Path(__file__).resolve().parent
 
