@@ -18,7 +18,7 @@ class Count:
     """A measurement that carries its kind: emulators count instructions, hardware cycles."""
 
     value: int
-    kind: str
+    kind: CountKind
 
     def __post_init__(self) -> None:
         if self.kind not in COUNT_KINDS:

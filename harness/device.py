@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from harness.backends import Backend, make_backend
 from harness.boards import Board, load_board
-from harness.counts import Count
+from harness.counts import Count, CountKind
 from harness.errors import BootError, ConfigError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
 from harness.link import LinkClosed
 from harness.protocol import DeviceSession, Hello, Stats
@@ -31,7 +31,7 @@ class Device:
         self.hello = hello
 
     @property
-    def count_kind(self) -> str:
+    def count_kind(self) -> CountKind:
         return self.backend.count_kind
 
     def _count(self, ticks: int) -> Count:

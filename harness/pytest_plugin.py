@@ -227,14 +227,18 @@ class HilSession:
         return bool(self.config.getoption("strict") or (spec is not None and spec.strict))
 
     def writer(self):  # -> ResultsWriter | None
-        from harness.results import ResultsWriter, new_run_id
+        from harness.results import ResultsWriter, collect_environment, new_run_id
 
         if self.config.getoption("no_results"):
             return None
         if self._writer is None:
             opt = self.config.getoption("results_dir")
             results_dir = Path(opt) if opt else self.rootdir / "results"
-            self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv))
+            env = collect_environment()
+            boards = self.config.stash.get(BOARDS_KEY, [])
+            if boards:  # the manifest names the versions of the backends this run uses
+                env["emulator"] = "; ".join(sorted({_backend_version(b.backend) for b in boards}))
+            self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv), environment=env)
         return self._writer
 
     def run_model(self, model_path: Path, inputs: list[bytes], board: Board, *,

@@ -6,7 +6,9 @@ a duplicate name, and a backend refuses options it does not take instead of drop
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -55,6 +57,10 @@ class ToyBackend(QemuBackend):
     def parse_section(cls, section: Section, board: Board) -> ToySettings:
         section.check_keys(("program", "machine"))
         return ToySettings(machine=section.get("machine", str), icount_shift=8, program=section.get("program", str))
+
+    @classmethod
+    def version(cls) -> str:
+        return f"toy ({QemuBackend.version()})"
 
     @classmethod
     def missing_reason(cls, board: Board) -> str | None:
@@ -149,6 +155,8 @@ sys.path.insert(0, {str(TESTS)!r})
 from _device_util import build, echo_reference
 from harness.device import open_device
 
+SUITE = "toy"  # each board test leaves a record
+
 
 def test_echo(board):
     with open_device(board, build(board, "echo").elf, timeout=10) as dev:
@@ -165,7 +173,15 @@ def test_plugin_runs_an_available_toy_board_and_skips_a_missing_one(toy: Path, t
     gone = toy_board_file(tmp_path, "toy-gone", "no-such-emulator")
     pytester.makeconftest(PLUGIN_CONFTEST)
     pytester.makepyfile(test_toy=PLUGIN_TEST)
-    res = child_pytest(f"--board={ok}", f"--board={gone}", "--no-results", "-rs", "-v")
+    results = tmp_path / "results"
+    res = child_pytest(f"--board={ok}", f"--board={gone}", f"--results-dir={results}", "-rs", "-v")
     res.assert_outcomes(passed=1, skipped=1)
     res.stdout.fnmatch_lines(["*test_echo?toy-m4? PASSED*",
                               "*SKIPPED*board toy-gone: toy emulator 'no-such-emulator' is not on PATH*"])
+    # The run manifest names the toy backend's version (not the QEMU the results module knows).
+    (run,) = (results / "runs").iterdir()
+    assert json.loads((run / "manifest.json").read_text())["versions"]["emulator"] == ToyBackend.version()
+    with open(run / "records.csv", newline="") as fh:
+        records = {r["board"]: r for r in csv.DictReader(fh)}
+    assert records["toy-m4"]["status"] == "ok" and records["toy-gone"]["status"] == "skipped"
+    assert {r["emulator"] for r in records.values()} == {ToyBackend.version()}

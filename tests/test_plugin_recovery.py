@@ -33,7 +33,7 @@ from flipproxy import Fault, FlipProxy
 from harness.device import open_device
 from harness.firmware.build import build_firmware
 from harness.protocol import SYNC
-from harness.point import PointKey
+from harness import PointKey
 
 SUITE = "recovery"
 MODEL = "testmodels"
