@@ -150,3 +150,21 @@ def test_hil_run_with_data_prints_accuracy(project: Path, cache: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "agreement  100.0% of 72 vectors bit-exact" in out.stdout
     assert "accuracy   0.9722 (70/72" in out.stdout
+
+
+def test_missing_qemu_fails_instead_of_skipping(project: Path, cache: Path, tmp_path: Path) -> None:
+    """QEMU is required: on a machine without it the run fails as `toolchain`, never all-skipped green."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-objcopy", "git"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    env_path = os.environ["PATH"]
+    os.environ["PATH"] = str(bin_dir)
+    try:
+        out = run(project, cache, "--board=m4", "-k", "footprint")
+    finally:
+        os.environ["PATH"] = env_path
+    assert out.returncode == 1, out.stdout[-2000:]
+    assert "qemu-system-arm not found" in out.stdout and "skipped" not in out.stdout.splitlines()[-1]

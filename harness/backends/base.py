@@ -104,8 +104,9 @@ class Backend(abc.ABC, Generic[S]):
 
     @classmethod
     def missing_reason(cls, board: Board) -> str | None:
-        """Why `board` cannot run on this machine with this backend (e.g. the emulator is not
-        installed; the plugin skips its tests with this reason), or None when it can."""
+        """Why `board` cannot run on this machine with an *optional* backend (Renode, which no
+        package registry has), or None. The plugin skips the board's tests with this reason, so a
+        required backend (QEMU, pyOCD: installed by the set-up) returns None and fails at start."""
         return None
 
     @classmethod

@@ -237,15 +237,6 @@ class PyocdBackend(Backend[PyocdSettings]):
         )
 
     @classmethod
-    def missing_reason(cls, board: Board) -> str | None:
-        """pyOCD itself installed (a missing probe is a failure of the run, not a skip)."""
-        try:
-            _pyocd()
-        except ToolchainError as exc:
-            return str(exc)
-        return None
-
-    @classmethod
     def version(cls) -> str:
         try:
             from importlib.metadata import version
