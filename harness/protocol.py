@@ -21,7 +21,7 @@ from typing import Protocol, Union
 
 from harness.errors import DeviceError, DeviceFault, DeviceTimeout, HilError, ProtocolError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 SYNC = b"\xa5\x5a"
 HEADER_BYTES = 7
 TRAILER_BYTES = 4
@@ -61,6 +61,12 @@ class ErrCode(IntEnum):
     BAD_ARGS = 5
     NO_PROFILE = 6
 
+
+# count_flags bits (INVOKE/RESULT and PROFILE replies)
+COUNT_UNSURE = 0x1  # HIL_COUNT_UNSURE: the counter saw a wrap it cannot vouch for
+
+_RESULT = struct.Struct("<iQIII")  # status, ticks, output_len, invokes, count_flags
+_PROFILE_HEAD = struct.Struct("<HHHI")  # total_layers, first_layer, count, count_flags
 
 # Device rejected our frame as corrupt: resending it is safe for every command.
 _TRANSPORT_ERRORS = (ErrCode.BAD_HEADER, ErrCode.BAD_CRC, ErrCode.TOO_LONG)
@@ -271,12 +277,30 @@ class Hello:
 
 @dataclass(frozen=True)
 class Invocation:
-    """One inference: output bytes and raw counter ticks between the two counter reads."""
+    """One inference: output bytes and raw counter ticks between the two counter reads
+    (64-bit on the device); `count_flags` has COUNT_UNSURE when the device cannot vouch for them."""
 
     output: bytes
     ticks: int
     status: int = 0
     index: int = 0
+    count_flags: int = 0
+
+    @property
+    def count_unsure(self) -> bool:
+        return bool(self.count_flags & COUNT_UNSURE)
+
+
+@dataclass(frozen=True)
+class LayerTicks:
+    """PROFILE: the last inference's raw ticks per layer and its count flags."""
+
+    ticks: list[int]
+    count_flags: int = 0
+
+    @property
+    def count_unsure(self) -> bool:
+        return bool(self.count_flags & COUNT_UNSURE)
 
 
 @dataclass(frozen=True)
@@ -561,20 +585,23 @@ class DeviceSession:
         for off in range(0, len(data), chunk):
             self.request(Cmd.LOAD, struct.pack("<I", off) + data[off : off + chunk])
 
-    def _result(self, frame: Frame) -> tuple[int, int, int, int]:
-        if len(frame.payload) < 16:
-            raise self._with_transcript(ProtocolError(f"INVOKE reply has {len(frame.payload)} bytes, expected 16"))
-        return struct.unpack_from("<iIII", frame.payload)
+    def _result(self, frame: Frame) -> tuple[int, int, int, int, int]:
+        """(status, ticks, output length, invokes, count flags) of an INVOKE/RESULT reply."""
+        if len(frame.payload) < _RESULT.size:
+            raise self._with_transcript(ProtocolError(
+                f"INVOKE reply has {len(frame.payload)} bytes, expected {_RESULT.size}"))
+        status, ticks, out_len, index, flags = _RESULT.unpack_from(frame.payload)
+        return status, ticks, out_len, index, flags
 
-    def run(self, *, timeout: float | None = None) -> tuple[int, int, int]:
-        """Run the model once on the loaded input: (status, ticks, output length)."""
+    def run(self, *, timeout: float | None = None) -> tuple[int, int, int, int]:
+        """Run the model once on the loaded input: (status, ticks, output length, count flags)."""
         if self._invokes is None:
             self._invokes = self._result(self.request(Cmd.RESULT))[3]
         expected = self._invokes + 1
         attempt = 0
         while True:
             try:
-                status, ticks, out_len, index = self._result(
+                status, ticks, out_len, index, flags = self._result(
                     self._exchange(Cmd.INVOKE, b"", self.timeout if timeout is None else timeout))
                 break
             except (ProtocolError, DeviceTimeout) as exc:
@@ -587,13 +614,13 @@ class DeviceSession:
                     self._resync()
                 attempt += 1
                 self.retried += 1
-                status, ticks, out_len, index = self._result(self.request(Cmd.RESULT))
+                status, ticks, out_len, index, flags = self._result(self.request(Cmd.RESULT))
                 if index == expected:
                     break  # it ran; only the reply was lost
         self._invokes = index
         if status != 0:
             raise DeviceError(f"hil_model_invoke returned {status} (model '{self._identity().model}')", status=status)
-        return status, ticks, out_len
+        return status, ticks, out_len, flags
 
     def read_output(self, length: int) -> bytes:
         """Read the output buffer back in chunks of at most max_payload bytes."""
@@ -610,8 +637,9 @@ class DeviceSession:
     def invoke(self, data: bytes, *, timeout: float | None = None) -> Invocation:
         """Load `data`, run the model, read the output back."""
         self.load(data)
-        status, ticks, out_len = self.run(timeout=timeout)
-        return Invocation(output=self.read_output(out_len), ticks=ticks, status=status, index=self._invokes or 0)
+        status, ticks, out_len, flags = self.run(timeout=timeout)
+        return Invocation(output=self.read_output(out_len), ticks=ticks, status=status, index=self._invokes or 0,
+                          count_flags=flags)
 
     def reset_state(self) -> None:
         self.request(Cmd.RESET_STATE)
@@ -622,14 +650,17 @@ class DeviceSession:
             raise self._with_transcript(ProtocolError(f"STATS reply has {len(payload)} bytes, expected 20"))
         return Stats(*struct.unpack_from("<5I", payload))
 
-    def profile(self) -> list[int]:
+    def profile(self) -> LayerTicks:
         """Per-layer ticks of the last invoke (firmware built with -DHIL_MODEL_PROFILE)."""
         ticks: list[int] = []
+        flags = 0
         while True:
             payload = self.request(Cmd.PROFILE, struct.pack("<H", len(ticks))).payload
-            total, start, count = struct.unpack_from("<HHH", payload)
-            if start != len(ticks) or len(payload) != 6 + 4 * count:
+            if len(payload) < _PROFILE_HEAD.size:
+                raise self._with_transcript(ProtocolError(f"PROFILE reply has {len(payload)} bytes"))
+            total, start, count, flags = _PROFILE_HEAD.unpack_from(payload)
+            if start != len(ticks) or len(payload) != _PROFILE_HEAD.size + 8 * count:
                 raise self._with_transcript(ProtocolError(f"PROFILE reply malformed (start {start}, count {count})"))
-            ticks.extend(struct.unpack_from(f"<{count}I", payload, 6))
+            ticks.extend(struct.unpack_from(f"<{count}Q", payload, _PROFILE_HEAD.size))
             if len(ticks) >= total or count == 0:
-                return ticks
+                return LayerTicks(ticks, flags)

@@ -19,10 +19,11 @@ int main(void);
 
 void Reset_Handler(void) __attribute__((noreturn));
 void hil_fault_entry(void);
+void hil_irq_entry(void);
 void SysTick_Handler(void) __attribute__((weak, alias("hil_fault_entry")));
 
-/* Cortex-M vector table: 16 system entries, then a few external IRQs (none are used; any
- * unexpected one is reported like a fault). */
+/* Cortex-M vector table: 16 system entries, then a few external IRQs (the counter's overflow
+ * interrupt, wherever the board wires it; any other one is reported like a fault). */
 __attribute__((section(".isr_vector"), used)) void (*const hil_vectors[32])(void) = {
     (void (*)(void))(&_estack),
     Reset_Handler,
@@ -38,10 +39,10 @@ __attribute__((section(".isr_vector"), used)) void (*const hil_vectors[32])(void
     0,
     hil_fault_entry, /* PendSV */
     SysTick_Handler,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
 };
 
 /* Lowest painted word: up to HIL_STACK_GUARD_BYTES below the stack region, in the unused gap
@@ -98,20 +99,77 @@ static uint32_t nvic_banks(void) {
 #endif
 }
 
+#define NVIC_ISPR(n) HIL_REG32(0xE000E200u + 4u * (n))
+
+/* The counter's overflow line (hil_nvic_claim), -1 if none: it stays enabled, and its pending
+ * state is never cleared, so no wrap is lost while the CPU waits for the host. */
+static int counter_line = -1;
+
+static uint32_t others(uint32_t bank) {
+    return counter_line >= 0 && (uint32_t)counter_line / 32u == bank ? ~(1u << ((uint32_t)counter_line % 32u))
+                                                                      : 0xFFFFFFFFu;
+}
+
 void hil_irq_wait_begin(void) {
     __asm volatile("cpsid i" ::: "memory");
     for (uint32_t n = 0, banks = nvic_banks(); n < banks; n++) {
-        NVIC_ICPR(n) = 0xFFFFFFFFu;
+        NVIC_ICPR(n) = others(n);
         NVIC_ISER(n) = 0xFFFFFFFFu;
     }
 }
 
 void hil_irq_wait_end(void) {
     for (uint32_t n = 0, banks = nvic_banks(); n < banks; n++) {
-        NVIC_ICER(n) = 0xFFFFFFFFu;
-        NVIC_ICPR(n) = 0xFFFFFFFFu;
+        NVIC_ICER(n) = others(n);
+        NVIC_ICPR(n) = others(n);
     }
-    __asm volatile("cpsie i" ::: "memory"); /* only SysTick (an exception, not a line) may run */
+    __asm volatile("cpsie i" ::: "memory"); /* only SysTick and the counter's line may run */
+}
+
+int hil_nvic_claim(void (*raise)(void), void (*lower)(void)) {
+    uint32_t banks = nvic_banks();
+    int line = -1;
+    for (int attempt = 0; attempt < 4 && line < 0; attempt++) {
+        for (uint32_t n = 0; n < banks; n++) NVIC_ICPR(n) = 0xFFFFFFFFu;
+        raise();
+        int found = 0;
+        for (uint32_t n = 0; n < banks; n++) {
+            uint32_t p = NVIC_ISPR(n);
+            for (uint32_t b = 0; b < 32u; b++) {
+                if (p >> b & 1u) {
+                    found++;
+                    line = (int)(32u * n + b);
+                }
+            }
+        }
+        if (found != 1) line = -1; /* another line (a UART byte) went pending too: try again */
+        lower();
+    }
+    if (line >= 0) {
+        NVIC_ICPR((uint32_t)line / 32u) = 1u << ((uint32_t)line % 32u);
+        counter_line = line;
+        NVIC_ISER((uint32_t)line / 32u) = 1u << ((uint32_t)line % 32u);
+    }
+    return line;
+}
+
+/* Drivers without an overflow interrupt serve none. */
+__attribute__((weak)) int hil_counter_irq(void) { return 0; }
+
+/* External IRQ: the counter driver serves its own; anything else goes to the fault report with
+ * the exception state untouched (LR = EXC_RETURN, SP = the stacked frame). ARMv6-M safe. */
+__attribute__((naked)) void hil_irq_entry(void) {
+    __asm volatile(
+        "push {r0, lr}\n" /* r0 keeps the stack 8-byte aligned */
+        "bl hil_counter_irq\n"
+        "pop {r1, r2}\n"
+        "mov lr, r2\n"
+        "cmp r0, #0\n"
+        "beq 1f\n"
+        "bx lr\n"
+        "1: ldr r3, =hil_fault_entry\n"
+        "bx r3\n"
+        ".ltorg\n");
 }
 
 uint32_t hil_stack_size(void) { return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack); }
