@@ -12,6 +12,7 @@ instructions, and fails at once.
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from math import floor
 
@@ -19,6 +20,7 @@ import pytest
 
 from harness.boards import Board, load_board
 from harness.device import open_device
+from harness.errors import DeviceError
 
 from _device_util import build
 from test_renode import needs_renode
@@ -88,3 +90,34 @@ def test_counts_past_2_32_instructions_on_renode() -> None:
     """Renode's counter is the 64-bit executed-instruction count written by a CPU hook (1 tick =
     1 instruction), so 2^32 ticks takes 4.3 G instructions; no handler runs (cost 0)."""
     check_counts_past_the_wrap(load_board("m4-renode"), [1_450_000_000], timeout=3600)
+
+
+def _masked(n: int, bit: int) -> bytes:
+    return n.to_bytes(4, "little") + (0x80000000 | bit).to_bytes(4, "little")
+
+
+@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+def test_a_wrap_seen_late_is_an_error_not_a_number(board_name: str) -> None:
+    """The workload masks interrupts for a stretch that starts right after a counter wrap.
+    On SysTick (24 bits, so a period is a few million instructions) a stretch of 2.75 periods
+    loses a wrap: the handler runs 0.75 period late, the device flags the count, and the host
+    raises instead of returning a number (for the inference and its per-layer profile). A
+    stretch of 1.25 periods keeps its one wrap pending for only a quarter period: counted."""
+    board = load_board(board_name)
+    systick = dataclasses.replace(board, counter=dataclasses.replace(board.counter, kind="systick", base=None,
+                                                                     hz=board.clock_hz))
+    period = Fraction(2**24) / systick.ticks_per_instruction()  # instructions per SysTick wrap
+    fw = build(systick, "workload", defines={"HIL_MODEL_PROFILE": None})
+    with open_device(systick, fw.elf, timeout=120) as dev:
+        c = [dev.invoke(_spin(n))[1].value for n in (1000, 2000)]
+        per_iter = (c[1] - c[0]) // 1000
+        _, ok = dev.invoke(_masked(int(Fraction(5, 4) * period / per_iter), 24))
+        assert Fraction(5, 4) * period < ok.value < Fraction(9, 4) * period + 1000  # + up to a period of sync
+        assert all(x.value > 0 for x in dev.profile())
+        with pytest.raises(DeviceError, match="cannot vouch for the inference count") as info:
+            dev.invoke(_masked(int(Fraction(11, 4) * period / per_iter), 24))
+        assert info.value.details["kind"] == "count-unsure" and "systick" in str(info.value)
+        with pytest.raises(DeviceError, match="cannot vouch for the per-layer count"):
+            dev.profile()
+        _, again = dev.invoke(_spin(1000))  # the flag is per inference
+        assert again.value == c[0]
