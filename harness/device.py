@@ -51,6 +51,12 @@ class Device:
         value = self.backend.ticks_to_count(ticks) - self.backend.ticks_to_count(self.hello.overhead_ticks)
         return Count(max(0, value), self.backend.count_kind)
 
+    @property
+    def hook_overhead(self) -> Count:
+        """What the layer hooks of a profile build add per layer (one empty layer's hook cycle,
+        measured by the firmware at boot)."""
+        return Count(self.backend.ticks_to_count(self.hello.hook_ticks), self.backend.count_kind)
+
     def _vouch(self, unsure: bool, what: str) -> None:
         """A count the device cannot vouch for is an error, never a number."""
         if unsure:

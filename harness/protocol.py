@@ -221,6 +221,7 @@ class Hello:
     counter: str
     counter_hz: int
     overhead_ticks: int
+    hook_ticks: int  # profile builds: one empty layer's hook cycle (0 otherwise)
     arena: int
     stack: int
     input_bytes: int
@@ -261,7 +262,7 @@ class Hello:
         hello = cls(
             proto=num("proto"), model=text_field("model"), hash=text_field("hash"), board=text_field("board"),
             core=text_field("core"), counter=text_field("counter"), counter_hz=num("counter_hz"),
-            overhead_ticks=num("overhead_ticks"), arena=num("arena"), stack=num("stack"),
+            overhead_ticks=num("overhead_ticks"), hook_ticks=num("hook_ticks"), arena=num("arena"), stack=num("stack"),
             input_bytes=num("input"), output_bytes=num("output"), layers=num("layers"),
             max_payload=num("max_payload"), profile=bool(num("profile")), semihosting=bool(num("semihosting")),
             fields=fields,
@@ -423,6 +424,7 @@ class DeviceSession:
         self.boot: Hello | None = None
         self._hello: Hello | None = None
         self._invokes: int | None = None
+        self.count_flags = 0  # of the last INVOKE's count (COUNT_UNSURE)
         self.retried = 0
         self._timeout_used = timeout
 
@@ -593,8 +595,9 @@ class DeviceSession:
         status, ticks, out_len, index, flags = _RESULT.unpack_from(frame.payload)
         return status, ticks, out_len, index, flags
 
-    def run(self, *, timeout: float | None = None) -> tuple[int, int, int, int]:
-        """Run the model once on the loaded input: (status, ticks, output length, count flags)."""
+    def run(self, *, timeout: float | None = None) -> tuple[int, int, int]:
+        """Run the model once on the loaded input: (status, ticks, output length); the count's
+        flags are kept in `count_flags`."""
         if self._invokes is None:
             self._invokes = self._result(self.request(Cmd.RESULT))[3]
         expected = self._invokes + 1
@@ -620,7 +623,8 @@ class DeviceSession:
         self._invokes = index
         if status != 0:
             raise DeviceError(f"hil_model_invoke returned {status} (model '{self._identity().model}')", status=status)
-        return status, ticks, out_len, flags
+        self.count_flags = flags
+        return status, ticks, out_len
 
     def read_output(self, length: int) -> bytes:
         """Read the output buffer back in chunks of at most max_payload bytes."""
@@ -637,9 +641,9 @@ class DeviceSession:
     def invoke(self, data: bytes, *, timeout: float | None = None) -> Invocation:
         """Load `data`, run the model, read the output back."""
         self.load(data)
-        status, ticks, out_len, flags = self.run(timeout=timeout)
+        status, ticks, out_len = self.run(timeout=timeout)
         return Invocation(output=self.read_output(out_len), ticks=ticks, status=status, index=self._invokes or 0,
-                          count_flags=flags)
+                          count_flags=self.count_flags)
 
     def reset_state(self) -> None:
         self.request(Cmd.RESET_STATE)

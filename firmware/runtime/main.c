@@ -11,7 +11,7 @@ static uint8_t rx_payload[HIL_MAX_PAYLOAD];
 static uint8_t input_buf[HIL_MODEL_INPUT_BYTES] __attribute__((aligned(8)));
 static uint8_t output_buf[HIL_MODEL_OUTPUT_BYTES] __attribute__((aligned(8)));
 
-static uint32_t invokes, bad_frames, overhead_ticks, last_count_flags;
+static uint32_t invokes, bad_frames, overhead_ticks, hook_ticks, last_count_flags;
 static uint64_t last_ticks;
 static int32_t last_status;
 volatile uint32_t hil_counter_unsure;
@@ -133,6 +133,7 @@ static void emit_identity(void) {
     kv("counter", HIL_COUNTER_KIND);
     kvn("counter_hz", (uint32_t)HIL_COUNTER_HZ);
     kvn("overhead_ticks", overhead_ticks);
+    kvn("hook_ticks", hook_ticks);
     kvn("arena", (uint32_t)HIL_MODEL_ARENA_BYTES);
     kvn("stack", hil_stack_size());
     kvn("input", (uint32_t)HIL_MODEL_INPUT_BYTES);
@@ -292,6 +293,16 @@ int main(void) {
     uint64_t t0 = hil_counter_now();
     uint64_t t1 = hil_counter_now();
     overhead_ticks = (uint32_t)(t1 - t0);
+#ifdef HIL_MODEL_PROFILE
+    /* One empty layer's hook cycle (start, end, next start: read to read), the most the hooks
+     * add between two layers; the host checks the per-layer sum against the whole with it. */
+    hil_model_layer_hook(0, 0);
+    uint64_t s0 = layer_start;
+    hil_model_layer_hook(0, 1);
+    hil_model_layer_hook(0, 0);
+    hook_ticks = (uint32_t)(layer_start - s0);
+    layer_ticks[0] = 0u;
+#endif
     send_emitted(HIL_MSG_BOOT, 0, emit_identity);
     for (;;) {
         uint8_t type, seq;
