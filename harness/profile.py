@@ -126,7 +126,7 @@ def profile_model(model_path: str | Path, board: Board, *, opt: str = "-O2", tar
     gm = generate_cached(model_path, None, None, core)
     fw = build_firmware(board, gm.out_dir, opt=opt, defines={PROFILE_DEFINE: None})
     fp = footprint(fw.elf)
-    check_model_fits(fp, board, model_path)
+    check_model_fits(fw.elf, board, model_path)
     records = random_inputs(gm.inputs, max(1, runs), seed)
     ref = Reference(model_path)
     same = True

@@ -16,8 +16,8 @@ from typing import Sequence
 from harness.boards import Board
 from harness.device import Count, open_device
 from harness.firmware.build import Firmware, build_firmware, default_cache_dir
-from harness.firmware.footprint import Footprint, fit_problems, footprint
-from harness.errors import DeviceFault, DoesNotFit
+from harness.firmware.footprint import Footprint, does_not_fit, footprint, shortfalls
+from harness.errors import DeviceFault
 
 CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
 
@@ -129,11 +129,11 @@ def _reference_outputs(ref, inputs: Sequence[bytes], resets: set[int], state: St
     return out
 
 
-def check_model_fits(fp: Footprint, board: Board, model: Path) -> None:
-    problems = fit_problems(fp, board)
-    if problems:
-        raise DoesNotFit(f"{model.name} does not fit board '{board.name}': " + "; ".join(problems),
-                         flash=fp.flash, ram=fp.ram_total, board=board.name)
+def check_model_fits(elf: Path, board: Board, model: Path) -> None:
+    """DoesNotFit naming each short region's need, capacity, shortfall and largest symbols."""
+    short = shortfalls(elf, board)
+    if short:
+        raise does_not_fit(model.name, short, board)
 
 
 def run_model(
@@ -163,7 +163,7 @@ def run_model(
     gm = generate_cached(model_path, name, state, core)
     fw = build_firmware(board, gm.out_dir, opt=opt)
     fp = footprint(fw.elf)
-    check_model_fits(fp, board, model_path)
+    check_model_fits(fw.elf, board, model_path)
 
     resets = set(reset_before)
     ref = Reference(model_path)
