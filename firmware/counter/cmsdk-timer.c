@@ -37,7 +37,6 @@ void hil_counter_init(void) {
     TIMER_RELOAD = 0xFFFFFFFFu;
     TIMER_VALUE = 0xFFFFFFFFu;
     TIMER_INTSTATUS = 1u;
-    wraps = 0u;
     TIMER_CTRL = CTRL_ENABLE | CTRL_IRQEN; /* system clock */
 }
 

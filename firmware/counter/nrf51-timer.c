@@ -40,7 +40,6 @@ static void clear_event(void) {
 
 /* A compare some hundred instructions ahead, to find the timer's NVIC line. */
 static void raise_once(void) {
-    clear_event();
     TIMER_INTENSET = INT_COMPARE1;
     TIMER_CC1 = low() + 0x4000u;
     while (!pending()) {
@@ -62,7 +61,6 @@ void hil_counter_init(void) {
     hil_nvic_claim(raise_once, lower);
     TIMER_CC1 = 0u; /* the wrap */
     clear_event();
-    wraps = 0u;
     TIMER_INTENSET = INT_COMPARE1;
 }
 

@@ -128,29 +128,27 @@ void hil_irq_wait_end(void) {
 
 int hil_nvic_claim(void (*raise)(void), void (*lower)(void)) {
     uint32_t banks = nvic_banks();
-    int line = -1;
-    for (int attempt = 0; attempt < 4 && line < 0; attempt++) {
+    for (int attempt = 0; attempt < 3; attempt++) {
         for (uint32_t n = 0; n < banks; n++) NVIC_ICPR(n) = 0xFFFFFFFFu;
         raise();
-        int found = 0;
+        lower(); /* the NVIC keeps the line pending */
+        uint32_t line = 0, found = 0;
         for (uint32_t n = 0; n < banks; n++) {
-            uint32_t p = NVIC_ISPR(n);
-            for (uint32_t b = 0; b < 32u; b++) {
-                if (p >> b & 1u) {
+            for (uint32_t b = 0, p = NVIC_ISPR(n); p; b++, p >>= 1) {
+                if (p & 1u) {
                     found++;
-                    line = (int)(32u * n + b);
+                    line = 32u * n + b;
                 }
             }
         }
-        if (found != 1) line = -1; /* another line (a UART byte) went pending too: try again */
-        lower();
+        if (found == 1u) { /* else another line (a UART byte) went pending too: try again */
+            NVIC_ICPR(line / 32u) = 1u << (line % 32u);
+            counter_line = (int)line;
+            NVIC_ISER(line / 32u) = 1u << (line % 32u);
+            return (int)line;
+        }
     }
-    if (line >= 0) {
-        NVIC_ICPR((uint32_t)line / 32u) = 1u << ((uint32_t)line % 32u);
-        counter_line = line;
-        NVIC_ISER((uint32_t)line / 32u) = 1u << ((uint32_t)line % 32u);
-    }
-    return line;
+    return -1;
 }
 
 /* Drivers without an overflow interrupt serve none. */
