@@ -372,11 +372,13 @@ def decode_fault(payload: bytes, elf: str | Path | None = None, last_command: st
     exc = EXCEPTIONS.get(regs["exception"], f"IRQ{regs['exception'] - 16}" if regs["exception"] >= 16 else
                          f"exception {regs['exception']}")
     has_cfsr = bool(regs["flags"] & 1)
-    func = function_at(elf, regs["pc"])
-    lr_func = function_at(elf, regs["lr"])
+    frame_lost = bool(regs["flags"] & 2)  # stack limit hit with no room for the exception frame
+    func = None if frame_lost else function_at(elf, regs["pc"])
+    lr_func = None if frame_lost else function_at(elf, regs["lr"])
     cfsr_bits = bit_names(regs["cfsr"], CFSR_BITS) if has_cfsr else []
     hfsr_bits = bit_names(regs["hfsr"], HFSR_BITS) if has_cfsr else []
-    where = f"pc=0x{regs['pc']:08x} in {func or '?'}, lr=0x{regs['lr']:08x} in {lr_func or '?'}"
+    where = (f"pc=0x{regs['pc']:08x} in {func or '?'}, lr=0x{regs['lr']:08x} in {lr_func or '?'}" if not frame_lost
+             else "the stack ran into its limit with no room left for the exception frame, so PC and LR are unknown")
     status = (f"CFSR=0x{regs['cfsr']:08x} [{' '.join(cfsr_bits) or '-'}] HFSR=0x{regs['hfsr']:08x} "
               f"[{' '.join(hfsr_bits) or '-'}]" if has_cfsr else "no CFSR on ARMv6-M")
     if has_cfsr and "BFARVALID" in cfsr_bits:
@@ -385,11 +387,12 @@ def decode_fault(payload: bytes, elf: str | Path | None = None, last_command: st
         status += f" MMFAR=0x{regs['mmfar']:08x}"
     during = f" during {last_command}" if last_command else ""
     hint = "" if elf else " (pass the ELF to name the function)"
+    inspect = ("raise the stack size or shrink the recursion" if frame_lost else
+               f"Inspect with: arm-none-eabi-addr2line -f -e <elf> 0x{regs['pc']:08x}")
     return DeviceFault(
-        f"firmware {exc}{during}: {where}; {status}; xPSR=0x{regs['xpsr']:08x}{hint}. "
-        f"Inspect with: arm-none-eabi-addr2line -f -e <elf> 0x{regs['pc']:08x}",
+        f"firmware {exc}{during}: {where}; {status}; xPSR=0x{regs['xpsr']:08x}{hint}. {inspect}",
         exception=exc, function=func, lr_function=lr_func, cfsr_bits=cfsr_bits, hfsr_bits=hfsr_bits,
-        registers=regs, last_command=last_command,
+        registers=regs, last_command=last_command, frame_lost=frame_lost,
     )
 
 

@@ -216,6 +216,11 @@ void hil_fault_report(const uint32_t *frame, uint32_t exc_return) {
     r[13] = (uint32_t)(uintptr_t)frame;
     r[14] = exc_return;
     r[15] = HIL_HAS_CFSR ? 1u : 0u;
+#if HIL_HAS_MSPLIM
+    /* A stack-limit fault with too little room left for the exception frame: the core skips
+     * stacking it and sets SP to the limit, so the "stacked" registers are stale memory. */
+    if ((SCB_CFSR & (1u << 20)) && (uintptr_t)frame == (uintptr_t)&_sstack) r[15] |= 2u;
+#endif
     uint8_t payload[64];
     for (int i = 0; i < 16; i++) {
         payload[4 * i] = (uint8_t)r[i];
