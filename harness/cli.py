@@ -123,6 +123,9 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
     prof = profile_model(args.model, load_board(args.board), opt=args.opt, target=args.target, runs=args.runs,
                          seed=args.seed, timeout=args.timeout)
+    if prof.inconsistency() is not None:
+        print(f"hil profile: {format_profile(prof)}", file=sys.stderr)
+        return 1
     print(format_profile(prof))
     return 0 if prof.bitexact else 1
 

@@ -39,6 +39,22 @@ class Device:
         value = self.backend.ticks_to_count(ticks) - self.backend.ticks_to_count(self.hello.overhead_ticks)
         return Count(max(0, value), self.backend.count_kind)
 
+    @property
+    def hook_overhead(self) -> Count:
+        """What the layer hooks of a profile build add per layer (one empty layer's hook cycle,
+        measured by the firmware at boot)."""
+        return Count(self.backend.ticks_to_count(self.hello.hook_ticks), self.backend.count_kind)
+
+    def _vouch(self, unsure: bool, what: str) -> None:
+        """A count the device cannot vouch for is an error, never a number."""
+        if unsure:
+            raise DeviceError(
+                f"the device cannot vouch for the {what} count: its {self.hello.counter} counter wrapped while "
+                f"interrupts were masked for more than half a counter period (the wrap was seen late, so a whole "
+                f"wrap may have been missed); the count is withheld. Does the model disable interrupts "
+                f"(model '{self.hello.model}' on board '{self.hello.board}')?",
+                kind="count-unsure", counter=self.hello.counter)
+
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return fn(*args, **kwargs)
@@ -54,6 +70,7 @@ class Device:
     def invoke(self, x: bytes, *, timeout: float | None = None) -> tuple[bytes, Count]:
         """Run one inference: (output bytes, count between the counter reads)."""
         inv = self._call(self.session.invoke, bytes(x), timeout=timeout)
+        self._vouch(inv.count_unsure, "inference")
         return inv.output, self._count(inv.ticks)
 
     def reset_state(self) -> None:
@@ -64,7 +81,9 @@ class Device:
 
     def profile(self) -> list[Count]:
         """Per-layer counts of the last invoke (firmware built with -DHIL_MODEL_PROFILE)."""
-        return [self._count(t) for t in self._call(self.session.profile)]
+        layers = self._call(self.session.profile)
+        self._vouch(layers.count_unsure, "per-layer")
+        return [self._count(t) for t in layers.ticks]
 
 
 def _boot(session: DeviceSession, boot_timeout: float) -> Hello:

@@ -54,6 +54,27 @@ class Profile:
     arena_bytes: int
     bitexact: bool            # the profiled inferences matched the TFLM reference byte for byte
     totals: list[int] = field(default_factory=list)  # each inference's whole count
+    hook_overhead: int = 0    # one empty layer's hook cycle, measured on the device
+
+    @property
+    def hook_allowance(self) -> int:
+        """The most the hooks may add outside the layers: one hook cycle per layer boundary
+        (and one for the entry and exit of the inference)."""
+        return (len(self.layers) + 1) * self.hook_overhead
+
+    def inconsistency(self) -> str | None:
+        """Why the per-layer counts and the whole inference cannot both be right, or None.
+
+        The whole inference is the layers plus the hooks between them: it must be at least the
+        sum and at most the sum plus the measured hook overhead.
+        """
+        gap = self.total - self.layer_sum
+        if 0 <= gap <= self.hook_allowance:
+            return None
+        return (f"{self.model} on {self.board}: the per-layer sum ({self.layer_sum:,} {self.kind}) and the whole "
+                f"inference ({self.total:,}) differ by {gap:,}, outside what the layer hooks account for "
+                f"(0 to {self.hook_allowance:,}: {len(self.layers) + 1} x {self.hook_overhead:,} measured per hook "
+                f"cycle). At least one of them is wrong; this profile is not to be trusted.")
 
     @property
     def layer_sum(self) -> int:
@@ -105,7 +126,7 @@ def profile_model(model_path: str | Path, board: Board, *, opt: str = "-O2", tar
     gm = generate_cached(model_path, None, None, core)
     fw = build_firmware(board, gm.out_dir, opt=opt, defines={PROFILE_DEFINE: None})
     fp = footprint(fw.elf)
-    check_model_fits(fp, board, model_path)
+    check_model_fits(fw.elf, board, model_path)
     records = random_inputs(gm.inputs, max(1, runs), seed)
     ref = Reference(model_path)
     same = True
@@ -119,6 +140,7 @@ def profile_model(model_path: str | Path, board: Board, *, opt: str = "-O2", tar
             totals.append(count.value)
             same = same and out == ref.run_raw(x)
         counts = dev.profile()
+        hook_overhead = dev.hook_overhead.value
     if len(counts) != len(gm.layers):
         raise DeviceError(f"PROFILE returned {len(counts)} layers, the generated model has {len(gm.layers)} "
                           f"({model_path.name} on '{board.name}'): stale firmware build?")
@@ -127,11 +149,15 @@ def profile_model(model_path: str | Path, board: Board, *, opt: str = "-O2", tar
     return Profile(model=model_path.name, board=board.name, kind=counts[0].kind if counts else "instructions",
                    opt=opt, target=core or "portable", layers=layers, total=totals[-1], macs=gm.macs,
                    code_bytes=fp.code, flash_bytes=fp.flash, arena_bytes=gm.arena_bytes, bitexact=same,
-                   totals=totals)
+                   totals=totals, hook_overhead=hook_overhead)
 
 
 def format_profile(p: Profile) -> str:
-    """The per-layer table with totals, counts labelled with their kind."""
+    """The per-layer table with totals, counts labelled with their kind; only the reason when
+    the per-layer sum and the whole inference contradict each other."""
+    problem = p.inconsistency()
+    if problem is not None:
+        return f"error: {problem}"
     unit = "insn" if p.kind == "instructions" else "cycles"
     head = (f"{p.model} on {p.board} ({p.target} kernels, {p.opt}): counts are {p.kind}"
             f"{' (emulated, exact)' if p.kind == 'instructions' else ''}")
@@ -155,4 +181,6 @@ def format_profile(p: Profile) -> str:
     lines.append(f"code {p.code_bytes:,} B (flash {p.flash_bytes:,} B), arena {p.arena_bytes:,} B, "
                  f"outputs {'bit-exact' if p.bitexact else 'DIFFER from'} vs the TFLM reference "
                  f"({len(p.totals)} inference{'s' if len(p.totals) != 1 else ''})")
+    lines.append(f"whole - sum of layers = {p.total - p.layer_sum:,} {unit}: the layer hooks (at most "
+                 f"{p.hook_allowance:,} {unit}, measured on the device)")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from harness.errors import DeviceError, DeviceFault, DeviceTimeout, HilError, ProtocolError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 SYNC = b"\xa5\x5a"
 HEADER_BYTES = 7
 TRAILER_BYTES = 4
@@ -61,6 +61,12 @@ class ErrCode(IntEnum):
     BAD_ARGS = 5
     NO_PROFILE = 6
 
+
+# count_flags bits (INVOKE/RESULT and PROFILE replies)
+COUNT_UNSURE = 0x1  # HIL_COUNT_UNSURE: the counter saw a wrap it cannot vouch for
+
+_RESULT = struct.Struct("<iQIII")  # status, ticks, output_len, invokes, count_flags
+_PROFILE_HEAD = struct.Struct("<HHHI")  # total_layers, first_layer, count, count_flags
 
 # Device rejected our frame as corrupt: resending it is safe for every command.
 _TRANSPORT_ERRORS = (ErrCode.BAD_HEADER, ErrCode.BAD_CRC, ErrCode.TOO_LONG)
@@ -215,6 +221,7 @@ class Hello:
     counter: str
     counter_hz: int
     overhead_ticks: int
+    hook_ticks: int  # profile builds: one empty layer's hook cycle (0 otherwise)
     arena: int
     stack: int
     input_bytes: int
@@ -255,7 +262,7 @@ class Hello:
         hello = cls(
             proto=num("proto"), model=text_field("model"), hash=text_field("hash"), board=text_field("board"),
             core=text_field("core"), counter=text_field("counter"), counter_hz=num("counter_hz"),
-            overhead_ticks=num("overhead_ticks"), arena=num("arena"), stack=num("stack"),
+            overhead_ticks=num("overhead_ticks"), hook_ticks=num("hook_ticks"), arena=num("arena"), stack=num("stack"),
             input_bytes=num("input"), output_bytes=num("output"), layers=num("layers"),
             max_payload=num("max_payload"), profile=bool(num("profile")), semihosting=bool(num("semihosting")),
             fields=fields,
@@ -271,12 +278,30 @@ class Hello:
 
 @dataclass(frozen=True)
 class Invocation:
-    """One inference: output bytes and raw counter ticks between the two counter reads."""
+    """One inference: output bytes and raw counter ticks between the two counter reads
+    (64-bit on the device); `count_flags` has COUNT_UNSURE when the device cannot vouch for them."""
 
     output: bytes
     ticks: int
     status: int = 0
     index: int = 0
+    count_flags: int = 0
+
+    @property
+    def count_unsure(self) -> bool:
+        return bool(self.count_flags & COUNT_UNSURE)
+
+
+@dataclass(frozen=True)
+class LayerTicks:
+    """PROFILE: the last inference's raw ticks per layer and its count flags."""
+
+    ticks: list[int]
+    count_flags: int = 0
+
+    @property
+    def count_unsure(self) -> bool:
+        return bool(self.count_flags & COUNT_UNSURE)
 
 
 @dataclass(frozen=True)
@@ -348,11 +373,13 @@ def decode_fault(payload: bytes, elf: str | Path | None = None, last_command: st
     exc = EXCEPTIONS.get(regs["exception"], f"IRQ{regs['exception'] - 16}" if regs["exception"] >= 16 else
                          f"exception {regs['exception']}")
     has_cfsr = bool(regs["flags"] & 1)
-    func = function_at(elf, regs["pc"])
-    lr_func = function_at(elf, regs["lr"])
+    frame_lost = bool(regs["flags"] & 2)  # stack limit hit with no room for the exception frame
+    func = None if frame_lost else function_at(elf, regs["pc"])
+    lr_func = None if frame_lost else function_at(elf, regs["lr"])
     cfsr_bits = bit_names(regs["cfsr"], CFSR_BITS) if has_cfsr else []
     hfsr_bits = bit_names(regs["hfsr"], HFSR_BITS) if has_cfsr else []
-    where = f"pc=0x{regs['pc']:08x} in {func or '?'}, lr=0x{regs['lr']:08x} in {lr_func or '?'}"
+    where = (f"pc=0x{regs['pc']:08x} in {func or '?'}, lr=0x{regs['lr']:08x} in {lr_func or '?'}" if not frame_lost
+             else "the stack ran into its limit with no room left for the exception frame, so PC and LR are unknown")
     status = (f"CFSR=0x{regs['cfsr']:08x} [{' '.join(cfsr_bits) or '-'}] HFSR=0x{regs['hfsr']:08x} "
               f"[{' '.join(hfsr_bits) or '-'}]" if has_cfsr else "no CFSR on ARMv6-M")
     if has_cfsr and "BFARVALID" in cfsr_bits:
@@ -361,11 +388,12 @@ def decode_fault(payload: bytes, elf: str | Path | None = None, last_command: st
         status += f" MMFAR=0x{regs['mmfar']:08x}"
     during = f" during {last_command}" if last_command else ""
     hint = "" if elf else " (pass the ELF to name the function)"
+    inspect = ("raise the stack size or shrink the recursion" if frame_lost else
+               f"Inspect with: arm-none-eabi-addr2line -f -e <elf> 0x{regs['pc']:08x}")
     return DeviceFault(
-        f"firmware {exc}{during}: {where}; {status}; xPSR=0x{regs['xpsr']:08x}{hint}. "
-        f"Inspect with: arm-none-eabi-addr2line -f -e <elf> 0x{regs['pc']:08x}",
+        f"firmware {exc}{during}: {where}; {status}; xPSR=0x{regs['xpsr']:08x}{hint}. {inspect}",
         exception=exc, function=func, lr_function=lr_func, cfsr_bits=cfsr_bits, hfsr_bits=hfsr_bits,
-        registers=regs, last_command=last_command,
+        registers=regs, last_command=last_command, frame_lost=frame_lost,
     )
 
 
@@ -400,6 +428,7 @@ class DeviceSession:
         self.boot: Hello | None = None
         self._hello: Hello | None = None
         self._invokes: int | None = None
+        self.count_flags = 0  # of the last INVOKE's count (COUNT_UNSURE)
         self.retried = 0
         self._timeout_used = timeout
 
@@ -562,20 +591,24 @@ class DeviceSession:
         for off in range(0, len(data), chunk):
             self.request(Cmd.LOAD, struct.pack("<I", off) + data[off : off + chunk])
 
-    def _result(self, frame: Frame) -> tuple[int, int, int, int]:
-        if len(frame.payload) < 16:
-            raise self._with_transcript(ProtocolError(f"INVOKE reply has {len(frame.payload)} bytes, expected 16"))
-        return struct.unpack_from("<iIII", frame.payload)
+    def _result(self, frame: Frame) -> tuple[int, int, int, int, int]:
+        """(status, ticks, output length, invokes, count flags) of an INVOKE/RESULT reply."""
+        if len(frame.payload) < _RESULT.size:
+            raise self._with_transcript(ProtocolError(
+                f"INVOKE reply has {len(frame.payload)} bytes, expected {_RESULT.size}"))
+        status, ticks, out_len, index, flags = _RESULT.unpack_from(frame.payload)
+        return status, ticks, out_len, index, flags
 
     def run(self, *, timeout: float | None = None) -> tuple[int, int, int]:
-        """Run the model once on the loaded input: (status, ticks, output length)."""
+        """Run the model once on the loaded input: (status, ticks, output length); the count's
+        flags are kept in `count_flags`."""
         if self._invokes is None:
             self._invokes = self._result(self.request(Cmd.RESULT))[3]
         expected = self._invokes + 1
         attempt = 0
         while True:
             try:
-                status, ticks, out_len, index = self._result(
+                status, ticks, out_len, index, flags = self._result(
                     self._exchange(Cmd.INVOKE, b"", self.timeout if timeout is None else timeout))
                 break
             except (ProtocolError, DeviceTimeout) as exc:
@@ -588,12 +621,13 @@ class DeviceSession:
                     self._resync()
                 attempt += 1
                 self.retried += 1
-                status, ticks, out_len, index = self._result(self.request(Cmd.RESULT))
+                status, ticks, out_len, index, flags = self._result(self.request(Cmd.RESULT))
                 if index == expected:
                     break  # it ran; only the reply was lost
         self._invokes = index
         if status != 0:
             raise DeviceError(f"hil_model_invoke returned {status} (model '{self._identity().model}')", status=status)
+        self.count_flags = flags
         return status, ticks, out_len
 
     def read_output(self, length: int) -> bytes:
@@ -612,7 +646,8 @@ class DeviceSession:
         """Load `data`, run the model, read the output back."""
         self.load(data)
         status, ticks, out_len = self.run(timeout=timeout)
-        return Invocation(output=self.read_output(out_len), ticks=ticks, status=status, index=self._invokes or 0)
+        return Invocation(output=self.read_output(out_len), ticks=ticks, status=status, index=self._invokes or 0,
+                          count_flags=self.count_flags)
 
     def reset_state(self) -> None:
         self.request(Cmd.RESET_STATE)
@@ -623,14 +658,17 @@ class DeviceSession:
             raise self._with_transcript(ProtocolError(f"STATS reply has {len(payload)} bytes, expected 20"))
         return Stats(*struct.unpack_from("<5I", payload))
 
-    def profile(self) -> list[int]:
+    def profile(self) -> LayerTicks:
         """Per-layer ticks of the last invoke (firmware built with -DHIL_MODEL_PROFILE)."""
         ticks: list[int] = []
+        flags = 0
         while True:
             payload = self.request(Cmd.PROFILE, struct.pack("<H", len(ticks))).payload
-            total, start, count = struct.unpack_from("<HHH", payload)
-            if start != len(ticks) or len(payload) != 6 + 4 * count:
+            if len(payload) < _PROFILE_HEAD.size:
+                raise self._with_transcript(ProtocolError(f"PROFILE reply has {len(payload)} bytes"))
+            total, start, count, flags = _PROFILE_HEAD.unpack_from(payload)
+            if start != len(ticks) or len(payload) != _PROFILE_HEAD.size + 8 * count:
                 raise self._with_transcript(ProtocolError(f"PROFILE reply malformed (start {start}, count {count})"))
-            ticks.extend(struct.unpack_from(f"<{count}I", payload, 6))
+            ticks.extend(struct.unpack_from(f"<{count}Q", payload, _PROFILE_HEAD.size))
             if len(ticks) >= total or count == 0:
-                return ticks
+                return LayerTicks(ticks, flags)

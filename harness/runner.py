@@ -15,9 +15,9 @@ from pathlib import Path
 
 from harness.boards import Board
 from harness.device import Count, open_device
-from harness.errors import DeviceFault, DoesNotFit
+from harness.errors import DeviceFault
 from harness.firmware.build import Firmware, build_firmware, cache_root
-from harness.firmware.footprint import Footprint, fit_problems, footprint
+from harness.firmware.footprint import Footprint, does_not_fit, footprint, shortfalls
 from harness.modelfile import read_model_bytes
 from harness.reference import TensorDetails
 
@@ -133,11 +133,11 @@ def _reference_outputs(ref, inputs: Sequence[bytes], resets: set[int], state: St
     return out
 
 
-def check_model_fits(fp: Footprint, board: Board, model: Path) -> None:
-    problems = fit_problems(fp, board)
-    if problems:
-        raise DoesNotFit(f"{model.name} does not fit board '{board.name}': " + "; ".join(problems),
-                         flash=fp.flash, ram=fp.ram_total, board=board.name)
+def check_model_fits(elf: Path, board: Board, model: Path) -> None:
+    """DoesNotFit naming each short region's need, capacity, shortfall and largest symbols."""
+    short = shortfalls(elf, board)
+    if short:
+        raise does_not_fit(model.name, short, board)
 
 
 def run_model(
@@ -167,7 +167,7 @@ def run_model(
     gm = generate_cached(model_path, name, state, core)
     fw = build_firmware(board, gm.out_dir, opt=opt)
     fp = footprint(fw.elf)
-    check_model_fits(fp, board, model_path)
+    check_model_fits(fw.elf, board, model_path)
 
     resets = set(reset_before)
     ref = Reference(model_path)

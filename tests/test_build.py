@@ -184,14 +184,16 @@ def test_weights_too_big_for_flash_give_does_not_fit(tmp_path: Path) -> None:
                                  "const int8_t *keep(void) { return hil_w_big; }\n")
     (model / "model.c").write_text((model / "model.c").read_text().replace(
         "return 0;\n}", "extern const int8_t *keep(void);\n    return keep()[in[0]];\n}", 1))
-    with pytest.raises(DoesNotFit, match=r"board 'm0plus': FLASH overflowed by \d+ bytes"):
+    with pytest.raises(DoesNotFit, match=r"board 'm0plus': flash needs [\d,]+ B .*short by [1-9][\d,]* B; "
+                                         r"largest: hil_w_big 300,000 B"):
         build_firmware("m0plus", model, firmware_dir=MINIFW, cache_dir=tmp_path / "c")
 
 
 def test_arena_too_big_for_ram_gives_does_not_fit(tmp_path: Path) -> None:
     model = copy_model(tmp_path)
     (model / "model.c").write_text((model / "model.c").read_text().replace("hil_arena[512]", "hil_arena[15000]"))
-    with pytest.raises(DoesNotFit, match=r"does not fit board 'm0plus'.*RAM") as exc:
+    with pytest.raises(DoesNotFit, match=r"does not fit board 'm0plus': RAM needs .*short by [1-9][\d,]* B; "
+                                         r"largest: hil_arena 15,000 B") as exc:
         build_firmware("m0plus", model, firmware_dir=MINIFW, cache_dir=tmp_path / "c")
     assert exc.value.details["region"] == "RAM"
 

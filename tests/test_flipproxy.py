@@ -124,13 +124,14 @@ def _sync_positions(stream: bytes) -> set[int]:
 @pytest.mark.parametrize("direction", ["down", "up"])
 def test_no_single_flip_anywhere_in_an_exchange_returns_wrong_data(echo_elf, direction: str) -> None:
     """Flip one byte at every 11th offset of a whole LOAD/INVOKE/READ exchange, one invoke each,
-    on one device: every invoke returns the exact output, except that a flipped sync byte
-    (the frame then never starts) may time out, and nothing else may."""
+    on one device: every invoke returns the exact output and ran the model exactly once (the
+    device's own invoke counter, read back in STATS, against the host's tally), except that a
+    flipped sync byte (the frame then never starts) may time out, and nothing else may."""
     with FlipProxy() as proxy, open_device("m4", echo_elf, timeout=2.0, connect_via=proxy.connect_via) as dev:
         start = proxy.position(direction)
         dev.invoke(X)  # measure one clean exchange
         length = proxy.position(direction) - start
-        calls, timeouts = 1, 0
+        ran, timeouts = 1, 0  # inferences the host asked for that the device ran
         for k in range(0, length, STRIDE):
             begin = proxy.position(direction)
             fault = proxy.add(Fault(direction, "flip", at=begin + k, xor=0x41))
@@ -140,12 +141,18 @@ def test_no_single_flip_anywhere_in_an_exchange_returns_wrong_data(echo_elf, dir
                 stream = bytes(proxy.capture[direction])
                 assert fault.hits[0] in _sync_positions(stream), f"offset {k}: timeout on a non-sync byte"
                 timeouts += 1
+                # the failed call ran the model at most once (not at all if LOAD or INVOKE was lost)
+                proxy.clear()
+                device = dev.stats().invokes
+                assert device in (ran, ran + 1), f"offset {k}: {device - ran} inferences for one failed call"
+                ran = device
                 continue
             finally:
                 proxy.clear()
             assert fault.hits == [begin + k]
-            calls = dev.stats().invokes
-            assert out == echo_reference(X, calls - 1), f"offset {k}: wrong data returned"
+            ran += 1
+            assert dev.stats().invokes == ran, f"offset {k}: the device ran INVOKE {dev.stats().invokes - ran + 1} times"
+            assert out == echo_reference(X, ran - 1), f"offset {k}: wrong data returned"
         iterations = len(range(0, length, STRIDE))
         assert dev.session.retried == iterations - timeouts  # every other flip: detected, retried once
     assert qemu_children() == []

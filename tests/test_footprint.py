@@ -83,3 +83,54 @@ def test_unreadable_elf_is_a_build_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not an elf at all")
     with pytest.raises(BuildError, match="cannot read ELF"):
         footprint(bad)
+
+
+# ------------------------------------------------------------------ does not fit: the real shortfall
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _big_activations_model() -> Path:
+    """Real int8 conv model whose 48x48 activations need far more RAM than the m0plus has."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "codegen"))
+    import cg_models
+
+    return cg_models.model_path("conv_chain", "int8", in_shape=(48, 48, 3))
+
+
+def _resized(board, region: str, size: int):  # type: ignore[no-untyped-def]
+    return dataclasses.replace(board, **{region: dataclasses.replace(getattr(board, region), size=size)})
+
+
+@pytest.mark.parametrize("case", ["RAM", "flash"])
+def test_does_not_fit_names_region_need_capacity_shortfall_and_contributors(case: str) -> None:
+    """RAM: an int8 conv model with big activations (the linker itself says "RAM overflowed by 0
+    bytes" here: the stack is pinned to the top). Flash: the ad suite's 285 KB of weights. The
+    need is exact: the same firmware links for a board with exactly that much, and for one byte
+    less it is short by exactly one byte."""
+    from harness.runner import generate_cached, run_model
+
+    board = load_board("m0plus")
+    model = _big_activations_model() if case == "RAM" else ROOT / "suites" / "ad" / "artifacts" / "int8.tflite"
+    with pytest.raises(DoesNotFit) as info:
+        run_model(model, board, [])
+    msg, d = str(info.value), info.value.details
+    capacity = board.ram.size if case == "RAM" else board.flash.size
+    assert d["region"] == case.upper() and d["capacity"] == capacity
+    assert d["shortfall"] == d["need"] - capacity > 0
+    assert f"{case} needs {d['need']:,} B" in msg and f"the board has {capacity:,} B: short by {d['shortfall']:,} B" in msg
+    assert "by 0 " not in msg and " 0 bytes" not in msg
+    top = d["regions"][case]["largest"]
+    assert len(top) == 5 and top == sorted(top, key=lambda s: -s[1])
+    if case == "RAM":
+        assert top[0][0] == "hil_arena" and "stack 2,048 B" in msg and "arena " in msg and "bss " in msg
+    else:
+        assert all(name.startswith("hil_w_") for name, _ in top[:2]) and "weights " in msg and "code " in msg
+    gm = generate_cached(model, None, None, board.core)
+    region = "ram" if case == "RAM" else "flash"
+    assert build_firmware(_resized(board, region, d["need"]), gm.out_dir).elf.is_file()
+    with pytest.raises(DoesNotFit) as tighter:
+        build_firmware(_resized(board, region, d["need"] - 1), gm.out_dir)
+    assert tighter.value.details["shortfall"] == 1 and tighter.value.details["need"] == d["need"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,25 @@ def test_layers_sum_to_about_the_whole_inference(har_m4) -> None:
     assert 0.9 * p.total <= p.layer_sum <= p.total
     assert p.macs == sum(lc.macs for lc in p.layers) > 0
     assert len(p.totals) == 2 and p.total == p.totals[-1]  # the profile is the last inference's
+    # the difference is the hooks' own cost, within what the device measured for them
+    assert p.hook_overhead > 0 and 0 <= p.total - p.layer_sum <= p.hook_allowance
+    assert p.inconsistency() is None
+
+
+@pytest.mark.parametrize("change", ["sum above whole", "whole wrapped at 2^32 ticks", "gap beyond the hooks"])
+def test_profile_that_contradicts_itself_says_so_instead_of_printing_both(har_m4, change: str) -> None:
+    p = har_m4
+    total = {"sum above whole": p.layer_sum - 1,
+             "whole wrapped at 2^32 ticks": p.total - 671_088_640,  # what the 32-bit m4 count did
+             "gap beyond the hooks": p.layer_sum + p.hook_allowance + 1}[change]
+    bad = dataclasses.replace(p, total=total)
+    problem = bad.inconsistency()
+    assert problem is not None and "not to be trusted" in problem and f"{bad.layer_sum:,}" in problem
+    text = format_profile(bad)
+    assert text == f"error: {problem}" and "insn/MAC" not in text  # no table of numbers
+    # the edge of the allowance is still consistent: the check is no looser or tighter than measured
+    assert dataclasses.replace(p, total=p.layer_sum + p.hook_allowance).inconsistency() is None
+    assert dataclasses.replace(p, total=p.layer_sum).inconsistency() is None
 
 
 def test_table_has_every_layer_and_labelled_counts(har_m4) -> None:

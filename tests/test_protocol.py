@@ -126,15 +126,15 @@ def test_decoder_never_raises_on_noise(noise: bytes) -> None:
 
 
 def test_hello_parse_and_missing_field() -> None:
-    text = ("proto=1\nmodel=m\nhash=h\nboard=m4\ncore=cortex-m4\ncounter=systick\ncounter_hz=25\n"
-            "overhead_ticks=3\narena=0\nstack=8\ninput=4\noutput=4\nlayers=1\nmax_payload=256\n"
+    text = ("proto=2\nmodel=m\nhash=h\nboard=m4\ncore=cortex-m4\ncounter=systick\ncounter_hz=25\n"
+            "overhead_ticks=3\nhook_ticks=0\narena=0\nstack=8\ninput=4\noutput=4\nlayers=1\nmax_payload=256\n"
             "profile=0\nsemihosting=1\nextra=yes\n")
     hello = Hello.parse(text.encode())
     assert (hello.board, hello.input_bytes, hello.max_payload, hello.fields["extra"]) == ("m4", 4, 256, "yes")
     with pytest.raises(ProtocolError, match="lacks 'hash'"):
         Hello.parse(text.replace("hash=h\n", "").encode())
-    with pytest.raises(ProtocolError, match="protocol 2"):
-        Hello.parse(text.replace("proto=1", "proto=2").encode())
+    with pytest.raises(ProtocolError, match="protocol 1"):
+        Hello.parse(text.replace("proto=2", "proto=1").encode())
 
 
 def test_fault_payload_decoding_names_bits() -> None:

@@ -58,12 +58,41 @@ def test_multi_input_order_matters() -> None:
     assert a != b
 
 
-def test_run_is_deterministic_and_reset_keeps_answers() -> None:
-    ref = Reference(_model("har", "int8"))
-    xs = _random_inputs(ref, np.random.default_rng(2))
+@pytest.fixture(scope="module")
+def stateful_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model with a resource variable: y = 2 * (sum of every input since reset)."""
+    tf = pytest.importorskip("tensorflow")
+
+    class Accumulator(tf.Module):
+        def __init__(self) -> None:
+            self.total = tf.Variable(tf.zeros([1, 4]))
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+        def __call__(self, x):  # type: ignore[no-untyped-def]
+            self.total.assign_add(x)
+            return self.total * 2.0
+
+    acc = Accumulator()
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([acc.__call__.get_concrete_function()], acc)
+    conv.experimental_enable_resource_variables = True
+    path = tmp_path_factory.mktemp("stateful") / "accumulator.tflite"
+    path.write_bytes(conv.convert())
+    return path
+
+
+def test_run_is_deterministic_and_reset_restores_a_stateful_model(stateful_model: Path) -> None:
+    """The model keeps state (a second run differs), reset() clears it: the first answer after a
+    reset equals a fresh interpreter's first answer, and the one after that repeats too."""
+    ref = Reference(stateful_model)
+    xs = [np.random.default_rng(2).normal(0, 1, (1, 4)).astype(np.float32)]
     first = ref.run(xs)[0].copy()
+    second = ref.run(xs)[0].copy()
+    assert not np.array_equal(first, second), "the model must carry state, or the test proves nothing"
     ref.reset()
-    assert np.array_equal(ref.run(xs)[0], first)
+    fresh = Reference(stateful_model)
+    assert np.array_equal(ref.run(xs)[0], fresh.run(xs)[0]) and np.array_equal(fresh.run(xs)[0], second)
+    assert np.array_equal(ref.run(xs)[0], second)
+    assert np.array_equal(first, 2 * xs[0])  # the state starts at zero
 
 
 def test_wrong_input_sizes_are_config_errors() -> None:

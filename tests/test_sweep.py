@@ -82,7 +82,6 @@ def test_ok_points_carry_the_metrics(swept) -> None:
         assert r.count_kind == "instructions" and r.count_per_inference > 0
         assert r.flash_bytes > r.extra["weights_bytes"] > 0
         assert r.ram_bytes > r.arena_bytes > 0 and r.stack_bytes > 0
-        assert r.extra["bops"] == r.extra["macs"] * 8 * 8
         assert r.extra["vectors"] == 4
         assert r.accuracy == r.extra["host_accuracy"]  # bit-exact outputs give the same argmax
         assert r.extra["macs"] > 0 and r.model_sha256

@@ -1,7 +1,7 @@
-/* SysTick (24-bit, CPU clock) extended to 32 bits by counting wraps in its interrupt.
+/* SysTick (24-bit, CPU clock) extended to 64 bits by counting wraps in its interrupt.
  * On real Cortex-M0+ parts this counts CPU cycles; under QEMU -icount it follows the
  * virtual clock. The ISR's few instructions are part of every measured interval. */
-#include "hil.h"
+#include "hil_counter.h"
 
 #define SYST_CSR HIL_REG32(0xE000E010u)
 #define SYST_RVR HIL_REG32(0xE000E014u)
@@ -11,7 +11,10 @@
 
 static volatile uint32_t wraps;
 
-void SysTick_Handler(void) { wraps++; }
+static uint32_t low(void) { return 0xFFFFFFu - (SYST_CVR & 0xFFFFFFu); }
+static int pending(void) { return (SCB_ICSR & ICSR_PENDSTSET) != 0u; }
+
+void SysTick_Handler(void) { hil_counter_wrapped(&wraps, 24u, low()); }
 
 void hil_counter_init(void) {
     SYST_CSR = 0u;
@@ -20,13 +23,4 @@ void hil_counter_init(void) {
     SYST_CSR = 7u; /* enable, interrupt, CPU clock */
 }
 
-uint32_t hil_counter_now(void) {
-    uint32_t w, v, pending;
-    do {
-        w = wraps;
-        v = SYST_CVR & 0xFFFFFFu;
-        pending = SCB_ICSR & ICSR_PENDSTSET;
-    } while (w != wraps);
-    if (pending && v > 0x800000u) w++; /* wrapped, interrupt not yet taken */
-    return (w << 24) + (0xFFFFFFu - v);
-}
+uint64_t hil_counter_now(void) { return hil_counter_extend(&wraps, 24u, low, pending); }

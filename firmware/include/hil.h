@@ -78,9 +78,24 @@ void hil_uart_init(void);
 void hil_uart_putc(uint8_t c);
 uint8_t hil_uart_getc(void);
 
-/* Free-running up-counter; differences are taken modulo 2^32. */
+/* Free-running 64-bit up-counter: each driver (firmware/counter/<kind>.c) extends its hardware
+ * counter across wraps (an overflow interrupt, or polling from SysTick for DWT). */
 void hil_counter_init(void);
-uint32_t hil_counter_now(void);
+uint64_t hil_counter_now(void);
+
+/* Set by a counter driver when it saw a wrap it cannot vouch for: a wrap noticed more than half
+ * a hardware period late (interrupts were masked that long, so a whole wrap may have gone
+ * unseen). The protocol loop clears it before an inference and reports it with the count. */
+extern volatile uint32_t hil_counter_unsure;
+
+/* Counter overflow interrupts. External IRQs all enter hil_irq_entry, which calls the driver's
+ * hil_counter_irq() (returns nonzero when it served its interrupt); any other IRQ is reported
+ * like a fault. hil_nvic_claim(raise, lower) finds the NVIC line a peripheral drives (boards wire
+ * the same timer to different lines: MPS2 timer0 8, MPS2-TZ 3, nRF51 TIMER0 8) by letting
+ * raise() assert its interrupt once; after lower() deasserts it, the line is enabled and stays
+ * enabled (its pending state kept) across the UART's WFI waits. Returns the line or -1. */
+int hil_counter_irq(void);
+int hil_nvic_claim(void (*raise)(void), void (*lower)(void));
 
 /* Semihosting exit (only does something when HIL_SEMIHOSTING), otherwise spins forever. */
 void hil_exit(int code) __attribute__((noreturn));

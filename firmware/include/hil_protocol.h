@@ -5,7 +5,7 @@
 #ifndef HIL_PROTOCOL_H
 #define HIL_PROTOCOL_H
 
-#define HIL_PROTO_VERSION 1
+#define HIL_PROTO_VERSION 2
 #define HIL_SYNC0 0xA5
 #define HIL_SYNC1 0x5A
 #define HIL_HEADER_BYTES 7
@@ -34,5 +34,8 @@
 #define HIL_ERR_UNKNOWN_CMD 4
 #define HIL_ERR_BAD_ARGS 5
 #define HIL_ERR_NO_PROFILE 6
+
+/* count_flags in the INVOKE/RESULT and PROFILE replies */
+#define HIL_COUNT_UNSURE 1u /* the counter saw a wrap it cannot vouch for: the count is not to be trusted */
 
 #endif

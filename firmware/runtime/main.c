@@ -11,16 +11,18 @@ static uint8_t rx_payload[HIL_MAX_PAYLOAD];
 static uint8_t input_buf[HIL_MODEL_INPUT_BYTES] __attribute__((aligned(8)));
 static uint8_t output_buf[HIL_MODEL_OUTPUT_BYTES] __attribute__((aligned(8)));
 
-static uint32_t invokes, bad_frames, last_ticks, overhead_ticks;
+static uint32_t invokes, bad_frames, overhead_ticks, hook_ticks, last_count_flags;
+static uint64_t last_ticks;
 static int32_t last_status;
+volatile uint32_t hil_counter_unsure;
 
 #ifdef HIL_MODEL_PROFILE
-static uint32_t layer_ticks[HIL_MODEL_NUM_LAYERS];
-static uint32_t layer_start;
+static uint64_t layer_ticks[HIL_MODEL_NUM_LAYERS];
+static uint64_t layer_start;
 
 /* Called by the model around each layer; records the last invoke's ticks per layer. */
 void hil_model_layer_hook(int layer, int end) {
-    uint32_t now = hil_counter_now();
+    uint64_t now = hil_counter_now();
     if (!end) {
         layer_start = now;
     } else if (layer >= 0 && layer < HIL_MODEL_NUM_LAYERS) {
@@ -50,6 +52,10 @@ static __attribute__((unused)) void tx_u16(uint16_t v) {
 static void tx_u32(uint32_t v) {
     uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     tx_bytes(b, 4);
+}
+static void tx_u64(uint64_t v) {
+    tx_u32((uint32_t)v);
+    tx_u32((uint32_t)(v >> 32));
 }
 static void tx_str(const char *s) { tx_bytes(s, strlen(s)); }
 static void tx_dec(uint32_t v) {
@@ -127,6 +133,7 @@ static void emit_identity(void) {
     kv("counter", HIL_COUNTER_KIND);
     kvn("counter_hz", (uint32_t)HIL_COUNTER_HZ);
     kvn("overhead_ticks", overhead_ticks);
+    kvn("hook_ticks", hook_ticks);
     kvn("arena", (uint32_t)HIL_MODEL_ARENA_BYTES);
     kvn("stack", hil_stack_size());
     kvn("input", (uint32_t)HIL_MODEL_INPUT_BYTES);
@@ -143,9 +150,10 @@ static void emit_identity(void) {
 
 static void emit_result(void) {
     tx_u32((uint32_t)last_status);
-    tx_u32(last_ticks);
+    tx_u64(last_ticks);
     tx_u32((uint32_t)HIL_MODEL_OUTPUT_BYTES);
     tx_u32(invokes);
+    tx_u32(last_count_flags);
 }
 
 static void emit_stats(void) {
@@ -222,9 +230,11 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
 #ifdef HIL_MODEL_PROFILE
         memset(layer_ticks, 0, sizeof layer_ticks);
 #endif
-        uint32_t t0 = hil_counter_now();
+        hil_counter_unsure = 0u;
+        uint64_t t0 = hil_counter_now();
         int st = hil_model_invoke(input_buf, output_buf);
-        uint32_t t1 = hil_counter_now();
+        uint64_t t1 = hil_counter_now();
+        last_count_flags = hil_counter_unsure ? HIL_COUNT_UNSURE : 0u;
         last_status = st;
         last_ticks = t1 - t0;
         invokes++;
@@ -256,12 +266,13 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         uint16_t start = len >= 2 ? rd_u16(p) : 0;
         uint16_t total = HIL_MODEL_NUM_LAYERS;
         uint16_t count = start < total ? (uint16_t)(total - start) : 0;
-        if (count > (HIL_MAX_PAYLOAD - 6) / 4) count = (HIL_MAX_PAYLOAD - 6) / 4;
-        tx_begin(reply, seq, (uint16_t)(6u + 4u * count));
+        if (count > (HIL_MAX_PAYLOAD - 10) / 8) count = (HIL_MAX_PAYLOAD - 10) / 8;
+        tx_begin(reply, seq, (uint16_t)(10u + 8u * count));
         tx_u16(total);
         tx_u16(start);
         tx_u16(count);
-        for (uint16_t i = 0; i < count; i++) tx_u32(layer_ticks[start + i]);
+        tx_u32(last_count_flags);
+        for (uint16_t i = 0; i < count; i++) tx_u64(layer_ticks[start + i]);
         tx_end();
 #else
         send_error(seq, HIL_ERR_NO_PROFILE, "firmware built without -DHIL_MODEL_PROFILE");
@@ -279,9 +290,19 @@ int main(void) {
     hil_uart_init();
     hil_uart_ready = 1;
     hil_counter_init();
-    uint32_t t0 = hil_counter_now();
-    uint32_t t1 = hil_counter_now();
-    overhead_ticks = t1 - t0;
+    uint64_t t0 = hil_counter_now();
+    uint64_t t1 = hil_counter_now();
+    overhead_ticks = (uint32_t)(t1 - t0);
+#ifdef HIL_MODEL_PROFILE
+    /* One empty layer's hook cycle (start, end, next start: read to read), the most the hooks
+     * add between two layers; the host checks the per-layer sum against the whole with it. */
+    hil_model_layer_hook(0, 0);
+    uint64_t s0 = layer_start;
+    hil_model_layer_hook(0, 1);
+    hil_model_layer_hook(0, 0);
+    hook_ticks = (uint32_t)(layer_start - s0);
+    layer_ticks[0] = 0u;
+#endif
     send_emitted(HIL_MSG_BOOT, 0, emit_identity);
     for (;;) {
         uint8_t type, seq;

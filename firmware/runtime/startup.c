@@ -19,10 +19,11 @@ int main(void);
 
 void Reset_Handler(void) __attribute__((noreturn));
 void hil_fault_entry(void);
+void hil_irq_entry(void);
 void SysTick_Handler(void) __attribute__((weak, alias("hil_fault_entry")));
 
-/* Cortex-M vector table: 16 system entries, then a few external IRQs (none are used; any
- * unexpected one is reported like a fault). */
+/* Cortex-M vector table: 16 system entries, then a few external IRQs (the counter's overflow
+ * interrupt, wherever the board wires it; any other one is reported like a fault). */
 __attribute__((section(".isr_vector"), used)) void (*const hil_vectors[32])(void) = {
     (void (*)(void))(&_estack),
     Reset_Handler,
@@ -38,10 +39,10 @@ __attribute__((section(".isr_vector"), used)) void (*const hil_vectors[32])(void
     0,
     hil_fault_entry, /* PendSV */
     SysTick_Handler,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
-    hil_fault_entry, hil_fault_entry, hil_fault_entry, hil_fault_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
+    hil_irq_entry, hil_irq_entry, hil_irq_entry, hil_irq_entry,
 };
 
 /* Lowest painted word: up to HIL_STACK_GUARD_BYTES below the stack region, in the unused gap
@@ -98,20 +99,75 @@ static uint32_t nvic_banks(void) {
 #endif
 }
 
+#define NVIC_ISPR(n) HIL_REG32(0xE000E200u + 4u * (n))
+
+/* The counter's overflow line (hil_nvic_claim), -1 if none: it stays enabled, and its pending
+ * state is never cleared, so no wrap is lost while the CPU waits for the host. */
+static int counter_line = -1;
+
+static uint32_t others(uint32_t bank) {
+    return counter_line >= 0 && (uint32_t)counter_line / 32u == bank ? ~(1u << ((uint32_t)counter_line % 32u))
+                                                                      : 0xFFFFFFFFu;
+}
+
 void hil_irq_wait_begin(void) {
     __asm volatile("cpsid i" ::: "memory");
     for (uint32_t n = 0, banks = nvic_banks(); n < banks; n++) {
-        NVIC_ICPR(n) = 0xFFFFFFFFu;
+        NVIC_ICPR(n) = others(n);
         NVIC_ISER(n) = 0xFFFFFFFFu;
     }
 }
 
 void hil_irq_wait_end(void) {
     for (uint32_t n = 0, banks = nvic_banks(); n < banks; n++) {
-        NVIC_ICER(n) = 0xFFFFFFFFu;
-        NVIC_ICPR(n) = 0xFFFFFFFFu;
+        NVIC_ICER(n) = others(n);
+        NVIC_ICPR(n) = others(n);
     }
-    __asm volatile("cpsie i" ::: "memory"); /* only SysTick (an exception, not a line) may run */
+    __asm volatile("cpsie i" ::: "memory"); /* only SysTick and the counter's line may run */
+}
+
+int hil_nvic_claim(void (*raise)(void), void (*lower)(void)) {
+    uint32_t banks = nvic_banks();
+    for (int attempt = 0; attempt < 3; attempt++) {
+        for (uint32_t n = 0; n < banks; n++) NVIC_ICPR(n) = 0xFFFFFFFFu;
+        raise();
+        lower(); /* the NVIC keeps the line pending */
+        uint32_t line = 0, found = 0;
+        for (uint32_t n = 0; n < banks; n++) {
+            for (uint32_t b = 0, p = NVIC_ISPR(n); p; b++, p >>= 1) {
+                if (p & 1u) {
+                    found++;
+                    line = 32u * n + b;
+                }
+            }
+        }
+        if (found == 1u) { /* else another line (a UART byte) went pending too: try again */
+            NVIC_ICPR(line / 32u) = 1u << (line % 32u);
+            counter_line = (int)line;
+            NVIC_ISER(line / 32u) = 1u << (line % 32u);
+            return (int)line;
+        }
+    }
+    return -1;
+}
+
+/* Drivers without an overflow interrupt serve none. */
+__attribute__((weak)) int hil_counter_irq(void) { return 0; }
+
+/* External IRQ: the counter driver serves its own; anything else goes to the fault report with
+ * the exception state untouched (LR = EXC_RETURN, SP = the stacked frame). ARMv6-M safe. */
+__attribute__((naked)) void hil_irq_entry(void) {
+    __asm volatile(
+        "push {r0, lr}\n" /* r0 keeps the stack 8-byte aligned */
+        "bl hil_counter_irq\n"
+        "pop {r1, r2}\n"
+        "mov lr, r2\n"
+        "cmp r0, #0\n"
+        "beq 1f\n"
+        "bx lr\n"
+        "1: ldr r3, =hil_fault_entry\n"
+        "bx r3\n"
+        ".ltorg\n");
 }
 
 uint32_t hil_stack_size(void) { return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack); }
@@ -160,6 +216,11 @@ void hil_fault_report(const uint32_t *frame, uint32_t exc_return) {
     r[13] = (uint32_t)(uintptr_t)frame;
     r[14] = exc_return;
     r[15] = HIL_HAS_CFSR ? 1u : 0u;
+#if HIL_HAS_MSPLIM
+    /* A stack-limit fault with too little room left for the exception frame: the core skips
+     * stacking it and sets SP to the limit, so the "stacked" registers are stale memory. */
+    if ((SCB_CFSR & (1u << 20)) && (uintptr_t)frame == (uintptr_t)&_sstack) r[15] |= 2u;
+#endif
     uint8_t payload[64];
     for (int i = 0; i < 16; i++) {
         payload[4 * i] = (uint8_t)r[i];

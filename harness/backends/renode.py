@@ -330,8 +330,11 @@ class RenodeBackend(Backend[RenodeSettings]):
             script = "self.Log(LogLevel.Warning, 'HILCOUNT %d' % self.ExecutedInstructions)"
             if self.board.counter.kind == ICOUNT_COUNTER:
                 assert self.board.counter.base is not None
-                script = (f"machine.SystemBus.WriteDoubleWord({self.board.counter.base:#x}, "
-                          f"System.UInt32(self.ExecutedInstructions & 0xFFFFFFFF)); " + script)
+                base = self.board.counter.base  # 64-bit count: low word, then high word
+                script = (f"machine.SystemBus.WriteDoubleWord({base:#x}, "
+                          f"System.UInt32(self.ExecutedInstructions & 0xFFFFFFFF)); "
+                          f"machine.SystemBus.WriteDoubleWord({base + 4:#x}, "
+                          f"System.UInt32(self.ExecutedInstructions >> 32)); " + script)
             lines.append(f'sysbus.cpu AddHook {counter:#x} "{script}"')
         exit_addr = self._hooks.get(EXIT_SYMBOL)
         if exit_addr is not None:

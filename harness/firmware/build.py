@@ -19,13 +19,14 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.boards import Board, load_board
 from harness.errors import BuildError, DoesNotFit, ToolchainError
+from harness.firmware.footprint import does_not_fit, shortfalls
 from harness.firmware.linker import RAM_OVERFLOW_MARK, linker_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -204,22 +205,32 @@ def _first_errors(log: str, limit: int = 6) -> str:
     return "\n".join(lines[:limit]) or log.strip()[-1500:]
 
 
-def _raise_if_does_not_fit(log: str, board: Board) -> None:
-    m = re.search(r"region `(\w+)' overflowed by (\d+) bytes", log)
-    if m:
-        region, over = m.group(1), int(m.group(2))
-        size = board.flash.size if region == "FLASH" else board.ram.size
+MEASURE_REGION_BYTES = 0x4000000  # 64 MiB: room to link firmware that does not fit, to measure it
+
+
+def _measuring_board(board: Board) -> Board:
+    """`board` with flash and RAM large enough to link anything (flash stays below RAM)."""
+    flash = max(board.flash.size, min(MEASURE_REGION_BYTES, board.ram.origin - board.flash.origin))
+    return dataclasses.replace(board, flash=dataclasses.replace(board.flash, size=flash),
+                               ram=dataclasses.replace(board.ram, size=max(board.ram.size, MEASURE_REGION_BYTES)))
+
+
+def _raise_if_does_not_fit(log: str, board: Board, relink: Callable[[str], tuple[int, Path]]) -> None:
+    """After a failed link: if the linker said a region overflowed, link again for a board with
+    room to spare and raise DoesNotFit with each region's need, capacity, shortfall and largest
+    symbols, measured from that ELF. (The linker's own "overflowed by N bytes" is 0 for RAM: the
+    stack is pinned to the top of RAM, so .bss runs into it without leaving the region.)"""
+    if not re.search(r"region `\w+' overflowed by \d+ bytes?", log) and RAM_OVERFLOW_MARK not in log:
+        return
+    rc, elf = relink(linker_script(_measuring_board(board)))
+    short = shortfalls(elf, board) if rc == 0 else []
+    if not short:  # cannot happen unless the linker counts differently: still no "0 bytes"
         raise DoesNotFit(
-            f"firmware does not fit board '{board.name}': {region} overflowed by {over} bytes "
-            f"(region size {size} bytes); shrink the model (weights/arena) or pick a bigger board",
-            region=region, over_bytes=over, size=size, log=log,
-        )
-    if RAM_OVERFLOW_MARK in log:
-        raise DoesNotFit(
-            f"firmware does not fit board '{board.name}': .data + .bss + stack ({board.stack_bytes} B) "
-            f"exceed RAM ({board.ram.size} B); shrink the arena or stack_bytes in {board.path}",
-            region="RAM", size=board.ram.size, log=log,
-        )
+            f"firmware does not fit board '{board.name}' (flash {board.flash.size:,} B, RAM {board.ram.size:,} B) "
+            f"but could not be measured:\n{_first_errors(log)}", region="unknown", log=log)
+    err = does_not_fit("firmware", short, board)
+    err.details["log"] = log
+    raise err
 
 
 def build_firmware(
@@ -279,7 +290,14 @@ def build_firmware(
         rc, out = _run([compiler, *ldflags, *map(str, objects), *LIBS, "-o", "firmware.elf"], tmp)
         log += out
         if rc != 0:
-            _raise_if_does_not_fit(log, board)
+            def relink(measure_script: str) -> tuple[int, Path]:
+                (tmp / "measure.ld").write_text(measure_script)
+                flags = [f for f in ldflags if f != "-Wl,-Map=firmware.map"]
+                flags[flags.index("firmware.ld")] = "measure.ld"
+                code, _ = _run([compiler, *flags, *map(str, objects), *LIBS, "-o", "measure.elf"], tmp)
+                return code, tmp / "measure.elf"
+
+            _raise_if_does_not_fit(log, board, relink)
             raise BuildError(
                 f"linking firmware for board '{board.name}' failed:\n{_first_errors(out)}",
                 log=log, board=board.name,

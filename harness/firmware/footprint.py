@@ -107,6 +107,84 @@ def _load_address(sec: Section, loads: list[Segment]) -> int:
     return sec["sh_addr"]
 
 
+TOP_CONTRIBUTORS = 5
+
+
+@dataclass(frozen=True)
+class RegionUse:
+    """How much of one board region an ELF needs, what that is made of, and its largest symbols."""
+
+    region: str                            # "flash" or "RAM"
+    need: int                              # origin to the end of the last section placed there (+ stack)
+    capacity: int
+    parts: tuple[tuple[str, int], ...]     # e.g. code, weights, data / data, bss, arena, stack
+    largest: tuple[tuple[str, int], ...]   # the biggest symbols (and the stack) in the region
+
+    @property
+    def shortfall(self) -> int:
+        return self.need - self.capacity
+
+    def describe(self) -> str:
+        parts = " + ".join(f"{name} {size:,}" for name, size in self.parts if size)
+        top = ", ".join(f"{name} {size:,} B" for name, size in self.largest)
+        return (f"{self.region} needs {self.need:,} B ({parts}), the board has {self.capacity:,} B: "
+                f"short by {self.shortfall:,} B; largest: {top}")
+
+
+def region_use(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
+    """Flash and RAM as the ELF uses them on `board`, from section addresses (so alignment gaps
+    count, as they do for the linker) and the symbol table. Works on an ELF linked for a bigger
+    board too, which is how the build measures firmware that does not fit."""
+    fp = footprint(elf)
+    flash_end, ram_end = board.flash.origin, board.ram.origin
+    flash_syms: list[tuple[str, int]] = []
+    ram_syms: list[tuple[str, int]] = [("stack", fp.stack)]
+    with Path(elf).open("rb") as fh:
+        ef = ELFFile(fh)
+        loads = [s for s in ef.iter_segments() if s["p_type"] == "PT_LOAD"]
+        for sec in ef.iter_sections():
+            if not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC or sec["sh_size"] == 0 or sec.name == STACK_SECTION:
+                continue
+            if sec["sh_type"] != "SHT_NOBITS":
+                lma = _load_address(sec, loads)
+                if lma >= board.flash.origin and lma < board.ram.origin:
+                    flash_end = max(flash_end, lma + sec["sh_size"])
+            if sec["sh_addr"] >= board.ram.origin:
+                ram_end = max(ram_end, sec["sh_addr"] + sec["sh_size"])
+        symtab = ef.get_section_by_name(".symtab")
+        for sym in symtab.iter_symbols() if isinstance(symtab, SymbolTableSection) else ():
+            if sym["st_info"]["type"] not in ("STT_OBJECT", "STT_FUNC") or sym["st_size"] == 0 \
+                    or not isinstance(sym["st_shndx"], int):
+                continue
+            target = ram_syms if sym["st_value"] >= board.ram.origin else flash_syms
+            target.append((sym.name, sym["st_size"]))
+    top = lambda syms: tuple(sorted(syms, key=lambda s: -s[1])[:TOP_CONTRIBUTORS])  # noqa: E731
+    return [
+        RegionUse("flash", flash_end - board.flash.origin, board.flash.size,
+                  (("code", fp.code), ("weights", fp.weights), ("data", fp.data)), top(flash_syms)),
+        RegionUse("RAM", ram_end - board.ram.origin + fp.stack, board.ram.size,
+                  (("data", fp.data), ("bss", fp.bss - fp.arena), ("arena", fp.arena), ("stack", fp.stack)),
+                  top(ram_syms)),
+    ]
+
+
+def shortfalls(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
+    """The regions of `board` the ELF does not fit in (empty when it fits)."""
+    return [r for r in region_use(elf, board) if r.shortfall > 0]
+
+
+def does_not_fit(what: str, short: list[RegionUse], board: Board) -> DoesNotFit:
+    """The DoesNotFit error for `short` regions (from `shortfalls`)."""
+    return DoesNotFit(
+        f"{what} does not fit board '{board.name}': " + "; ".join(r.describe() for r in short)
+        + ". Shrink the model (weights, arena) or pick a bigger board.",
+        board=board.name, region=short[0].region.upper(),
+        need=short[0].need, capacity=short[0].capacity, shortfall=short[0].shortfall,
+        regions={r.region: {"need": r.need, "capacity": r.capacity, "shortfall": r.shortfall,
+                            "largest": list(r.largest)} for r in short},
+    )
+
+
 def fit_problems(fp: Footprint, board: Board) -> list[str]:
     """Human-readable reasons the firmware does not fit `board` (empty when it fits)."""
     problems = []
