@@ -20,13 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _device_util import build
+from test_renode import needs_renode
 
 from harness.boards import Board, load_board
 from harness.device import open_device
 from harness.errors import DeviceError
-
-from _device_util import build
-from test_renode import needs_renode
 
 pytestmark = pytest.mark.slow
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from harness.boards import Board
 from harness.errors import BuildError, DoesNotFit
@@ -150,20 +151,23 @@ def region_use(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
             if sec["sh_addr"] >= board.ram.origin:
                 ram_end = max(ram_end, sec["sh_addr"] + sec["sh_size"])
         symtab = ef.get_section_by_name(".symtab")
-        for sym in symtab.iter_symbols() if symtab is not None else ():
+        for sym in symtab.iter_symbols() if isinstance(symtab, SymbolTableSection) else ():
             if sym["st_info"]["type"] not in ("STT_OBJECT", "STT_FUNC") or sym["st_size"] == 0 \
                     or not isinstance(sym["st_shndx"], int):
                 continue
             target = ram_syms if sym["st_value"] >= board.ram.origin else flash_syms
             target.append((sym.name, sym["st_size"]))
-    top = lambda syms: tuple(sorted(syms, key=lambda s: -s[1])[:TOP_CONTRIBUTORS])  # noqa: E731
     return [
         RegionUse("flash", flash_end - board.flash.origin, board.flash.size,
-                  (("code", fp.code), ("weights", fp.weights), ("data", fp.data)), top(flash_syms)),
+                  (("code", fp.code), ("weights", fp.weights), ("data", fp.data)), _largest(flash_syms)),
         RegionUse("RAM", ram_end - board.ram.origin + fp.stack, board.ram.size,
                   (("data", fp.data), ("bss", fp.bss - fp.arena), ("arena", fp.arena), ("stack", fp.stack)),
-                  top(ram_syms)),
+                  _largest(ram_syms)),
     ]
+
+
+def _largest(symbols: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(symbols, key=lambda s: -s[1])[:TOP_CONTRIBUTORS])
 
 
 def shortfalls(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
