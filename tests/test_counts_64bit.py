@@ -13,9 +13,12 @@ instructions, and fails at once.
 from __future__ import annotations
 
 import dataclasses
+import os
 from fractions import Fraction
 from math import floor
+from pathlib import Path
 
+import numpy as np
 import pytest
 from _device_util import build
 from test_renode import needs_renode
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.slow
 
 WRAP = 2**32
 MAX_HANDLER = 64  # instructions the overflow interrupt may add per wrap (measured: 23 on m4)
+GLUE_BETWEEN_BUILDS = 1000  # instructions a profile build and a plain build may differ by outside the kernels
 
 
 def _spin(n: int) -> bytes:
@@ -79,6 +83,7 @@ def check_counts_past_the_wrap(board: Board, big: list[int], timeout: float) -> 
 @pytest.mark.parametrize("board_name,big", [
     ("m4", [230_000_000, 460_000_000]),  # 3 insn/iter: 690 M and 1.38 G instructions, 1-3 wraps at 6.4 ticks/insn
     ("m0plus", [360_000_000]),           # 1.08 G instructions at 4.096 ticks/insn: 1-2 wraps
+    ("m33", [300_000_000]),              # the timer on another NVIC line (3, MPS2-TZ): 1-2 wraps at 5.12 ticks/insn
 ])
 def test_counts_past_2_32_ticks_are_exact(board_name: str, big: list[int]) -> None:
     check_counts_past_the_wrap(load_board(board_name), big, timeout=600)
@@ -120,3 +125,59 @@ def test_a_wrap_seen_late_is_an_error_not_a_number(board_name: str) -> None:
             dev.profile()
         _, again = dev.invoke(_spin(1000))  # the flag is per inference
         assert again.value == c[0]
+
+
+@pytest.fixture(scope="module")
+def conv_stack_past_the_wrap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real int8 conv stack of 257 M MACs: with the portable kernels on m4 its inference takes
+    ~900 M instructions (5.8 G ticks, past the 4.3 G of one timer wrap), each layer < 300 M."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf = pytest.importorskip("tensorflow")
+    tf.keras.utils.set_random_seed(0)
+    L = tf.keras.layers
+    x = inp = L.Input((64, 64, 8), batch_size=1)
+    x = L.Conv2D(48, 1, activation="relu")(x)
+    for _ in range(3):
+        x = L.Conv2D(48, 3, padding="same", activation="relu")(x)
+    model = tf.keras.Model(inp, L.Conv2D(4, 1)(x))
+
+    def rep():  # type: ignore[no-untyped-def]
+        r = np.random.default_rng(1)
+        for _ in range(8):
+            yield [r.uniform(-1, 1, (1, 64, 64, 8)).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    path = tmp_path_factory.mktemp("big") / "conv_stack.tflite"
+    path.write_bytes(conv.convert())
+    return path
+
+
+def test_real_model_past_2_32_ticks_hil_profile_and_hil_run_agree(conv_stack_past_the_wrap: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`hil profile`: the whole inference (past 2^32 ticks) agrees with the sum of its layers,
+    each well below 2^32 ticks and so an independent count; the whole count as printed. `hil
+    run`'s count (a build without hooks) on the same input: the same up to the glue code."""
+    from harness.cli import main as hil_main
+    from harness.profile import profile_model, random_inputs
+    from harness.runner import generate_cached, run_model
+
+    model, board = conv_stack_past_the_wrap, load_board("m4")
+    tpi = board.ticks_per_instruction()
+    p = profile_model(model, board, target="portable", timeout=300)
+    assert p.bitexact and p.inconsistency() is None
+    assert p.total * tpi > WRAP and all(lc.count * tpi < WRAP / 2 for lc in p.layers)
+    assert 0 <= p.total - p.layer_sum <= p.hook_allowance
+    x = random_inputs(generate_cached(model, None, None, None).inputs, 1, 0)[0]  # profile_model's input
+    run = run_model(model, board, [x], target="portable", timeout=300)
+    assert run.bitexact == 1.0 and run.count_per_inference is not None
+    # Another build (no hooks): the same kernels, the code between them compiled differently
+    # (measured: 295 instructions more than the profile build's whole inference). A count that
+    # lost a timer wrap would be 671 M instructions off.
+    assert abs(run.count_per_inference - p.total) <= GLUE_BETWEEN_BUILDS, (run.count_per_inference, p.total)
+    assert hil_main(["profile", str(model), "--board", "m4", "--target", "portable", "--timeout", "300"]) == 0
+    out = capsys.readouterr().out
+    assert f"{p.total:,}" in out and f"{p.layer_sum:,}" in out and "error" not in out

@@ -183,7 +183,7 @@ def test_stack_overflow_on_v8m_faults_at_the_limit() -> None:
     stack a word at a time over one recursion frame (<= 18 words) gives both cases."""
     fw = build("m33", "workload")
     named, lost = 0, 0
-    for words in range(0, 19):
+    for words in range(19):
         with pytest.raises(DeviceFault) as info:
             with open_device("m33", fw.elf, timeout=10) as dev:
                 dev.invoke((0).to_bytes(4, "little") + (20 | words << 16).to_bytes(4, "little"))  # fits

@@ -158,14 +158,17 @@ def region_use(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
                 continue
             target = ram_syms if sym["st_value"] >= board.ram.origin else flash_syms
             target.append((sym.name, sym["st_size"]))
-    top = lambda syms: tuple(sorted(syms, key=lambda s: -s[1])[:TOP_CONTRIBUTORS])  # noqa: E731
     return [
         RegionUse("flash", flash_end - board.flash.origin, board.flash.size,
-                  (("code", fp.code), ("weights", fp.weights), ("data", fp.data)), top(flash_syms)),
+                  (("code", fp.code), ("weights", fp.weights), ("data", fp.data)), _largest(flash_syms)),
         RegionUse("RAM", ram_end - board.ram.origin + fp.stack, board.ram.size,
                   (("data", fp.data), ("bss", fp.bss - fp.arena), ("arena", fp.arena), ("stack", fp.stack)),
-                  top(ram_syms)),
+                  _largest(ram_syms)),
     ]
+
+
+def _largest(symbols: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(symbols, key=lambda s: -s[1])[:TOP_CONTRIBUTORS])
 
 
 def shortfalls(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
