@@ -7,7 +7,10 @@ Fixtures: `board` (parametrized over --board), `hil` (the run-wide HilSession: c
 runs, budgets, results), `hil_check` (check a run's measurements against its budget and record
 them with the test's outcome). Markers: `cores(...)`, `feature(...)`.
 Every test that called `hil_check` (or whose model run failed) leaves one record in
-`results/runs/<run id>/records.csv`, with the failure class of harness.errors as its status.
+`results/runs/<run id>/records.parquet`, with the failure class of harness.errors as its status.
+Under pytest-xdist (`-n auto`) the controller writes the one run (harness/parallel.py). With
+`--baseline`, every point of the baseline is one more reported item (`hil-baseline::<point>`),
+failed with the table of its regressions, so JUnit shows each regression once.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pytest
 
 from harness.boards import Board, load_board
 from harness.errors import ConfigError, DoesNotFit, HilError
+from harness.parallel import is_xdist_worker, physical_board_lock, record_from_report, record_to_report
 
 BOARDS_KEY = pytest.StashKey[list]()
 SESSION_KEY = pytest.StashKey["HilSession"]()
@@ -45,8 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--timeout-multiplier", type=float, default=1.0,
                 help="scale every device timeout (slow hosts, real boards at low baud)")
     g.addoption("--baseline", default=None, metavar="CSV",
-                help="fail the run when a count, flash or RAM grew or accuracy dropped against this "
-                     "baseline (results/baselines/<board>.csv; `hil baseline` writes one)")
+                help="fail the run when a count, flash or RAM grew, accuracy dropped, or a point or metric "
+                     "of this baseline was not measured (results/baselines/<board>.csv; `hil baseline` "
+                     "writes one; tolerances: harness.baseline.Thresholds, as `hil compare`)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:  # a clean usage error naming file, line and field, not a traceback
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = HilSession(config)
+    if not is_xdist_worker(config):
+        config.pluginmanager.register(RunRecorder(config.stash[SESSION_KEY]), "hil-run-recorder")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -66,18 +73,53 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         session.close()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Open the run now when boards are given: a run that fails before its first record still
+    leaves its folder and manifest, so `hil compare` never mistakes an older run for it."""
+    hil = session.config.stash.get(SESSION_KEY, None)
+    if hil is not None and session.config.stash[BOARDS_KEY]:
+        hil.writer()
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml writes its file, so the baseline items are in it
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     hil = session.config.stash.get(SESSION_KEY, None)
-    if hil is None:
+    if hil is None or is_xdist_worker(session.config):
         return
     hil.close("partial" if exitstatus == pytest.ExitCode.INTERRUPTED else "complete")
     baseline = session.config.getoption("baseline")
-    if baseline and hil.records:
-        from harness.lab_report import check_baseline
+    if baseline and exitstatus != pytest.ExitCode.INTERRUPTED:
+        from harness.baseline import compare
 
-        hil.regressions = check_baseline(hil.records, baseline)
-        if hil.regressions and session.exitstatus == pytest.ExitCode.OK:
+        try:
+            result = compare(hil.records, baseline)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        hil.regressions = None if result.ok else result.table()
+        _report_baseline_points(session, result)
+        if not result.ok and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _report_baseline_points(session: pytest.Session, result) -> None:  # type: ignore[no-untyped-def]
+    """One reported item per baseline point: passed, or failed with its regressions (one line each)."""
+    from harness.baseline import point_frame
+    from harness.baseline import read_baseline
+
+    problems = result.problems_by_point()
+    hook = session.config.hook
+    for key in point_frame(read_baseline(result.baseline_path)).index:
+        point = "/".join(key)
+        nodeid = f"hil-baseline::{point}"
+        lines = problems.get(key, [])
+        longrepr = None
+        if lines:
+            longrepr = f"{point} regressed against {result.baseline_path}:\n" + "\n".join(f"  {ln}" for ln in lines)
+        location = (result.baseline_path, None, f"baseline {point}")
+        for when, outcome, text in (("setup", "passed", None), ("call", "failed" if lines else "passed", longrepr),
+                                    ("teardown", "passed", None)):
+            report = pytest.TestReport(nodeid, location, {}, outcome, text, when)
+            hook.pytest_runtest_logreport(report=report)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -163,12 +205,12 @@ class HilSession:
     def writer(self):  # -> ResultsWriter | None
         from harness.results import ResultsWriter, new_run_id
 
-        if self.config.getoption("no_results"):
-            return None
+        if self.config.getoption("no_results") or is_xdist_worker(self.config):
+            return None  # an xdist worker's records go to the controller with its reports
         if self._writer is None:
             opt = self.config.getoption("results_dir")
             results_dir = Path(opt) if opt else self.rootdir / "results"
-            self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv))
+            self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv), project=self.rootdir)
         return self._writer
 
     def run_model(self, key: PointKey, model_path: Path, inputs: list[bytes], board: Board,
@@ -180,8 +222,9 @@ class HilSession:
         if cache_key not in self.runs:
             try:
                 timeout = 30.0 * self.timeout_multiplier
-                self.runs[cache_key] = run_model(model_path, board, inputs, name=f"{key.suite}_{key.variant}",
-                                                 timeout=timeout, **kwargs)
+                with physical_board_lock(board):  # one xdist worker (or pytest run) at a time per device
+                    self.runs[cache_key] = run_model(model_path, board, inputs, name=f"{key.suite}_{key.variant}",
+                                                     timeout=timeout, **kwargs)
             except HilError as exc:
                 self.runs[cache_key] = exc
         result = self.runs[cache_key]
@@ -253,11 +296,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
         return
     rec = _make_record(item, report, call, pending, board)
     if rec is not None:
-        hil.record(rec)
+        record_to_report(report, rec)  # recorded by the run's owner in pytest_runtest_logreport
         for k, v in rec.measurements().items():
             if v is not None:
                 item.user_properties.append((k, v))
         item.user_properties.append(("hil_status", rec.failure or rec.status))
+
+
+class RunRecorder:
+    """Records what a test measured, in the process that owns the run (xdist: the controller)."""
+
+    def __init__(self, hil: HilSession) -> None:
+        self.hil = hil
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rec = record_from_report(report)
+        if rec is not None:
+            self.hil.record(rec)
 
 
 def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped-def]
