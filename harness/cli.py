@@ -5,7 +5,7 @@
     hil run MODEL.tflite --board m4    build, flash, run random vectors, compare with the reference
     hil profile MODEL.tflite --board m4 [--opt -Os] [--target portable]   per-layer counts
     hil results [--last] [--suite S] [--board B] [--since DATE] [--csv F]   recorded measurements
-    hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N]   quantization-variant grid
+    hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N | --scheduler tcp://H:P]   lab grid
     hil report [--run RUN_ID] --out DIR                                    Markdown + HTML + plots of a run
     hil baseline --out results/baselines/m4.csv [--run RUN_ID]             baseline from a run
     hil compare --baseline results/baselines/m4.csv [--run RUN_ID]         non-zero exit on a regression
@@ -125,8 +125,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     points = plan(split_list(args.suite), variants, split_list(args.boards), suites_dir=args.suites_dir,
                   max_vectors=args.vectors)
     try:
-        result = run_sweep(points, results_dir=args.results_dir, jobs=args.jobs, run_id=args.run_id,
-                           argv=sys.argv, timeout=args.timeout)
+        result = run_sweep(points, results_dir=args.results_dir, jobs=args.jobs, scheduler=args.scheduler,
+                           run_id=args.run_id, argv=sys.argv, timeout=args.timeout)
     except KeyboardInterrupt:
         print("hil sweep: interrupted; the run is recorded as partial", file=sys.stderr)
         return 130
@@ -245,11 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export every selected record with its run's metadata as CSV ('-': stdout)")
     s.set_defaults(func=_cmd_results)
 
-    s = sub.add_parser("sweep", help="run a grid of suites x quantization variants x boards, in parallel")
+    s = sub.add_parser("sweep", help="run a grid of suites x quantization variants x boards as Dask tasks")
     s.add_argument("--suite", action="append", required=True, help="suite name (repeat or comma-separate)")
     s.add_argument("--variants", action="append", default=[], help="comma-separated variants (default: all six)")
     s.add_argument("--boards", action="append", required=True, help="comma-separated board names or files")
-    s.add_argument("-j", "--jobs", type=int, default=None, help="parallel emulators (default: CPU cores)")
+    s.add_argument("-j", "--jobs", type=int, default=None,
+                   help="local worker processes, one emulator each (default: CPU cores); ignored with --scheduler")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://HOST:PORT, tls://HOST:PORT; see docs/lab.md); "
+                        "default: a local cluster on 127.0.0.1")
     s.add_argument("--results-dir", default="results")
     s.add_argument("--suites-dir", default="suites", help="where <suite>/artifacts/<variant>.tflite live")
     s.add_argument("--vectors", type=int, default=None, help="at most this many test vectors per point")

@@ -79,6 +79,7 @@ def test_ok_points_carry_the_metrics(swept) -> None:
     assert len(ok) == 3
     for r in ok:
         assert r.bitexact == 1.0, r  # integer variants match the TFLM reference byte for byte
+        assert r.extra["max_abs_diff"] == 0.0
         assert r.count_kind == "instructions" and r.count_per_inference > 0
         assert r.flash_bytes > r.extra["weights_bytes"] > 0
         assert r.ram_bytes > r.arena_bytes > 0 and r.stack_bytes > 0
@@ -192,15 +193,22 @@ def test_plan_names_unknown_board() -> None:
         plan(["har"], ["int8"], ["m4", "m9"])
 
 
-def test_points_sharing_a_model_or_a_physical_board_run_in_one_worker() -> None:
-    from harness.sweep import _groups
+def test_physical_boards_are_worker_resources() -> None:
+    from harness.boards import load_board
+    from harness.sweep import point_resources
 
-    def pt(model: str, board: str) -> Point:
-        return Point("s", model, board, f"/m/{model}.tflite", "/m/test.npz")
+    assert point_resources(load_board("m4")) is None
+    assert point_resources(load_board("nucleo-g071rb")) == {"board:nucleo-g071rb": 1}
 
-    pts = [pt("a", "m4"), pt("b", "m4"), pt("a", "m7"), pt("c", "probe"), pt("d", "probe"), pt("b", "probe")]
-    groups = sorted(sorted((p.variant, p.board) for p in g) for g in _groups(pts, {"probe"}))
-    # a: m4+m7 together; b, c, d chained through the physical board 'probe' (and b's model)
-    assert groups == [[("a", "m4"), ("a", "m7")],
-                      [("b", "m4"), ("b", "probe"), ("c", "probe"), ("d", "probe")]]
-    assert len(_groups(pts, set())) == 4  # all emulated: one group per model
+
+def test_physical_board_no_worker_offers_fails_alone_instead_of_waiting(tmp_path: Path) -> None:
+    """On an existing cluster whose workers offer no board:<name>, those points fail with how to fix it."""
+    from distributed import LocalCluster
+
+    suites = _suite_copy(tmp_path, variants=("int8",))
+    pts = plan(["har"], ["int8"], ["nucleo-g071rb"], suites_dir=suites, max_vectors=2)
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+        result = run_sweep(pts, results_dir=tmp_path / "results", scheduler=cluster.scheduler_address, progress=None)
+    (r,) = result.records
+    assert r.status == "failed" and r.failure == "config"
+    assert "board:nucleo-g071rb" in r.message and "--resources" in r.message
