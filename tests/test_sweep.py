@@ -212,3 +212,16 @@ def test_physical_board_no_worker_offers_fails_alone_instead_of_waiting(tmp_path
     (r,) = result.records
     assert r.status == "failed" and r.failure == "config"
     assert "board:nucleo-g071rb" in r.message and "--resources" in r.message
+
+
+def test_fp32_agreement_uses_the_suites_tolerance_and_reports_the_largest_difference(tmp_path: Path) -> None:
+    """One meaning per column: fp32 outputs differ from TFLM in the last bits (summation order),
+    so byte equality would call this point partly wrong; the suites' rule (atol 1e-5, rtol 1e-4) agrees."""
+    from harness.sweep import measure_point
+
+    suites = _suite_copy(tmp_path, variants=("fp32",))
+    (point,) = plan(["har"], ["fp32"], ["m4"], suites_dir=suites, max_vectors=8)
+    rec = measure_point(point)
+    assert rec.status == "ok", rec.message
+    assert rec.bitexact == 1.0
+    assert 0.0 < rec.extra["max_abs_diff"] <= 1e-5  # not byte-identical, within tolerance
