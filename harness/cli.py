@@ -7,6 +7,7 @@
     hil results [--last] [--suite S] [--board B] [--since DATE] [--csv F]   recorded measurements
     hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N | --scheduler tcp://H:P]   lab grid
     hil report [--run RUN_ID] --out DIR                                    Markdown + HTML + plots of a run
+    hil report --trend --out DIR [--since DATE]                            metrics across runs, regressions
     hil baseline --out results/baselines/m4.csv [--run RUN_ID]             baseline from a run
     hil compare --baseline results/baselines/m4.csv [--run RUN_ID]         non-zero exit on a regression
 """
@@ -138,6 +139,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness.lab_report import select_run, write_report
 
+    if args.trend:
+        from harness.results import load
+        from harness.trend import write_trend
+
+        df = load(args.results_dir, runs=[args.run] if args.run else None, suite=_split(args.suite),
+                  board=_split(args.board), variant=_split(args.variant), since=args.since)
+        trend = write_trend(df, args.out)
+        print(f"trend of {df['run_id'].nunique()} runs: {trend.markdown}, {trend.table}, {len(trend.images)} plots, "
+              f"{trend.regressions} regression(s) against the previous run")
+        return 0
+
     manifest, records = select_run(args.results_dir, args.run)
     rep = write_report(records, args.out, manifest=manifest, title=args.title)
     print(f"report of run {manifest.get('run_id')}: {rep.markdown}, {rep.html}, {len(rep.images)} plots")
@@ -262,9 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--strict", action="store_true", help="exit 1 when any point failed")
     s.set_defaults(func=_cmd_sweep)
 
-    s = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep run")
+    s = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep run, or --trend across runs")
     s.add_argument("--results-dir", default="results")
     s.add_argument("--run", default=None, help="run id (or a unique prefix; default: the latest run)")
+    s.add_argument("--trend", action="store_true",
+                   help="every metric of every point across runs (one line per board, regressions marked), "
+                        "plus trend.csv; filters: --suite/--board/--variant/--since")
+    s.add_argument("--suite", action="append", help="--trend: only these suites")
+    s.add_argument("--board", action="append", help="--trend: only these boards")
+    s.add_argument("--variant", action="append", help="--trend: only these variants")
+    s.add_argument("--since", default=None, help="--trend: only runs started at or after this UTC date/time")
     s.add_argument("--out", required=True, help="output directory (report.md, report.html, *.png)")
     s.add_argument("--title", default="Quantization lab report")
     s.set_defaults(func=_cmd_report)
