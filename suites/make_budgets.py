@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.results import read_records_csv  # noqa: E402
+from harness.results import read_run_records  # noqa: E402
 
 HEADER = __doc__.split("\n\n", 2)[2]
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     points: dict[tuple[str, str, str, str], dict] = {}
     for run in args.runs:
-        for r in read_records_csv(run / "records.csv"):
+        for r in read_run_records(run):
             if r.status == "does-not-fit" or not r.count_kind:
                 continue
             p = points.setdefault((r.suite, r.model, r.variant, r.board), {})

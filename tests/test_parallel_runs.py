@@ -132,3 +132,19 @@ def test_a_physical_board_is_held_by_one_process_at_a_time(tmp_path: Path, monke
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # released after the block
     with physical_board_lock(load_board("m4")):
         assert [p.name for p in tmp_path.iterdir()] == [lock.name]  # an emulator takes no lock
+
+
+def test_a_run_that_records_nothing_still_leaves_its_run_for_compare(pytester: pytest.Pytester, child_pytest,
+                                                                      tmp_path: Path) -> None:
+    """The run folder exists from the session's start, so the newest run is this one, not the last good one."""
+    from harness.cli import main
+    from harness.results import Record, ResultsWriter
+
+    results = pytester.path / "results"
+    with ResultsWriter(results, run_id="00-good", argv=["pytest"]) as w:
+        good = w.append(Record(suite="tiny", test="t", model="cnn1d", variant="int8", board="m4", flash_bytes=1))
+    baseline = write_baseline([good], tmp_path / "m4.csv")
+    pytester.makepyfile(test_broken="def test_fails_before_measuring(board):\n    raise RuntimeError('no model')\n")
+    child_pytest("--board=m4", f"--results-dir={results}").assert_outcomes(failed=1)
+    assert len(list((results / "runs").iterdir())) == 2
+    assert main(["compare", "--baseline", str(baseline), "--results-dir", str(results)]) == 1

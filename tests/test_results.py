@@ -236,3 +236,29 @@ def test_manifest_records_the_users_project_not_the_harness(tmp_path):
     not_git.mkdir()
     ResultsWriter(tmp_path / "results", run_id="plain", project=not_git).close()
     assert read_manifest(tmp_path / "results" / "runs" / "plain")["project"]["git_sha"] == "unknown"
+
+
+def test_hil_results_filters_exports_and_says_when_a_run_is_partial(tmp_path, capsys):
+    import pandas as pd
+
+    from harness.cli import main
+
+    with ResultsWriter(tmp_path, run_id="20260101-a", environment=ENV) as w:
+        w.append(rec())
+        w.append(rec(board="m0plus", count_per_inference=300_000))
+    w = ResultsWriter(tmp_path, run_id="20260102-b", environment=ENV)
+    w.append(rec(variant="w4a8"))
+    w.close("partial")
+    assert main(["results", "--results-dir", str(tmp_path), "--board", "m0plus"]) == 0
+    out, err = capsys.readouterr()
+    assert "300,000 insn" in out and "w4a8" not in out and "20260102-b" not in err
+    assert main(["results", "--results-dir", str(tmp_path), "--last"]) == 0
+    out, err = capsys.readouterr()
+    assert "w4a8" in out and "m0plus" not in out
+    assert "20260102-b: partial" in err and "PARTIAL run" in err
+    assert main(["results", "--results-dir", str(tmp_path), "--variant", "int8", "--markdown"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith("| suite") and "PARTIAL" not in out
+    assert main(["results", "--results-dir", str(tmp_path), "--csv", str(tmp_path / "all.csv")]) == 0
+    exported = pd.read_csv(tmp_path / "all.csv")
+    assert len(exported) == 3 and set(exported["run_status"]) == {"complete", "partial"}
