@@ -84,14 +84,15 @@ def write_baseline(records: Iterable[Record], path: str | Path) -> Path:
     frame = point_frame(records)
     rows = []
     for key, row in frame.iterrows():
-        values = {k: (None if _missing(v) else v) for k, v in row.items()}
-        rows.append(Record(
-            **dict(zip(POINT, key)), test="", status=values["status"], failure=values["failure"] or "",
-            count_kind=values["count_kind"] or "",
-            **{m: (int(values[m]) if m.endswith("_bytes") or m == "count_per_inference" else float(values[m]))
-               if values[m] is not None else None for m in _RECORD_METRICS},
-            extra={m: float(values[m]) for m in _EXTRA_METRICS if values[m] is not None},
-            model_sha256=values["model_sha256"] or "", run_id=values["run_id"] or "", time=values["time"] or ""))
+        values: dict[str, Any] = {str(k): (None if _missing(v) else v) for k, v in row.items()}
+        fields_: dict[str, Any] = dict(zip(POINT, key))
+        for m in _RECORD_METRICS:
+            v = values[m]
+            fields_[m] = None if v is None else int(v) if m.endswith("_bytes") or m == "count_per_inference" else float(v)
+        for name in ("failure", "count_kind", "model_sha256", "run_id", "time"):
+            fields_[name] = values[name] or ""
+        extra = {m: float(values[m]) for m in _EXTRA_METRICS if values[m] is not None}
+        rows.append(Record(**fields_, test="", status=str(values["status"]), extra=extra))
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(p, records_to_csv(rows, BASELINE_COLUMNS))
@@ -217,7 +218,8 @@ def compare(records: Iterable[Record], baseline: str | Path, limits: Thresholds 
         if b["status"] != c["status"]:
             why = f" ({c['failure']})" if c["failure"] else ""
             changes.append(Change(key, "status", b["status"], c["status"] + why, "", "", c["status"] in BAD_STATUSES))
-        if not _missing(b["model_sha256"]) and not _missing(c["model_sha256"]) and b["model_sha256"] != c["model_sha256"]:
+        shas = (b["model_sha256"], c["model_sha256"])
+        if not _missing(shas[0]) and not _missing(shas[1]) and shas[0] != shas[1]:
             changes.append(Change(key, "model_sha256", b["model_sha256"][:12], c["model_sha256"][:12], "new model",
                                   "", False))
         for metric in METRICS:

@@ -150,7 +150,8 @@ def point_rows(points: Sequence[LabPoint]) -> list[list[str]]:
         status = "ok" if p.ok else f"{r.status} ({r.failure})"
         acc = _n(r.accuracy, "{:.3f}") if p.ok else (_n(_f(r.extra.get("host_accuracy")), "{:.3f}") + " (host)"
                                                      if r.extra.get("host_accuracy") is not None else "-")
-        rows.append([r.suite, r.variant, status, acc, drop, _n(r.bitexact, "{:.1%}"), _n(_f(r.extra.get("max_abs_diff")), "{:.3g}"),
+        rows.append([r.suite, r.variant, status, acc, drop, _n(r.bitexact, "{:.1%}"),
+                     _n(_f(r.extra.get("max_abs_diff")), "{:.3g}"),
                      (_n(count) + kind) if count is not None else "-", _n(macs), _n(p.get("bops")),
                      _n(count / macs if count and macs else None, "{:.1f}"), _n(r.flash_bytes), _n(p.get("weights_bytes")),
                      _n(p.get("peak_ram_bytes")), _n(r.arena_bytes), _n(r.stack_bytes), front])

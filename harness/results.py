@@ -452,14 +452,12 @@ class ResultsWriter:
 
     def append(self, record: Record) -> Record:
         """Fill the run context, then rewrite records.parquet atomically with the new row."""
-        fill = {
-            "run_id": self.run_id,
-            "time": record.time or utc_now(),
-            "git_sha": record.git_sha or self.environment.get("git_sha", ""),
-            "toolchain": record.toolchain or self.environment.get("toolchain", ""),
-            "emulator": record.emulator or self.environment.get("emulator", ""),
-        }
-        rec = dataclasses.replace(record, **fill)
+        env = self.environment
+        rec = dataclasses.replace(
+            record, run_id=self.run_id, time=record.time or utc_now(),
+            git_sha=record.git_sha or str(env.get("git_sha", "")),
+            toolchain=record.toolchain or str(env.get("toolchain", "")),
+            emulator=record.emulator or str(env.get("emulator", "")))
         atomic_write_bytes(self.records_path, records_to_parquet(self._records + [rec]))
         self._records.append(rec)
         return rec

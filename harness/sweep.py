@@ -200,7 +200,8 @@ def _bits_extra(variant: str) -> dict[str, Any]:
     return {"weight_bits": wbits, "activation_bits": abits}
 
 
-def _failed(point: Point, exc: BaseException, board: Board | None = None, extra: dict[str, Any] | None = None) -> Record:
+def _failed(point: Point, exc: BaseException, board: Board | None = None,
+            extra: dict[str, Any] | None = None) -> Record:
     status = "does-not-fit" if isinstance(exc, DoesNotFit) else "failed"
     return Record(**_base(point, board), extra=_clean({**_bits_extra(point.variant), **(extra or {})}),
                   status=status, failure=failure_class(exc), message=_one_line(exc))
@@ -210,7 +211,7 @@ def _reference(model_path: str | os.PathLike[str], point: Point) -> Any:
     from harness.reference import Reference
 
     try:
-        return Reference(model_path)
+        return Reference(Path(model_path))
     except HilError:
         raise
     except Exception as exc:  # a file the TFLM runtime cannot even parse
@@ -412,7 +413,7 @@ def run_sweep(
     """
     from distributed import Client, as_completed
 
-    writer = ResultsWriter(results_dir, run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
+    writer = ResultsWriter(Path(results_dir), run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
     bar = _Progress(len(points), progress)
     records: list[Record] = []
     cluster = client = None

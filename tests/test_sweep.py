@@ -19,7 +19,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.reference import Reference, quantize
 from harness.results import load_records, read_manifest
-from harness.sweep import Point, load_vectors, plan, run_sweep, split_list
+from harness.sweep import load_vectors, plan, run_sweep, split_list
 
 ROOT = Path(__file__).resolve().parent.parent
 HAR = ROOT / "suites" / "har" / "artifacts"
