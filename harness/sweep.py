@@ -364,7 +364,7 @@ def _local_cluster(jobs: int, physical: set[str]) -> Any:
     from distributed import LocalCluster
 
     return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, silence_logs=logging.ERROR,
+                        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # any free port, loopback
                         resources={f"board:{b}": 1 for b in sorted(physical)} or None)
 
 

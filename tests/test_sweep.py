@@ -207,7 +207,7 @@ def test_physical_board_no_worker_offers_fails_alone_instead_of_waiting(tmp_path
 
     suites = _suite_copy(tmp_path, variants=("int8",))
     pts = plan(["har"], ["int8"], ["nucleo-g071rb"], suites_dir=suites, max_vectors=2)
-    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         result = run_sweep(pts, results_dir=tmp_path / "results", scheduler=cluster.scheduler_address, progress=None)
     (r,) = result.records
     assert r.status == "failed" and r.failure == "config"
