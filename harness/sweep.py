@@ -458,8 +458,9 @@ def run_sweep(
                     rec = fut.result()
                 except Exception as exc:  # noqa: BLE001 - the worker was lost or the task could not run
                     rec = _failed(point, HilError(
-                        f"Dask task failed without a record ({type(exc).__name__}: {exc}); the worker was lost "
-                        f"or died; rerun the point alone with `hil run {point.model_path} --board {point.board}`"))
+                        f"no record: the Dask worker was lost or died while measuring this point "
+                        f"({type(exc).__name__}); rerun it alone with `hil run {point.model_path} --board "
+                        f"{point.board}`; Dask said: {exc}"))
                 record(point, rec)
     except BaseException:  # Ctrl-C, SIGTERM of the CLI, or a bug here: stop emulators, keep what was measured
         bar.close()
