@@ -103,12 +103,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _report_baseline_points(session: pytest.Session, result) -> None:  # type: ignore[no-untyped-def]
     """One reported item per baseline point: passed, or failed with its regressions (one line each)."""
-    from harness.baseline import point_frame
-    from harness.baseline import read_baseline
+    from harness.baseline import point_frame, read_baseline
 
     problems = result.problems_by_point()
     hook = session.config.hook
-    for key in point_frame(read_baseline(result.baseline_path)).index:
+    keys = list(point_frame(read_baseline(result.baseline_path)).index)
+    for key in keys:
         point = "/".join(key)
         nodeid = f"hil-baseline::{point}"
         lines = problems.get(key, [])
@@ -116,10 +116,12 @@ def _report_baseline_points(session: pytest.Session, result) -> None:  # type: i
         if lines:
             longrepr = f"{point} regressed against {result.baseline_path}:\n" + "\n".join(f"  {ln}" for ln in lines)
         location = (result.baseline_path, None, f"baseline {point}")
+        hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
         for when, outcome, text in (("setup", "passed", None), ("call", "failed" if lines else "passed", longrepr),
                                     ("teardown", "passed", None)):
             report = pytest.TestReport(nodeid, location, {}, outcome, text, when)
             hook.pytest_runtest_logreport(report=report)
+        hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
