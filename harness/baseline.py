@@ -88,7 +88,8 @@ def write_baseline(records: Iterable[Record], path: str | Path) -> Path:
         fields_: dict[str, Any] = dict(zip(POINT, key))
         for m in _RECORD_METRICS:
             v = values[m]
-            fields_[m] = None if v is None else int(v) if m.endswith("_bytes") or m == "count_per_inference" else float(v)
+            whole = m.endswith("_bytes") or m == "count_per_inference"
+            fields_[m] = None if v is None else int(v) if whole else float(v)
         for name in ("failure", "count_kind", "model_sha256", "run_id", "time"):
             fields_[name] = values[name] or ""
         extra = {m: float(values[m]) for m in _EXTRA_METRICS if values[m] is not None}
