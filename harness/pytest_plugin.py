@@ -62,6 +62,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[BOARDS_KEY] = [load_board(n) for n in names]
     except ConfigError as exc:  # a clean usage error naming file, line and field, not a traceback
         raise pytest.UsageError(str(exc)) from None
+    baseline = config.getoption("baseline")
+    if baseline:  # a missing or malformed baseline stops the run before any test, not after all of them
+        from harness.baseline import read_baseline
+
+        try:
+            read_baseline(baseline)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = HilSession(config)
     if not is_xdist_worker(config):
         config.pluginmanager.register(RunRecorder(config.stash[SESSION_KEY]), "hil-run-recorder")

@@ -145,3 +145,11 @@ def test_a_run_that_records_nothing_still_leaves_its_run_for_compare(pytester: p
     child_pytest("--board=m4", f"--results-dir={results}").assert_outcomes(failed=1)
     assert len(list((results / "runs").iterdir())) == 2
     assert main(["compare", "--baseline", str(baseline), "--results-dir", str(results)]) == 1
+
+
+def test_a_missing_baseline_stops_the_run_before_any_test(pytester: pytest.Pytester, child_pytest,
+                                                           tmp_path: Path) -> None:
+    pytester.makepyfile(test_x="def test_x(board):\n    pass\n")
+    res = child_pytest("--board=m4", f"--baseline={tmp_path / 'nope.csv'}")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*nope.csv: baseline not found*hil baseline --out*"])
