@@ -10,7 +10,8 @@ HIL_CACHE_DIR and returns a Record, which the client writes to its own results f
 A physical board is a Dask worker resource `board:<name>` (one unit): only a worker started on
 the host with the board (`dask worker ... --resources "board:nucleo-g071rb=1"`) receives its
 points, one at a time; a cluster-wide lock per device keeps that true when several workers
-offer it (the local cluster). A point that fails (the generator cannot handle the variant, it
+offer it (the local cluster). Points of one model on boards of one core share their generated
+C, so they hold a cluster-wide lock for it while they run. A point that fails (the generator cannot handle the variant, it
 does not fit, the device hangs, its worker is lost) becomes a failed record with its failure
 class and message, and the sweep goes on. Ctrl-C (or SIGTERM) cancels the rest; the local
 workers are stopped (their emulators die with them) and the run is closed "partial".
@@ -274,7 +275,7 @@ def measure(task: PointTask, timeout: float = 60.0) -> Record:
             tmp.write_bytes(task.model)
             os.replace(tmp, model_path)
         ref = _reference(model_path, point)
-        with _device_lock(board):
+        with _point_lock(board, digest):
             run = run_model(model_path, board, task.inputs, name=_model_name(point), timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - every failure is data for the sweep
         host = _host_only(ref, task.inputs, labels) if ref is not None else {}
@@ -310,23 +311,33 @@ def measure_point(point: Point, timeout: float = 60.0) -> Record:
     return task if isinstance(task, Record) else measure(task, timeout)
 
 
-def _device_lock(board: Board) -> Any:
-    """Cluster-wide lock for a physical board (no-op for emulators or outside a Dask worker)."""
-    import contextlib
-
-    if board.emulated:
-        return contextlib.nullcontext()
+def _in_dask_worker() -> bool:
     try:
-        from distributed import Lock, get_worker
+        from distributed import get_worker
 
         get_worker()
     except (ImportError, ValueError):
-        from harness.parallel import physical_board_lock
+        return False
+    return True
 
+
+def _point_lock(board: Board, model_digest: str) -> Any:
+    """What a point holds while it runs, cluster-wide: its physical board (one user per device),
+    and its generated-C directory (same model on another board of the same core: one writer).
+    Outside a Dask worker, only the device's file lock (harness/parallel.py)."""
+    import contextlib
+
+    from harness.parallel import device_id, physical_board_lock
+
+    if not _in_dask_worker():
         return physical_board_lock(board)
-    from harness.parallel import device_id
+    from distributed import Lock
 
-    return Lock(f"hil-{device_id(board)}")
+    stack = contextlib.ExitStack()
+    stack.enter_context(Lock(f"hil-codegen-{model_digest[:16]}-{board.core}"))
+    if not board.emulated:
+        stack.enter_context(Lock(f"hil-{device_id(board)}"))
+    return stack
 
 
 def _host_only(ref: Any, inputs: Sequence[bytes], labels: np.ndarray | None) -> dict[str, Any]:
