@@ -6,9 +6,10 @@
                                                         the reference, accuracy / AUC with --data
     hil budgets suites/har [--run RUN_ID] [--keep-tighter]   budget tables of suite files from a measured run
     hil profile MODEL.tflite --board m4 [--opt -Os] [--target portable]   per-layer counts
-    hil results [--last]               table of recorded measurements
-    hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N]   quantization-variant grid
+    hil results [--last] [--suite S] [--board B] [--since DATE] [--csv F]   recorded measurements
+    hil sweep --suite har --variants int8,w4a8 --boards m0plus,m4 [-j N | --scheduler tcp://H:P]   lab grid
     hil report [--run RUN_ID] --out DIR                                    Markdown + HTML + plots of a run
+    hil report --trend --out DIR [--since DATE]                            metrics across runs, regressions
     hil baseline --out results/baselines/m4.csv [--run RUN_ID]             baseline from a run
     hil compare --baseline results/baselines/m4.csv [--run RUN_ID]         non-zero exit on a regression
 """
@@ -132,18 +133,38 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 def _cmd_results(args: argparse.Namespace) -> int:
     from harness.report import measurement_table
-    from harness.results import load_records, load_runs
+    from harness.results import load, load_runs
 
-    records = load_records(args.results_dir)
-    if args.last:
-        runs = load_runs(args.results_dir)
-        if not runs:
-            print("no runs recorded", file=sys.stderr)
-            return 1
-        last = max(runs, key=lambda m: m.get("start") or "")["run_id"]
-        records = [r for r in records if r.run_id == last]
-    print(measurement_table(records, markdown=args.markdown))
+    runs = load_runs(args.results_dir)
+    if not runs:
+        print(f"hil results: no runs recorded in {args.results_dir}", file=sys.stderr)
+        return 1
+    wanted = [args.run] if args.run else [str(runs[-1]["run_id"])] if args.last else None
+    df = load(args.results_dir, runs=wanted, suite=_split(args.suite), board=_split(args.board),
+              variant=_split(args.variant), since=args.since)
+    for m in runs:  # say which runs the table draws on, and loudly which of them are partial
+        rid = str(m.get("run_id"))
+        if rid not in set(df["run_id"]) and not (wanted and any(rid.startswith(w) for w in wanted)):
+            continue
+        note = f"run {rid}: {m.get('status')}, started {m.get('start')}, {len(df[df['run_id'] == rid])} records shown"
+        if m.get("status") != "complete":
+            problem = m.get("problem") or "it did not finish"
+            note += f" -- PARTIAL run ({problem}): points may be missing"
+        print(note, file=sys.stderr)
+    if args.csv:
+        text = df.to_csv(index=False)
+        if args.csv == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.csv).write_text(text, encoding="utf-8")
+            print(f"{len(df)} records written to {args.csv}", file=sys.stderr)
+        return 0
+    print(measurement_table(df, markdown=args.markdown))
     return 0
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for opt in values or [] for v in opt.split(",") if v.strip()]
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -161,8 +182,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     points = plan(split_list(args.suite), variants, split_list(args.boards), suites_dir=args.suites_dir,
                   max_vectors=args.vectors)
     try:
-        result = run_sweep(points, results_dir=args.results_dir, jobs=args.jobs, run_id=args.run_id,
-                           argv=sys.argv, timeout=args.timeout)
+        result = run_sweep(points, results_dir=args.results_dir, jobs=args.jobs, scheduler=args.scheduler,
+                           run_id=args.run_id, argv=sys.argv, timeout=args.timeout)
     except KeyboardInterrupt:
         print("hil sweep: interrupted; the run is recorded as partial", file=sys.stderr)
         return 130
@@ -174,6 +195,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness.lab_report import select_run, write_report
 
+    if args.trend:
+        from harness.results import load
+        from harness.trend import write_trend
+
+        df = load(args.results_dir, runs=[args.run] if args.run else None, suite=_split(args.suite),
+                  board=_split(args.board), variant=_split(args.variant), since=args.since)
+        trend = write_trend(df, args.out)
+        print(f"trend of {df['run_id'].nunique()} runs: {trend.markdown}, {trend.table}, {len(trend.images)} plots, "
+              f"{trend.regressions} regression(s) against the previous run")
+        return 0
+
     manifest, records = select_run(args.results_dir, args.run)
     rep = write_report(records, args.out, manifest=manifest, title=args.title)
     print(f"report of run {manifest.get('run_id')}: {rep.markdown}, {rep.html}, {len(rep.images)} plots")
@@ -181,8 +213,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
+    from harness.baseline import write_baseline
     from harness.lab_report import select_run
-    from harness.results import write_baseline
 
     manifest, records = select_run(args.results_dir, args.run)
     boards = [b for b in (args.board or "").split(",") if b]
@@ -193,8 +225,12 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
         print(f"hil baseline: run {manifest.get('run_id')} has no records for board(s) {', '.join(boards)}",
               file=sys.stderr)
         return 1
+    if manifest.get("status") != "complete":
+        print(f"hil baseline: warning: run {manifest.get('run_id')} is {manifest.get('status')}; its points "
+              "are all the baseline will hold", file=sys.stderr)
     path = write_baseline(chosen, args.out)
-    print(f"baseline {path}: {len({r.key for r in chosen})} points from run {manifest.get('run_id')}"
+    points = {(r.suite, r.model, r.variant, r.board) for r in chosen}
+    print(f"baseline {path}: {len(points)} points from run {manifest.get('run_id')}"
           f" (boards {', '.join(sorted({r.board for r in chosen}))})")
     return 0
 
@@ -234,28 +270,35 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from harness.lab_report import compare_to_baseline, select_run, thresholds
+    from harness.baseline import Thresholds, compare, newest_time, read_baseline
+    from harness.lab_report import select_run
 
+    read_baseline(args.baseline)  # a missing or malformed baseline is a config error before anything else
     manifest, records = select_run(args.results_dir, args.run)
-    result = compare_to_baseline(records, args.baseline,
-                                 thresholds(count_pct=args.count_pct, size_pct=args.size_pct, acc_drop=args.acc_drop))
-    print(f"run {manifest.get('run_id')} ({manifest.get('status')})")
+    rid = manifest.get("run_id")
+    if args.run is None:  # the newest run, unless it cannot stand for "this build"
+        refusal = None
+        if not records:
+            refusal = (f"the newest run {rid} wrote no records ({manifest.get('status')}; it failed before its "
+                       "first record); fix that run rather than compare an older one")
+        elif manifest.get("status") != "complete":
+            refusal = f"the newest run {rid} is {manifest.get('status')} ({manifest.get('problem', 'not finished')})"
+        elif max(r.time for r in records) < newest_time(args.baseline):
+            refusal = f"the newest run {rid} is older than the baseline {args.baseline}"
+        if refusal:
+            print(f"hil compare: {refusal}; name a run explicitly with --run RUN_ID to compare it anyway",
+                  file=sys.stderr)
+            return 1
+    limits = Thresholds(count_pct=args.count_pct, size_pct=args.size_pct, stack_pct=args.stack_pct,
+                        accuracy_points=args.acc_drop * 100.0)
+    result = compare(records, args.baseline, limits)
+    print(f"run {rid} ({manifest.get('status')})")
     print(result.table())
-    if result.missing and not _overlap(records, args.baseline):  # a nightly that compared nothing must not pass
-        print(f"hil compare: no point of {args.baseline} was measured in run {manifest.get('run_id')}; "
-              f"compare the run that measured them (--run) or rewrite the baseline (hil baseline)", file=sys.stderr)
-        return 1
     return 0 if result.ok else 1
 
 
-def _overlap(records: list, baseline: str) -> bool:
-    from harness.results import read_records_csv
-
-    keys = {r.key for r in read_records_csv(baseline)}
-    return any(r.key in keys for r in records)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from harness.baseline import Thresholds
     from harness.codegen import add_codegen_arguments, run_codegen
 
     p = argparse.ArgumentParser(prog="hil", description="TinyML hardware-in-the-loop harness")
@@ -296,17 +339,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=60.0, help="device timeout per command, seconds")
     s.set_defaults(func=_cmd_profile)
 
-    s = sub.add_parser("results", help="table of recorded measurements")
+    s = sub.add_parser("results", help="table of recorded measurements (one row per point, latest values)")
     s.add_argument("--results-dir", default="results")
     s.add_argument("--last", action="store_true", help="only the most recent run")
-    s.add_argument("--markdown", action="store_true")
+    s.add_argument("--run", default=None, help="only this run (id or unique prefix)")
+    s.add_argument("--suite", action="append", help="only these suites (repeat or comma-separate)")
+    s.add_argument("--board", action="append", help="only these boards")
+    s.add_argument("--variant", action="append", help="only these variants")
+    s.add_argument("--since", default=None, help="only runs started at or after this UTC date/time (2026-12-01)")
+    s.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    s.add_argument("--csv", default=None, metavar="FILE",
+                   help="export every selected record with its run's metadata as CSV ('-': stdout)")
     s.set_defaults(func=_cmd_results)
 
-    s = sub.add_parser("sweep", help="run a grid of suites x quantization variants x boards, in parallel")
+    s = sub.add_parser("sweep", help="run a grid of suites x quantization variants x boards as Dask tasks")
     s.add_argument("--suite", action="append", required=True, help="suite name (repeat or comma-separate)")
     s.add_argument("--variants", action="append", default=[], help="comma-separated variants (default: all six)")
     s.add_argument("--boards", action="append", required=True, help="comma-separated board names or files")
-    s.add_argument("-j", "--jobs", type=int, default=None, help="parallel emulators (default: CPU cores)")
+    s.add_argument("-j", "--jobs", type=int, default=None,
+                   help="local worker processes, one emulator each (default: CPU cores); ignored with --scheduler")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://HOST:PORT, tls://HOST:PORT; see docs/lab.md); "
+                        "default: a local cluster on 127.0.0.1")
     s.add_argument("--results-dir", default="results")
     s.add_argument("--suites-dir", default="suites", help="where <suite>/artifacts/<variant>.tflite live")
     s.add_argument("--vectors", type=int, default=None, help="at most this many test vectors per point")
@@ -315,9 +369,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--strict", action="store_true", help="exit 1 when any point failed")
     s.set_defaults(func=_cmd_sweep)
 
-    s = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep run")
+    s = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep run, or --trend across runs")
     s.add_argument("--results-dir", default="results")
     s.add_argument("--run", default=None, help="run id (or a unique prefix; default: the latest run)")
+    s.add_argument("--trend", action="store_true",
+                   help="every metric of every point across runs (one line per board, regressions marked), "
+                        "plus trend.csv; filters: --suite/--board/--variant/--since")
+    s.add_argument("--suite", action="append", help="--trend: only these suites")
+    s.add_argument("--board", action="append", help="--trend: only these boards")
+    s.add_argument("--variant", action="append", help="--trend: only these variants")
+    s.add_argument("--since", default=None, help="--trend: only runs started at or after this UTC date/time")
     s.add_argument("--out", required=True, help="output directory (report.md, report.html, *.png)")
     s.add_argument("--title", default="Quantization lab report")
     s.set_defaults(func=_cmd_report)
@@ -345,10 +406,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
     s.add_argument("--baseline", required=True)
     s.add_argument("--results-dir", default="results")
-    s.add_argument("--run", default=None, help="run id (default: the latest run)")
-    s.add_argument("--count-pct", type=float, default=2.0, help="allowed growth of count per inference, %%")
-    s.add_argument("--size-pct", type=float, default=2.0, help="allowed growth of flash, RAM and arena, %%")
-    s.add_argument("--acc-drop", type=float, default=0.01, help="allowed accuracy drop, fraction (0.01 = 1 pt)")
+    s.add_argument("--run", default=None, help="run id (default: the latest run, refused when it is partial, "
+                   "wrote nothing or is older than the baseline)")
+    limits = Thresholds()  # the same defaults as pytest --baseline
+    s.add_argument("--count-pct", type=float, default=limits.count_pct,
+                   help="allowed growth of count per inference, %% (default %(default)s)")
+    s.add_argument("--size-pct", type=float, default=limits.size_pct,
+                   help="allowed growth of flash, RAM and arena, %% (default %(default)s)")
+    s.add_argument("--stack-pct", type=float, default=limits.stack_pct,
+                   help="allowed growth of the stack high-water, %% (default %(default)s)")
+    s.add_argument("--acc-drop", type=float, default=limits.accuracy_points / 100.0,
+                   help="allowed accuracy/AUC/F1 drop, fraction (default %(default)s = 0.5 pt)")
     s.set_defaults(func=_cmd_compare)
     return p
 

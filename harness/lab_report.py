@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.report import format_table
-from harness.results import Comparison, Record, Thresholds, compare, load_records, load_runs, read_manifest
+from harness.results import Record, load_runs, read_manifest, read_run_records
 
 VARIANT_ORDER = ("fp32", "int8", "int8-pt", "int16x8", "w4a8", "w2a8")
 MARKERS = {"fp32": "o", "int8": "s", "int8-pt": "D", "int16x8": "^", "w4a8": "v", "w2a8": "P"}
@@ -48,9 +48,8 @@ def select_run(results_dir: str | Path, run_id: str | None = None) -> tuple[dict
             raise ConfigError(f"{results_dir}: run {run_id!r} {'is ambiguous' if matches else 'not found'}; "
                               f"latest runs: {known}", file=str(results_dir), line=None, field="run")
         manifest = matches[0]
-    rid = str(manifest.get("run_id"))
-    manifest = read_manifest(Path(results_dir) / "runs" / rid)
-    return manifest, [r for r in load_records(results_dir) if r.run_id == rid]
+    run_dir = Path(results_dir) / "runs" / str(manifest.get("run_id"))
+    return read_manifest(run_dir), read_run_records(run_dir)
 
 
 # --------------------------------------------------------------------------- analysis
@@ -136,7 +135,7 @@ def _n(v: Any, fmt: str = "{:,.0f}") -> str:
     return "-" if v is None else fmt.format(v)
 
 
-TABLE_HEADER = ("suite", "variant", "status", "accuracy", "drop (pt)", "bit-exact", "max abs err", "count/inf",
+TABLE_HEADER = ("suite", "variant", "status", "accuracy", "drop (pt)", "bit-exact", "max abs diff", "count/inf",
                 "MACs", "BOPs", "count/MAC", "flash B", "weights B", "peak RAM B", "arena B", "stack B", "front")
 
 
@@ -152,7 +151,8 @@ def point_rows(points: Sequence[LabPoint]) -> list[list[str]]:
         status = "ok" if p.ok else f"{r.status} ({r.failure})"
         acc = _n(r.accuracy, "{:.3f}") if p.ok else (_n(_f(r.extra.get("host_accuracy")), "{:.3f}") + " (host)"
                                                      if r.extra.get("host_accuracy") is not None else "-")
-        rows.append([r.suite, r.variant, status, acc, drop, _n(r.bitexact, "{:.1%}"), _n(_f(r.extra.get("max_abs_err")), "{:.3g}"),
+        rows.append([r.suite, r.variant, status, acc, drop, _n(r.bitexact, "{:.1%}"),
+                     _n(_f(r.extra.get("max_abs_diff")), "{:.3g}"),
                      (_n(count) + kind) if count is not None else "-", _n(macs), _n(p.get("bops")),
                      _n(count / macs if count and macs else None, "{:.1f}"), _n(r.flash_bytes), _n(p.get("weights_bytes")),
                      _n(p.get("peak_ram_bytes")), _n(r.arena_bytes), _n(r.stack_bytes), front])
@@ -389,8 +389,9 @@ def write_report(records: Iterable[Record], out_dir: str | Path, *, manifest: di
         "the generator's MAC count. BOPs = MACs x weight bits x activation bits (fp32 counts as 32 x 32).",
         "peak RAM: .data + .bss + measured stack high-water; flash: vectors + text + rodata + data; weights B: "
         "the model's constant data in flash (where packed 4/2-bit weights show).",
-        "bit-exact: share of vectors whose output bytes equal the TFLM reference's; max abs err: largest "
-        "difference in real output units (the fp32 tolerance).",
+        "bit-exact: share of vectors agreeing with the TFLM reference, by the suites' rule (integer variants "
+        "byte for byte, fp32 every element within 1e-5 absolute + 1e-4 relative); max abs diff: the largest "
+        "difference (LSB for integer outputs, output units for fp32).",
         "front: Pareto-optimal on flash / count / peak RAM vs drop within its suite and board (ringed in the plots).",
     ]
     md = [f"# {title}", ""]
@@ -430,31 +431,3 @@ def write_report(records: Iterable[Record], out_dir: str | Path, *, manifest: di
 
 def _kind(points: Sequence[LabPoint], board: str) -> str:
     return next((p.rec.count_kind for p in points if p.rec.board == board and p.rec.count_kind), "count")
-
-
-# --------------------------------------------------------------------------- regression
-
-
-def thresholds(count_pct: float = 2.0, size_pct: float = 2.0, acc_drop: float = 0.01) -> Thresholds:
-    """CLI units → Thresholds: size_pct covers flash, RAM and arena; acc_drop is a fraction (0.01 = 1 pt)."""
-    return Thresholds(count_pct=count_pct, flash_pct=size_pct, ram_pct=size_pct, accuracy_points=acc_drop * 100.0)
-
-
-def compare_to_baseline(records: Iterable[Record], baseline_path: str | Path,
-                        limits: Thresholds = Thresholds()) -> Comparison:
-    """Compare only the boards the baseline covers (a baseline is per board)."""
-    from harness.results import read_records_csv
-
-    p = Path(baseline_path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: baseline not found; write one with `hil baseline --out {p}`",
-                          file=str(p), line=None, field=None)
-    boards = {r.board for r in read_records_csv(p)}
-    return compare([r for r in records if r.board in boards], p, limits)
-
-
-def check_baseline(records: Iterable[Record], baseline_path: str | Path,
-                   limits: Thresholds = Thresholds()) -> str | None:
-    """For the pytest plugin at session end: the table of what moved if anything regressed, else None."""
-    result = compare_to_baseline(records, baseline_path, limits)
-    return None if result.ok else result.table()

@@ -11,6 +11,9 @@ Fixtures: `board` (parametrized over --board), `hil_model` (run your own model a
 session). Markers: `cores(...)`, `feature(...)`. Every test that called `hil_check` (or whose model
 run failed) leaves one record in `results/runs/<run id>/`, with the failure class of
 harness.errors as its status.
+Under pytest-xdist (`-n auto`) the controller writes the one run (harness/parallel.py). With
+`--baseline`, every point of the baseline is one more reported item (`hil-baseline::<point>`),
+failed with the table of its regressions, so JUnit shows each regression once.
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+if TYPE_CHECKING:
+    from harness.baseline import Comparison
+
 from harness.boards import Board, load_board
 from harness.errors import ConfigError, DoesNotFit, HilError
+from harness.parallel import is_xdist_worker, physical_board_lock, record_from_report, record_to_report
 from harness.point import Point, PointKey
 from harness.suite_file import SUITE_FILE
 
@@ -55,8 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--timeout-multiplier", type=float, default=1.0,
                 help="scale every device timeout (slow hosts, real boards at low baud)")
     g.addoption("--baseline", default=None, metavar="CSV",
-                help="fail the run when a count, flash or RAM grew or accuracy dropped against this "
-                     "baseline (results/baselines/<board>.csv; `hil baseline` writes one)")
+                help="fail the run when a count, flash or RAM grew, accuracy dropped, or a point or metric "
+                     "of this baseline was not measured (results/baselines/<board>.csv; `hil baseline` "
+                     "writes one; tolerances: harness.baseline.Thresholds, as `hil compare`)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,8 +75,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[BOARDS_KEY] = [load_board(n) for n in names]
     except ConfigError as exc:  # a clean usage error naming file, line and field, not a traceback
         raise pytest.UsageError(str(exc)) from None
+    baseline = config.getoption("baseline")
+    if baseline:  # a missing or malformed baseline stops the run before any test, not after all of them
+        from harness.baseline import read_baseline
+
+        try:
+            read_baseline(baseline)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = HilSession(config)
     config.stash[SESSION_KEY].budgets()  # a named budget file that is missing or wrong stops the run here
+    if not is_xdist_worker(config):
+        config.pluginmanager.register(RunRecorder(config.stash[SESSION_KEY]), "hil-run-recorder")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -97,18 +115,56 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         session.close()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Open the run now when boards are given: a run that fails before its first record still
+    leaves its folder and manifest, so `hil compare` never mistakes an older run for it."""
+    hil = session.config.stash.get(SESSION_KEY, None)
+    if hil is not None and session.config.stash[BOARDS_KEY]:
+        hil.writer()
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml writes its file, so the baseline items are in it
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     hil = session.config.stash.get(SESSION_KEY, None)
-    if hil is None:
+    if hil is None or is_xdist_worker(session.config):
         return
     hil.close("partial" if exitstatus == pytest.ExitCode.INTERRUPTED else "complete")
     baseline = session.config.getoption("baseline")
-    if baseline and hil.records:
-        from harness.lab_report import check_baseline
+    if baseline and exitstatus != pytest.ExitCode.INTERRUPTED:
+        from harness.baseline import compare
 
-        hil.regressions = check_baseline(hil.records, baseline)
-        if hil.regressions and session.exitstatus == pytest.ExitCode.OK:
+        try:
+            result = compare(hil.records, baseline)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        hil.regressions = None if result.ok else result.table()
+        _report_baseline_points(session, result)
+        if not result.ok and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _report_baseline_points(session: pytest.Session, result: Comparison) -> None:
+    """One reported item per baseline point: passed, or failed with its regressions (one line each)."""
+    from harness.baseline import point_frame, read_baseline
+
+    problems = result.problems_by_point()
+    hook = session.config.hook
+    keys = list(point_frame(read_baseline(result.baseline_path)).index)
+    for key in keys:
+        point = "/".join(key)
+        nodeid = f"hil-baseline::{point}"
+        lines = problems.get(key, [])
+        longrepr = None
+        if lines:
+            longrepr = f"{point} regressed against {result.baseline_path}:\n" + "\n".join(f"  {ln}" for ln in lines)
+        location = (result.baseline_path, None, f"baseline {point}")
+        hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
+        phases: tuple[tuple[Literal["setup", "call", "teardown"], Literal["passed", "failed"], str | None], ...] = (
+            ("setup", "passed", None), ("call", "failed" if lines else "passed", longrepr), ("teardown", "passed", None))
+        for when, outcome, text in phases:
+            report = pytest.TestReport(nodeid, location, {}, outcome, text, when)
+            hook.pytest_runtest_logreport(report=report)
+        hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -229,16 +285,17 @@ class HilSession:
     def writer(self):  # -> ResultsWriter | None
         from harness.results import ResultsWriter, collect_environment, new_run_id
 
-        if self.config.getoption("no_results"):
-            return None
+        if self.config.getoption("no_results") or is_xdist_worker(self.config):
+            return None  # an xdist worker's records go to the controller with its reports
         if self._writer is None:
             opt = self.config.getoption("results_dir")
             results_dir = Path(opt) if opt else self.rootdir / "results"
-            env = collect_environment()
+            env = collect_environment(self.rootdir)
             boards = self.config.stash.get(BOARDS_KEY, [])
             if boards:  # the manifest names the versions of the backends this run uses
                 env["emulator"] = "; ".join(sorted({_backend_version(b.backend) for b in boards}))
-            self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv), environment=env)
+            self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv), environment=env,
+                                         project=self.rootdir)
         return self._writer
 
     def run_model(self, model_path: Path, inputs: list[bytes], board: Board, *,
@@ -252,7 +309,8 @@ class HilSession:
         if cache_key not in self.runs:
             try:
                 timeout = 30.0 * self.timeout_multiplier
-                self.runs[cache_key] = run_model(model_path, board, inputs, timeout=timeout, **kwargs)
+                with physical_board_lock(board):  # one xdist worker (or pytest run) at a time per device
+                    self.runs[cache_key] = run_model(model_path, board, inputs, timeout=timeout, **kwargs)
             except HilError as exc:
                 self.runs[cache_key] = exc
         result = self.runs[cache_key]
@@ -431,11 +489,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     rec = _make_record(item, report, call, pending, board)
     if rec is not None:
-        hil.record(rec)
+        record_to_report(report, rec)  # recorded by the run's owner in pytest_runtest_logreport
         for k, v in rec.measurements().items():
             if v is not None:
                 item.user_properties.append((k, v))
         item.user_properties.append(("hil_status", rec.failure or rec.status))
+
+
+class RunRecorder:
+    """Records what a test measured, in the process that owns the run (xdist: the controller)."""
+
+    def __init__(self, hil: HilSession) -> None:
+        self.hil = hil
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rec = record_from_report(report)
+        if rec is not None:
+            self.hil.record(rec)
 
 
 def _make_record(item, report, call, pending, board):

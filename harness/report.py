@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from harness.results import Record
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def format_table(header: Sequence[str], rows: Iterable[Sequence[object]], markdown: bool = False) -> str:
@@ -25,38 +29,28 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence[object]], markdo
 
 
 def _num(v: object, fmt: str = "{:,}") -> str:
-    if v is None or v == "":
+    import pandas as pd
+
+    if v is None or (not isinstance(v, str) and pd.isna(v)) or v == "":
         return "-"
     return fmt.format(v)
 
 
-_STATUS_ORDER = ("failed", "does-not-fit", "skipped", "ok")
-
-
-def measurement_table(records: Iterable[Record], markdown: bool = False) -> str:
+def measurement_table(records: Iterable[Record] | pd.DataFrame, markdown: bool = False) -> str:
     """One row per suite × model × variant × board: its measurements and its worst test status."""
-    points: dict[tuple[str, str, str, str], dict] = {}
-    for r in records:
-        p = points.setdefault((r.suite, r.model, r.variant, r.board), {"status": "ok", "tests": 0})
-        p["tests"] += 1
-        status = r.failure or r.status if r.status == "failed" else r.status
-        if _STATUS_ORDER.index(r.status) < _STATUS_ORDER.index(p.get("rank", "ok")):
-            p["rank"], p["status"] = r.status, status
-        for name in ("count_kind", "count_per_inference", "flash_bytes", "ram_bytes", "stack_bytes",
-                     "arena_bytes", "bitexact"):
-            if getattr(r, name) not in (None, ""):
-                p[name] = getattr(r, name)
-        for name, value in {"accuracy": r.accuracy, **dict(r.extra)}.items():
-            if name in ("accuracy", "auc", "event_f1", "mean_latency_frames") and value is not None:
-                p[name] = value
+    from harness.baseline import point_frame
+
+    frame = point_frame(records)
     header = ["suite", "variant", "board", "status", "count/inference", "flash B", "RAM B", "stack B",
               "arena B", "bit-exact", "accuracy", "auc", "latency fr"]
     rows = []
-    for (suite, _model, variant, board), p in sorted(points.items()):
-        kind = {"instructions": "insn", "cycles": "cyc"}.get(p.get("count_kind", ""), "")
-        count = f"{p['count_per_inference']:,} {kind}" if p.get("count_per_inference") is not None else "-"
-        rows.append([suite, variant, board, p["status"], count, _num(p.get("flash_bytes")),
-                     _num(p.get("ram_bytes")), _num(p.get("stack_bytes")), _num(p.get("arena_bytes")),
-                     _num(p.get("bitexact"), "{:.1%}"), _num(p.get("accuracy"), "{:.3f}"),
-                     _num(p.get("auc"), "{:.3f}"), _num(p.get("mean_latency_frames"), "{:.2f}")])
+    for (suite, _model, variant, board), p in frame.iterrows():
+        get = p.get
+        kind = {"instructions": "insn", "cycles": "cyc"}.get(get("count_kind") or "", "")
+        count = _num(get("count_per_inference"))
+        status = p["failure"] or p["status"] if p["status"] == "failed" else p["status"]
+        rows.append([suite, variant, board, status, f"{count} {kind}" if count != "-" else "-",
+                     _num(get("flash_bytes")), _num(get("ram_bytes")), _num(get("stack_bytes")),
+                     _num(get("arena_bytes")), _num(get("bitexact"), "{:.1%}"), _num(get("accuracy"), "{:.3f}"),
+                     _num(get("auc"), "{:.3f}"), _num(get("mean_latency_frames"), "{:.2f}")])
     return format_table(header, rows, markdown=markdown)

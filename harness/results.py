@@ -1,14 +1,16 @@
-"""Result records, their on-disk store and the comparison against a baseline.
+"""Result records, their on-disk store, and the DataFrame view over runs.
 
-Layout: ``results/runs/<run_id>/records.csv`` (one row per test x model x variant x
-board) next to ``manifest.json`` (run id, start/end, argv, git sha, tool versions,
-status). Every write goes to a temporary file in the same directory, is fsynced and
-renamed over the target, so a run killed at any instant leaves each file either at its
-previous complete state or at the new one, and earlier runs are never touched. A
-manifest still saying "running" whose process is gone is reported (and, by the next
-writer, rewritten) as "partial".
+Layout: ``results/runs/<run_id>/records.parquet`` (one row per test x model x variant x
+board) next to ``manifest.json`` (run id, start/end, argv, the user's project git sha and
+dirty state, the harness's version and sha, tool versions, status). Every write goes to a
+temporary file in the same directory, is fsynced and renamed over the target, so a run
+killed at any instant leaves each file either at its previous complete state or at the new
+one (readable at any instant), and earlier runs are never touched. A manifest still saying
+"running" whose process is gone is reported (and, by the next writer, rewritten) as "partial".
 
-CSV rather than Parquet: no extra dependency, readable in any tool, diffable baselines.
+Parquet (pandas + pyarrow) for runs: typed columns, one `load()` over every run. Baselines
+stay small, diffable CSV (harness/baseline.py). Runs written before the Parquet store
+(records.csv) are still read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import os
 import secrets
 import socket
@@ -27,10 +28,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.counts import COUNT_KINDS
 from harness.errors import ConfigError, HilError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATUSES = ("ok", "failed", "skipped", "does-not-fit")
 
@@ -57,7 +61,7 @@ class Record:
     """
 
     suite: str
-    test: str
+    test: str = ""  # empty in a baseline row, which stands for every test of its point
     model: str
     variant: str
     board: str
@@ -132,12 +136,12 @@ def _cell(rec: Record, name: str) -> str:
     return str(value)
 
 
-def records_to_csv(records: Iterable[Record]) -> str:
+def records_to_csv(records: Iterable[Record], columns: Sequence[str] = FIELD_NAMES) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(FIELD_NAMES)
+    writer.writerow(columns)
     for rec in records:
-        writer.writerow([_cell(rec, n) for n in FIELD_NAMES])
+        writer.writerow([_cell(rec, n) for n in columns])
     return buf.getvalue()
 
 
@@ -149,7 +153,7 @@ def read_records_csv(path: str | Path) -> list[Record]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read results CSV: {exc}", file=str(p), line=None, field=None) from None
     reader = csv.DictReader(io.StringIO(text))
-    required = {"suite", "test", "model", "variant", "board"}
+    required = {"suite", "model", "variant", "board"}
     if reader.fieldnames is None or not required <= set(reader.fieldnames):
         raise ConfigError(
             f"{p}:1: not a results CSV: needs columns {sorted(required)}, got {reader.fieldnames}",
@@ -187,10 +191,14 @@ def read_records_csv(path: str | Path) -> list[Record]:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write via temp file + fsync + rename: readers see the old or the new file, never half."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     p = Path(path)
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, p)
@@ -218,14 +226,49 @@ def _first_line(cmd: Sequence[str], cwd: str | Path | None = None) -> str:
     return lines[0].strip() if lines else "unknown"
 
 
-def collect_environment(repo: str | Path | None = None) -> dict[str, str]:
-    """Git sha (with -dirty for tracked changes) and tool versions, for the manifest and records."""
-    repo = Path(repo) if repo else Path(__file__).resolve().parent.parent
-    sha = _first_line(["git", "rev-parse", "HEAD"], repo)
-    if sha != "unknown" and _first_line(["git", "status", "--porcelain", "--untracked-files=no"], repo) != "unknown":
-        sha += "-dirty"
+HARNESS_ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_state(path: str | Path) -> dict[str, Any]:
+    """The commit checked out at `path` and whether tracked files differ from it.
+
+    `sha` is "unknown" outside a git work tree (or without git); `dirty` is then None.
+    """
+    cwd = Path(path)
+    sha = _first_line(["git", "rev-parse", "HEAD"], cwd)
+    if sha == "unknown":
+        return {"sha": "unknown", "dirty": None}
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                              capture_output=True, text=True, timeout=20, check=False)
+        dirty: bool | None = bool(done.stdout.strip()) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        dirty = None
+    return {"sha": sha, "dirty": dirty}
+
+
+def _harness_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tinyml-hil")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def collect_environment(project: str | Path | None = None) -> dict[str, Any]:
+    """The user's project (git sha, dirty state) and the harness's own, plus tool versions.
+
+    `project` is the user's repository: pytest's rootdir, or the working folder of the CLI.
+    `git_sha` (what records carry) is the project's, with "-dirty" when tracked files changed.
+    """
+    root = Path(project) if project is not None else Path.cwd()
+    proj, own = git_state(root), git_state(HARNESS_ROOT)
     return {
-        "git_sha": sha,
+        "git_sha": proj["sha"] + ("-dirty" if proj["dirty"] else ""),
+        "project": {"root": str(root.resolve()), "git_sha": proj["sha"], "dirty": proj["dirty"]},
+        "harness": {"version": _harness_version(), "git_sha": own["sha"], "dirty": own["dirty"],
+                    "path": str(HARNESS_ROOT)},
         "toolchain": _first_line(["arm-none-eabi-gcc", "--version"]),
         "emulator": _first_line(["qemu-system-arm", "--version"]),
         "python": sys.version.split()[0],
@@ -285,6 +328,78 @@ def mark_stale_runs(results_dir: str | Path) -> list[str]:
     return fixed
 
 
+# --------------------------------------------------------------------------- Parquet
+
+RECORDS_FILE = "records.parquet"
+LEGACY_RECORDS_FILE = "records.csv"
+_STRING_FIELDS = [n for n in FIELD_NAMES if n not in _INT_FIELDS | _FLOAT_FIELDS]
+
+
+def _arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {n: pa.int64() for n in _INT_FIELDS} | {n: pa.float64() for n in _FLOAT_FIELDS}
+    return pa.schema([(n, types.get(n, pa.string())) for n in FIELD_NAMES])
+
+
+def _row(rec: Record) -> dict[str, Any]:
+    row = {n: getattr(rec, n) for n in FIELD_NAMES}
+    row["extra"] = json.dumps(dict(rec.extra), sort_keys=True, default=str)
+    return row
+
+
+def records_to_parquet(records: Iterable[Record]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([_row(r) for r in records], schema=_arrow_schema())
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf)
+    return bytes(buf.getvalue().to_pybytes())
+
+
+def _record_of(row: Mapping[str, Any], where: str) -> Record:
+    kwargs: dict[str, Any] = {}
+    for name in FIELD_NAMES:
+        if name not in row:
+            continue
+        v = row[name]
+        missing = v is None or (isinstance(v, float) and v != v)
+        if name == "extra":
+            kwargs[name] = json.loads(v) if isinstance(v, str) and v else {}
+        elif name in _INT_FIELDS:
+            kwargs[name] = None if missing else int(v)
+        elif name in _FLOAT_FIELDS:
+            kwargs[name] = None if missing else float(v)
+        else:
+            kwargs[name] = "" if missing else str(v)
+    try:
+        return Record(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}", file=where, line=None, field=None) from None
+
+
+def read_run_records(run_dir: str | Path) -> list[Record]:
+    """The records of one run: records.parquet, or records.csv of a run from before Parquet."""
+    d = Path(run_dir)
+    path = d / RECORDS_FILE
+    if path.exists():
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as exc:
+            raise ConfigError(f"{path}: not a readable records file ({exc})", file=str(path), line=None,
+                              field=None) from None
+        return [_record_of(r, str(path)) for r in rows]
+    if (d / LEGACY_RECORDS_FILE).exists():
+        return read_records_csv(d / LEGACY_RECORDS_FILE)
+    return []
+
+
+# --------------------------------------------------------------------------- writer
+
+
 class ResultsWriter:
     """Appends records of one run; use as a context manager so an exception marks it partial."""
 
@@ -293,8 +408,10 @@ class ResultsWriter:
         results_dir: str | Path,
         run_id: str | None = None,
         argv: Sequence[str] | None = None,
-        environment: Mapping[str, str] | None = None,
+        environment: Mapping[str, Any] | None = None,
+        project: str | Path | None = None,
     ) -> None:
+        """`project`: the user's repository whose git state the manifest records (default: cwd)."""
         self.results_dir = Path(results_dir)
         self.run_id = run_id or new_run_id()
         self.run_dir = self.results_dir / "runs" / self.run_id
@@ -309,7 +426,7 @@ class ResultsWriter:
                 line=None,
                 field="run_id",
             ) from None
-        self.environment = dict(environment) if environment is not None else collect_environment()
+        self.environment = dict(environment) if environment is not None else collect_environment(project)
         self._records: list[Record] = []
         self.manifest: dict[str, Any] = {
             "run_id": self.run_id,
@@ -317,7 +434,9 @@ class ResultsWriter:
             "end": None,
             "argv": list(argv if argv is not None else sys.argv),
             "git_sha": self.environment.get("git_sha", "unknown"),
-            "versions": {k: v for k, v in self.environment.items() if k != "git_sha"},
+            "project": self.environment.get("project", {}),
+            "harness": self.environment.get("harness", {}),
+            "versions": {k: v for k, v in self.environment.items() if k not in ("git_sha", "project", "harness")},
             "status": "running",
             "records": 0,
             "pid": os.getpid(),
@@ -327,22 +446,20 @@ class ResultsWriter:
 
     @property
     def records_path(self) -> Path:
-        return self.run_dir / "records.csv"
+        return self.run_dir / RECORDS_FILE
 
     def _write_manifest(self) -> None:
         atomic_write_text(self.run_dir / "manifest.json", json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
 
     def append(self, record: Record) -> Record:
-        """Fill the run context, then rewrite records.csv atomically with the new row."""
-        fill: dict[str, Any] = {
-            "run_id": record.run_id or self.run_id,
-            "time": record.time or utc_now(),
-            "git_sha": record.git_sha or self.environment.get("git_sha", ""),
-            "toolchain": record.toolchain or self.environment.get("toolchain", ""),
-            "emulator": record.emulator or self.environment.get("emulator", ""),
-        }
-        rec = dataclasses.replace(record, **fill)
-        atomic_write_text(self.records_path, records_to_csv(self._records + [rec]))
+        """Fill the run context, then rewrite records.parquet atomically with the new row."""
+        env = self.environment
+        rec = dataclasses.replace(
+            record, run_id=self.run_id, time=record.time or utc_now(),
+            git_sha=record.git_sha or str(env.get("git_sha", "")),
+            toolchain=record.toolchain or str(env.get("toolchain", "")),
+            emulator=record.emulator or str(env.get("emulator", "")))
+        atomic_write_bytes(self.records_path, records_to_parquet(self._records + [rec]))
         self._records.append(rec)
         return rec
 
@@ -374,149 +491,59 @@ def load_records(results_dir: str | Path, include_partial: bool = True) -> list[
     for manifest in load_runs(results_dir):
         if not include_partial and manifest.get("status") != "complete":
             continue
-        path = Path(results_dir) / "runs" / str(manifest.get("run_id")) / "records.csv"
-        if path.exists():
-            out.extend(read_records_csv(path))
+        out.extend(read_run_records(Path(results_dir) / "runs" / str(manifest.get("run_id"))))
     return sorted(out, key=lambda r: r.time)
 
 
-def latest_by_key(records: Iterable[Record]) -> dict[tuple[str, ...], Record]:
-    """Last record per key (by time, then input order)."""
-    latest: dict[tuple[str, ...], Record] = {}
-    for rec in sorted(records, key=lambda r: r.time):
-        latest[rec.key] = rec
-    return latest
+RUN_COLUMNS = ("run_status", "run_start", "run_end", "run_host", "project_sha", "project_dirty",
+               "harness_sha", "harness_version")
 
 
-def write_baseline(records: Iterable[Record], path: str | Path) -> Path:
-    """Write the latest record per key as a baseline CSV (e.g. results/baselines/m4.csv)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    latest = latest_by_key(records)
-    atomic_write_text(p, records_to_csv(latest[k] for k in sorted(latest)))
-    return p
+def records_frame(records: Iterable[Record]) -> pd.DataFrame:
+    """Records as a DataFrame: one column per Record field (extra as JSON text) plus one
+    column per numeric `extra` entry (auc, macs, max_abs_diff, ...)."""
+    import pandas as pd
+
+    rows = [_row(r) for r in records]
+    df = pd.DataFrame(rows, columns=FIELD_NAMES)
+    for name in _INT_FIELDS:
+        df[name] = df[name].astype("Int64")
+    for name in _FLOAT_FIELDS:
+        df[name] = df[name].astype("float64")
+    extras = pd.DataFrame([{k: v for k, v in r.extra.items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in FIELD_NAMES}
+                           for r in records], index=df.index)
+    return pd.concat([df, extras], axis=1) if len(extras.columns) else df
 
 
-# --------------------------------------------------------------------------- compare
+def load(results_dir: str | Path = "results", *, runs: Sequence[str] | None = None, suite: Sequence[str] = (),
+         board: Sequence[str] = (), variant: Sequence[str] = (), since: str | None = None,
+         include_partial: bool = True) -> pd.DataFrame:
+    """One DataFrame over the runs in `results_dir`: every record with its run's metadata
+    (RUN_COLUMNS), oldest first. Filters: run ids (or unique prefixes), suites, boards,
+    variants, runs started at or after `since` (ISO date or time, UTC)."""
+    import pandas as pd
 
-
-@dataclass(frozen=True)
-class Thresholds:
-    """How much a figure may move before compare calls it a regression."""
-
-    count_pct: float = 1.0  # count per inference growth, % (emulated counts are exact)
-    flash_pct: float = 1.0
-    ram_pct: float = 1.0  # RAM and arena
-    stack_pct: float = 5.0
-    accuracy_points: float = 0.5  # drop in percentage points
-    bitexact_points: float = 0.0
-
-
-@dataclass(frozen=True)
-class Change:
-    key: tuple[str, ...]
-    metric: str
-    baseline: Any
-    current: Any
-    change: str
-    limit: str
-    regressed: bool
-
-
-@dataclass(frozen=True)
-class Comparison:
-    changes: tuple[Change, ...]  # every figure that moved, regressed or not
-    missing: tuple[tuple[str, ...], ...]  # in the baseline, not in the current records
-    new: tuple[tuple[str, ...], ...]  # in the current records, not in the baseline
-    baseline_path: str = ""
-
-    @property
-    def regressions(self) -> list[Change]:
-        return [c for c in self.changes if c.regressed]
-
-    @property
-    def ok(self) -> bool:
-        return not self.regressions
-
-    def table(self) -> str:
-        """What moved, regressions first; then missing and new points."""
-        head = ("point", "metric", "baseline", "current", "change", "limit", "verdict")
-        rows = [head]
-        for c in sorted(self.changes, key=lambda c: (not c.regressed, c.key, c.metric)):
-            rows.append(
-                ("/".join(c.key), c.metric, _show(c.baseline), _show(c.current), c.change, c.limit,
-                 "REGRESSION" if c.regressed else "ok")
-            )
-        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-        lines = [" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-        lines.insert(1, "-+-".join("-" * w for w in widths))
-        if len(rows) == 1:
-            lines.append("(nothing moved)")
-        for key in self.missing:
-            lines.append(f"missing from this run (in baseline): {'/'.join(key)}")
-        for key in self.new:
-            lines.append(f"new (not in baseline): {'/'.join(key)}")
-        verdict = "OK" if self.ok else f"{len(self.regressions)} regression(s)"
-        src = f" against {self.baseline_path}" if self.baseline_path else ""
-        return f"compare{src}: {verdict}\n" + "\n".join(lines)
-
-
-def _show(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def _grow(key, metric, base, cur, limit_pct) -> Change | None:
-    if base is None or cur is None or base == cur:
-        return None
-    pct = (cur - base) / base * 100.0 if base else math.inf
-    return Change(key, metric, base, cur, f"{cur - base:+,} ({pct:+.2f}%)", f"+{limit_pct:g}%", pct > limit_pct)
-
-
-def _drop(key, metric, base, cur, limit_points) -> Change | None:
-    if base is None or cur is None or base == cur or (math.isnan(base) and math.isnan(cur)):
-        return None
-    points = (cur - base) * 100.0
-    return Change(key, metric, base, cur, f"{points:+.2f} pt", f"-{limit_points:g} pt", -points > limit_points)
-
-
-def compare(
-    records: Iterable[Record], baseline_csv: str | Path, thresholds: Thresholds = Thresholds()
-) -> Comparison:
-    """Compare the latest record per point with the baseline's; see Thresholds for the rules.
-
-    A point that was ok and now is not is a regression; counts of different kinds are
-    never compared (shown as a change of kind); a new model hash is shown, not judged.
-    """
-    base = latest_by_key(read_records_csv(baseline_csv))
-    cur = latest_by_key(records)
-    changes: list[Change | None] = []  # None: a figure that did not move
-    for key in sorted(set(base) & set(cur)):
-        b, c = base[key], cur[key]
-        if b.status != c.status:
-            why = f" ({c.failure})" if c.failure else ""
-            changes.append(Change(key, "status", b.status, c.status + why, "", "", b.status == "ok"))
-        if b.model_sha256 != c.model_sha256 and b.model_sha256 and c.model_sha256:
-            changes.append(Change(key, "model_sha256", b.model_sha256[:12], c.model_sha256[:12], "new model", "", False))
-        if b.count_kind != c.count_kind and b.count_per_inference is not None and c.count_per_inference is not None:
-            changes.append(Change(key, "count_kind", b.count_kind, c.count_kind, "not comparable", "", False))
-        else:
-            changes.append(_grow(key, f"{c.count_kind or 'count'}_per_inference", b.count_per_inference,
-                                 c.count_per_inference, thresholds.count_pct))
-        changes.append(_grow(key, "flash_bytes", b.flash_bytes, c.flash_bytes, thresholds.flash_pct))
-        changes.append(_grow(key, "ram_bytes", b.ram_bytes, c.ram_bytes, thresholds.ram_pct))
-        changes.append(_grow(key, "arena_bytes", b.arena_bytes, c.arena_bytes, thresholds.ram_pct))
-        changes.append(_grow(key, "stack_bytes", b.stack_bytes, c.stack_bytes, thresholds.stack_pct))
-        changes.append(_drop(key, "accuracy", b.accuracy, c.accuracy, thresholds.accuracy_points))
-        changes.append(_drop(key, "bitexact", b.bitexact, c.bitexact, thresholds.bitexact_points))
-    return Comparison(
-        changes=tuple(ch for ch in changes if ch is not None),
-        missing=tuple(sorted(set(base) - set(cur))),
-        new=tuple(sorted(set(cur) - set(base))),
-        baseline_path=str(baseline_csv),
-    )
+    frames = []
+    for m in load_runs(results_dir):
+        rid = str(m.get("run_id"))
+        if runs and not any(rid.startswith(r) for r in runs):
+            continue
+        if not include_partial and m.get("status") != "complete":
+            continue
+        if since and str(m.get("start") or "") < since:
+            continue
+        df = records_frame(read_run_records(Path(results_dir) / "runs" / rid))
+        project, harness = m.get("project") or {}, m.get("harness") or {}
+        meta = {"run_status": m.get("status"), "run_start": m.get("start"), "run_end": m.get("end"),
+                "run_host": m.get("host"), "project_sha": project.get("git_sha", m.get("git_sha")),
+                "project_dirty": project.get("dirty"), "harness_sha": harness.get("git_sha"),
+                "harness_version": harness.get("version")}
+        frames.append(df.assign(**meta))
+    if not frames:
+        return records_frame([]).assign(**{c: None for c in RUN_COLUMNS})
+    out = pd.concat(frames, ignore_index=True)
+    for column, wanted in (("suite", suite), ("board", board), ("variant", variant)):
+        if wanted:
+            out = out[out[column].isin(list(wanted))]
+    return out.reset_index(drop=True)

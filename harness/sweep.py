@@ -1,16 +1,20 @@
-"""Quantization-variant sweep: every (suite, variant, board) point measured on its board.
+"""Quantization-variant sweep: every (suite, variant, board) point measured on its board, as Dask tasks.
 
-Why a pool of processes, not threads: each point is one emulator plus a TFLM reference, CPU
-bound, so N workers keep N emulators busy. A point that fails (the generator cannot handle the
-variant, it does not fit, the device hangs) becomes a failed record with its failure class and
-message, and the sweep goes on. Ctrl-C (or SIGTERM) stops the workers, whose emulator contexts
-kill QEMU on the way out (QEMU also dies with its worker, see backends/qemu.py), and the run is
-closed as "partial".
+Why Dask: each point is one emulator (or one physical board) plus a TFLM reference, CPU bound
+and independent, and a lab outgrows one machine. By default a `LocalCluster` of worker
+processes listens on loopback only; `--scheduler tcp://HOST:PORT` (or tls://) uses an
+existing cluster. The client reads the model and the test vectors and sends them with the
+task, so a worker on another host needs only the harness installed; it builds in its own
+HIL_CACHE_DIR and returns a Record, which the client writes to its own results folder.
 
-Points of the same model file go to one worker, one after the other: `runner.generate_cached`
-rewrites the model's generated C directory on every call, so two workers building the same model
-at once could see it half-replaced. All points of one physical board share a worker too (one
-probe, one serial port).
+A physical board is a Dask worker resource `board:<name>` (one unit): only a worker started on
+the host with the board (`dask worker ... --resources "board:nucleo-g071rb=1"`) receives its
+points, one at a time; a cluster-wide lock per device keeps that true when several workers
+offer it (the local cluster). Points of one model on boards of one core share their generated
+C, so they hold a cluster-wide lock for it while they run. A point that fails (the generator cannot handle the variant, it
+does not fit, the device hangs, its worker is lost) becomes a failed record with its failure
+class and message, and the sweep goes on. Ctrl-C (or SIGTERM) cancels the rest; the local
+workers are stopped (their emulators die with them) and the run is closed "partial".
 
 Test data of a suite lives in `suites/<suite>/artifacts/test.npz` (see `load_vectors` for the
 keys it understands); the variant's model is `suites/<suite>/artifacts/<variant>.tflite`.
@@ -18,20 +22,19 @@ keys it understands); the variant's model is `suites/<suite>/artifacts/<variant>
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import hashlib
+import logging
 import os
-import queue
 import re
-import signal
 import sys
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
+from harness.boards import Board
 from harness.errors import ConfigError, DoesNotFit, HilError, UnsupportedModel
 from harness.results import Record, ResultsWriter, failure_class, new_run_id
 
@@ -52,6 +55,17 @@ class SweepPoint:
     model_path: str
     data_path: str  # .npz with test inputs and labels
     max_vectors: int | None = None
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Everything a worker needs for one point, so it needs no access to the client's files."""
+
+    point: SweepPoint
+    board: Board
+    model: bytes
+    inputs: list[bytes]
+    labels: list[int] | None
 
 
 @dataclass
@@ -175,44 +189,103 @@ def _model_name(point: SweepPoint) -> str:
     return re.sub(r"\W", "_", f"{point.suite}_{point.variant}")
 
 
-def measure_point(point: SweepPoint, timeout: float = 60.0) -> Record:
-    """Run one point and turn it into a Record; every failure becomes a failed record."""
-    from harness.boards import load_board
-
+def _base(point: SweepPoint, board: Board | None = None) -> dict[str, Any]:
     base: dict[str, Any] = dict(suite=point.suite, test=TEST, model=point.suite, variant=point.variant,
                                 board=Path(point.board).stem)
-    wbits, abits = _bits(point.variant)
-    extra: dict[str, Any] = {"weight_bits": wbits, "activation_bits": abits}
-    host: dict[str, Any] = {}
+    if board is not None:
+        base.update(board=board.name, core=board.core, backend=board.backend)
+    return base
+
+
+def _bits_extra(variant: str) -> dict[str, Any]:
+    wbits, abits = _bits(variant)
+    return {"weight_bits": wbits, "activation_bits": abits}
+
+
+def _failed(point: SweepPoint, exc: BaseException, board: Board | None = None,
+            extra: dict[str, Any] | None = None) -> Record:
+    status = "does-not-fit" if isinstance(exc, DoesNotFit) else "failed"
+    return Record(**_base(point, board), extra=_clean({**_bits_extra(point.variant), **(extra or {})}),
+                  status=status, failure=failure_class(exc), message=_one_line(exc))
+
+
+def _reference(model_path: str | os.PathLike[str], point: SweepPoint) -> Any:
+    from harness.reference import Reference
+
+    try:
+        return Reference(Path(model_path))
+    except HilError:
+        raise
+    except Exception as exc:  # a file the TFLM runtime cannot even parse
+        raise UnsupportedModel(f"{point.model_path}: not a model the TFLM reference can load ({exc}); "
+                               f"rebuild the {point.variant} artifact of suite {point.suite}",
+                               model=point.model_path) from exc
+
+
+def prepare(point: SweepPoint) -> PointTask | Record:
+    """On the client: the task for a point (model bytes, encoded vectors), or its failed record."""
+    from harness.boards import load_board
+
+    board = None
     try:
         board = load_board(point.board)
-        base.update(board=board.name, core=board.core, backend=board.backend)
-        from harness.reference import Reference
-        from harness.runner import run_model
-
         if not Path(point.model_path).is_file():
             raise ConfigError(f"{point.model_path}: no model for variant {point.variant!r} of suite {point.suite!r}; "
                               f"build it (suites/build_artifacts.py --suite {point.suite})",
                               file=point.model_path, line=None, field="variant")
-        try:
-            ref = Reference(point.model_path)
-        except HilError:
-            raise
-        except Exception as exc:  # a file the TFLM runtime cannot even parse
-            raise UnsupportedModel(f"{point.model_path}: not a model the TFLM reference can load ({exc}); "
-                                   f"rebuild the {point.variant} artifact of suite {point.suite}",
-                                   model=point.model_path) from exc
+        ref = _reference(point.model_path, point)
         inputs, labels = load_vectors(point.data_path, point.variant, ref.input_details, point.max_vectors)
-        host.update(ref=ref, inputs=inputs, labels=labels)
-        run = run_model(point.model_path, board, inputs, name=_model_name(point), timeout=timeout)
     except Exception as exc:
-        extra.update(_host_only(host))
-        status = "does-not-fit" if isinstance(exc, DoesNotFit) else "failed"
-        return Record(**base, extra=_clean(extra), status=status, failure=failure_class(exc),
-                      message=_one_line(exc))
+        return _failed(point, exc, board)
+    return PointTask(point, board, Path(point.model_path).read_bytes(), inputs,
+                     None if labels is None else [int(v) for v in labels])
+
+
+def _agreement(run: Any, od: Any) -> tuple[float, float]:
+    """Share of vectors agreeing with the reference and the largest difference, by the suites'
+    rule (suites/_classification.py): integer outputs bit-exact (difference in LSB), fp32
+    every element within 1e-5 absolute + 1e-4 relative (difference in output units)."""
+    from harness.metrics.agreement import bitexact, within_tolerance
+
+    if np.dtype(od.dtype).kind == "f":
+        dev = np.stack([np.frombuffer(o, np.float32) for o in run.outputs])
+        ref = np.stack([np.frombuffer(o, np.float32) for o in run.reference])
+        agreement = within_tolerance(dev, ref)
+        return agreement.fraction, agreement.max_abs_diff
+    n = int(np.prod(od.shape))
+    first = bitexact(*(np.stack([np.frombuffer(o[: n * od.dtype.itemsize], od.dtype) for o in outs])
+                       for outs in (run.outputs, run.reference)))
+    return run.bitexact, first.max_abs_diff  # every output's bytes; the difference of the first output
+
+
+def measure(task: PointTask, timeout: float = 60.0) -> Record:
+    """On a worker: build and run one point in this process's HIL_CACHE_DIR; every failure is a record."""
+    from harness.firmware.build import default_cache_dir
+    from harness.runner import run_model
+
+    point, board = task.point, task.board
+    digest = hashlib.sha256(task.model).hexdigest()
+    model_path = default_cache_dir() / "sweep-models" / digest[:16] / Path(point.model_path).name
+    extra = _bits_extra(point.variant)
+    labels = None if task.labels is None else np.asarray(task.labels)
+    ref = None
+    try:
+        if not model_path.is_file():
+            model_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = model_path.with_name(f".{model_path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(task.model)
+            os.replace(tmp, model_path)
+        ref = _reference(model_path, point)
+        with _point_lock(board, digest):
+            run = run_model(model_path, board, task.inputs, name=_model_name(point), timeout=timeout)
+    except Exception as exc:
+        host = _host_only(ref, task.inputs, labels) if ref is not None else {}
+        return _failed(point, exc, board, host)
     od = ref.output_details[0]
     dev, hst = _decode(run.outputs, od), _decode(run.reference, od)
+    agree, max_diff = _agreement(run, od)
     fp = run.footprint
+    wbits, abits = extra["weight_bits"], extra["activation_bits"]
     extra.update(
         macs=run.macs,
         bops=run.macs * wbits * abits if wbits and abits else None,
@@ -220,28 +293,59 @@ def measure_point(point: SweepPoint, timeout: float = 60.0) -> Record:
         peak_ram_bytes=fp.ram + run.stack_high_water,
         weights_bytes=fp.weights,
         code_bytes=fp.code,
-        model_bytes=Path(point.model_path).stat().st_size,
-        vectors=len(inputs),
+        model_bytes=len(task.model),
+        vectors=len(task.inputs),
         host_accuracy=_accuracy(hst, labels),
-        max_abs_err=float(np.max(np.abs(dev - hst))) if len(dev) else None,
+        max_abs_diff=max_diff,
     )
     return Record(
-        **base, model_sha256=run.model_sha256, count_kind=run.count_kind,
+        **_base(point, board), model_sha256=run.model_sha256, count_kind=run.count_kind,
         count_per_inference=run.count_per_inference, flash_bytes=fp.flash, ram_bytes=fp.ram_total,
         stack_bytes=run.stack_high_water, arena_bytes=run.arena_bytes, accuracy=_accuracy(dev, labels),
-        bitexact=run.bitexact, extra=_clean(extra), status="ok",
+        bitexact=agree, extra=_clean(extra), status="ok",
     )
 
 
-def _host_only(host: dict[str, Any]) -> dict[str, Any]:
-    """Host accuracy for a point whose device run failed: the report can still show it."""
-    if "ref" not in host:
-        return {}
+def measure_point(point: SweepPoint, timeout: float = 60.0) -> Record:
+    """One point in this process, without Dask (the client's preparation, then the worker's run)."""
+    task = prepare(point)
+    return task if isinstance(task, Record) else measure(task, timeout)
+
+
+def _in_dask_worker() -> bool:
     try:
-        ref, inputs = host["ref"], host["inputs"]
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def _point_lock(board: Board, model_digest: str) -> Any:
+    """What a point holds while it runs, cluster-wide: its physical board (one user per device),
+    and its generated-C directory (same model on another board of the same core: one writer).
+    Outside a Dask worker, only the device's file lock (harness/parallel.py)."""
+    import contextlib
+
+    from harness.parallel import device_id, physical_board_lock
+
+    if not _in_dask_worker():
+        return physical_board_lock(board)
+    from distributed import Lock
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(Lock(f"hil-codegen-{model_digest[:16]}-{board.core}"))
+    if not board.emulated:
+        stack.enter_context(Lock(f"hil-{device_id(board)}"))
+    return stack
+
+
+def _host_only(ref: Any, inputs: Sequence[bytes], labels: np.ndarray | None) -> dict[str, Any]:
+    """Host accuracy for a point whose device run failed: the report can still show it."""
+    try:
         outs = [ref.run_raw(x) for x in inputs]
-        return {"host_accuracy": _accuracy(_decode(outs, ref.output_details[0]), host["labels"]),
-                "vectors": len(inputs)}
+        return {"host_accuracy": _accuracy(_decode(outs, ref.output_details[0]), labels), "vectors": len(inputs)}
     except Exception:
         return {}
 
@@ -255,124 +359,50 @@ def _one_line(exc: BaseException, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# --------------------------------------------------------------------------- pool
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _worker(tasks: Any, results: Any, timeout: float) -> None:
-    """Take groups of points until None; report each point's start and its record."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it sends SIGTERM
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # → emulator context managers clean up
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: die with the sweep
-        except (OSError, AttributeError):
-            pass
-    pid = os.getpid()
-    try:
-        while True:
-            item = tasks.get()
-            if item is None:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)  # no emulator left to clean up
-                return
-            gid, group = item
-            results.put(("group", pid, gid))
-            for i, point in enumerate(group):
-                results.put(("start", pid, (gid, i)))
-                results.put(("done", pid, (gid, i, measure_point(point, timeout))))
-    except KeyboardInterrupt:
-        return
-
-
-class Progress:
-    """One line, rewritten in place on a terminal; one line per finished point otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None = sys.stderr, width: int = 24) -> None:
-        self.total, self.stream, self.width = total, stream, width
-        self.done = self.ok = self.failed = 0
-        self.running: list[str] = []
-        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
-        self.t0 = time.monotonic()
-
-    def line(self) -> str:
-        filled = self.width * self.done // max(self.total, 1)
-        bar = "#" * filled + "." * (self.width - filled)
-        now = ", ".join(self.running[:3]) + (" …" if len(self.running) > 3 else "")
-        return (f"[{bar}] {self.done}/{self.total}  ok {self.ok}  failed {self.failed}  "
-                f"{time.monotonic() - self.t0:5.0f}s  {now}")
-
-    def start(self, label: str) -> None:
-        self.running.append(label)
-        self._draw()
-
-    def finish(self, label: str, rec: Record) -> None:
-        if label in self.running:
-            self.running.remove(label)
-        self.done += 1
-        if rec.status == "ok":
-            self.ok += 1
-        else:
-            self.failed += 1
-        if self.stream is not None and not self.tty:
-            why = "ok" if rec.status == "ok" else f"{rec.failure}: {rec.message[:100]}"
-            print(f"[{self.done}/{self.total}] {label} {why}", file=self.stream, flush=True)
-        self._draw()
-
-    def _draw(self) -> None:
-        if self.tty and self.stream is not None:
-            cols = 120
-            try:
-                cols = os.get_terminal_size(self.stream.fileno()).columns
-            except (OSError, ValueError, AttributeError):
-                pass
-            self.stream.write("\r" + self.line()[: cols - 1].ljust(cols - 1))
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.stream is not None:
-            self.stream.write("\n")
-            self.stream.flush()
+# --------------------------------------------------------------------------- Dask
 
 
 def _label(p: SweepPoint) -> str:
     return f"{p.suite}/{p.variant}/{Path(p.board).stem}"
 
 
-def _groups(points: Sequence[SweepPoint], physical: set[str] = frozenset()) -> list[list[SweepPoint]]:  # type: ignore[assignment]
-    """Points that must run one after another: same model file, or the same physical board
-    (one probe, one serial port). Emulated boards run in parallel freely."""
-    parent = list(range(len(points)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[tuple[str, str], int] = {}
-    for i, p in enumerate(points):
-        keys = [("model", str(Path(p.model_path).resolve()))]
-        if p.board in physical:
-            keys.append(("board", p.board))
-        for k in keys:
-            if k in first:
-                parent[find(i)] = find(first[k])
-            else:
-                first[k] = i
-    groups: dict[int, list[SweepPoint]] = {}
-    for i, p in enumerate(points):
-        groups.setdefault(find(i), []).append(p)
-    return list(groups.values())
+def point_resources(board: Board) -> dict[str, float] | None:
+    """The Dask worker resource a point needs: its physical board, one unit; emulators none."""
+    return None if board.emulated else {f"board:{board.name}": 1}
 
 
-def _lost(point: SweepPoint, why: str) -> Record:
-    return Record(suite=point.suite, test=TEST, model=point.suite, variant=point.variant, board=Path(point.board).stem,
-                  status="failed", failure="error", message=why)
+def _local_cluster(jobs: int, physical: set[str]) -> Any:
+    """Worker processes on this machine, listening on loopback only, one thread (emulator) each."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # any free port, loopback
+                        resources={f"board:{b}": 1 for b in sorted(physical)} or None)
+
+
+def _offered(client: Any) -> set[str]:
+    return {name for w in client.scheduler_info(n_workers=-1)["workers"].values() for name in w.get("resources", {})}
+
+
+class _Progress:
+    """tqdm's bar on a terminal; one line per finished point on any stream (CI logs)."""
+
+    def __init__(self, total: int, stream: TextIO | None) -> None:
+        from tqdm import tqdm
+
+        self.total, self.stream, self.done = total, stream, 0
+        tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+        self.bar = tqdm(total=total, file=stream, disable=not tty, unit="point", dynamic_ncols=True)
+
+    def finish(self, label: str, rec: Record) -> None:
+        self.done += 1
+        if self.stream is not None:
+            why = "ok" if rec.status == "ok" else f"{rec.failure or rec.status}: {rec.message[:100]}"
+            self.bar.write(f"[{self.done}/{self.total}] {label} {why}", file=self.stream)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def run_sweep(
@@ -380,105 +410,91 @@ def run_sweep(
     *,
     results_dir: str | os.PathLike[str] = "results",
     jobs: int | None = None,
+    scheduler: str | None = None,
     run_id: str | None = None,
     argv: Sequence[str] | None = None,
     progress: TextIO | None = sys.stderr,
     timeout: float = 60.0,
 ) -> SweepResult:
-    """Measure every point with `jobs` worker processes; record each one as it finishes.
+    """Measure every point as a Dask task; record each one as it finishes.
 
-    Returns when all points are recorded ("complete"). On KeyboardInterrupt the workers are
-    stopped, the run is closed "partial" and the KeyboardInterrupt propagates.
+    `scheduler`: address of an existing Dask scheduler (tcp://HOST:PORT, tls://...); None starts
+    a LocalCluster of `jobs` worker processes (default: CPU cores) on 127.0.0.1. Returns when
+    all points are recorded ("complete"). On KeyboardInterrupt the remaining tasks are cancelled,
+    local workers stopped, the run closed "partial", and the KeyboardInterrupt propagates.
     """
-    from harness.boards import load_board
+    from distributed import Client, as_completed
 
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(points) or 1))
-    physical = set()
-    for name in {p.board for p in points}:
-        try:
-            if not load_board(name).emulated:
-                physical.add(name)
-        except HilError:
-            pass  # the point fails on its own, with this message
-    groups = _groups(points, physical)
-    ctx = mp.get_context("spawn")  # no inherited threads or emulator handles
-    tasks, results = ctx.Queue(), ctx.Queue()
-    for gid, group in enumerate(groups):
-        tasks.put((gid, group))
     writer = ResultsWriter(Path(results_dir), run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
-    bar = Progress(len(points), progress)
-    workers = [ctx.Process(target=_worker, args=(tasks, results, timeout), daemon=True, name=f"hil-sweep-{i}")
-               for i in range(min(jobs, len(groups)) or 1)]
-    for _ in workers:
-        tasks.put(None)
+    bar = _Progress(len(points), progress)
     records: list[Record] = []
-    held: dict[int, int] = {}  # worker pid → group id it is working on
-    pending = {(gid, i) for gid, g in enumerate(groups) for i in range(len(g))}
+    cluster = client = None
+    futures: dict[Any, SweepPoint] = {}
 
-    def record(gid: int, i: int, rec: Record) -> None:
-        pending.discard((gid, i))
+    def record(point: SweepPoint, rec: Record) -> None:
         records.append(writer.append(rec))
-        bar.finish(_label(groups[gid][i]), rec)
+        bar.finish(_label(point), rec)
 
     try:
-        for w in workers:
-            w.start()
-        while pending:
-            try:
-                kind, pid, payload = results.get(timeout=0.5)
-            except queue.Empty:
-                for w in workers:  # a worker that died takes its group's unfinished points with it
-                    if not w.is_alive() and w.pid in held:
-                        gid = held.pop(w.pid)
-                        for i, p in enumerate(groups[gid]):
-                            if (gid, i) in pending:
-                                record(gid, i, _lost(p, f"sweep worker died (exit code {w.exitcode}) while "
-                                                        f"measuring this model; rerun the point alone with "
-                                                        f"`hil run {p.model_path} --board {p.board}`"))
-                if pending and not any(w.is_alive() for w in workers) and results.empty():
-                    for gid, i in sorted(pending):
-                        record(gid, i, _lost(groups[gid][i], "no sweep worker left to run this point"))
-                continue
-            if kind == "group":
-                held[pid] = payload
-            elif kind == "start":
-                bar.start(_label(groups[payload[0]][payload[1]]))
+        tasks: list[PointTask] = []
+        for point in points:  # the client reads models and vectors; a bad one fails here, alone
+            task = prepare(point)
+            if isinstance(task, Record):
+                record(point, task)
             else:
-                gid, i, rec = payload
-                record(gid, i, rec)
+                tasks.append(task)
+        physical = {t.board.name for t in tasks if not t.board.emulated}
+        if tasks:
+            if scheduler is None:
+                jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+                cluster = _local_cluster(jobs, physical)
+                client = Client(cluster)
+            else:
+                client = Client(scheduler, timeout="20s")
+            offered = _offered(client)
+            for task in tasks:
+                need = point_resources(task.board)
+                if need and not set(need) <= offered:
+                    (name,) = need
+                    record(task.point, _failed(task.point, ConfigError(
+                        f"no Dask worker of {scheduler} offers resource {name}; start one on the host with the "
+                        f"board: dask worker {scheduler} --resources \"{name}=1\"", file=None, line=None,
+                        field="resources"), task.board))
+                    continue
+                fut = client.submit(measure, task, timeout, resources=need, pure=False,
+                                    key=f"hil-{_label(task.point).replace('/', '-')}-{new_run_id()}")
+                futures[fut] = task.point
+            for fut in as_completed(list(futures)):
+                point = futures.pop(fut)
+                try:
+                    rec = fut.result()
+                except Exception as exc:
+                    rec = _failed(point, HilError(
+                        f"no record: the Dask worker was lost or died while measuring this point "
+                        f"({type(exc).__name__}); rerun it alone with `hil run {point.model_path} --board "
+                        f"{point.board}`; Dask said: {exc}"))
+                record(point, rec)
     except BaseException:  # Ctrl-C, SIGTERM of the CLI, or a bug here: stop emulators, keep what was measured
         bar.close()
-        _stop(workers)
+        _shutdown(client, cluster, list(futures))
         writer.close("partial")
         raise
     bar.close()
-    _stop(workers, polite=10.0)
+    _shutdown(client, cluster, [])
     writer.close("complete")
     return SweepResult(writer.run_id, writer.run_dir, "complete", records)
 
 
-def _stop(workers: Iterable[Any], grace: float = 15.0, polite: float = 0.0) -> None:
-    """Wait `polite` s for workers to leave on their own, SIGTERM the rest (each kills its
-    emulator on the way out), then SIGKILL stragglers after `grace` s."""
-    workers = list(workers)
-    deadline = time.monotonic() + polite
-    for w in workers:
-        if w.pid is not None:
-            w.join(max(0.0, deadline - time.monotonic()))
-    for w in workers:
-        if w.is_alive() and w.pid is not None:
-            try:
-                os.kill(w.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + grace
-    for w in workers:
-        if w.pid is None:
-            continue
-        w.join(max(0.0, deadline - time.monotonic()))
-        if w.is_alive():
-            w.kill()
-            w.join(5)
+def _shutdown(client: Any, cluster: Any, pending: list[Any]) -> None:
+    """Cancel what is left, then close the client and the local workers (their emulators die with them)."""
+    try:
+        if client is not None:
+            if pending:
+                client.cancel(pending, force=True)
+            client.close(timeout=10)
+    finally:
+        if cluster is not None:
+            cluster.close(timeout=20)
 
 
 # --------------------------------------------------------------------------- CLI glue

@@ -6,7 +6,6 @@ a duplicate name, and a backend refuses options it does not take instead of drop
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -24,6 +23,7 @@ from harness.board_file import Section
 from harness.boards import BOARDS_DIR, Board, load_board
 from harness.device import open_device
 from harness.errors import ConfigError
+from harness.results import read_run_records
 
 pytest_plugins = ["pytester"]
 TESTS = Path(__file__).resolve().parent
@@ -181,7 +181,6 @@ def test_plugin_runs_an_available_toy_board_and_skips_a_missing_one(toy: Path, t
     # The run manifest names the toy backend's version (not the QEMU the results module knows).
     (run,) = (results / "runs").iterdir()
     assert json.loads((run / "manifest.json").read_text())["versions"]["emulator"] == ToyBackend.version()
-    with open(run / "records.csv", newline="") as fh:
-        records = {r["board"]: r for r in csv.DictReader(fh)}
-    assert records["toy-m4"]["status"] == "ok" and records["toy-gone"]["status"] == "skipped"
-    assert {r["emulator"] for r in records.values()} == {ToyBackend.version()}
+    records = {r.board: r for r in read_run_records(run)}
+    assert records["toy-m4"].status == "ok" and records["toy-gone"].status == "skipped"
+    assert {r.emulator for r in records.values()} == {ToyBackend.version()}

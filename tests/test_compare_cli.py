@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.lab_report import check_baseline, select_run, thresholds
-from harness.results import Thresholds, read_records_csv
+from harness.baseline import Thresholds, compare
+from harness.lab_report import select_run
+from harness.results import ResultsWriter, read_records_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 HAR = ROOT / "suites" / "har" / "artifacts"
@@ -96,15 +97,15 @@ def test_flash_growth_is_a_regression(run: Path) -> None:
     assert any("flash_bytes" in ln and "REGRESSION" in ln for ln in done.stdout.splitlines()), done.stdout
 
 
-def test_check_baseline_for_the_plugin(run: Path) -> None:
+def test_compare_with_thresholds_for_the_plugin(run: Path) -> None:
     good = run / "baselines" / "m0plus.csv"
     assert hil("baseline", "--out", str(good), "--results-dir", str(run / "results")).returncode == 0
     _, records = select_run(run / "results")
-    assert check_baseline(records, good, Thresholds()) is None
+    assert compare(records, good, Thresholds()).ok
     int8 = next(r for r in read_records_csv(good) if r.variant == "int8")
     planted = _edit(good, run / "ram-m0plus.csv", "int8", ram_bytes=str(int8.ram_bytes - 1000))
-    table = check_baseline(records, planted, thresholds(size_pct=2.0))
-    assert table is not None and "ram_bytes" in table and "REGRESSION" in table
+    result = compare(records, planted, Thresholds(size_pct=2.0))
+    assert not result.ok and "ram_bytes" in result.table() and "REGRESSION" in result.table()
 
 
 def test_compare_missing_baseline_says_how_to_make_one(run: Path) -> None:
@@ -113,11 +114,59 @@ def test_compare_missing_baseline_says_how_to_make_one(run: Path) -> None:
     assert "hil baseline --out" in done.stderr
 
 
-def test_compare_that_matches_nothing_fails(run: Path) -> None:
+def test_points_of_the_baseline_missing_from_the_run_are_regressions(run: Path) -> None:
     good = run / "baselines" / "m4.csv"
     hil("baseline", "--out", str(good), "--results-dir", str(run / "results"))
     other = _edit(good, run / "renamed-m4.csv", "int8", suite="kws")
-    other = _edit(other, run / "renamed-m4.csv", "int8-pt", suite="kws")
     done = hil("compare", "--baseline", str(other), "--results-dir", str(run / "results"))
     assert done.returncode == 1
-    assert "no point of" in done.stderr and "missing from this run" in done.stdout
+    assert "missing from this run (in baseline): kws/har/int8/m4" in done.stdout
+    assert "1 regression(s)" in done.stdout
+
+
+def test_cli_and_plugin_share_one_set_of_default_tolerances() -> None:
+    from harness.cli import build_parser
+
+    args = build_parser().parse_args(["compare", "--baseline", "b.csv"])
+    limits = Thresholds(count_pct=args.count_pct, size_pct=args.size_pct, stack_pct=args.stack_pct,
+                        accuracy_points=args.acc_drop * 100.0)
+    assert limits == Thresholds()
+
+
+def _copy_results(run: Path, dst: Path) -> Path:
+    shutil.copytree(run / "results", dst)
+    return dst
+
+
+def test_newest_run_that_is_partial_or_wrote_nothing_is_refused(run: Path, tmp_path: Path) -> None:
+    good = run / "baselines" / "m4.csv"
+    hil("baseline", "--out", str(good), "--results-dir", str(run / "results"))
+    results = _copy_results(run, tmp_path / "results")
+    (measured,) = [d.name for d in (results / "runs").iterdir()]
+    # a run that failed before its first record: it must not hand over to the previous run
+    ResultsWriter(results, run_id="zz-empty", argv=["pytest"]).close("partial")
+    done = hil("compare", "--baseline", str(good), "--results-dir", str(results))
+    assert done.returncode == 1 and "zz-empty wrote no records" in done.stderr, done.stderr
+    assert "OK" not in done.stdout
+    # the measured run, named explicitly, is still comparable
+    assert hil("compare", "--baseline", str(good), "--results-dir", str(results), "--run", measured).returncode == 0
+    # a newest run that recorded something but did not finish
+    shutil.rmtree(results / "runs" / "zz-empty")
+    partial = ResultsWriter(results, run_id="zz-partial", argv=["pytest"])
+    partial.append(read_records_csv(good)[0])
+    partial.close("partial")
+    done = hil("compare", "--baseline", str(good), "--results-dir", str(results))
+    assert done.returncode == 1 and "zz-partial is partial" in done.stderr and "--run" in done.stderr
+    named = hil("compare", "--baseline", str(good), "--results-dir", str(results), "--run", "zz-partial")
+    assert named.returncode == 1 and "missing from this run" in named.stdout  # compared: the rest is missing
+
+
+def test_run_older_than_the_baseline_is_refused_unless_named(run: Path, tmp_path: Path) -> None:
+    good = run / "baselines" / "m4.csv"
+    hil("baseline", "--out", str(good), "--results-dir", str(run / "results"))
+    newer = _edit(good, tmp_path / "newer-m4.csv", "int8", time="2999-01-01T00:00:00Z")
+    done = hil("compare", "--baseline", str(newer), "--results-dir", str(run / "results"))
+    assert done.returncode == 1 and "older than the baseline" in done.stderr
+    _, records = select_run(run / "results")
+    named = hil("compare", "--baseline", str(newer), "--results-dir", str(run / "results"), "--run", records[0].run_id)
+    assert named.returncode == 0, named.stdout + named.stderr

@@ -1,13 +1,12 @@
 """The pytest plugin survives broken devices: a temporary suite (run by pytester in a child
 pytest, on real QEMU) whose first model faults, and whose next model then runs fine on the same
-board; every failure class lands in records.csv and in JUnit XML as its own `hil_status`. An
+board; every failure class lands in records.parquet and in JUnit XML as its own `hil_status`. An
 interrupted run keeps the records written before the interrupt and its manifest says "partial".
 The leftover-emulator check of tests/conftest.py fails a session that leaks an emulator.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import textwrap
 import xml.etree.ElementTree as ET
@@ -130,8 +129,9 @@ def _run_dir(results: Path) -> Path:
 
 
 def _records(results: Path) -> list[dict[str, str]]:
-    with open(_run_dir(results) / "records.csv", newline="") as fh:
-        return list(csv.DictReader(fh))
+    from harness.results import load_records
+
+    return [{k: ("" if v is None else str(v)) for k, v in vars(r).items()} for r in load_records(results)]
 
 
 def test_crashed_device_does_not_fail_the_rest_and_every_class_is_its_own_status(pytester: pytest.Pytester, child_pytest) -> None:

@@ -129,3 +129,31 @@ def test_sweep_records_win_over_other_tests_of_the_same_point() -> None:
     assert p.rec.test == "sweep" and p.rec.flash_bytes == 5000
     (q,) = analyse([dataclasses.replace(sweep, test="test_accuracy"), later])
     assert q.rec.test == "test_accuracy"  # no sweep: the record that measured accuracy
+
+
+def test_trend_marks_the_step_against_the_previous_run(tmp_path: Path) -> None:
+    import dataclasses
+
+    import pandas as pd
+
+    from harness.results import ResultsWriter
+
+    env = {"git_sha": "0" * 40, "toolchain": "gcc", "emulator": "qemu"}
+    counts = {"m4": [400, 401, 480], "m0plus": [900, 900, 900]}  # m4 grows 20 % in the third run
+    for night in range(3):
+        with ResultsWriter(tmp_path / "results", run_id=f"2026120{night + 1}-run", environment=env) as w:
+            for board, series in counts.items():
+                w.append(dataclasses.replace(_rec("int8", board, 0.9 - 0.01 * (night == 2), 5000, series[night]),
+                                             test="test_count"))
+    out = tmp_path / "trend"
+    assert main(["report", "--trend", "--results-dir", str(tmp_path / "results"), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "trend.csv")
+    bad = table[table["regressed"]]
+    assert sorted(zip(bad["board"], bad["metric"], bad["run_id"])) == [
+        ("m0plus", "accuracy", "20261203-run"), ("m4", "accuracy", "20261203-run"),
+        ("m4", "count_per_inference", "20261203-run")]
+    assert len(table[(table["metric"] == "count_per_inference")]) == 6  # 3 runs x 2 boards
+    assert "## Regressions" in (out / "trend.md").read_text()
+    (png,) = out.glob("trend-*.png")
+    with Image.open(png) as im:
+        assert im.size[0] >= 800 and len(im.convert("RGB").getcolors(1 << 16) or []) > 8

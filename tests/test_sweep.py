@@ -19,7 +19,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.reference import Reference, quantize
 from harness.results import load_records, read_manifest
-from harness.sweep import SweepPoint, load_vectors, plan, run_sweep, split_list
+from harness.sweep import load_vectors, plan, run_sweep, split_list
 
 ROOT = Path(__file__).resolve().parent.parent
 HAR = ROOT / "suites" / "har" / "artifacts"
@@ -79,6 +79,7 @@ def test_ok_points_carry_the_metrics(swept) -> None:
     assert len(ok) == 3
     for r in ok:
         assert r.bitexact == 1.0, r  # integer variants match the TFLM reference byte for byte
+        assert r.extra["max_abs_diff"] == 0.0
         assert r.count_kind == "instructions" and r.count_per_inference > 0
         assert r.flash_bytes > r.extra["weights_bytes"] > 0
         assert r.ram_bytes > r.arena_bytes > 0 and r.stack_bytes > 0
@@ -191,15 +192,35 @@ def test_plan_names_unknown_board() -> None:
         plan(["har"], ["int8"], ["m4", "m9"])
 
 
-def test_points_sharing_a_model_or_a_physical_board_run_in_one_worker() -> None:
-    from harness.sweep import _groups
+def test_physical_boards_are_worker_resources() -> None:
+    from harness.boards import load_board
+    from harness.sweep import point_resources
 
-    def pt(model: str, board: str) -> SweepPoint:
-        return SweepPoint("s", model, board, f"/m/{model}.tflite", "/m/test.npz")
+    assert point_resources(load_board("m4")) is None
+    assert point_resources(load_board("nucleo-g071rb")) == {"board:nucleo-g071rb": 1}
 
-    pts = [pt("a", "m4"), pt("b", "m4"), pt("a", "m7"), pt("c", "probe"), pt("d", "probe"), pt("b", "probe")]
-    groups = sorted(sorted((p.variant, p.board) for p in g) for g in _groups(pts, {"probe"}))
-    # a: m4+m7 together; b, c, d chained through the physical board 'probe' (and b's model)
-    assert groups == [[("a", "m4"), ("a", "m7")],
-                      [("b", "m4"), ("b", "probe"), ("c", "probe"), ("d", "probe")]]
-    assert len(_groups(pts, set())) == 4  # all emulated: one group per model
+
+def test_physical_board_no_worker_offers_fails_alone_instead_of_waiting(tmp_path: Path) -> None:
+    """On an existing cluster whose workers offer no board:<name>, those points fail with how to fix it."""
+    from distributed import LocalCluster
+
+    suites = _suite_copy(tmp_path, variants=("int8",))
+    pts = plan(["har"], ["int8"], ["nucleo-g071rb"], suites_dir=suites, max_vectors=2)
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
+        result = run_sweep(pts, results_dir=tmp_path / "results", scheduler=cluster.scheduler_address, progress=None)
+    (r,) = result.records
+    assert r.status == "failed" and r.failure == "config"
+    assert "board:nucleo-g071rb" in r.message and "--resources" in r.message
+
+
+def test_fp32_agreement_uses_the_suites_tolerance_and_reports_the_largest_difference(tmp_path: Path) -> None:
+    """One meaning per column: fp32 outputs differ from TFLM in the last bits (summation order),
+    so byte equality would call this point partly wrong; the suites' rule (atol 1e-5, rtol 1e-4) agrees."""
+    from harness.sweep import measure_point
+
+    suites = _suite_copy(tmp_path, variants=("fp32",))
+    (point,) = plan(["har"], ["fp32"], ["m4"], suites_dir=suites, max_vectors=8)
+    rec = measure_point(point)
+    assert rec.status == "ok", rec.message
+    assert rec.bitexact == 1.0
+    assert 0.0 < rec.extra["max_abs_diff"] <= 1e-5  # not byte-identical, within tolerance

@@ -6,7 +6,7 @@ Each mistake that used to end green now fails loudly, naming the file and the fi
 
 from __future__ import annotations
 
-import csv
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from harness.results import read_run_records
 
 pytestmark = pytest.mark.slow
 
@@ -55,14 +57,14 @@ def test_suite_file_passes_on_m4_and_writes_results_in_the_project(project: Path
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "5 passed" in out.stdout
     (run_dir,) = (project / "results" / "runs").iterdir()
-    with open(run_dir / "records.csv", newline="") as fh:
-        records = list(csv.DictReader(fh))
-    wine = {r["test"]: r for r in records if r["suite"] == "wine"}
+    wine = {r.test: r for r in read_run_records(run_dir) if r.suite == "wine"}
     assert set(wine) == {f"test_{t}[wine_int8-m4]" for t in
                          ("matches_reference", "accuracy", "count_per_inference", "footprint")}
-    assert all(r["status"] == "ok" for r in wine.values())
-    assert float(wine["test_accuracy[wine_int8-m4]"]["accuracy"]) >= 0.9
-    assert float(wine["test_matches_reference[wine_int8-m4]"]["bitexact"]) == 1.0
+    assert all(r.status == "ok" for r in wine.values())
+    assert (wine["test_accuracy[wine_int8-m4]"].accuracy or 0) >= 0.9
+    assert wine["test_matches_reference[wine_int8-m4]"].bitexact == 1.0
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
     assert not (ROOT / "results" / "runs" / run_dir.name).exists()
     cases = ET.parse(project / "junit.xml").getroot().iter("testcase")
     assert sum(1 for _ in cases) == 5
