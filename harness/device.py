@@ -17,6 +17,7 @@ from harness.boards import Board, load_board
 from harness.errors import BootError, ConfigError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
 from harness.link import LinkClosed
 from harness.protocol import DeviceSession, Hello, Stats
+from harness.transport import MemoryTransport, Transport, UartTransport, check_transport, resolve_transport
 
 COUNT_KINDS = ("instructions", "cycles")
 T = TypeVar("T")
@@ -37,10 +38,12 @@ class Count:
 class Device:
     """Use through `open_device`. Methods raise the taxonomy's errors, classified."""
 
-    def __init__(self, backend: Backend, session: DeviceSession, hello: Hello) -> None:
+    def __init__(self, backend: Backend, session: DeviceSession, hello: Hello,
+                 transport: Transport | None = None) -> None:
         self.backend = backend
         self.session = session
         self.hello = hello
+        self.transport: Transport = transport or UartTransport(session)
 
     @property
     def count_kind(self) -> str:
@@ -65,17 +68,20 @@ class Device:
 
     def invoke(self, x: bytes, *, timeout: float | None = None) -> tuple[bytes, Count]:
         """Run one inference: (output bytes, count between the counter reads)."""
-        inv = self._call(self.session.invoke, bytes(x), timeout=timeout)
+        inv = self._call(self.transport.invoke, bytes(x), timeout=timeout)
         return inv.output, self._count(inv.ticks)
 
     def reset_state(self) -> None:
+        self.transport.before_command()
         self._call(self.session.reset_state)
 
     def stats(self) -> Stats:
+        self.transport.before_command()
         return self._call(self.session.stats)
 
     def profile(self) -> list[Count]:
         """Per-layer counts of the last invoke (firmware built with -DHIL_MODEL_PROFILE)."""
+        self.transport.before_command()
         return [self._count(t) for t in self._call(self.session.profile)]
 
 
@@ -98,18 +104,24 @@ def open_device(
     expected_hash: str | None = None,
     backend: Backend | None = None,
     connect_via: Callable[[str], str] | None = None,
+    transport: str = "uart",
 ) -> Iterator[Device]:
     """Start the firmware, wait for its BOOT frame, check its identity, yield a Device.
 
     `timeout` bounds every command; the backend is stopped (process reaped) on exit,
     whatever happened inside the block. `connect_via(url) -> url` routes the link through
     something in between (the fault-injecting proxy of the tests); emulator backends only.
+    `transport`: uart, memory or auto (memory where the backend can reach target RAM;
+    harness/transport.py); `Device.transport.name` says which one runs.
     """
+    check_transport(transport)
     if not isinstance(board, Board):
         board = load_board(board)
     options: dict[str, Any] = {"boot_timeout": boot_timeout}
     if connect_via is not None:
         options["connect_via"] = connect_via
+    if transport != "uart":
+        options["memory"] = True  # e.g. QEMU starts its gdbstub
     be = backend or make_backend(board, elf, **options)
     if connect_via is not None and getattr(be, "connect_via", None) is not connect_via:
         raise ConfigError(f"backend '{be.name}' of board '{board.name}' cannot route its link through connect_via",
@@ -140,7 +152,16 @@ def open_device(
             raise DeviceError(
                 f"firmware runs model '{hello.model}' with hash {hello.hash}, expected {expected_hash}: "
                 "stale build or wrong ELF", expected=expected_hash, got=hello.hash)
-        yield Device(be, session, hello)
+        chosen = resolve_transport(transport, be.has_memory_access, f"board '{board.name}' ({be.name})")
+        try:
+            wire: Transport = (MemoryTransport(session, be.memory_access()) if chosen == "memory"
+                                         else UartTransport(session))
+        except (EmulatorDied, ProtocolError) as exc:
+            exited = be.wait_exit(2.0)
+            if exited is not None:
+                raise exited from exc
+            raise
+        yield Device(be, session, hello, wire)
 
 
 __all__ = ["Count", "Device", "open_device", "DeviceFault"]

@@ -41,6 +41,8 @@ class Cmd(IntEnum):
     STATS = 0x06
     PROFILE = 0x07
     RESULT = 0x08
+    MEM_INVOKE = 0x09  # memory transport (harness/transport.py): INVOKE + mailbox CRCs
+    MAILBOX = 0x0A
 
 
 class Msg(IntEnum):
@@ -401,6 +403,7 @@ class DeviceSession:
         self._invokes: int | None = None
         self.retried = 0
         self._timeout_used = timeout
+        self.last_run_reply: bytes | None = None
 
     # -- low level --------------------------------------------------------------------------
 
@@ -566,16 +569,21 @@ class DeviceSession:
             raise self._with_transcript(ProtocolError(f"INVOKE reply has {len(frame.payload)} bytes, expected 16"))
         return struct.unpack_from("<iIII", frame.payload)
 
-    def run(self, *, timeout: float | None = None) -> tuple[int, int, int]:
-        """Run the model once on the loaded input: (status, ticks, output length)."""
+    def run(self, *, timeout: float | None = None, cmd: Cmd = Cmd.INVOKE) -> tuple[int, int, int]:
+        """Run the model once on the loaded input: (status, ticks, output length).
+
+        `cmd` MEM_INVOKE runs the same inference for the memory transport; its reply payload
+        is kept in `last_run_reply` (None when the reply was lost and RESULT recovered it)."""
+        self.last_run_reply = None
         if self._invokes is None:
             self._invokes = self._result(self.request(Cmd.RESULT))[3]
         expected = self._invokes + 1
         attempt = 0
         while True:
             try:
-                status, ticks, out_len, index = self._result(
-                    self._exchange(Cmd.INVOKE, b"", self.timeout if timeout is None else timeout))
+                frame = self._exchange(cmd, b"", self.timeout if timeout is None else timeout)
+                status, ticks, out_len, index = self._result(frame)
+                self.last_run_reply = frame.payload
                 break
             except (ProtocolError, DeviceTimeout) as exc:
                 if attempt >= self.retries or exc.details.get("kind") == "reboot":

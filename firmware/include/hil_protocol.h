@@ -20,6 +20,9 @@
 #define HIL_CMD_STATS 0x06
 #define HIL_CMD_PROFILE 0x07
 #define HIL_CMD_RESULT 0x08
+/* memory transport: the host writes the input mailbox and reads the output through the debugger */
+#define HIL_CMD_MEM_INVOKE 0x09
+#define HIL_CMD_MAILBOX 0x0A
 #define HIL_REPLY 0x80
 
 /* device -> host, unsolicited or error */

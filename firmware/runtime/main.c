@@ -13,6 +13,10 @@ static uint8_t output_buf[HIL_MODEL_OUTPUT_BYTES] __attribute__((aligned(8)));
 
 static uint32_t invokes, bad_frames, last_ticks, overhead_ticks;
 static int32_t last_status;
+/* Memory transport (MEM_INVOKE): CRC-32 of the input mailbox as consumed and of the output as
+ * written by the last inference, so the host can check what its debugger wrote and read. */
+static uint32_t mailbox_in_crc, mailbox_out_crc;
+static int mem_reply;
 
 #ifdef HIL_MODEL_PROFILE
 static uint32_t layer_ticks[HIL_MODEL_NUM_LAYERS];
@@ -148,6 +152,21 @@ static void emit_result(void) {
     tx_u32(invokes);
 }
 
+static void emit_mem_result(void) {
+    emit_result();
+    tx_u32(mailbox_in_crc);
+    tx_u32(mailbox_out_crc);
+}
+
+static void emit_mailbox(void) {
+    tx_u32((uint32_t)(uintptr_t)input_buf);
+    tx_u32((uint32_t)HIL_MODEL_INPUT_BYTES);
+    tx_u32((uint32_t)(uintptr_t)output_buf);
+    tx_u32((uint32_t)HIL_MODEL_OUTPUT_BYTES);
+    tx_u32(mailbox_in_crc);
+    tx_u32(mailbox_out_crc);
+}
+
 static void emit_stats(void) {
     tx_u32(hil_stack_high_water());
     tx_u32(hil_stack_size());
@@ -218,6 +237,12 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         hil_send_frame(reply, seq, 0, 0);
         return;
     }
+    case HIL_CMD_MEM_INVOKE:
+        /* The mailbox is input_buf itself: CRC it outside the counted region, then run the
+         * very same counted invoke as INVOKE, so both transports count the same. */
+        mailbox_in_crc = hil_crc32(0, input_buf, HIL_MODEL_INPUT_BYTES);
+        mem_reply = 1;
+        /* fall through */
     case HIL_CMD_INVOKE: {
 #ifdef HIL_MODEL_PROFILE
         memset(layer_ticks, 0, sizeof layer_ticks);
@@ -228,9 +253,18 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         last_status = st;
         last_ticks = t1 - t0;
         invokes++;
+        if (mem_reply) {
+            mem_reply = 0;
+            mailbox_out_crc = hil_crc32(0, output_buf, HIL_MODEL_OUTPUT_BYTES);
+            send_emitted(reply, seq, emit_mem_result);
+            return;
+        }
         send_emitted(reply, seq, emit_result);
         return;
     }
+    case HIL_CMD_MAILBOX:
+        send_emitted(reply, seq, emit_mailbox);
+        return;
     case HIL_CMD_RESULT:
         send_emitted(reply, seq, emit_result);
         return;

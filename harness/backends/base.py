@@ -17,10 +17,14 @@ import time
 import weakref
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.boards import Board
-from harness.errors import HilError
+from harness.errors import ConfigError, HilError
 from harness.link import Link
+
+if TYPE_CHECKING:
+    from harness.transport import MemoryAccess
 
 LIVE: "weakref.WeakSet[Backend]" = weakref.WeakSet()  # started emulators, stopped at interpreter exit
 
@@ -51,6 +55,7 @@ class Backend(abc.ABC):
 
     name: str = "backend"
     count_kind: str = "instructions"
+    has_memory_access: bool = False  # True: memory_access() reads/writes target RAM (memory transport)
 
     def __init__(self, board: Board, elf: str | Path) -> None:
         self.board = board
@@ -90,6 +95,10 @@ class Backend(abc.ABC):
             if err is not None or time.monotonic() >= deadline:
                 return err
             time.sleep(0.01)
+
+    def memory_access(self) -> "MemoryAccess":
+        """Target RAM through the debugger/emulator (see harness.transport.MemoryAccess)."""
+        raise ConfigError(f"backend '{self.name}' has no memory access; use the uart transport", field="transport")
 
     def on_boot(self) -> None:
         """Hook run once the firmware's BOOT frame arrived (e.g. to wake an emulator)."""

@@ -32,6 +32,7 @@ from typing import Callable
 from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend
 from harness.boards import Board
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
+from harness.gdb_remote import GdbRemote
 from harness.link import Link, LinkClosed, open_link
 from harness.protocol import FAULT_EXIT_CODE
 
@@ -49,13 +50,15 @@ def qemu_version(program: str = QEMU) -> str:
 class QemuBackend(Backend):
     name = "qemu"
     count_kind = "instructions"
+    has_memory_access = True  # gdbstub m/M packets
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  extra_args: tuple[str, ...] = (), program: str = QEMU,
-                 connect_via: Callable[[str], str] | None = None) -> None:
+                 connect_via: Callable[[str], str] | None = None, memory: bool = False) -> None:
         """`connect_via(url) -> url`: route the host's link through something in between (a
         fault-injecting proxy in the tests): it gets the emulator's socket URL and returns the
-        one the host opens instead."""
+        one the host opens instead. `memory`: also start the gdbstub (on a unix socket in the
+        backend's private directory, never a network port) for `memory_access()`."""
         super().__init__(board, elf)
         self.connect_via = connect_via
         if board.qemu is None:
@@ -67,6 +70,8 @@ class QemuBackend(Backend):
         self.port: int | None = None
         self._tmp: str | None = None
         self._exit_error: HilError | None = None
+        self.memory = memory
+        self._gdb: GdbRemote | None = None
 
     def ticks_per_count(self) -> Fraction:
         assert self.board.qemu is not None
@@ -82,8 +87,24 @@ class QemuBackend(Backend):
             "-semihosting-config", "enable=on,target=native",
             "-icount", f"shift={self.board.qemu.icount_shift}",
             *self.extra_args,
+            *(["-chardev", f"socket,id=hilgdb,path={self.gdb_socket},server=on,wait=off", "-gdb", "chardev:hilgdb"]
+              if self.memory else []),
             "-kernel", str(self.elf),
         ]
+
+    @property
+    def gdb_socket(self) -> str:
+        assert self._tmp is not None
+        return os.path.join(self._tmp, "gdb.sock")
+
+    def memory_access(self) -> GdbRemote:
+        """Guest memory through the gdbstub (started with `memory=True`), connected on first use."""
+        if not self.memory:
+            raise ConfigError(f"board '{self.board.name}': QEMU was started without its gdbstub; "
+                              "create the backend with memory=True for the memory transport", field="transport")
+        if self._gdb is None:
+            self._gdb = GdbRemote.connect_unix(self.gdb_socket)
+        return self._gdb
 
     def start(self) -> Link:
         exe = shutil.which(self.program)
@@ -167,6 +188,9 @@ class QemuBackend(Backend):
             pass
 
     def stop(self) -> None:
+        if self._gdb is not None:
+            self._gdb.close()
+            self._gdb = None
         if self.link is not None:
             self.link.close()
         proc = self.process
