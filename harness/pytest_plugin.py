@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--results-dir", default=None, help="where run records go (default: <rootdir>/results)")
     g.addoption("--no-results", action="store_true", help="do not write records to results/")
     g.addoption("--budgets", default=None, help="budget file (default: suites/budgets.toml under rootdir)")
+    g.addoption("--transport", default="auto", choices=("auto", "uart", "memory"),
+                help="how vectors reach the device: memory (debugger/emulator writes RAM), uart (frames), "
+                     "auto (memory where the backend has it; default)")
     g.addoption("--timeout-multiplier", type=float, default=1.0,
                 help="scale every device timeout (slow hosts, real boards at low baud)")
     g.addoption("--baseline", default=None, metavar="CSV",
@@ -169,6 +172,7 @@ class HilSession:
             opt = self.config.getoption("results_dir")
             results_dir = Path(opt) if opt else self.rootdir / "results"
             self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv))
+            self._writer.manifest["transport"] = self.config.getoption("transport")
         return self._writer
 
     def run_model(self, key: PointKey, model_path: Path, inputs: list[bytes], board: Board,
@@ -181,7 +185,8 @@ class HilSession:
             try:
                 timeout = 30.0 * self.timeout_multiplier
                 self.runs[cache_key] = run_model(model_path, board, inputs, name=f"{key.suite}_{key.variant}",
-                                                 timeout=timeout, **kwargs)
+                                                 timeout=timeout, transport=self.config.getoption("transport"),
+                                                 **kwargs)
             except HilError as exc:
                 self.runs[cache_key] = exc
         result = self.runs[cache_key]
@@ -285,7 +290,8 @@ def _make_record(item, report, call, pending, board):  # type: ignore[no-untyped
             accuracy=m.get("accuracy"), bitexact=m.get("bitexact"),
             extra={k: v for k, v in m.items() if k not in ("accuracy", "bitexact") and v is not None}
             | {"count_mean": run.count_mean, "macs": run.macs, "weights_bytes": run.footprint.weights,
-               "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound},
+               "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound,
+               "transport": run.transport},
         )
     if board is not None and getattr(board, "backend", "") == "renode" or (
             pending is not None and pending["run"].board.backend == "renode"):

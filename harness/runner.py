@@ -18,6 +18,7 @@ from harness.device import Count, open_device
 from harness.firmware.build import Firmware, build_firmware, default_cache_dir
 from harness.firmware.footprint import Footprint, fit_problems, footprint
 from harness.errors import DeviceFault, DoesNotFit
+from harness.reference_cache import start_reference
 
 CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
 
@@ -54,6 +55,7 @@ class ModelRun:
     stack_high_water: int
     stack_size: int
     hello: dict = field(default_factory=dict)
+    transport: str = "uart"  # how vectors reached the device: uart or memory (harness/transport.py)
 
     @property
     def count_kind(self) -> str:
@@ -147,6 +149,7 @@ def run_model(
     timeout: float = 30.0,
     opt: str = "-O2",
     target: str | None = "board",
+    transport: str = "auto",
 ) -> ModelRun:
     """Run `inputs` (raw input bytes, one per inference) through the model on `board`.
 
@@ -155,6 +158,8 @@ def run_model(
     input holds only the non-state tensors; the reference carries the state like the device.
     `target`: "board" (default) generates the board core's optimized kernels
     (harness/codegen/optimized.py), "portable" (or None) the reference C kernels, or a core name.
+    `transport`: auto (memory where the backend has it), uart or memory.
+    The TFLM reference runs in a thread meanwhile, cached on disk per (model, vectors).
     """
     from harness.reference import Reference
 
@@ -166,12 +171,15 @@ def run_model(
     check_model_fits(fp, board, model_path)
 
     resets = set(reset_before)
-    ref = Reference(model_path)
-    expected = _reference_outputs(ref, inputs, resets, state)
+    ref = Reference(model_path)  # loads and checks the model here, so an unsupported one fails first
+    expected_future = start_reference(
+        gm.sha256, inputs, lambda: _reference_outputs(ref, inputs, resets, state),
+        options=repr((sorted(resets), state)).encode())
 
     outputs: list[bytes] = []
     counts: list[Count] = []
-    with open_device(board, fw.elf, timeout=timeout, expected_hash=gm.sha256) as dev:
+    with open_device(board, fw.elf, timeout=timeout, expected_hash=gm.sha256, transport=transport) as dev:
+        used_transport = dev.transport.name
         for i, x in enumerate(inputs):
             if i in resets:
                 dev.reset_state()
@@ -180,6 +188,7 @@ def run_model(
             counts.append(count)
         stats = dev.stats()
         hello = dict(vars(dev.hello))
+    expected = expected_future.result()
     if stats.overflowed:
         raise DeviceFault(
             f"stack overflow on board '{board.name}': {stats.stack_high_water} B used of a {stats.stack_size} B stack "
@@ -190,4 +199,5 @@ def run_model(
         arena_bytes=gm.arena_bytes, arena_lower_bound=gm.arena_lower_bound, macs=gm.macs,
         outputs=outputs, reference=expected, counts=counts,
         stack_high_water=stats.stack_high_water, stack_size=stats.stack_size, hello=hello,
+        transport=used_transport,
     )

@@ -51,6 +51,7 @@ class Point:
     model_path: str
     data_path: str  # .npz with test inputs and labels
     max_vectors: int | None = None
+    transport: str = "auto"  # uart, memory or auto (harness/transport.py)
 
 
 @dataclass
@@ -75,6 +76,7 @@ def plan(
     *,
     suites_dir: str | os.PathLike[str] = DEFAULT_SUITES_DIR,
     max_vectors: int | None = None,
+    transport: str = "auto",
 ) -> list[Point]:
     """The grid as points. A missing model file is not an error here: that point fails alone."""
     from harness.boards import load_board
@@ -96,7 +98,7 @@ def plan(
         for variant in variants:
             for board in boards:
                 points.append(Point(suite, variant, board, str(art / f"{variant}.tflite"), str(art / "test.npz"),
-                                    max_vectors))
+                                    max_vectors, transport))
     return points
 
 
@@ -203,7 +205,8 @@ def measure_point(point: Point, timeout: float = 60.0) -> Record:
                                    model=point.model_path) from exc
         inputs, labels = load_vectors(point.data_path, point.variant, ref.input_details, point.max_vectors)
         host.update(ref=ref, inputs=inputs, labels=labels)
-        run = run_model(point.model_path, board, inputs, name=_model_name(point), timeout=timeout)
+        run = run_model(point.model_path, board, inputs, name=_model_name(point), timeout=timeout,
+                        transport=point.transport)
     except Exception as exc:  # noqa: BLE001 - every failure is data for the sweep
         extra.update(_host_only(host))
         status = "does-not-fit" if isinstance(exc, DoesNotFit) else "failed"
@@ -221,6 +224,7 @@ def measure_point(point: Point, timeout: float = 60.0) -> Record:
         code_bytes=fp.code,
         model_bytes=Path(point.model_path).stat().st_size,
         vectors=len(inputs),
+        transport=run.transport,
         host_accuracy=_accuracy(hst, labels),
         max_abs_err=float(np.max(np.abs(dev - hst))) if len(dev) else None,
     )
@@ -405,6 +409,7 @@ def run_sweep(
     for gid, group in enumerate(groups):
         tasks.put((gid, group))
     writer = ResultsWriter(results_dir, run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
+    writer.manifest["transport"] = sorted({p.transport for p in points})  # as requested; records say which ran
     bar = Progress(len(points), progress)
     workers = [ctx.Process(target=_worker, args=(tasks, results, timeout), daemon=True, name=f"hil-sweep-{i}")
                for i in range(min(jobs, len(groups)) or 1)]

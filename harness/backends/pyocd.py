@@ -29,6 +29,7 @@ from harness.backends.base import Backend
 from harness.boards import Board
 from harness.errors import BootError, ConfigError, DeviceFault, HilError, ToolchainError
 from harness.link import Link, open_link
+from harness.target_memory import PyocdMemory
 
 PROBE_ENV = "HIL_PYOCD_PROBE"
 SERIAL_ENV = "HIL_PYOCD_SERIAL"
@@ -176,6 +177,7 @@ class PyocdBackend(Backend):
 
     name = "pyocd"
     count_kind = "cycles"
+    has_memory_access = True  # SWD through pyOCD's memory API (harness/target_memory.py)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0, probe: str | None = None,
                  serial_port: str | None = None) -> None:
@@ -231,6 +233,12 @@ class PyocdBackend(Backend):
                             f"{self.probe.unique_id} failed: {type(exc).__name__}: {exc}",
                             board=self.board.name) from exc
         return self.link
+
+    def memory_access(self) -> PyocdMemory:
+        """Target RAM through the probe (SWD), for the memory transport."""
+        if self.session is None:
+            raise BootError(f"board '{self.board.name}': no pyOCD session (start() first)", board=self.board.name)
+        return PyocdMemory(self.session.board.target)
 
     def poll_exit(self) -> HilError | None:
         """A locked-up core is the hardware's 'exit'; anything else is still running."""

@@ -43,6 +43,7 @@ from harness.boards import Board
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
 from harness.link import Link, LinkClosed, open_link
 from harness.protocol import FAULT_EXIT_CODE
+from harness.target_memory import RenodeMonitorMemory
 
 RENODE_ENV = "HIL_RENODE"
 RENODE = "renode"
@@ -192,6 +193,7 @@ class RenodeBackend(Backend):
 
     name = "renode"
     count_kind = "instructions"
+    has_memory_access = True  # monitor: sysbus LoadBinary / ReadBytes (harness/target_memory.py)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  start_timeout: float = 60.0, program: str | None = None,
@@ -213,6 +215,10 @@ class RenodeBackend(Backend):
         self._exit_error: HilError | None = None
         self._hooks: dict[str, int] = {}
         self._stopped = False  # after stop(), the process ending is ours, not a crash
+
+    def memory_access(self) -> RenodeMonitorMemory:
+        """Target RAM through the monitor, for the memory transport."""
+        return RenodeMonitorMemory(self.command, str(self._tmp) if self._tmp is not None else None)
 
     # -- counts ---------------------------------------------------------------------------
 

@@ -1,0 +1,80 @@
+"""Target RAM through Renode's monitor and through pyOCD, for the memory transport.
+
+QEMU's path is the gdbstub client (harness/gdb_remote.py); these two wrap what the other
+backends already hold: Renode's monitor connection and pyOCD's target object. Both satisfy
+`harness.transport.MemoryAccess`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from typing import Any, Callable
+
+from harness.errors import ConfigError, ProtocolError
+
+_HEX_BYTE = re.compile(r"0x([0-9A-Fa-f]{1,2})\b")
+
+
+class RenodeMonitorMemory:
+    """`sysbus LoadBinary` (a file: one short command line for any size) to write,
+    `sysbus ReadBytes` to read; Renode serves both while the emulation runs."""
+
+    def __init__(self, command: Callable[[str], str], scratch_dir: str | None = None) -> None:
+        self.command = command
+        self._dir = tempfile.mkdtemp(prefix="hil-renode-mem-", dir=scratch_dir)
+        self._file = os.path.join(self._dir, "mailbox.bin")
+
+    def write(self, address: int, data: bytes) -> None:
+        with open(self._file, "wb") as fh:
+            fh.write(data)
+        self.command(f"sysbus LoadBinary @{self._file} {address:#x}")
+
+    def read(self, address: int, length: int) -> bytes:
+        reply = self.command(f"sysbus ReadBytes {address:#x} {length}")
+        values = [int(m, 16) for m in _HEX_BYTE.findall(reply)]
+        if len(values) != length:
+            raise ProtocolError(f"renode `sysbus ReadBytes {address:#x} {length}` gave {len(values)} bytes, "
+                                f"expected {length}: {reply[:200]!r}", kind="memory")
+        return bytes(values)
+
+    def resume(self) -> None:
+        """Monitor access does not pause the emulation."""
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class PyocdMemory:
+    """pyOCD's memory API (`write_memory_block8` / `read_memory_block8`) on a connected target.
+
+    SWD reads and writes RAM while the core runs, so nothing is halted. The range must lie in
+    a RAM region of pyOCD's memory map for the target: a wrong mailbox address is a clear
+    error, not a write into flash or a peripheral.
+    """
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def _check_ram(self, address: int, length: int) -> None:
+        memory_map = getattr(self.target, "memory_map", None)
+        if memory_map is None:
+            return
+        region = memory_map.get_region_for_address(address)
+        if region is None or not region.is_ram or address + length - 1 > region.end:
+            raise ConfigError(f"mailbox {address:#010x}+{length} is not inside one RAM region of the target's "
+                              f"memory map ({region or 'no region'}): firmware and board file disagree",
+                              field="mailbox")
+
+    def write(self, address: int, data: bytes) -> None:
+        self._check_ram(address, len(data))
+        self.target.write_memory_block8(address, data)
+
+    def read(self, address: int, length: int) -> bytes:
+        self._check_ram(address, length)
+        return bytes(self.target.read_memory_block8(address, length))
+
+    def resume(self) -> None:
+        """SWD memory access does not halt the core."""
