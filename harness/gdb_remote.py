@@ -1,7 +1,7 @@
 """Guest memory through QEMU's gdbstub: the GDB remote serial protocol's `m`/`M` packets.
 
 Why a small client of our own and not gdb: one vector needs a few packets, and starting gdb
-costs 1.4 s (emulation.md §8); a raw client needs ~30 µs per packet on a unix socket.
+costs 1.4 s (emulation.md §8); a raw client sends a vector's packets in one batch.
 
 QEMU's stub (7.2) behaves as follows, and the client follows it:
 * connecting stops the VM; while the VM runs, any byte received stops it and is dropped, so
@@ -37,6 +37,7 @@ class GdbRemote:
         self.where = where
         self._buf = bytearray()
         self.running = False  # QEMU stops the VM when a client connects
+        self._expect: list[tuple[str, str]] = []  # replies owed by pipelined batches, in order
         self.packet_data = 2048  # data bytes per m/M packet; raised by qSupported's PacketSize
         supported = self.request(b"qSupported:swbreak+;hwbreak+").decode("ascii", "replace")
         for item in supported.split(";"):
@@ -122,7 +123,8 @@ class GdbRemote:
 
     def send(self, body: bytes) -> None:
         """Send one packet and wait for its ack (resending on `-`)."""
-        frame = b"$" + body + b"#" + _checksum(body)
+        self._collect()
+        frame = self._frame(body)
         deadline = time.monotonic() + self.timeout
         for _ in range(3):
             self.sock.sendall(frame)
@@ -134,50 +136,92 @@ class GdbRemote:
         self.send(body)
         return self._read_packet(time.monotonic() + self.timeout)
 
-    # -- target control ---------------------------------------------------------------------
+    # -- target control: pipelined ----------------------------------------------------------
+    #
+    # QEMU handles the bytes of its socket strictly in order, so a whole batch (^C, the M
+    # packets, `c`) goes out in one write and its replies are collected later, in the order
+    # they must come: `_expect` lists them. The doorbell cannot overtake the batch: the guest
+    # only runs again once QEMU has processed `c`, i.e. after every M before it. A write that
+    # failed is still caught, when its reply is collected (and by the mailbox CRC).
+
+    def _collect(self) -> None:
+        """Take every reply still owed to earlier batches; raise on a wrong one."""
+        deadline = time.monotonic() + self.timeout
+        while self._expect:
+            kind, what = self._expect.pop(0)
+            if kind == "ack":
+                if not self._wait_ack(deadline):
+                    raise ProtocolError(f"{self.where}: {what} was refused (checksum)", kind="gdb")
+                continue
+            reply = self._read_packet(deadline)
+            if kind == "stop":
+                if reply[:1] in (b"W", b"X"):
+                    raise EmulatorDied(f"{self.where}: the target exited ({reply.decode('ascii', 'replace')})")
+                if reply[:1] not in (b"T", b"S"):
+                    raise ProtocolError(f"{self.where}: expected a stop reply, got {reply[:40]!r}", kind="gdb")
+            elif reply != b"OK":
+                raise ProtocolError(f"{self.where}: {what} failed: {reply[:40].decode('ascii', 'replace')}",
+                                    kind="gdb")
+
+    def _halt_bytes(self) -> bytes:
+        """^C if the VM runs (its stop reply is then owed), else nothing."""
+        if not self.running:
+            return b""
+        self.running = False
+        self._expect.append(("stop", "^C"))
+        return _INTERRUPT
+
+    @staticmethod
+    def _frame(body: bytes) -> bytes:
+        return b"$" + body + b"#" + _checksum(body)
 
     def halt(self) -> None:
-        """Stop the VM (if it runs) and wait for the stop reply."""
-        if not self.running:
-            return
-        self.sock.sendall(_INTERRUPT)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            reply = self._read_packet(deadline)
-            if reply[:1] in (b"T", b"S"):
-                break
-            if reply[:1] in (b"W", b"X"):
-                raise EmulatorDied(f"{self.where}: the target exited ({reply.decode('ascii', 'replace')})")
-        self.running = False
+        """Stop the VM (if it runs) and wait until it has stopped."""
+        self._send_raw(self._halt_bytes())
+        self._collect()
 
     def resume(self) -> None:
-        """Let the VM run again (no reply until it next stops)."""
+        """Let the VM run again (`c` has no reply until the next stop; its ack is collected later)."""
         if self.running:
             return
-        self.send(b"c")
+        self._expect.append(("ack", "c"))
+        self._send_raw(self._frame(b"c"))
         self.running = True
 
+    def _send_raw(self, data: bytes) -> None:
+        if data:
+            try:
+                self.sock.sendall(data)
+            except OSError as exc:
+                raise EmulatorDied(f"{self.where}: connection lost ({exc})") from exc
+
     def write(self, address: int, data: bytes) -> None:
-        """Write guest memory (halts the VM first)."""
-        self.halt()
+        """Write guest memory, halting the VM first; replies are collected by the next call."""
+        batch = [self._halt_bytes()]
         step = self.packet_data
         for off in range(0, len(data), step):
             part = data[off : off + step]
-            reply = self.request(b"M%x,%x:" % (address + off, len(part)) + part.hex().encode())
-            if reply != b"OK":
-                raise ProtocolError(f"{self.where}: writing {len(part)} bytes at {address + off:#010x} failed: "
-                                    f"{reply.decode('ascii', 'replace')}", kind="gdb")
+            what = f"writing {len(part)} bytes at {address + off:#010x}"
+            self._expect += [("ack", what), ("OK", what)]
+            batch.append(self._frame(b"M%x,%x:" % (address + off, len(part)) + part.hex().encode()))
+        self._send_raw(b"".join(batch))
 
     def read(self, address: int, length: int) -> bytes:
-        """Read guest memory (halts the VM first)."""
-        self.halt()
-        out = bytearray()
+        """Read guest memory (halts the VM first and leaves it halted)."""
+        batch = [self._halt_bytes()]
         step = self.packet_data
-        while len(out) < length:
-            n = min(step, length - len(out))
-            reply = self.request(b"m%x,%x" % (address + len(out), n))
-            if reply.startswith(b"E") and len(reply) == 3 or len(reply) != 2 * n:
-                raise ProtocolError(f"{self.where}: reading {n} bytes at {address + len(out):#010x} failed: "
+        chunks = [(address + off, min(step, length - off)) for off in range(0, length, step)]
+        batch += [self._frame(b"m%x,%x" % chunk) for chunk in chunks]
+        self._send_raw(b"".join(batch))
+        self._collect()
+        out = bytearray()
+        deadline = time.monotonic() + self.timeout
+        for addr, n in chunks:
+            if not self._wait_ack(deadline):
+                raise ProtocolError(f"{self.where}: reading at {addr:#010x} was refused (checksum)", kind="gdb")
+            reply = self._read_packet(deadline)
+            if len(reply) != 2 * n:
+                raise ProtocolError(f"{self.where}: reading {n} bytes at {addr:#010x} failed: "
                                     f"{reply[:40].decode('ascii', 'replace')}", kind="gdb")
             out += bytes.fromhex(reply.decode("ascii"))
         return bytes(out)
@@ -187,7 +231,7 @@ class GdbRemote:
         try:
             if not self.running:
                 self.sock.settimeout(0.5)
-                self.sock.sendall(b"$D#44")
+                self.sock.sendall(self._frame(b"D"))
         except OSError:
             pass
         try:
