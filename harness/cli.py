@@ -31,22 +31,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from harness.boards import load_board
-    from harness.reference import Reference
+    from harness.reference import Reference, pack_vectors
     from harness.runner import run_model
 
     board = load_board(args.board)
     ref = Reference(args.model)
     rng = np.random.default_rng(args.seed)
-    inputs = []
-    for _ in range(args.vectors):
-        parts = []
-        for d in ref.input_details:
-            if np.issubdtype(d.dtype, np.integer):
-                info = np.iinfo(d.dtype)
-                parts.append(rng.integers(info.min, info.max + 1, d.shape, dtype=d.dtype).tobytes())
-            else:
-                parts.append(rng.standard_normal(d.shape).astype(d.dtype).tobytes())
-        inputs.append(b"".join(parts))
+    tensors = []  # every vector of one input at once, then packed in one go
+    for d in ref.input_details:
+        shape = (args.vectors, *d.shape)
+        if np.issubdtype(d.dtype, np.integer):
+            info = np.iinfo(d.dtype)
+            tensors.append(rng.integers(info.min, info.max + 1, shape, dtype=d.dtype))
+        else:
+            tensors.append(rng.standard_normal(shape).astype(d.dtype))
+    inputs = pack_vectors(tensors)
     run = run_model(args.model, board, inputs, opt=args.opt, target=args.target, transport=args.transport)
     fp = run.footprint
     print(f"model      {Path(args.model).name} (sha256 {run.model_sha256[:16]}…), {run.macs:,} MACs")

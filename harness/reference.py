@@ -18,7 +18,7 @@ import numpy as np
 
 from harness.errors import ConfigError, UnsupportedModel
 
-__all__ = ["TensorDetails", "Reference", "quantize", "dequantize", "check_tflm_support"]
+__all__ = ["TensorDetails", "Reference", "quantize", "dequantize", "pack_vectors", "check_tflm_support"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,21 @@ def dequantize(q: np.ndarray, details: TensorDetails) -> np.ndarray:
     if not details.quantized:
         return q.astype(np.float32)
     return ((q.astype(np.int32) - details.zero_point) * np.float32(details.scale)).astype(np.float32)
+
+
+def pack_vectors(tensors: list[np.ndarray]) -> list[bytes]:
+    """Raw input bytes per vector in the firmware's layout (each input's bytes, in model input
+    order), from one array per input holding every vector (vectors first): one numpy copy for
+    the whole set instead of a conversion per vector and tensor."""
+    if not tensors:
+        return []
+    n = len(tensors[0])
+    if any(len(t) != n for t in tensors):
+        raise ConfigError(f"inputs hold different numbers of vectors: {[len(t) for t in tensors]}")
+    rows = np.concatenate([np.ascontiguousarray(t).reshape(n, -1).view(np.uint8) for t in tensors], axis=1)
+    width = rows.shape[1]
+    flat = rows.tobytes()
+    return [flat[i * width : (i + 1) * width] for i in range(n)]
 
 
 def _schema():

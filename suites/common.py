@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from harness.pytest_plugin import PointKey
+from harness.reference import pack_vectors
 
 SUITES_DIR = Path(__file__).resolve().parent
 
@@ -56,7 +57,7 @@ class Artifacts:
         x = self.data[f"x_{variant}"]
         if self.streaming:  # (streams, frames, ...) -> one inference per frame
             x = x.reshape(-1, *x.shape[2:])
-        return [np.ascontiguousarray(v).tobytes() for v in x]
+        return pack_vectors([x])
 
     @property
     def streaming(self) -> bool:

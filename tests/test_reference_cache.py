@@ -56,3 +56,13 @@ def test_suite_model_counts_and_outputs_identical_over_both_transports(cache_dir
     assert [c.value for c in runs["memory"].counts] == [c.value for c in runs["uart"].counts]
     assert runs["memory"].bitexact == runs["uart"].bitexact == 1.0
     assert list(cache_dir.joinpath("reference").glob("*.npz"))  # the second run read the first one's reference
+
+
+def test_pack_vectors_is_the_per_vector_firmware_layout() -> None:
+    from harness.reference import pack_vectors
+
+    a = np.arange(24, dtype=np.int16).reshape(3, 2, 4)
+    b = np.arange(6, dtype=np.int8).reshape(3, 2)
+    assert pack_vectors([a, b]) == [a[i].tobytes() + b[i].tobytes() for i in range(3)]
+    with pytest.raises(Exception, match="different numbers of vectors"):
+        pack_vectors([a, b[:2]])
