@@ -231,3 +231,36 @@ def test_renode_memory_transport_matches_uart() -> None:
             outs, counts[transport] = _run(dev, VECTORS[:2])
         assert outs == [echo_reference(x, i) for i, x in enumerate(VECTORS[:2])]
     assert counts["memory"] == counts["uart"]
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_fault_and_hang_during_mem_invoke_are_classified() -> None:
+    from harness.errors import DeviceFault, DeviceTimeout
+
+    from _device_util import qemu_children
+
+    fault = build("m4", "fault")
+    with pytest.raises(DeviceFault) as info:
+        with open_device("m4", fault.elf, transport="memory", timeout=10) as dev:
+            dev.invoke(b"\x00\x00\x00\x00")
+    assert info.value.details["function"] == "testmodel_fault_udf"
+    assert info.value.details["last_command"].startswith("MEM_INVOKE")
+    hang = build("m4", "hang")
+    with pytest.raises(DeviceTimeout, match="MEM_INVOKE"):
+        with open_device("m4", hang.elf, transport="memory", timeout=1.0) as dev:
+            dev.invoke(b"\x00\x00\x00\x00")
+    assert qemu_children() == []
+
+
+def test_transport_option_on_the_cli() -> None:
+    from harness.cli import build_parser
+
+    parser = build_parser()
+    for command in (["run", "m.tflite", "--board", "m4"], ["profile", "m.tflite", "--board", "m4"],
+                    ["sweep", "--suite", "har", "--boards", "m4"]):
+        assert parser.parse_args(command).transport == "auto"
+        assert parser.parse_args([*command, "--transport", "uart"]).transport == "uart"
+        with pytest.raises(SystemExit):
+            parser.parse_args([*command, "--transport", "serial"])
