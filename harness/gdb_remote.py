@@ -46,7 +46,7 @@ class GdbRemote:
                 self.packet_data = max(16, (size - 32) // 2)  # hex doubles the bytes; room for "Maddr,len:"
 
     @classmethod
-    def connect_unix(cls, path: str, *, timeout: float = 5.0, connect_timeout: float = 5.0) -> "GdbRemote":
+    def connect_unix(cls, path: str, *, timeout: float = 5.0, connect_timeout: float = 5.0) -> GdbRemote:
         deadline = time.monotonic() + connect_timeout
         while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -69,7 +69,7 @@ class GdbRemote:
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             raise ProtocolError(f"{self.where}: no reply within {self.timeout:.1f} s", kind="gdb") from None
         except OSError as exc:
             raise EmulatorDied(f"{self.where}: connection lost ({exc})") from exc

@@ -11,7 +11,8 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from harness.errors import ConfigError, ProtocolError
 

@@ -47,7 +47,7 @@ class Mailbox:
     output_crc: int
 
     @classmethod
-    def parse(cls, payload: bytes) -> "Mailbox":
+    def parse(cls, payload: bytes) -> Mailbox:
         if len(payload) != 24:
             raise ProtocolError(f"MAILBOX reply has {len(payload)} bytes, expected 24", kind="mailbox")
         return cls(*struct.unpack("<6I", payload))

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _device_util import build, echo_reference
+from flipproxy import Fault, FlipProxy
 
 from harness.boards import load_board
 from harness.device import open_device
 from harness.errors import ConfigError, ProtocolError
 from harness.transport import MemoryTransport, resolve_transport
-
-from _device_util import build, echo_reference
-from flipproxy import Fault, FlipProxy
 
 VECTORS = [bytes((i * 7 + k * 13) % 256 for i in range(490)) for k in range(6)]
 
@@ -150,7 +149,9 @@ def _gdb_as_pyocd_target(gdb: Any, board: Any) -> Any:
 
     class Target(MemoryInterface):
         memory_map = MemoryMap(RamRegion(start=board.ram.origin, length=board.ram.size))
-        sizes: list[int] = []
+
+        def __init__(self) -> None:
+            self.sizes: list[int] = []  # transfer sizes pyOCD chose
 
         def write_memory(self, addr: int, data: int, transfer_size: int = 32) -> None:
             self.sizes.append(transfer_size)
@@ -186,7 +187,7 @@ def test_pyocd_memory_api_drives_the_memory_transport() -> None:
     with open_device(board, fw.elf, transport="memory") as dev:
         target = _gdb_as_pyocd_target(dev.backend.memory_access(), board)
         dev.transport = MemoryTransport(dev.session, PyocdMemory(target))
-        outs, counts = _run(dev, VECTORS[:2])
+        outs, _ = _run(dev, VECTORS[:2])
         assert outs == [echo_reference(x, i) for i, x in enumerate(VECTORS[:2])]
         assert 16 in target.sizes  # 490 bytes: pyOCD wrote the 2-byte tail as a halfword
         mem = PyocdMemory(target)
@@ -237,20 +238,19 @@ def test_renode_memory_transport_matches_uart() -> None:
 
 
 def test_fault_and_hang_during_mem_invoke_are_classified() -> None:
-    from harness.errors import DeviceFault, DeviceTimeout
-
     from _device_util import qemu_children
 
+    from harness.errors import DeviceFault, DeviceTimeout
+
     fault = build("m4", "fault")
-    with pytest.raises(DeviceFault) as info:
-        with open_device("m4", fault.elf, transport="memory", timeout=10) as dev:
-            dev.invoke(b"\x00\x00\x00\x00")
+    with pytest.raises(DeviceFault) as info, open_device("m4", fault.elf, transport="memory", timeout=10) as dev:
+        dev.invoke(b"\x00\x00\x00\x00")
     assert info.value.details["function"] == "testmodel_fault_udf"
     assert info.value.details["last_command"].startswith("MEM_INVOKE")
     hang = build("m4", "hang")
-    with pytest.raises(DeviceTimeout, match="MEM_INVOKE"):
-        with open_device("m4", hang.elf, transport="memory", timeout=1.0) as dev:
-            dev.invoke(b"\x00\x00\x00\x00")
+    with pytest.raises(DeviceTimeout, match="MEM_INVOKE"), \
+            open_device("m4", hang.elf, transport="memory", timeout=1.0) as dev:
+        dev.invoke(b"\x00\x00\x00\x00")
     assert qemu_children() == []
 
 
