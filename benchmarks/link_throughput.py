@@ -2,8 +2,9 @@
 
 Prints two tables. Per board: emulator start-to-BOOT time (Popen to the BOOT frame decoded),
 HELLO round trip, and the host CPU an idle emulator burns while the firmware waits. Per board,
-transport (uart: LOAD/READ frames; memory: gdbstub writes/reads + a MEM_INVOKE doorbell) and
-input size (490 B, and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM
+transport (uart: LOAD/READ frames; semihosting: the memory transport with the firmware reading
+and writing host files by semihosting, QEMU's default; gdbstub: the memory transport through
+the gdbstub's m/M packets; both ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM
 holds it): vectors per second through the device API, and ms per vector split into load /
 invoke / read.
 
@@ -74,9 +75,11 @@ def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int)
     x = bytes(i * 7 % 256 for i in range(size))
     load_t = run_t = read_t = 0.0
     seen = set()
-    with open_device(name, elf, transport=transport) as dev:
+    memory = False if transport == "uart" else transport
+    backend = QemuBackend(load_board(name), elf, memory=memory)
+    with open_device(name, elf, transport="memory" if memory else "uart", backend=backend) as dev:
         link = dev.transport
-        dev.invoke(x)  # warm-up (connects the gdbstub)
+        dev.invoke(x)  # warm-up (opens the files / connects the gdbstub)
         for _ in range(vectors):
             dev.reset_state()  # echo is stateful: keep every output comparable
             t = time.perf_counter()
@@ -93,7 +96,7 @@ def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int)
     if len(seen) != 1:
         raise SystemExit(f"{name} {transport}: outputs or counts differed across {vectors} vectors")
     total = load_t + run_t + read_t
-    return (f"{name:8} {transport:9} {size:7d} {vectors / total:10.1f} {total / vectors * 1e3:10.2f} "
+    return (f"{name:8} {transport:11} {size:7d} {vectors / total:10.1f} {total / vectors * 1e3:10.2f} "
             f"{load_t / vectors * 1e3:8.2f} {run_t / vectors * 1e3:9.2f} {read_t / vectors * 1e3:8.2f}")
 
 
@@ -103,7 +106,8 @@ def main() -> None:
     ap.add_argument("--vectors", type=int, default=100)
     ap.add_argument("--uart-vectors-27k", type=int, default=5, help="27 KB vectors over the UART (~1 s each)")
     ap.add_argument("--starts", type=int, default=5)
-    ap.add_argument("--transports", nargs="+", default=["uart", "memory"])
+    ap.add_argument("--transports", nargs="+", default=["uart", "semihosting", "gdbstub"],
+                    choices=["uart", "semihosting", "gdbstub"])
     ap.add_argument("--poll", action="store_true", help="build with -DHIL_UART_SLEEP=0")
     args = ap.parse_args()
     defines = {"HIL_UART_SLEEP": 0} if args.poll else {}
@@ -111,7 +115,7 @@ def main() -> None:
     print(f"{'board':8} {'start->BOOT ms':>15} {'HELLO rtt ms':>13} {'idle cpu %':>10}")
     for name in args.boards:
         print(board_row(name, build_firmware(name, ECHO, defines=defines or None).elf, args.starts))
-    print(f"\n{'board':8} {'transport':9} {'bytes':>7} {'vectors/s':>10} {'ms/vector':>10} "
+    print(f"\n{'board':8} {'transport':11} {'bytes':>7} {'vectors/s':>10} {'ms/vector':>10} "
           f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8}")
     for name in args.boards:
         board = load_board(name)
@@ -120,7 +124,7 @@ def main() -> None:
                 fw = build_firmware(name, ECHO, defines={**defines, "HIL_ECHO_BYTES": size})
                 check_model_fits(footprint(fw.elf), board, ECHO)
             except DoesNotFit:
-                print(f"{name:8} {'-':9} {size:7d} (does not fit the board's RAM)")
+                print(f"{name:8} {'-':11} {size:7d} (does not fit the board's RAM)")
                 continue
             for transport in args.transports:
                 n = args.uart_vectors_27k if transport == "uart" and size > 4096 else args.vectors

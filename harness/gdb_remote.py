@@ -136,6 +136,10 @@ class GdbRemote:
         self.send(body)
         return self._read_packet(time.monotonic() + self.timeout)
 
+    def attach(self, session: object) -> bytes:
+        """Nothing to set up on the device: MEM_INVOKE without flags."""
+        return b""
+
     # -- target control: pipelined ----------------------------------------------------------
     #
     # QEMU handles the bytes of its socket strictly in order, so a whole batch (^C, the M

@@ -43,6 +43,7 @@ class Cmd(IntEnum):
     RESULT = 0x08
     MEM_INVOKE = 0x09  # memory transport (harness/transport.py): INVOKE + mailbox CRCs
     MAILBOX = 0x0A
+    MAILBOX_FILES = 0x0B  # emulators: semihosting files that fill / drain the mailbox
 
 
 class Msg(IntEnum):
@@ -569,7 +570,8 @@ class DeviceSession:
             raise self._with_transcript(ProtocolError(f"INVOKE reply has {len(frame.payload)} bytes, expected 16"))
         return struct.unpack_from("<iIII", frame.payload)
 
-    def run(self, *, timeout: float | None = None, cmd: Cmd = Cmd.INVOKE) -> tuple[int, int, int]:
+    def run(self, *, timeout: float | None = None, cmd: Cmd = Cmd.INVOKE,
+            payload: bytes = b"") -> tuple[int, int, int]:
         """Run the model once on the loaded input: (status, ticks, output length).
 
         `cmd` MEM_INVOKE runs the same inference for the memory transport; its reply payload
@@ -581,7 +583,7 @@ class DeviceSession:
         attempt = 0
         while True:
             try:
-                frame = self._exchange(cmd, b"", self.timeout if timeout is None else timeout)
+                frame = self._exchange(cmd, payload, self.timeout if timeout is None else timeout)
                 status, ticks, out_len, index = self._result(frame)
                 self.last_run_reply = frame.payload
                 break

@@ -28,6 +28,10 @@ class RenodeMonitorMemory:
         self._dir = tempfile.mkdtemp(prefix="hil-renode-mem-", dir=scratch_dir)
         self._file = os.path.join(self._dir, "mailbox.bin")
 
+    def attach(self, session: object) -> bytes:
+        """Nothing to set up on the device: MEM_INVOKE without flags."""
+        return b""
+
     def write(self, address: int, data: bytes) -> None:
         with open(self._file, "wb") as fh:
             fh.write(data)
@@ -69,6 +73,10 @@ class PyocdMemory:
                               f"memory map ({region or 'no region'}): firmware and board file disagree",
                               field="mailbox")
 
+    def attach(self, session: object) -> bytes:
+        """Nothing to set up on the device: MEM_INVOKE without flags."""
+        return b""
+
     def write(self, address: int, data: bytes) -> None:
         self._check_ram(address, len(data))
         self.target.write_memory_block8(address, data)
@@ -79,3 +87,46 @@ class PyocdMemory:
 
     def resume(self) -> None:
         """SWD memory access does not halt the core."""
+
+
+class SemihostingFiles:
+    """QEMU: the firmware itself moves the mailbox between two host files and its RAM, with
+    semihosting SYS_READ before and SYS_WRITE after the inference (MEM_INVOKE with the
+    MEM_FILES flag). One trap each way, the VM never stops and no debugger round trip is
+    needed: measured faster than the gdbstub's m/M packets (README, link table).
+
+    The files live in the backend's private directory; `write` and `read` are a pwrite and a
+    pread (the address is the device's mailbox, which the firmware fills from the file).
+    """
+
+    MEM_FILES = 0x01  # HIL_MEM_FILES in firmware/include/hil_protocol.h
+
+    def __init__(self, directory: str) -> None:
+        self.input_path = os.path.join(directory, "mailbox.in")
+        self.output_path = os.path.join(directory, "mailbox.out")
+        self._in = os.open(self.input_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._out = os.open(self.output_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+
+    def attach(self, session: Any) -> bytes:
+        """Have the firmware open both files (MAILBOX_FILES); MEM_INVOKE then carries MEM_FILES."""
+        from harness.protocol import Cmd
+
+        paths = self.input_path.encode() + b"\0" + self.output_path.encode() + b"\0"
+        session.request(Cmd.MAILBOX_FILES, paths)
+        return bytes((self.MEM_FILES,))
+
+    def write(self, address: int, data: bytes) -> None:
+        os.pwrite(self._in, data, 0)
+
+    def read(self, address: int, length: int) -> bytes:
+        return os.pread(self._out, length, 0)
+
+    def resume(self) -> None:
+        """The VM never stops."""
+
+    def close(self) -> None:
+        for fd in (self._in, self._out):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

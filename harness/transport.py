@@ -29,6 +29,8 @@ TRANSPORTS = ("auto", "uart", "memory")
 class MemoryAccess(Protocol):
     """Target RAM as the backend reaches it (QEMU gdbstub, Renode monitor, pyOCD)."""
 
+    def attach(self, session: DeviceSession) -> bytes:
+        """Set-up over the serial link, once; returns the MEM_INVOKE payload (flags)."""
     def write(self, address: int, data: bytes) -> None: ...
     def read(self, address: int, length: int) -> bytes: ...
     def resume(self) -> None:
@@ -96,7 +98,7 @@ class UartTransport:
 
 class MemoryTransport:
     """Inputs written into the mailbox, outputs read back, both through `memory`; only the
-    MEM_INVOKE doorbell (11 bytes) and its reply (24 bytes) cross the serial link."""
+    MEM_INVOKE doorbell (11-12 bytes) and its reply (24 bytes) cross the serial link."""
 
     name = "memory"
 
@@ -105,6 +107,7 @@ class MemoryTransport:
         self.memory = memory
         memory.resume()  # a debugger that stopped the target on connect must not stall the UART
         self.mailbox = Mailbox.parse(session.request(Cmd.MAILBOX).payload)
+        self.doorbell = memory.attach(session)
         self._loaded_crc: int | None = None
         self._output_crc: int | None = None
 
@@ -129,7 +132,7 @@ class MemoryTransport:
         if self._loaded_crc is None:
             raise DeviceError("MEM_INVOKE without an input in the mailbox: call load() first")
         self.memory.resume()
-        status, ticks, out_len = self.session.run(timeout=timeout, cmd=Cmd.MEM_INVOKE)
+        status, ticks, out_len = self.session.run(timeout=timeout, cmd=Cmd.MEM_INVOKE, payload=self.doorbell)
         in_crc, self._output_crc = self._crcs()
         if in_crc != self._loaded_crc:
             raise ProtocolError(

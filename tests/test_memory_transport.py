@@ -1,7 +1,7 @@
 """The memory transport on real QEMU (gdbstub), real firmware and the real TFLM reference.
 
 What must hold: the same firmware and inputs give the same outputs and the same counts over
-both transports; the CRC-32 checks of the mailbox and of the output catch a write or read that
+both transports (and both QEMU memory paths: semihosting files, gdbstub packets); the CRC-32 checks of the mailbox and of the output catch a write or read that
 went wrong; a lost MEM_INVOKE reply is recovered without running the inference twice; the
 gdbstub never listens on a network address. pyOCD's memory API code runs against QEMU's guest
 RAM through a pyOCD MemoryInterface (no probe here); Renode runs only where it is installed.
@@ -18,6 +18,7 @@ import pytest
 from _device_util import build, echo_reference
 from flipproxy import Fault, FlipProxy
 
+from harness.backends.qemu import QemuBackend
 from harness.boards import load_board
 from harness.device import open_device
 from harness.errors import ConfigError, ProtocolError
@@ -35,12 +36,20 @@ def _run(dev: Any, vectors: list[bytes]) -> tuple[list[bytes], list[int]]:
     return outs, counts
 
 
+def _qemu(board_name: str, elf: Path, memory: bool | str) -> QemuBackend:
+    return QemuBackend(load_board(board_name), elf, memory=memory)
+
+
+PATHS = {"uart": False, "semihosting": "semihosting", "gdbstub": "gdbstub"}
+
+
 @pytest.mark.parametrize("board_name", ["m4", "m0plus"])
 def test_both_transports_give_identical_outputs_and_counts(board_name: str) -> None:
     fw = build(board_name, "echo")
     results = {}
-    for transport in ("uart", "memory"):
-        with open_device(board_name, fw.elf, transport=transport) as dev:
+    for path, memory in PATHS.items():
+        transport = "memory" if memory else "uart"
+        with open_device(board_name, fw.elf, transport=transport, backend=_qemu(board_name, fw.elf, memory)) as dev:
             assert dev.transport.name == transport
             outs, counts = _run(dev, VECTORS[:3])
             dev.reset_state()  # a UART-only command between memory invokes: the target must be running
@@ -49,15 +58,24 @@ def test_both_transports_give_identical_outputs_and_counts(board_name: str) -> N
         assert outs == [echo_reference(x, i) for i, x in enumerate(VECTORS[:3])]
         assert outs2 == outs  # reset_state took effect: the echo model is stateful
         assert stats.invokes == 6 and stats.bad_frames == 0
-        results[transport] = counts + counts2
-    assert results["memory"] == results["uart"]
+        results[path] = counts + counts2
+    assert results["semihosting"] == results["gdbstub"] == results["uart"]
     assert len(set(results["uart"])) == 1 and results["uart"][0] > 1000
 
 
 def test_auto_picks_memory_on_qemu_and_memory_needs_a_backend_that_has_it() -> None:
+    from harness.errors import DeviceError
+    from harness.protocol import Cmd
+    from harness.target_memory import SemihostingFiles
+
     fw = build("m4", "echo")
     with open_device("m4", fw.elf, transport="auto") as dev:
         assert dev.transport.name == "memory"
+        assert isinstance(dev.transport.memory, SemihostingFiles)  # QEMU's default: the faster path
+        with pytest.raises(DeviceError, match="semihosting could not open the mailbox files"):
+            dev.session.request(Cmd.MAILBOX_FILES, b"/nonexistent/in\0/nonexistent/out\0")
+        with pytest.raises(DeviceError, match="payload too short"):  # not two NUL-terminated paths
+            dev.session.request(Cmd.MAILBOX_FILES, b"/tmp/in")
     assert resolve_transport("auto", False, "board 'x'") == "uart"
     with pytest.raises(ConfigError, match="board 'x'.*no memory access"):
         resolve_transport("memory", False, "board 'x'")
@@ -81,11 +99,15 @@ class _Corrupting:
     def resume(self) -> None:
         self.inner.resume()
 
+    def attach(self, session: Any) -> bytes:
+        return self.inner.attach(session)
 
+
+@pytest.mark.parametrize("memory", ["semihosting", "gdbstub"])
 @pytest.mark.parametrize("where", ["write", "read"])
-def test_mailbox_crcs_catch_a_corrupt_write_or_read(where: str) -> None:
+def test_mailbox_crcs_catch_a_corrupt_write_or_read(where: str, memory: str) -> None:
     fw = build("m4", "echo")
-    with open_device("m4", fw.elf, transport="memory") as dev:
+    with open_device("m4", fw.elf, transport="memory", backend=_qemu("m4", fw.elf, memory)) as dev:
         assert dev.invoke(VECTORS[0])[0] == echo_reference(VECTORS[0], 0)  # the uncorrupted path works
         memory = _Corrupting(dev.backend.memory_access(), on_write=where == "write", on_read=where == "read")
         dev.transport = MemoryTransport(dev.session, memory)
@@ -128,7 +150,8 @@ def _listening_tcp(pid: int) -> list[str]:
 
 def test_gdbstub_is_a_unix_socket_and_nothing_listens_beyond_loopback() -> None:
     fw = build("m4", "echo")
-    with open_device("m4", fw.elf, transport="memory") as dev:
+    with open_device("m4", fw.elf, transport="memory", backend=_qemu("m4", fw.elf, "gdbstub")) as dev:
+        dev.invoke(VECTORS[0])  # the gdbstub is connected
         cmd = " ".join(dev.backend.command(3))
         assert "-gdb chardev:hilgdb" in cmd and "path=" in cmd and "tcp" not in cmd.split("-gdb")[0].split("hilgdb")[-1]
         listening = _listening_tcp(dev.backend.process.pid)
@@ -184,7 +207,7 @@ def test_pyocd_memory_api_drives_the_memory_transport() -> None:
 
     fw = build("m4", "echo")
     board = load_board("m4")
-    with open_device(board, fw.elf, transport="memory") as dev:
+    with open_device(board, fw.elf, transport="memory", backend=_qemu("m4", fw.elf, "gdbstub")) as dev:
         target = _gdb_as_pyocd_target(dev.backend.memory_access(), board)
         dev.transport = MemoryTransport(dev.session, PyocdMemory(target))
         outs, _ = _run(dev, VECTORS[:2])

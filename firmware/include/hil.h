@@ -82,6 +82,9 @@ uint8_t hil_uart_getc(void);
 void hil_counter_init(void);
 uint32_t hil_counter_now(void);
 
+/* One semihosting call (bkpt 0xAB, r0 = op, r1 = arg; returns r0); only when HIL_SEMIHOSTING. */
+int32_t hil_semihost(uint32_t op, const void *arg);
+
 /* Semihosting exit (only does something when HIL_SEMIHOSTING), otherwise spins forever. */
 void hil_exit(int code) __attribute__((noreturn));
 

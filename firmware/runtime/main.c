@@ -18,6 +18,27 @@ static int32_t last_status;
 static uint32_t mailbox_in_crc, mailbox_out_crc;
 static int mem_reply;
 
+#if HIL_SEMIHOSTING
+/* Emulators: semihosting SYS_READ/SYS_WRITE move the mailbox straight between a host file and
+ * RAM (one trap each, no debugger round trips). Handles from MAILBOX_FILES; -1 = not open. */
+static int32_t files_in = -1, files_out = -1;
+static int mem_files; /* this MEM_INVOKE moves the mailbox through the files */
+enum { SH_OPEN = 0x01, SH_WRITE = 0x05, SH_READ = 0x06, SH_SEEK = 0x0A, SH_MODE_RB = 1, SH_MODE_WB = 5 };
+
+static int32_t sh_open(const char *path, uint32_t mode) {
+    uint32_t args[3] = {(uint32_t)(uintptr_t)path, mode, (uint32_t)strlen(path)};
+    return hil_semihost(SH_OPEN, args);
+}
+
+/* Rewind `handle` and move `len` bytes between it and `buf`; 0 when all of them moved. */
+static int32_t sh_transfer(uint32_t op, int32_t handle, void *buf, uint32_t len) {
+    uint32_t seek[2] = {(uint32_t)handle, 0};
+    if (hil_semihost(SH_SEEK, seek) != 0) return -1;
+    uint32_t io[3] = {(uint32_t)handle, (uint32_t)(uintptr_t)buf, len};
+    return hil_semihost(op, io); /* bytes NOT transferred */
+}
+#endif
+
 #ifdef HIL_MODEL_PROFILE
 static uint32_t layer_ticks[HIL_MODEL_NUM_LAYERS];
 static uint32_t layer_start;
@@ -237,7 +258,28 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         hil_send_frame(reply, seq, 0, 0);
         return;
     }
+#if HIL_SEMIHOSTING
+    case HIL_CMD_MAILBOX_FILES: { /* payload: input path NUL output path NUL */
+        const uint8_t *nul = memchr(p, 0, len);
+        if (nul == 0 || nul + 1 >= p + len || p[len - 1] != 0) break;
+        files_in = sh_open((const char *)p, SH_MODE_RB);
+        files_out = sh_open((const char *)nul + 1, SH_MODE_WB);
+        if (files_in < 0 || files_out < 0) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "semihosting could not open the mailbox files");
+            return;
+        }
+        hil_send_frame(reply, seq, 0, 0);
+        return;
+    }
+#endif
     case HIL_CMD_MEM_INVOKE:
+#if HIL_SEMIHOSTING
+        mem_files = len >= 1 && (p[0] & HIL_MEM_FILES);
+        if (mem_files && (files_in < 0 || sh_transfer(SH_READ, files_in, input_buf, HIL_MODEL_INPUT_BYTES) != 0)) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "mailbox input file missing or short");
+            return;
+        }
+#endif
         /* The mailbox is input_buf itself: CRC it outside the counted region, then run the
          * very same counted invoke as INVOKE, so both transports count the same. */
         mailbox_in_crc = hil_crc32(0, input_buf, HIL_MODEL_INPUT_BYTES);
@@ -254,8 +296,15 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         last_ticks = t1 - t0;
         invokes++;
         if (mem_reply) {
-            mem_reply = 0;
             mailbox_out_crc = hil_crc32(0, output_buf, HIL_MODEL_OUTPUT_BYTES);
+#if HIL_SEMIHOSTING
+            if (mem_files && sh_transfer(SH_WRITE, files_out, output_buf, HIL_MODEL_OUTPUT_BYTES) != 0) {
+                mem_reply = 0;
+                send_error(seq, HIL_ERR_BAD_ARGS, "could not write the mailbox output file");
+                return;
+            }
+#endif
+            mem_reply = 0;
             send_emitted(reply, seq, emit_mem_result);
             return;
         }

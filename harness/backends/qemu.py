@@ -35,6 +35,7 @@ from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, Too
 from harness.gdb_remote import GdbRemote
 from harness.link import Link, LinkClosed, open_link
 from harness.protocol import FAULT_EXIT_CODE
+from harness.target_memory import SemihostingFiles
 
 QEMU = "qemu-system-arm"
 INSTALL_HINT = "apt-get install -y --no-install-recommends qemu-system-arm"
@@ -50,15 +51,17 @@ def qemu_version(program: str = QEMU) -> str:
 class QemuBackend(Backend):
     name = "qemu"
     count_kind = "instructions"
-    has_memory_access = True  # gdbstub m/M packets
+    has_memory_access = True  # semihosting files, or the gdbstub's m/M packets
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  extra_args: tuple[str, ...] = (), program: str = QEMU,
-                 connect_via: Callable[[str], str] | None = None, memory: bool = False) -> None:
+                 connect_via: Callable[[str], str] | None = None, memory: bool | str = False) -> None:
         """`connect_via(url) -> url`: route the host's link through something in between (a
         fault-injecting proxy in the tests): it gets the emulator's socket URL and returns the
-        one the host opens instead. `memory`: also start the gdbstub (on a unix socket in the
-        backend's private directory, never a network port) for `memory_access()`."""
+        one the host opens instead. `memory`: how `memory_access()` reaches guest RAM for the
+        memory transport: True or "semihosting" (the firmware reads and writes two host files
+        in the backend's private directory; the faster path, README link table), or "gdbstub"
+        (m/M packets on a unix socket in that directory, never a network port)."""
         super().__init__(board, elf)
         self.connect_via = connect_via
         if board.qemu is None:
@@ -70,8 +73,11 @@ class QemuBackend(Backend):
         self.port: int | None = None
         self._tmp: str | None = None
         self._exit_error: HilError | None = None
-        self.memory = memory
+        if memory not in (False, True, "semihosting", "gdbstub"):
+            raise ConfigError(f"QEMU memory access {memory!r} is not 'semihosting' or 'gdbstub'", field="memory")
+        self.memory = "semihosting" if memory is True else memory
         self._gdb: GdbRemote | None = None
+        self._files: SemihostingFiles | None = None
 
     def ticks_per_count(self) -> Fraction:
         assert self.board.qemu is not None
@@ -88,7 +94,7 @@ class QemuBackend(Backend):
             "-icount", f"shift={self.board.qemu.icount_shift}",
             *self.extra_args,
             *(["-chardev", f"socket,id=hilgdb,path={self.gdb_socket},server=on,wait=off", "-gdb", "chardev:hilgdb"]
-              if self.memory else []),
+              if self.memory == "gdbstub" else []),
             "-kernel", str(self.elf),
         ]
 
@@ -97,14 +103,19 @@ class QemuBackend(Backend):
         assert self._tmp is not None
         return os.path.join(self._tmp, "gdb.sock")
 
-    def memory_access(self) -> GdbRemote:
-        """Guest memory through the gdbstub (started with `memory=True`), connected on first use."""
+    def memory_access(self) -> GdbRemote | SemihostingFiles:
+        """Guest memory the way `memory` chose, set up on first use."""
         if not self.memory:
-            raise ConfigError(f"board '{self.board.name}': QEMU was started without its gdbstub; "
+            raise ConfigError(f"board '{self.board.name}': QEMU was started without memory access; "
                               "create the backend with memory=True for the memory transport", field="transport")
-        if self._gdb is None:
-            self._gdb = GdbRemote.connect_unix(self.gdb_socket)
-        return self._gdb
+        assert self._tmp is not None
+        if self.memory == "gdbstub":
+            if self._gdb is None:
+                self._gdb = GdbRemote.connect_unix(self.gdb_socket)
+            return self._gdb
+        if self._files is None:
+            self._files = SemihostingFiles(self._tmp)
+        return self._files
 
     def start(self) -> Link:
         exe = shutil.which(self.program)
@@ -191,6 +202,9 @@ class QemuBackend(Backend):
         if self._gdb is not None:
             self._gdb.close()
             self._gdb = None
+        if self._files is not None:
+            self._files.close()
+            self._files = None
         if self.link is not None:
             self.link.close()
         proc = self.process
