@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from harness.errors import ConfigError, ProtocolError
+from harness.errors import ConfigError, DeviceError, ProtocolError
 
 _HEX_BYTE = re.compile(r"0x([0-9A-Fa-f]{1,2})\b")
 
@@ -93,7 +93,8 @@ class SemihostingFiles:
     """QEMU: the firmware itself moves the mailbox between two host files and its RAM, with
     semihosting SYS_READ before and SYS_WRITE after the inference (MEM_INVOKE with the
     MEM_FILES flag). One trap each way, the VM never stops and no debugger round trip is
-    needed: measured faster than the gdbstub's m/M packets (README, link table).
+    needed: measured faster than the gdbstub's m/M packets (README, link table), but the
+    firmware needs -DHIL_MAILBOX_FILES=1 (~400 B of flash), so it is opt-in.
 
     The files live in the backend's private directory; `write` and `read` are a pwrite and a
     pread (the address is the device's mailbox, which the firmware fills from the file).
@@ -112,7 +113,14 @@ class SemihostingFiles:
         from harness.protocol import Cmd
 
         paths = self.input_path.encode() + b"\0" + self.output_path.encode() + b"\0"
-        session.request(Cmd.MAILBOX_FILES, paths)
+        try:
+            session.request(Cmd.MAILBOX_FILES, paths)
+        except DeviceError as exc:
+            if exc.details.get("code") == 4:  # UNKNOWN_CMD
+                raise ConfigError("the firmware has no MAILBOX_FILES: build it with -DHIL_MAILBOX_FILES=1 "
+                                  "(defines={'HIL_MAILBOX_FILES': 1}) for semihosting files, or use the "
+                                  "gdbstub (QemuBackend memory='gdbstub')", field="memory") from exc
+            raise
         return bytes((self.MEM_FILES,))
 
     def write(self, address: int, data: bytes) -> None:

@@ -22,6 +22,7 @@ from harness.backends.qemu import QemuBackend
 from harness.boards import load_board
 from harness.device import open_device
 from harness.errors import ConfigError, ProtocolError
+from harness.gdb_remote import GdbRemote
 from harness.transport import MemoryTransport, resolve_transport
 
 VECTORS = [bytes((i * 7 + k * 13) % 256 for i in range(490)) for k in range(6)]
@@ -40,14 +41,17 @@ def _qemu(board_name: str, elf: Path, memory: bool | str) -> QemuBackend:
     return QemuBackend(load_board(board_name), elf, memory=memory)
 
 
-PATHS = {"uart": False, "semihosting": "semihosting", "gdbstub": "gdbstub"}
+FILES = {"HIL_MAILBOX_FILES": 1}  # firmware with semihosting mailbox files (opt-in)
+# path -> (QEMU memory access, firmware defines)
+PATHS = {"uart": (False, None), "gdbstub": ("gdbstub", None), "uart-files-fw": (False, FILES),
+         "semihosting": ("semihosting", FILES)}
 
 
 @pytest.mark.parametrize("board_name", ["m4", "m0plus"])
 def test_both_transports_give_identical_outputs_and_counts(board_name: str) -> None:
-    fw = build(board_name, "echo")
     results = {}
-    for path, memory in PATHS.items():
+    for path, (memory, defines) in PATHS.items():
+        fw = build(board_name, "echo", defines=defines)
         transport = "memory" if memory else "uart"
         with open_device(board_name, fw.elf, transport=transport, backend=_qemu(board_name, fw.elf, memory)) as dev:
             assert dev.transport.name == transport
@@ -59,7 +63,8 @@ def test_both_transports_give_identical_outputs_and_counts(board_name: str) -> N
         assert outs2 == outs  # reset_state took effect: the echo model is stateful
         assert stats.invokes == 6 and stats.bad_frames == 0
         results[path] = counts + counts2
-    assert results["semihosting"] == results["gdbstub"] == results["uart"]
+    # The files firmware differs only outside the counted region: every path counts the same.
+    assert results["semihosting"] == results["uart-files-fw"] == results["gdbstub"] == results["uart"]
     assert len(set(results["uart"])) == 1 and results["uart"][0] > 1000
 
 
@@ -71,8 +76,14 @@ def test_auto_picks_memory_on_qemu_and_memory_needs_a_backend_that_has_it() -> N
     fw = build("m4", "echo")
     with open_device("m4", fw.elf, transport="auto") as dev:
         assert dev.transport.name == "memory"
-        assert isinstance(dev.transport.memory, SemihostingFiles)  # QEMU's default: the faster path
-        with pytest.raises(DeviceError, match="semihosting could not open the mailbox files"):
+        assert isinstance(dev.transport.memory, GdbRemote)  # QEMU's default: no firmware option needed
+    with pytest.raises(ConfigError, match="HIL_MAILBOX_FILES=1"), \
+            open_device("m4", fw.elf, transport="memory", backend=_qemu("m4", fw.elf, "semihosting")):
+        pass
+    files_fw = build("m4", "echo", defines=FILES)
+    with open_device("m4", files_fw.elf, transport="memory", backend=_qemu("m4", files_fw.elf, "semihosting")) as dev:
+        assert isinstance(dev.transport.memory, SemihostingFiles)
+        with pytest.raises(DeviceError, match="mailbox open"):
             dev.session.request(Cmd.MAILBOX_FILES, b"/nonexistent/in\0/nonexistent/out\0")
         with pytest.raises(DeviceError, match="payload too short"):  # not two NUL-terminated paths
             dev.session.request(Cmd.MAILBOX_FILES, b"/tmp/in")
@@ -106,7 +117,7 @@ class _Corrupting:
 @pytest.mark.parametrize("memory", ["semihosting", "gdbstub"])
 @pytest.mark.parametrize("where", ["write", "read"])
 def test_mailbox_crcs_catch_a_corrupt_write_or_read(where: str, memory: str) -> None:
-    fw = build("m4", "echo")
+    fw = build("m4", "echo", defines=FILES if memory == "semihosting" else None)
     with open_device("m4", fw.elf, transport="memory", backend=_qemu("m4", fw.elf, memory)) as dev:
         assert dev.invoke(VECTORS[0])[0] == echo_reference(VECTORS[0], 0)  # the uncorrupted path works
         memory = _Corrupting(dev.backend.memory_access(), on_write=where == "write", on_read=where == "read")

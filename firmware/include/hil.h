@@ -29,6 +29,13 @@
 #ifndef HIL_SEMIHOSTING
 #define HIL_SEMIHOSTING 0
 #endif
+/* MAILBOX_FILES (semihosting files for the memory transport, docs/protocol.md): opt-in. */
+#ifndef HIL_MAILBOX_FILES
+#define HIL_MAILBOX_FILES 0
+#endif
+#if HIL_MAILBOX_FILES && !HIL_SEMIHOSTING
+#error "HIL_MAILBOX_FILES needs semihosting (an emulated board)"
+#endif
 
 /* Largest frame payload the firmware accepts (announced in HELLO). Small on purpose: the
  * receive buffer is static RAM and the smallest board (microbit) has 16 KB. */

@@ -18,24 +18,19 @@ static int32_t last_status;
 static uint32_t mailbox_in_crc, mailbox_out_crc;
 static int mem_reply;
 
-#if HIL_SEMIHOSTING
-/* Emulators: semihosting SYS_READ/SYS_WRITE move the mailbox straight between a host file and
- * RAM (one trap each, no debugger round trips). Handles from MAILBOX_FILES; -1 = not open. */
-static int32_t files_in = -1, files_out = -1;
+#if HIL_MAILBOX_FILES
+/* -DHIL_MAILBOX_FILES=1 (emulators with semihosting): SYS_READ/SYS_WRITE move the mailbox
+ * straight between a host file and RAM (one trap each, no debugger round trips). Off by
+ * default: it costs ~400 B of flash in every image, more than the suites' flash budgets allow. Per direction (0 in, 1 out) the SYS_READ /
+ * SYS_WRITE block {handle, buffer, length}; the handles come from MAILBOX_FILES. */
+static uint32_t files[2][3];
 static int mem_files; /* this MEM_INVOKE moves the mailbox through the files */
-enum { SH_OPEN = 0x01, SH_WRITE = 0x05, SH_READ = 0x06, SH_SEEK = 0x0A, SH_MODE_RB = 1, SH_MODE_WB = 5 };
 
-static int32_t sh_open(const char *path, uint32_t mode) {
-    uint32_t args[3] = {(uint32_t)(uintptr_t)path, mode, (uint32_t)strlen(path)};
-    return hil_semihost(SH_OPEN, args);
-}
-
-/* Rewind `handle` and move `len` bytes between it and `buf`; 0 when all of them moved. */
-static int32_t sh_transfer(uint32_t op, int32_t handle, void *buf, uint32_t len) {
-    uint32_t seek[2] = {(uint32_t)handle, 0};
-    if (hil_semihost(SH_SEEK, seek) != 0) return -1;
-    uint32_t io[3] = {(uint32_t)handle, (uint32_t)(uintptr_t)buf, len};
-    return hil_semihost(op, io); /* bytes NOT transferred */
+/* Rewind file `d` and move its buffer; 0 when every byte moved (the call returns the rest). */
+static int32_t files_move(int d) {
+    uint32_t seek[2] = {files[d][0], 0};
+    hil_semihost(0x0A /* SYS_SEEK */, seek);
+    return hil_semihost(d ? 0x05 /* SYS_WRITE */ : 0x06 /* SYS_READ */, files[d]);
 }
 #endif
 
@@ -173,19 +168,17 @@ static void emit_result(void) {
     tx_u32(invokes);
 }
 
+/* Cortex-M is little-endian: a word array goes out as the protocol's u32 fields. */
 static void emit_mem_result(void) {
+    const uint32_t crcs[2] = {mailbox_in_crc, mailbox_out_crc};
     emit_result();
-    tx_u32(mailbox_in_crc);
-    tx_u32(mailbox_out_crc);
+    tx_bytes(crcs, sizeof crcs);
 }
 
 static void emit_mailbox(void) {
-    tx_u32((uint32_t)(uintptr_t)input_buf);
-    tx_u32((uint32_t)HIL_MODEL_INPUT_BYTES);
-    tx_u32((uint32_t)(uintptr_t)output_buf);
-    tx_u32((uint32_t)HIL_MODEL_OUTPUT_BYTES);
-    tx_u32(mailbox_in_crc);
-    tx_u32(mailbox_out_crc);
+    const uint32_t v[6] = {(uint32_t)(uintptr_t)input_buf, HIL_MODEL_INPUT_BYTES, (uint32_t)(uintptr_t)output_buf,
+                           HIL_MODEL_OUTPUT_BYTES, mailbox_in_crc, mailbox_out_crc};
+    tx_bytes(v, sizeof v);
 }
 
 static void emit_stats(void) {
@@ -258,14 +251,22 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         hil_send_frame(reply, seq, 0, 0);
         return;
     }
-#if HIL_SEMIHOSTING
+#if HIL_MAILBOX_FILES
     case HIL_CMD_MAILBOX_FILES: { /* payload: input path NUL output path NUL */
-        const uint8_t *nul = memchr(p, 0, len);
-        if (nul == 0 || nul + 1 >= p + len || p[len - 1] != 0) break;
-        files_in = sh_open((const char *)p, SH_MODE_RB);
-        files_out = sh_open((const char *)nul + 1, SH_MODE_WB);
-        if (files_in < 0 || files_out < 0) {
-            send_error(seq, HIL_ERR_BAD_ARGS, "semihosting could not open the mailbox files");
+        if (len < 2 || p[len - 1] != 0) break;
+        const char *path = (const char *)p;
+        for (int d = 0; d < 2; d++) {
+            if (path >= (const char *)p + len) break;
+            uint32_t n = (uint32_t)strlen(path);
+            uint32_t open[3] = {(uint32_t)(uintptr_t)path, d ? 5u /* wb */ : 1u /* rb */, n};
+            files[d][0] = (uint32_t)hil_semihost(0x01 /* SYS_OPEN */, open);
+            files[d][1] = d ? (uint32_t)(uintptr_t)output_buf : (uint32_t)(uintptr_t)input_buf;
+            files[d][2] = d ? HIL_MODEL_OUTPUT_BYTES : HIL_MODEL_INPUT_BYTES;
+            path += n + 1;
+        }
+        if (path != (const char *)p + len) break;
+        if ((int32_t)files[0][0] < 0 || (int32_t)files[1][0] < 0) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "mailbox open");
             return;
         }
         hil_send_frame(reply, seq, 0, 0);
@@ -273,10 +274,10 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
     }
 #endif
     case HIL_CMD_MEM_INVOKE:
-#if HIL_SEMIHOSTING
+#if HIL_MAILBOX_FILES
         mem_files = len >= 1 && (p[0] & HIL_MEM_FILES);
-        if (mem_files && (files_in < 0 || sh_transfer(SH_READ, files_in, input_buf, HIL_MODEL_INPUT_BYTES) != 0)) {
-            send_error(seq, HIL_ERR_BAD_ARGS, "mailbox input file missing or short");
+        if (mem_files && (files[0][2] == 0 || files_move(0) != 0)) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "mailbox read");
             return;
         }
 #endif
@@ -297,10 +298,10 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         invokes++;
         if (mem_reply) {
             mailbox_out_crc = hil_crc32(0, output_buf, HIL_MODEL_OUTPUT_BYTES);
-#if HIL_SEMIHOSTING
-            if (mem_files && sh_transfer(SH_WRITE, files_out, output_buf, HIL_MODEL_OUTPUT_BYTES) != 0) {
+#if HIL_MAILBOX_FILES
+            if (mem_files && files_move(1) != 0) {
                 mem_reply = 0;
-                send_error(seq, HIL_ERR_BAD_ARGS, "could not write the mailbox output file");
+                send_error(seq, HIL_ERR_BAD_ARGS, "mailbox write");
                 return;
             }
 #endif

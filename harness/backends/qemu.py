@@ -51,7 +51,7 @@ def qemu_version(program: str = QEMU) -> str:
 class QemuBackend(Backend):
     name = "qemu"
     count_kind = "instructions"
-    has_memory_access = True  # semihosting files, or the gdbstub's m/M packets
+    has_memory_access = True  # the gdbstub's m/M packets, or semihosting files
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  extra_args: tuple[str, ...] = (), program: str = QEMU,
@@ -59,9 +59,10 @@ class QemuBackend(Backend):
         """`connect_via(url) -> url`: route the host's link through something in between (a
         fault-injecting proxy in the tests): it gets the emulator's socket URL and returns the
         one the host opens instead. `memory`: how `memory_access()` reaches guest RAM for the
-        memory transport: True or "semihosting" (the firmware reads and writes two host files
-        in the backend's private directory; the faster path, README link table), or "gdbstub"
-        (m/M packets on a unix socket in that directory, never a network port)."""
+        memory transport: True or "gdbstub" (m/M packets on a unix socket in the backend's
+        private directory, never a network port), or "semihosting" (the firmware reads and
+        writes two host files in that directory: faster, README link table, but only with
+        firmware built with -DHIL_MAILBOX_FILES=1)."""
         super().__init__(board, elf)
         self.connect_via = connect_via
         if board.qemu is None:
@@ -75,7 +76,7 @@ class QemuBackend(Backend):
         self._exit_error: HilError | None = None
         if memory not in (False, True, "semihosting", "gdbstub"):
             raise ConfigError(f"QEMU memory access {memory!r} is not 'semihosting' or 'gdbstub'", field="memory")
-        self.memory = "semihosting" if memory is True else memory
+        self.memory = "gdbstub" if memory is True else memory
         self._gdb: GdbRemote | None = None
         self._files: SemihostingFiles | None = None
 
