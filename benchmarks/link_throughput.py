@@ -2,9 +2,10 @@
 
 Prints two tables. Per board: emulator start-to-BOOT time (Popen to the BOOT frame decoded),
 HELLO round trip, and the host CPU an idle emulator burns while the firmware waits. Per board,
-transport (uart: LOAD/READ frames; semihosting: the memory transport with the firmware reading
-and writing host files by semihosting, QEMU's default; gdbstub: the memory transport through
-the gdbstub's m/M packets; both ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM
+transport (uart: LOAD/READ frames; gdbstub: the memory transport through QEMU's gdbstub m/M
+packets, QEMU's default; semihosting: the memory transport with firmware built with
+-DHIL_MAILBOX_FILES=1 reading and writing host files; monitor: Renode boards' memory transport;
+all ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM
 holds it): vectors per second through the device API, and ms per vector split into load /
 invoke / read.
 
@@ -75,9 +76,11 @@ def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int)
     x = bytes(i * 7 % 256 for i in range(size))
     load_t = run_t = read_t = 0.0
     seen = set()
+    board = load_board(name)
     memory = False if transport == "uart" else transport
-    backend = QemuBackend(load_board(name), elf, memory=memory)
-    with open_device(name, elf, transport="memory" if memory else "uart", backend=backend) as dev:
+    backend = QemuBackend(board, elf, memory=memory) if board.backend == "qemu" else None
+    with open_device(board, elf, transport="memory" if memory else "uart", backend=backend,
+                     boot_timeout=60.0) as dev:
         link = dev.transport
         dev.invoke(x)  # warm-up (opens the files / connects the gdbstub)
         for _ in range(vectors):
@@ -106,28 +109,34 @@ def main() -> None:
     ap.add_argument("--vectors", type=int, default=100)
     ap.add_argument("--uart-vectors-27k", type=int, default=5, help="27 KB vectors over the UART (~1 s each)")
     ap.add_argument("--starts", type=int, default=5)
-    ap.add_argument("--transports", nargs="+", default=["uart", "semihosting", "gdbstub"],
-                    choices=["uart", "semihosting", "gdbstub"])
+    ap.add_argument("--transports", nargs="+", default=["uart", "gdbstub", "semihosting"],
+                    choices=["uart", "gdbstub", "semihosting"], help="QEMU boards; Renode boards run uart and monitor")
     ap.add_argument("--poll", action="store_true", help="build with -DHIL_UART_SLEEP=0")
     args = ap.parse_args()
     defines = {"HIL_UART_SLEEP": 0} if args.poll else {}
 
     print(f"{'board':8} {'start->BOOT ms':>15} {'HELLO rtt ms':>13} {'idle cpu %':>10}")
     for name in args.boards:
+        if load_board(name).backend != "qemu":
+            continue
         print(board_row(name, build_firmware(name, ECHO, defines=defines or None).elf, args.starts))
     print(f"\n{'board':8} {'transport':11} {'bytes':>7} {'vectors/s':>10} {'ms/vector':>10} "
           f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8}")
     for name in args.boards:
         board = load_board(name)
+        transports = args.transports if board.backend == "qemu" else ["uart", "monitor"]
         for size in SIZES:
-            try:
-                fw = build_firmware(name, ECHO, defines={**defines, "HIL_ECHO_BYTES": size})
-                check_model_fits(footprint(fw.elf), board, ECHO)
-            except DoesNotFit:
-                print(f"{name:8} {'-':11} {size:7d} (does not fit the board's RAM)")
-                continue
-            for transport in args.transports:
-                n = args.uart_vectors_27k if transport == "uart" and size > 4096 else args.vectors
+            for transport in transports:
+                files = {"HIL_MAILBOX_FILES": 1} if transport == "semihosting" else {}
+                try:
+                    fw = build_firmware(name, ECHO, defines={**defines, **files, "HIL_ECHO_BYTES": size})
+                    check_model_fits(footprint(fw.elf), board, ECHO)
+                except DoesNotFit:
+                    print(f"{name:8} {'-':11} {size:7d} (does not fit the board's RAM)")
+                    break
+                n = args.vectors if board.backend == "qemu" else min(args.vectors, 20)  # Renode: ~100 MIPS
+                if transport == "uart" and size > 4096:
+                    n = args.uart_vectors_27k
                 print(transport_row(name, fw.elf, transport, size, n), flush=True)
     print(f"(medians of {args.starts} starts and 20 HELLOs; UART wait: {'poll' if args.poll else 'WFI'}; "
           f"outputs and counts identical across each row's vectors; host load average {os.getloadavg()[0]:.1f})")
