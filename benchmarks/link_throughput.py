@@ -1,8 +1,13 @@
-"""Link throughput and emulator start-up, on real QEMU with the echo test firmware.
+"""Link throughput over both transports, and emulator start-up, on real QEMU with the echo firmware.
 
-Prints, per board: emulator start-to-BOOT time (Popen to the BOOT frame decoded), HELLO round
-trip, vectors per second for a 490-byte input (LOAD chunks + INVOKE + READ chunks), and the
-host CPU an idle emulator burns while the firmware waits for the next command.
+Prints two tables. Per board: emulator start-to-BOOT time (Popen to the BOOT frame decoded),
+HELLO round trip, and the host CPU an idle emulator burns while the firmware waits. Per board,
+transport (uart: LOAD/READ frames; gdbstub: the memory transport through QEMU's gdbstub m/M
+packets, QEMU's default; semihosting: the memory transport with firmware built with
+-DHIL_MAILBOX_FILES=1 reading and writing host files; monitor: Renode boards' memory transport;
+all ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM
+holds it): vectors per second through the device API, and ms per vector split into load /
+invoke / read.
 
     .venv/bin/python benchmarks/link_throughput.py [--boards m4 m0plus] [--vectors 100] [--starts 5] [--poll]
 
@@ -23,8 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from harness.backends.qemu import QemuBackend  # noqa: E402
 from harness.boards import load_board  # noqa: E402
+from harness.device import open_device  # noqa: E402
+from harness.errors import DoesNotFit  # noqa: E402
 from harness.firmware.build import build_firmware  # noqa: E402
+from harness.firmware.footprint import footprint  # noqa: E402
 from harness.protocol import DeviceSession  # noqa: E402
+from harness.runner import check_model_fits  # noqa: E402
+
+ECHO = ROOT / "firmware" / "testmodels" / "echo"
+SIZES = (490, 96 * 96 * 3)
 
 
 def start_to_boot(board_name: str, elf: Path) -> float:
@@ -41,62 +53,93 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def board_row(name: str, elf: Path, starts: int) -> str:
+    boots = [start_to_boot(name, elf) * 1e3 for _ in range(starts)]
+    with QemuBackend(load_board(name), elf) as backend:
+        s = DeviceSession(backend.start(), elf=elf)
+        s.wait_boot(10.0)
+        assert backend.process is not None
+        c0 = cpu_seconds(backend.process.pid)
+        time.sleep(1.0)
+        idle = (cpu_seconds(backend.process.pid) - c0) * 100
+        rtts = []
+        for _ in range(20):
+            t = time.perf_counter()
+            s.hello()
+            rtts.append((time.perf_counter() - t) * 1e3)
+    return f"{name:8} {statistics.median(boots):15.1f} {statistics.median(rtts):13.2f} {idle:10.0f}"
+
+
+def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int) -> str:
+    """Vectors through Device.transport's load / run / read_output (what Device.invoke does),
+    RESET_STATE before each one outside the timed part, so every output must be the same."""
+    x = bytes(i * 7 % 256 for i in range(size))
+    load_t = run_t = read_t = 0.0
+    seen = set()
+    board = load_board(name)
+    memory = False if transport == "uart" else transport
+    backend = QemuBackend(board, elf, memory=memory) if board.backend == "qemu" else None
+    with open_device(board, elf, transport="memory" if memory else "uart", backend=backend,
+                     boot_timeout=60.0) as dev:
+        link = dev.transport
+        dev.invoke(x)  # warm-up (opens the files / connects the gdbstub)
+        for _ in range(vectors):
+            dev.reset_state()  # echo is stateful: keep every output comparable
+            t = time.perf_counter()
+            link.load(x)
+            t2 = time.perf_counter()
+            _, ticks, n = link.run()
+            t3 = time.perf_counter()
+            out = link.read_output(n)
+            t4 = time.perf_counter()
+            seen.add((out, dev.backend.ticks_to_count(ticks)))
+            load_t += t2 - t
+            run_t += t3 - t2
+            read_t += t4 - t3
+    if len(seen) != 1:
+        raise SystemExit(f"{name} {transport}: outputs or counts differed across {vectors} vectors")
+    total = load_t + run_t + read_t
+    return (f"{name:8} {transport:11} {size:7d} {vectors / total:10.1f} {total / vectors * 1e3:10.2f} "
+            f"{load_t / vectors * 1e3:8.2f} {run_t / vectors * 1e3:9.2f} {read_t / vectors * 1e3:8.2f}")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--boards", nargs="+", default=["m4", "m0plus"])
     ap.add_argument("--vectors", type=int, default=100)
+    ap.add_argument("--uart-vectors-27k", type=int, default=5, help="27 KB vectors over the UART (~1 s each)")
     ap.add_argument("--starts", type=int, default=5)
+    ap.add_argument("--transports", nargs="+", default=["uart", "gdbstub", "semihosting"],
+                    choices=["uart", "gdbstub", "semihosting"], help="QEMU boards; Renode boards run uart and monitor")
     ap.add_argument("--poll", action="store_true", help="build with -DHIL_UART_SLEEP=0")
     args = ap.parse_args()
-    defines = {"HIL_UART_SLEEP": 0} if args.poll else None
+    defines = {"HIL_UART_SLEEP": 0} if args.poll else {}
 
-    print(f"{'board':8} {'start->BOOT ms':>15} {'HELLO rtt ms':>13} {'vectors/s':>10} {'ms/vector':>10} "
-          f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8} {'insns/inv':>10} {'idle cpu %':>10}")
+    print(f"{'board':8} {'start->BOOT ms':>15} {'HELLO rtt ms':>13} {'idle cpu %':>10}")
     for name in args.boards:
-        fw = build_firmware(name, ROOT / "firmware" / "testmodels" / "echo", defines=defines)
-        starts = [start_to_boot(name, fw.elf) * 1e3 for _ in range(args.starts)]
+        if load_board(name).backend != "qemu":
+            continue
+        print(board_row(name, build_firmware(name, ECHO, defines=defines or None).elf, args.starts))
+    print(f"\n{'board':8} {'transport':11} {'bytes':>7} {'vectors/s':>10} {'ms/vector':>10} "
+          f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8}")
+    for name in args.boards:
         board = load_board(name)
-        with QemuBackend(board, fw.elf) as backend:
-            s = DeviceSession(backend.start(), elf=fw.elf)
-            s.wait_boot(10.0)
-            c0 = cpu_seconds(backend.process.pid)
-            time.sleep(1.0)
-            idle = (cpu_seconds(backend.process.pid) - c0) * 100
-            rtts = []
-            for _ in range(20):
-                t = time.perf_counter()
-                s.hello()
-                rtts.append((time.perf_counter() - t) * 1e3)
-            x = bytes(i * 7 % 256 for i in range(s.boot.input_bytes))
-            s.invoke(x)  # warm-up
-            load_t = run_t = read_t = 0.0
-            seen = set()
-            t_all = time.perf_counter()
-            for _ in range(args.vectors):
-                s.reset_state()  # echo is stateful: keep every output comparable
-                t = time.perf_counter()
-                s.load(x)
-                t2 = time.perf_counter()
-                _, ticks, n = s.run()
-                t3 = time.perf_counter()
-                out = s.read_output(n)
-                t4 = time.perf_counter()
-                seen.add((out, backend.ticks_to_count(ticks)))
-                load_t += t2 - t
-                run_t += t3 - t2
-                read_t += t4 - t3
-            elapsed = time.perf_counter() - t_all
-            if len(seen) != 1:
-                raise SystemExit(f"{name}: outputs or counts differed across {args.vectors} vectors: {len(seen)} variants")
-            insns = backend.ticks_to_count(ticks) - backend.ticks_to_count(s.boot.overhead_ticks)
-        n = args.vectors
-        print(f"{name:8} {statistics.median(starts):15.1f} {statistics.median(rtts):13.2f} {n / elapsed:10.1f} "
-              f"{elapsed / n * 1e3:10.2f} {load_t / n * 1e3:8.2f} {run_t / n * 1e3:9.2f} {read_t / n * 1e3:8.2f} "
-              f"{insns:10d} {idle:10.0f}")
-    print(f"(medians of {args.starts} starts and 20 HELLOs; {args.vectors} vectors of 490 bytes, "
-          "max_payload 256: 2 LOADs + INVOKE + 2 READs (+ RESET_STATE) per vector, outputs and counts identical "
-          f"throughout; UART wait: {'poll' if args.poll else 'WFI'}; "
-          f"host load average {os.getloadavg()[0]:.1f})")
+        transports = args.transports if board.backend == "qemu" else ["uart", "monitor"]
+        for size in SIZES:
+            for transport in transports:
+                files = {"HIL_MAILBOX_FILES": 1} if transport == "semihosting" else {}
+                try:
+                    fw = build_firmware(name, ECHO, defines={**defines, **files, "HIL_ECHO_BYTES": size})
+                    check_model_fits(footprint(fw.elf), board, ECHO)
+                except DoesNotFit:
+                    print(f"{name:8} {'-':11} {size:7d} (does not fit the board's RAM)")
+                    break
+                n = args.vectors if board.backend == "qemu" else min(args.vectors, 20)  # Renode: ~100 MIPS
+                if transport == "uart" and size > 4096:
+                    n = args.uart_vectors_27k
+                print(transport_row(name, fw.elf, transport, size, n), flush=True)
+    print(f"(medians of {args.starts} starts and 20 HELLOs; UART wait: {'poll' if args.poll else 'WFI'}; "
+          f"outputs and counts identical across each row's vectors; host load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -39,12 +39,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     board = load_board(args.board)
     stem = Path(args.model).name.split(".")[0]
     inputs, x, labels = _data_vectors(args) if args.data else (_random_vectors(args), None, None)
-    run = run_model(args.model, board, inputs, opt=args.opt, target=args.target)
+    run = run_model(args.model, board, inputs, opt=args.opt, target=args.target, transport=args.transport)
     point = Point(PointKey("run", stem, stem), run, labels=labels)
     agreement = point.agreement()
     fp = run.footprint
     print(f"model      {Path(args.model).name} (sha256 {run.model_sha256[:16]}…), {run.macs:,} MACs")
-    print(f"board      {board.name} ({board.core}, {board.backend})")
+    print(f"board      {board.name} ({board.core}, {board.backend}, {run.transport} transport)")
     print(f"count      {run.count_per_inference:,} {run.count_kind} per inference (max of {len(inputs)})")
     print(f"flash      {fp.flash:,} B (code {fp.code:,} B, weights {fp.weights:,} B)")
     print(f"RAM        {fp.ram_total:,} B (arena {run.arena_bytes:,} B, lower bound {run.arena_lower_bound:,} B)")
@@ -61,20 +61,19 @@ def _random_vectors(args: argparse.Namespace) -> list[bytes]:
     import numpy as np
 
     from harness.reference import Reference
+    from harness.vectors import pack_vectors
 
     ref = Reference(args.model)
     rng = np.random.default_rng(args.seed)
-    inputs = []
-    for _ in range(args.vectors or 8):
-        parts = []
-        for d in ref.input_details:
-            if np.issubdtype(d.dtype, np.integer):
-                info = np.iinfo(d.dtype)
-                parts.append(rng.integers(info.min, info.max + 1, d.shape, dtype=d.dtype).tobytes())
-            else:
-                parts.append(rng.standard_normal(d.shape).astype(d.dtype).tobytes())
-        inputs.append(b"".join(parts))
-    return inputs
+    tensors = []  # every vector of one input at once, then packed in one go
+    for d in ref.input_details:
+        shape = (args.vectors or 8, *d.shape)
+        if np.issubdtype(d.dtype, np.integer):
+            info = np.iinfo(d.dtype)
+            tensors.append(rng.integers(info.min, info.max + 1, shape, dtype=d.dtype))
+        else:
+            tensors.append(rng.standard_normal(shape).astype(d.dtype))
+    return pack_vectors(tensors)
 
 
 def _data_vectors(args: argparse.Namespace) -> tuple[list[bytes], Any, Any]:
@@ -123,7 +122,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     from harness.profile import format_profile, profile_model
 
     prof = profile_model(args.model, load_board(args.board), opt=args.opt, target=args.target, runs=args.runs,
-                         seed=args.seed, timeout=args.timeout)
+                         seed=args.seed, timeout=args.timeout, transport=args.transport)
     if prof.inconsistency() is not None:
         print(f"hil profile: {format_profile(prof)}", file=sys.stderr)
         return 1
@@ -180,7 +179,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _term)  # CI cancelling a job: stop emulators, close the run partial
     variants = split_list(args.variants) or list(VARIANTS)
     points = plan(split_list(args.suite), variants, split_list(args.boards), suites_dir=args.suites_dir,
-                  max_vectors=args.vectors)
+                  max_vectors=args.vectors, transport=args.transport)
     try:
         result = run_sweep(points, results_dir=args.results_dir, jobs=args.jobs, scheduler=args.scheduler,
                            run_id=args.run_id, argv=sys.argv, timeout=args.timeout)
@@ -297,6 +296,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _add_transport(s: argparse.ArgumentParser) -> None:
+    from harness.transport import TRANSPORTS
+
+    s.add_argument("--transport", choices=TRANSPORTS, default="auto",
+                   help="how vectors reach the device: memory (debugger/emulator writes RAM), uart (frames), "
+                        "auto (memory where the backend has it; default)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from harness.baseline import Thresholds
     from harness.codegen import add_codegen_arguments, run_codegen
@@ -325,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimisation level of the firmware: --opt=-O2 (default) or --opt Os (size)")
     s.add_argument("--target", default="board",
                    help="kernels: 'board' (the board core's optimized ones), 'portable', or a core name")
+    _add_transport(s)
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("profile", help="per-layer instruction/cycle counts of a model on a board")
@@ -337,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--runs", type=int, default=1, help="random inferences before reading the profile")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--timeout", type=float, default=60.0, help="device timeout per command, seconds")
+    _add_transport(s)
     s.set_defaults(func=_cmd_profile)
 
     s = sub.add_parser("results", help="table of recorded measurements (one row per point, latest values)")
@@ -367,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--run-id", default=None)
     s.add_argument("--timeout", type=float, default=60.0, help="device timeout per command, seconds")
     s.add_argument("--strict", action="store_true", help="exit 1 when any point failed")
+    _add_transport(s)
     s.set_defaults(func=_cmd_sweep)
 
     s = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep run, or --trend across runs")

@@ -18,6 +18,7 @@ from harness.counts import Count, CountKind
 from harness.errors import BootError, ConfigError, DeviceError, DeviceFault, DeviceTimeout, EmulatorDied, ProtocolError
 from harness.link import LinkClosed
 from harness.protocol import DeviceSession, Hello, Stats
+from harness.transport import MemoryTransport, Transport, UartTransport, check_transport, resolve_transport
 
 T = TypeVar("T")
 
@@ -25,10 +26,12 @@ T = TypeVar("T")
 class Device:
     """Use through `open_device`. Methods raise the taxonomy's errors, classified."""
 
-    def __init__(self, backend: Backend[Any], session: DeviceSession, hello: Hello) -> None:
+    def __init__(self, backend: Backend[Any], session: DeviceSession, hello: Hello,
+                 transport: Transport | None = None) -> None:
         self.backend = backend
         self.session = session
         self.hello = hello
+        self.transport: Transport = transport or UartTransport(session)
 
     @property
     def count_kind(self) -> CountKind:
@@ -69,18 +72,21 @@ class Device:
 
     def invoke(self, x: bytes, *, timeout: float | None = None) -> tuple[bytes, Count]:
         """Run one inference: (output bytes, count between the counter reads)."""
-        inv = self._call(self.session.invoke, bytes(x), timeout=timeout)
+        inv = self._call(self.transport.invoke, bytes(x), timeout=timeout)
         self._vouch(inv.count_unsure, "inference")
         return inv.output, self._count(inv.ticks)
 
     def reset_state(self) -> None:
+        self.transport.before_command()
         self._call(self.session.reset_state)
 
     def stats(self) -> Stats:
+        self.transport.before_command()
         return self._call(self.session.stats)
 
     def profile(self) -> list[Count]:
         """Per-layer counts of the last invoke (firmware built with -DHIL_MODEL_PROFILE)."""
+        self.transport.before_command()
         layers = self._call(self.session.profile)
         self._vouch(layers.count_unsure, "per-layer")
         return [self._count(t) for t in layers.ticks]
@@ -105,13 +111,17 @@ def open_device(
     expected_hash: str | None = None,
     backend: Backend[Any] | None = None,
     connect_via: Callable[[str], str] | None = None,
+    transport: str = "uart",
 ) -> Iterator[Device]:
     """Start the firmware, wait for its BOOT frame, check its identity, yield a Device.
 
     `timeout` bounds every command; the backend is stopped (process reaped) on exit,
     whatever happened inside the block. `connect_via(url) -> url` routes the link through
     something in between (the fault-injecting proxy of the tests); emulator backends only.
+    `transport`: uart, memory or auto (memory where the backend can reach target RAM;
+    harness/transport.py); `Device.transport.name` says which one runs.
     """
+    check_transport(transport)
     if not isinstance(board, Board):
         board = load_board(board)
     options: dict[str, Any] = {"boot_timeout": boot_timeout}
@@ -120,7 +130,9 @@ def open_device(
     if backend is not None and connect_via is not None:
         raise ConfigError("open_device: pass connect_via to the backend you construct, not beside it",
                           field="connect_via")
-    be = backend or make_backend(board, elf, **options)  # ConfigError if it cannot take connect_via
+    if transport != "uart":
+        options["memory"] = True  # e.g. QEMU starts its gdbstub
+    be = backend or make_backend(board, elf, **options)  # ConfigError if it cannot take an option
     with be:
         link = be.start()
         session = DeviceSession(link, elf=elf, timeout=timeout)
@@ -147,7 +159,16 @@ def open_device(
             raise DeviceError(
                 f"firmware runs model '{hello.model}' with hash {hello.hash}, expected {expected_hash}: "
                 "stale build or wrong ELF", expected=expected_hash, got=hello.hash)
-        yield Device(be, session, hello)
+        chosen = resolve_transport(transport, be.capabilities.memory_access, f"board '{board.name}' ({be.name})")
+        try:
+            wire: Transport = (MemoryTransport(session, be.memory_access()) if chosen == "memory"
+                                         else UartTransport(session))
+        except (EmulatorDied, ProtocolError) as exc:
+            exited = be.wait_exit(2.0)
+            if exited is not None:
+                raise exited from exc
+            raise
+        yield Device(be, session, hello, wire)
 
 
 __all__ = ["Count", "Device", "open_device", "DeviceFault"]

@@ -112,7 +112,7 @@ def random_inputs(inputs: Sequence[dict], n: int, seed: int = 0) -> list[bytes]:
 
 
 def profile_model(model_path: str | Path, board: Board, *, opt: str = "-O2", target: str | None = "board",
-                  runs: int = 1, seed: int = 0, timeout: float = 60.0) -> Profile:
+                  runs: int = 1, seed: int = 0, timeout: float = 60.0, transport: str = "auto") -> Profile:
     """Build `model_path` for `board` with per-layer hooks, run `runs` random inferences, and
     return the last one's per-layer counts. `target` as in `runner.run_model`."""
     from harness.device import open_device
@@ -131,7 +131,7 @@ def profile_model(model_path: str | Path, board: Board, *, opt: str = "-O2", tar
     ref = Reference(model_path)
     same = True
     totals = []
-    with open_device(board, fw.elf, timeout=timeout, expected_hash=gm.sha256) as dev:
+    with open_device(board, fw.elf, timeout=timeout, expected_hash=gm.sha256, transport=transport) as dev:
         if not dev.hello.profile:
             raise DeviceError(f"firmware {fw.elf} on board '{board.name}' reports no per-layer profile support: "
                               f"it was not built with -D{PROFILE_DEFINE}; rebuild (clear {fw.elf.parent})")

@@ -41,6 +41,9 @@ class Cmd(IntEnum):
     STATS = 0x06
     PROFILE = 0x07
     RESULT = 0x08
+    MEM_INVOKE = 0x09  # memory transport (harness/transport.py): INVOKE + mailbox CRCs
+    MAILBOX = 0x0A
+    MAILBOX_FILES = 0x0B  # emulators: semihosting files that fill / drain the mailbox
 
 
 class Msg(IntEnum):
@@ -431,6 +434,7 @@ class DeviceSession:
         self.count_flags = 0  # of the last INVOKE's count (COUNT_UNSURE)
         self.retried = 0
         self._timeout_used = timeout
+        self.last_run_reply: bytes | None = None
 
     # -- low level --------------------------------------------------------------------------
 
@@ -599,17 +603,23 @@ class DeviceSession:
         status, ticks, out_len, index, flags = _RESULT.unpack_from(frame.payload)
         return status, ticks, out_len, index, flags
 
-    def run(self, *, timeout: float | None = None) -> tuple[int, int, int]:
+    def run(self, *, timeout: float | None = None, cmd: Cmd = Cmd.INVOKE,
+            payload: bytes = b"") -> tuple[int, int, int]:
         """Run the model once on the loaded input: (status, ticks, output length); the count's
-        flags are kept in `count_flags`."""
+        flags are kept in `count_flags`.
+
+        `cmd` MEM_INVOKE runs the same inference for the memory transport; its reply payload
+        is kept in `last_run_reply` (None when the reply was lost and RESULT recovered it)."""
+        self.last_run_reply = None
         if self._invokes is None:
             self._invokes = self._result(self.request(Cmd.RESULT))[3]
         expected = self._invokes + 1
         attempt = 0
         while True:
             try:
-                status, ticks, out_len, index, flags = self._result(
-                    self._exchange(Cmd.INVOKE, b"", self.timeout if timeout is None else timeout))
+                frame = self._exchange(cmd, payload, self.timeout if timeout is None else timeout)
+                status, ticks, out_len, index, flags = self._result(frame)
+                self.last_run_reply = frame.payload
                 break
             except (ProtocolError, DeviceTimeout) as exc:
                 if attempt >= self.retries or exc.details.get("kind") == "reboot":

@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "every table must match a collected suite")
     # --strict is pytest's own flag (strict markers, config, xfail); the harness reads it too: a measured
     # metric with no budget, and a model that does not fit its board, fail. A suite file can set strict = true.
+    g.addoption("--transport", default="auto", choices=("auto", "uart", "memory"),
+                help="how vectors reach the device: memory (debugger/emulator writes RAM), uart (frames), "
+                     "auto (memory where the backend has it; default)")
     g.addoption("--timeout-multiplier", type=float, default=1.0,
                 help="scale every device timeout (slow hosts, real boards at low baud)")
     g.addoption("--baseline", default=None, metavar="CSV",
@@ -296,6 +299,7 @@ class HilSession:
                 env["emulator"] = "; ".join(sorted({_backend_version(b.backend) for b in boards}))
             self._writer = ResultsWriter(results_dir, new_run_id(), argv=list(sys.argv), environment=env,
                                          project=self.rootdir)
+            self._writer.manifest["transport"] = self.config.getoption("transport")
         return self._writer
 
     def run_model(self, model_path: Path, inputs: list[bytes], board: Board, *,
@@ -310,7 +314,8 @@ class HilSession:
             try:
                 timeout = 30.0 * self.timeout_multiplier
                 with physical_board_lock(board):  # one xdist worker (or pytest run) at a time per device
-                    self.runs[cache_key] = run_model(model_path, board, inputs, timeout=timeout, **kwargs)
+                    self.runs[cache_key] = run_model(model_path, board, inputs, timeout=timeout,
+                                                     transport=self.config.getoption("transport"), **kwargs)
             except HilError as exc:
                 self.runs[cache_key] = exc
         result = self.runs[cache_key]
@@ -533,7 +538,8 @@ def _make_record(item, report, call, pending, board):
             accuracy=m.get("accuracy"), bitexact=m.get("bitexact"),
             extra={k: v for k, v in m.items() if k not in ("accuracy", "bitexact") and v is not None}
             | {"count_mean": run.count_mean, "macs": run.macs, "weights_bytes": run.footprint.weights,
-               "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound},
+               "code_bytes": run.footprint.code, "arena_lower_bound": run.arena_lower_bound,
+               "transport": run.transport},
         )
     run_board = pending["run"].board if pending is not None else board
     if isinstance(run_board, Board):

@@ -441,6 +441,7 @@ class ResultsWriter:
             "records": 0,
             "pid": os.getpid(),
             "host": socket.gethostname(),
+            "transport": None,  # vectors' path to the device (uart/memory/auto), set by the caller
         }
         self._write_manifest()
 

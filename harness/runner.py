@@ -20,6 +20,7 @@ from harness.firmware.build import Firmware, build_firmware, cache_root
 from harness.firmware.footprint import Footprint, does_not_fit, footprint, shortfalls
 from harness.modelfile import read_model_bytes
 from harness.reference import TensorDetails
+from harness.reference_cache import start_reference
 
 CODEGEN_DIR = Path(__file__).resolve().parent / "codegen"
 
@@ -58,6 +59,7 @@ class ModelRun:
     hello: dict = field(default_factory=dict)
     input_details: list[TensorDetails] = field(default_factory=list)
     output_details: list[TensorDetails] = field(default_factory=list)
+    transport: str = "uart"  # how vectors reached the device: uart or memory (harness/transport.py)
 
     @property
     def count_kind(self) -> str:
@@ -151,6 +153,7 @@ def run_model(
     timeout: float = 30.0,
     opt: str = "-O2",
     target: str | None = "board",
+    transport: str = "auto",
 ) -> ModelRun:
     """Run `inputs` (raw input bytes, one per inference) through the model on `board`.
 
@@ -159,6 +162,8 @@ def run_model(
     input holds only the non-state tensors; the reference carries the state like the device.
     `target`: "board" (default) generates the board core's optimized kernels
     (harness/codegen/optimized.py), "portable" (or None) the reference C kernels, or a core name.
+    `transport`: auto (memory where the backend has it), uart or memory.
+    The TFLM reference runs in a thread meanwhile, cached on disk per (model, vectors).
     """
     from harness.reference import Reference
 
@@ -170,12 +175,15 @@ def run_model(
     check_model_fits(fw.elf, board, model_path)
 
     resets = set(reset_before)
-    ref = Reference(model_path)
-    expected = _reference_outputs(ref, inputs, resets, state)
+    ref = Reference(model_path)  # loads and checks the model here, so an unsupported one fails first
+    expected_future = start_reference(
+        gm.sha256, inputs, lambda: _reference_outputs(ref, inputs, resets, state),
+        options=repr((sorted(resets), state)).encode())
 
     outputs: list[bytes] = []
     counts: list[Count] = []
-    with open_device(board, fw.elf, timeout=timeout, expected_hash=gm.sha256) as dev:
+    with open_device(board, fw.elf, timeout=timeout, expected_hash=gm.sha256, transport=transport) as dev:
+        used_transport = dev.transport.name
         for i, x in enumerate(inputs):
             if i in resets:
                 dev.reset_state()
@@ -184,6 +192,7 @@ def run_model(
             counts.append(count)
         stats = dev.stats()
         hello = dict(vars(dev.hello))
+    expected = expected_future.result()
     if stats.overflowed:
         raise DeviceFault(
             f"stack overflow on board '{board.name}': {stats.stack_high_water} B used of a {stats.stack_size} B stack "
@@ -195,4 +204,5 @@ def run_model(
         outputs=outputs, reference=expected, counts=counts,
         stack_high_water=stats.stack_high_water, stack_size=stats.stack_size, hello=hello,
         input_details=list(ref.input_details), output_details=list(ref.output_details),
+        transport=used_transport,
     )

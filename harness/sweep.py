@@ -55,6 +55,7 @@ class SweepPoint:
     model_path: str
     data_path: str  # .npz with test inputs and labels
     max_vectors: int | None = None
+    transport: str = "auto"  # uart, memory or auto (harness/transport.py)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def plan(
     *,
     suites_dir: str | os.PathLike[str] = DEFAULT_SUITES_DIR,
     max_vectors: int | None = None,
+    transport: str = "auto",
 ) -> list[SweepPoint]:
     """The grid as points. A missing model file is not an error here: that point fails alone."""
     from harness.boards import load_board
@@ -110,8 +112,8 @@ def plan(
                               file=str(root / suite), line=None, field="suite")
         for variant in variants:
             for board in boards:
-                points.append(SweepPoint(suite, variant, board, str(art / f"{variant}.tflite"), str(art / "test.npz"),
-                                    max_vectors))
+                points.append(SweepPoint(suite, variant, board, str(art / f"{variant}.tflite"),
+                                         str(art / "test.npz"), max_vectors, transport))
     return points
 
 
@@ -277,7 +279,8 @@ def measure(task: PointTask, timeout: float = 60.0) -> Record:
             os.replace(tmp, model_path)
         ref = _reference(model_path, point)
         with _point_lock(board, digest):
-            run = run_model(model_path, board, task.inputs, name=_model_name(point), timeout=timeout)
+            run = run_model(model_path, board, task.inputs, name=_model_name(point), timeout=timeout,
+                            transport=point.transport)
     except Exception as exc:
         host = _host_only(ref, task.inputs, labels) if ref is not None else {}
         return _failed(point, exc, board, host)
@@ -295,6 +298,7 @@ def measure(task: PointTask, timeout: float = 60.0) -> Record:
         code_bytes=fp.code,
         model_bytes=len(task.model),
         vectors=len(task.inputs),
+        transport=run.transport,
         host_accuracy=_accuracy(hst, labels),
         max_abs_diff=max_diff,
     )
@@ -426,6 +430,7 @@ def run_sweep(
     from distributed import Client, as_completed
 
     writer = ResultsWriter(Path(results_dir), run_id or new_run_id(), argv=list(argv if argv is not None else sys.argv))
+    writer.manifest["transport"] = sorted({p.transport for p in points})  # as requested; records say which ran
     bar = _Progress(len(points), progress)
     records: list[Record] = []
     cluster = client = None

@@ -58,7 +58,22 @@ def to_bytes(x: np.ndarray, d: TensorDetails) -> list[bytes]:
     if flat.shape[1] != int(np.prod(d.shape)):
         raise ConfigError(f"one input vector has {flat.shape[1]} values, the model input {tuple(d.shape)} needs "
                           f"{int(np.prod(d.shape))}")
-    return [row.tobytes() for row in flat]
+    return pack_vectors([flat])
+
+
+def pack_vectors(tensors: list[np.ndarray]) -> list[bytes]:
+    """Raw input bytes per vector in the firmware's layout (each input's bytes, in model input
+    order), from one array per input holding every vector (vectors first): one numpy copy for
+    the whole set instead of a conversion per vector and tensor."""
+    if not tensors:
+        return []
+    n = len(tensors[0])
+    if any(len(t) != n for t in tensors):
+        raise ConfigError(f"the input arrays have different numbers of vectors: {[len(t) for t in tensors]}")
+    rows = np.concatenate([np.ascontiguousarray(t).reshape(n, -1).view(np.uint8) for t in tensors], axis=1)
+    width = rows.shape[1]
+    flat = rows.tobytes()
+    return [flat[i * width : (i + 1) * width] for i in range(n)]
 
 
 def labels(arrays: dict[str, np.ndarray], source: str) -> np.ndarray:
@@ -81,14 +96,15 @@ def model_inputs(model: str | Path, x: object) -> list[bytes]:
     arrays = [np.asarray(v) for v in x] if isinstance(x, (list, tuple)) else [np.asarray(x)]
     if len(arrays) != len(ref.input_details):
         raise ConfigError(f"{model}: got {len(arrays)} input array(s); the model has {len(ref.input_details)} inputs")
-    columns = []
+    encoded = []
     for a, d in zip(arrays, ref.input_details):
         if a.dtype.kind == "f":
             a = quantize(a, d)
         elif a.dtype != d.dtype:
             raise ConfigError(f"{model}: input {d.index} is {d.dtype}; got {a.dtype} (give float values to be "
                               f"quantized, or {d.dtype} values)")
-        columns.append(to_bytes(a, d))
-    if len({len(c) for c in columns}) != 1:
-        raise ConfigError(f"{model}: the input arrays have different numbers of vectors: {[len(c) for c in columns]}")
-    return [b"".join(parts) for parts in zip(*columns)]
+        if a[0].size != int(np.prod(d.shape)):
+            raise ConfigError(f"{model}: one vector of input {d.index} has {a[0].size} values, the model needs "
+                              f"{int(np.prod(d.shape))} {tuple(d.shape)}")
+        encoded.append(a)
+    return pack_vectors(encoded)

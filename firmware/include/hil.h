@@ -29,6 +29,13 @@
 #ifndef HIL_SEMIHOSTING
 #define HIL_SEMIHOSTING 0
 #endif
+/* MAILBOX_FILES (semihosting files for the memory transport, docs/protocol.md): opt-in. */
+#ifndef HIL_MAILBOX_FILES
+#define HIL_MAILBOX_FILES 0
+#endif
+#if HIL_MAILBOX_FILES && !HIL_SEMIHOSTING
+#error "HIL_MAILBOX_FILES needs semihosting (an emulated board)"
+#endif
 
 /* Largest frame payload the firmware accepts (announced in HELLO). Small on purpose: the
  * receive buffer is static RAM and the smallest board (microbit) has 16 KB. */
@@ -96,6 +103,9 @@ extern volatile uint32_t hil_counter_unsure;
  * enabled (its pending state kept) across the UART's WFI waits. Returns the line or -1. */
 int hil_counter_irq(void);
 int hil_nvic_claim(void (*raise)(void), void (*lower)(void));
+
+/* One semihosting call (bkpt 0xAB, r0 = op, r1 = arg; returns r0); only when HIL_SEMIHOSTING. */
+int32_t hil_semihost(uint32_t op, const void *arg);
 
 /* Semihosting exit (only does something when HIL_SEMIHOSTING), otherwise spins forever. */
 void hil_exit(int code) __attribute__((noreturn));

@@ -20,6 +20,11 @@
 #define HIL_CMD_STATS 0x06
 #define HIL_CMD_PROFILE 0x07
 #define HIL_CMD_RESULT 0x08
+/* memory transport: the host writes the input mailbox and reads the output through the debugger */
+#define HIL_CMD_MEM_INVOKE 0x09
+#define HIL_CMD_MAILBOX 0x0A
+#define HIL_CMD_MAILBOX_FILES 0x0B /* emulators: the mailbox is filled from / drained to host files */
+#define HIL_MEM_FILES 0x01         /* MEM_INVOKE payload flag: use the MAILBOX_FILES files */
 #define HIL_REPLY 0x80
 
 /* device -> host, unsolicited or error */

@@ -15,6 +15,26 @@ static uint32_t invokes, bad_frames, overhead_ticks, hook_ticks, last_count_flag
 static uint64_t last_ticks;
 static int32_t last_status;
 volatile uint32_t hil_counter_unsure;
+/* Memory transport (MEM_INVOKE): CRC-32 of the input mailbox as consumed and of the output as
+ * written by the last inference, so the host can check what its debugger wrote and read. */
+static uint32_t mailbox_in_crc, mailbox_out_crc;
+static int mem_reply;
+
+#if HIL_MAILBOX_FILES
+/* -DHIL_MAILBOX_FILES=1 (emulators with semihosting): SYS_READ/SYS_WRITE move the mailbox
+ * straight between a host file and RAM (one trap each, no debugger round trips). Off by
+ * default: it costs ~400 B of flash in every image, more than the suites' flash budgets allow. Per direction (0 in, 1 out) the SYS_READ /
+ * SYS_WRITE block {handle, buffer, length}; the handles come from MAILBOX_FILES. */
+static uint32_t files[2][3];
+static int mem_files; /* this MEM_INVOKE moves the mailbox through the files */
+
+/* Rewind file `d` and move its buffer; 0 when every byte moved (the call returns the rest). */
+static int32_t files_move(int d) {
+    uint32_t seek[2] = {files[d][0], 0};
+    hil_semihost(0x0A /* SYS_SEEK */, seek);
+    return hil_semihost(d ? 0x05 /* SYS_WRITE */ : 0x06 /* SYS_READ */, files[d]);
+}
+#endif
 
 #ifdef HIL_MODEL_PROFILE
 static uint64_t layer_ticks[HIL_MODEL_NUM_LAYERS];
@@ -156,6 +176,19 @@ static void emit_result(void) {
     tx_u32(last_count_flags);
 }
 
+/* Cortex-M is little-endian: a word array goes out as the protocol's u32 fields. */
+static void emit_mem_result(void) {
+    const uint32_t crcs[2] = {mailbox_in_crc, mailbox_out_crc};
+    emit_result();
+    tx_bytes(crcs, sizeof crcs);
+}
+
+static void emit_mailbox(void) {
+    const uint32_t v[6] = {(uint32_t)(uintptr_t)input_buf, HIL_MODEL_INPUT_BYTES, (uint32_t)(uintptr_t)output_buf,
+                           HIL_MODEL_OUTPUT_BYTES, mailbox_in_crc, mailbox_out_crc};
+    tx_bytes(v, sizeof v);
+}
+
 static void emit_stats(void) {
     tx_u32(hil_stack_high_water());
     tx_u32(hil_stack_size());
@@ -226,6 +259,41 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         hil_send_frame(reply, seq, 0, 0);
         return;
     }
+#if HIL_MAILBOX_FILES
+    case HIL_CMD_MAILBOX_FILES: { /* payload: input path NUL output path NUL */
+        if (len < 2 || p[len - 1] != 0) break;
+        const char *path = (const char *)p;
+        for (int d = 0; d < 2; d++) {
+            if (path >= (const char *)p + len) break;
+            uint32_t n = (uint32_t)strlen(path);
+            uint32_t open[3] = {(uint32_t)(uintptr_t)path, d ? 5u /* wb */ : 1u /* rb */, n};
+            files[d][0] = (uint32_t)hil_semihost(0x01 /* SYS_OPEN */, open);
+            files[d][1] = d ? (uint32_t)(uintptr_t)output_buf : (uint32_t)(uintptr_t)input_buf;
+            files[d][2] = d ? HIL_MODEL_OUTPUT_BYTES : HIL_MODEL_INPUT_BYTES;
+            path += n + 1;
+        }
+        if (path != (const char *)p + len) break;
+        if ((int32_t)files[0][0] < 0 || (int32_t)files[1][0] < 0) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "mailbox open");
+            return;
+        }
+        hil_send_frame(reply, seq, 0, 0);
+        return;
+    }
+#endif
+    case HIL_CMD_MEM_INVOKE:
+#if HIL_MAILBOX_FILES
+        mem_files = len >= 1 && (p[0] & HIL_MEM_FILES);
+        if (mem_files && (files[0][2] == 0 || files_move(0) != 0)) {
+            send_error(seq, HIL_ERR_BAD_ARGS, "mailbox read");
+            return;
+        }
+#endif
+        /* The mailbox is input_buf itself: CRC it outside the counted region, then run the
+         * very same counted invoke as INVOKE, so both transports count the same. */
+        mailbox_in_crc = hil_crc32(0, input_buf, HIL_MODEL_INPUT_BYTES);
+        mem_reply = 1;
+        /* fall through */
     case HIL_CMD_INVOKE: {
 #ifdef HIL_MODEL_PROFILE
         memset(layer_ticks, 0, sizeof layer_ticks);
@@ -238,9 +306,25 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         last_status = st;
         last_ticks = t1 - t0;
         invokes++;
+        if (mem_reply) {
+            mailbox_out_crc = hil_crc32(0, output_buf, HIL_MODEL_OUTPUT_BYTES);
+#if HIL_MAILBOX_FILES
+            if (mem_files && files_move(1) != 0) {
+                mem_reply = 0;
+                send_error(seq, HIL_ERR_BAD_ARGS, "mailbox write");
+                return;
+            }
+#endif
+            mem_reply = 0;
+            send_emitted(reply, seq, emit_mem_result);
+            return;
+        }
         send_emitted(reply, seq, emit_result);
         return;
     }
+    case HIL_CMD_MAILBOX:
+        send_emitted(reply, seq, emit_mailbox);
+        return;
     case HIL_CMD_RESULT:
         send_emitted(reply, seq, emit_result);
         return;

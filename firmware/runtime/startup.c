@@ -178,15 +178,22 @@ uint32_t hil_stack_high_water(void) {
     return (uint32_t)((uintptr_t)&_estack - (uintptr_t)p);
 }
 
+#if HIL_SEMIHOSTING
+int32_t hil_semihost(uint32_t op, const void *arg) {
+    register uint32_t r0 __asm("r0") = op;
+    register uint32_t r1 __asm("r1") = (uint32_t)(uintptr_t)arg;
+    __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return (int32_t)r0;
+}
+#endif
+
 void hil_exit(int code) {
 #if HIL_SEMIHOSTING
     /* SYS_EXIT_EXTENDED(ADP_Stopped_ApplicationExit, code): QEMU exits with `code`. */
     static uint32_t block[2];
     block[0] = 0x20026u;
     block[1] = (uint32_t)code;
-    register uint32_t r0 __asm("r0") = 0x20u;
-    register uint32_t r1 __asm("r1") = (uint32_t)(uintptr_t)block;
-    __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    hil_semihost(0x20u, block);
 #else
     (void)code;
 #endif

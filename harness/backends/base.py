@@ -30,6 +30,7 @@ from harness.link import Link
 
 if TYPE_CHECKING:
     from harness.boards import Board
+    from harness.transport import MemoryAccess
 
 LIVE: weakref.WeakSet[Backend[Any]] = weakref.WeakSet()  # started emulators, stopped at interpreter exit
 
@@ -169,6 +170,10 @@ class Backend(abc.ABC, Generic[S]):
             if err is not None or time.monotonic() >= deadline:
                 return err
             time.sleep(0.01)
+
+    def memory_access(self) -> MemoryAccess:
+        """Target RAM through the debugger/emulator (see harness.transport.MemoryAccess)."""
+        raise ConfigError(f"backend '{self.name}' has no memory access; use the uart transport", field="transport")
 
     def on_boot(self) -> None:
         """Hook run once the firmware's BOOT frame arrived (e.g. to wake an emulator)."""

@@ -32,6 +32,7 @@ from harness.backends.registry import register_backend
 from harness.board_file import Section
 from harness.errors import BootError, ConfigError, DeviceFault, HilError, ToolchainError
 from harness.link import Link, open_link
+from harness.target_memory import PyocdMemory
 
 if TYPE_CHECKING:
     from harness.boards import Board
@@ -210,10 +211,13 @@ class PyocdBackend(Backend[PyocdSettings]):
 
     name = "pyocd"
     settings_type = PyocdSettings
-    capabilities = Capabilities(count_kind="cycles", emulated=False)
+    # memory: SWD through pyOCD's memory API (harness/target_memory.py)
+    capabilities = Capabilities(count_kind="cycles", emulated=False, memory_access=True)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0, probe: str | None = None,
-                 serial_port: str | None = None) -> None:
+                 serial_port: str | None = None, memory: bool = False) -> None:
+        """`memory`: the memory transport will be used; nothing to start for it (the probe's
+        session reaches target RAM)."""
         super().__init__(board, elf)
         self.boot_timeout = boot_timeout
         self.probe_uid = probe or self.settings.probe or os.environ.get(PROBE_ENV) or None
@@ -288,6 +292,12 @@ class PyocdBackend(Backend[PyocdSettings]):
                             f"{self.probe.unique_id} failed: {type(exc).__name__}: {exc}",
                             board=self.board.name) from exc
         return self.link
+
+    def memory_access(self) -> PyocdMemory:
+        """Target RAM through the probe (SWD), for the memory transport."""
+        if self.session is None:
+            raise BootError(f"board '{self.board.name}': no pyOCD session (start() first)", board=self.board.name)
+        return PyocdMemory(self.session.board.target)
 
     def poll_exit(self) -> HilError | None:
         """A locked-up core is the hardware's 'exit'; anything else is still running."""

@@ -35,8 +35,10 @@ from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend, BackendSetting
 from harness.backends.registry import register_backend
 from harness.board_file import Section
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
+from harness.gdb_remote import GdbRemote
 from harness.link import Link, LinkClosed, open_link
 from harness.protocol import FAULT_EXIT_CODE
+from harness.target_memory import SemihostingFiles
 
 if TYPE_CHECKING:
     from harness.boards import Board
@@ -77,14 +79,19 @@ def qemu_version(program: str = QEMU) -> str:
 class QemuBackend(Backend[QemuSettings]):
     name = "qemu"
     settings_type = QemuSettings
-    capabilities = Capabilities(count_kind="instructions", emulated=True)
+    # memory: the gdbstub's m/M packets on a private unix socket, or semihosting files
+    capabilities = Capabilities(count_kind="instructions", emulated=True, memory_access=True)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  extra_args: tuple[str, ...] = (), program: str = QEMU,
-                 connect_via: Callable[[str], str] | None = None) -> None:
+                 connect_via: Callable[[str], str] | None = None, memory: bool | str = False) -> None:
         """`connect_via(url) -> url`: route the host's link through something in between (a
         fault-injecting proxy in the tests): it gets the emulator's socket URL and returns the
-        one the host opens instead."""
+        one the host opens instead. `memory`: how `memory_access()` reaches guest RAM for the
+        memory transport: True or "gdbstub" (m/M packets on a unix socket in the backend's
+        private directory, never a network port), or "semihosting" (the firmware reads and
+        writes two host files in that directory: faster, README link table, but only with
+        firmware built with -DHIL_MAILBOX_FILES=1)."""
         super().__init__(board, elf)
         self.connect_via = connect_via
         self.boot_timeout = boot_timeout
@@ -94,6 +101,11 @@ class QemuBackend(Backend[QemuSettings]):
         self.port: int | None = None
         self._tmp: str | None = None
         self._exit_error: HilError | None = None
+        if memory not in (False, True, "semihosting", "gdbstub"):
+            raise ConfigError(f"QEMU memory access {memory!r} is not 'semihosting' or 'gdbstub'", field="memory")
+        self.memory = "gdbstub" if memory is True else memory
+        self._gdb: GdbRemote | None = None
+        self._files: SemihostingFiles | None = None
 
     @classmethod
     def parse_section(cls, section: Section, board: Board) -> QemuSettings:
@@ -139,8 +151,29 @@ class QemuBackend(Backend[QemuSettings]):
             "-semihosting-config", "enable=on,target=native",
             "-icount", f"shift={self.settings.icount_shift}",
             *self.extra_args,
+            *(["-chardev", f"socket,id=hilgdb,path={self.gdb_socket},server=on,wait=off", "-gdb", "chardev:hilgdb"]
+              if self.memory == "gdbstub" else []),
             "-kernel", str(self.elf),
         ]
+
+    @property
+    def gdb_socket(self) -> str:
+        assert self._tmp is not None
+        return os.path.join(self._tmp, "gdb.sock")
+
+    def memory_access(self) -> GdbRemote | SemihostingFiles:
+        """Guest memory the way `memory` chose, set up on first use."""
+        if not self.memory:
+            raise ConfigError(f"board '{self.board.name}': QEMU was started without memory access; "
+                              "create the backend with memory=True for the memory transport", field="transport")
+        assert self._tmp is not None
+        if self.memory == "gdbstub":
+            if self._gdb is None:
+                self._gdb = GdbRemote.connect_unix(self.gdb_socket)
+            return self._gdb
+        if self._files is None:
+            self._files = SemihostingFiles(self._tmp)
+        return self._files
 
     def start(self) -> Link:
         exe = shutil.which(self.program)
@@ -224,6 +257,12 @@ class QemuBackend(Backend[QemuSettings]):
             pass
 
     def stop(self) -> None:
+        if self._gdb is not None:
+            self._gdb.close()
+            self._gdb = None
+        if self._files is not None:
+            self._files.close()
+            self._files = None
         if self.link is not None:
             self.link.close()
         proc = self.process

@@ -46,6 +46,7 @@ from harness.board_file import Section
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
 from harness.link import Link, LinkClosed, open_link
 from harness.protocol import FAULT_EXIT_CODE
+from harness.target_memory import RenodeMonitorMemory
 
 if TYPE_CHECKING:
     from harness.boards import Board
@@ -221,12 +222,15 @@ class RenodeBackend(Backend[RenodeSettings]):
 
     name = "renode"
     settings_type = RenodeSettings
-    capabilities = Capabilities(count_kind="instructions", emulated=True)
+    # memory: the monitor's sysbus LoadBinary / ReadBytes (harness/target_memory.py)
+    capabilities = Capabilities(count_kind="instructions", emulated=True, memory_access=True)
     own_counter_kinds = (ICOUNT_COUNTER,)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  start_timeout: float = 60.0, program: str | None = None,
-                 advance_immediately: bool = True) -> None:
+                 advance_immediately: bool = True, memory: bool = False) -> None:
+        """`memory`: the memory transport will be used; nothing to start for it (the monitor
+        reaches target RAM)."""
         super().__init__(board, elf)
         self.boot_timeout = boot_timeout  # firmware: UART socket to BOOT frame
         self.start_timeout = start_timeout  # Renode itself: launch to monitor and UART ready (mono start-up)
@@ -283,6 +287,10 @@ class RenodeBackend(Backend[RenodeSettings]):
             return renode_version()
         except (HilError, OSError, subprocess.SubprocessError) as exc:
             return f"renode (version unknown: {exc})"
+
+    def memory_access(self) -> RenodeMonitorMemory:
+        """Target RAM through the monitor, for the memory transport."""
+        return RenodeMonitorMemory(self.command, str(self._tmp) if self._tmp is not None else None)
 
     # -- counts ---------------------------------------------------------------------------
 

@@ -8,8 +8,12 @@
 
 #define HIL_MODEL_NAME "echo"
 #define HIL_MODEL_HASH "testmodel-echo-v1"
-#define HIL_MODEL_INPUT_BYTES 490
-#define HIL_MODEL_OUTPUT_BYTES 490
+/* -DHIL_ECHO_BYTES=n sizes both buffers (benchmarks/link_throughput.py uses 27648, a VWW image) */
+#ifndef HIL_ECHO_BYTES
+#define HIL_ECHO_BYTES 490
+#endif
+#define HIL_MODEL_INPUT_BYTES HIL_ECHO_BYTES
+#define HIL_MODEL_OUTPUT_BYTES HIL_ECHO_BYTES
 #define HIL_MODEL_ARENA_BYTES 32
 #define HIL_MODEL_NUM_LAYERS 2
 
