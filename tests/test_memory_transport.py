@@ -2,8 +2,9 @@
 
 What must hold: the same firmware and inputs give the same outputs and the same counts over
 both transports (and both QEMU memory paths: semihosting files, gdbstub packets); the CRC-32
-checks of the mailbox and of the output catch a write or read that went wrong; a lost MEM_INVOKE reply is recovered without running the inference twice; the
-gdbstub never listens on a network address. pyOCD's memory API code runs against QEMU's guest
+checks of the mailbox and of the output catch a write or read that went wrong; a lost
+MEM_INVOKE reply is recovered without running the inference twice; the gdbstub never listens
+on a network address. pyOCD's memory API code runs against QEMU's guest
 RAM through a pyOCD MemoryInterface (no probe here); Renode runs only where it is installed.
 """
 
