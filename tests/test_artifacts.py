@@ -108,17 +108,26 @@ def test_gesture_state_wiring_is_recorded() -> None:
 
 
 @pytest.mark.slow
-def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
-    """Train + convert the digits suite again: the int8 model and its golden data must not change."""
+def test_rebuild_is_deterministic(tmp_path: Path) -> None:
+    """Train + convert the digits suite twice: the int8/w4a8 models and the golden data must be
+    byte-identical (fixed seeds, op determinism, deterministic conversion).
+
+    Against the committed files only on the machine that built them: TF's CPU kernels differ by
+    instruction set (AVX-512 vs AVX2 give other float sums, so other trained weights), so a build
+    elsewhere is compared with itself, and the committed models are checked against the TFLM
+    reference by the other tests here."""
     pytest.importorskip("tensorflow")
     from suites.build_artifacts import build
 
-    build("digits", tmp_path, variants=("int8", "w4a8"))
+    for run in ("a", "b"):
+        build("digits", tmp_path / run, variants=("int8", "w4a8"))
     for v in ("int8", "w4a8"):
-        assert (tmp_path / f"{v}.tflite").read_bytes() == (_art("digits") / f"{v}.tflite").read_bytes()
-    new, old = np.load(tmp_path / "test.npz"), np.load(_art("digits") / "test.npz")
+        assert (tmp_path / "a" / f"{v}.tflite").read_bytes() == (tmp_path / "b" / f"{v}.tflite").read_bytes(), v
+    new, again = np.load(tmp_path / "a" / "test.npz"), np.load(tmp_path / "b" / "test.npz")
     for k in ("x", "y", "x_int8", "out_int8", "out_w4a8"):
-        assert np.array_equal(new[k], old[k]), k
+        assert np.array_equal(new[k], again[k]), k
+    old = np.load(_art("digits") / "test.npz")
+    assert np.array_equal(new["x"], old["x"]) and np.array_equal(new["y"], old["y"])  # the data itself
 
 
 def test_suite_loaders() -> None:

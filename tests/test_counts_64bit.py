@@ -23,6 +23,7 @@ import pytest
 from _device_util import build
 from test_renode import needs_renode
 
+from harness.backends import backend_class
 from harness.boards import Board, load_board
 from harness.device import open_device
 from harness.errors import DeviceError
@@ -47,7 +48,7 @@ def _measure(board: Board, spins: list[int], timeout: float) -> tuple[Fraction, 
         for n in spins:
             _, whole = dev.invoke(_spin(n))
             out[n] = (whole.value, [c.value for c in dev.profile()])
-        return dev.backend.ticks_per_count(), out
+        return dev.backend.ticks_per_count(board), out
 
 
 def _handler_cost(residual: int, ticks: Fraction) -> set[int]:
@@ -110,7 +111,7 @@ def test_a_wrap_seen_late_is_an_error_not_a_number(board_name: str) -> None:
     board = load_board(board_name)
     systick = dataclasses.replace(board, counter=dataclasses.replace(board.counter, kind="systick", base=None,
                                                                      hz=board.clock_hz))
-    period = Fraction(2**24) / systick.ticks_per_instruction()  # instructions per SysTick wrap
+    period = Fraction(2**24) / backend_class(systick.backend).ticks_per_count(systick)  # instructions per SysTick wrap
     fw = build(systick, "workload", defines={"HIL_MODEL_PROFILE": None})
     with open_device(systick, fw.elf, timeout=120) as dev:
         c = [dev.invoke(_spin(n))[1].value for n in (1000, 2000)]
@@ -166,7 +167,7 @@ def test_real_model_past_2_32_ticks_hil_profile_and_hil_run_agree(conv_stack_pas
     from harness.runner import generate_cached, run_model
 
     model, board = conv_stack_past_the_wrap, load_board("m4")
-    tpi = board.ticks_per_instruction()
+    tpi = backend_class(board.backend).ticks_per_count(board)
     p = profile_model(model, board, target="portable", timeout=300)
     assert p.bitexact and p.inconsistency() is None
     assert p.total * tpi > WRAP and all(lc.count * tpi < WRAP / 2 for lc in p.layers)

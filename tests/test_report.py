@@ -93,7 +93,7 @@ def test_report_files_reference_existing_pngs(real_run: Path, capsys: pytest.Cap
             assert len(im.convert("RGB").getcolors(1 << 16) or []) > 8
     # tables: both variants measured, the broken one listed with its class and reason
     assert re.search(r"\| har +\| int8 +\| ok +\|", md)
-    assert re.search(r"\| har +\| w2a8 +\| m4 +\| unsupported +\| .*w2a8\.tflite", md)
+    assert re.search(r"\| har +\| w2a8 +\| m4 +\| invalid-model +\| .*w2a8\.tflite", md)
     assert "<td>w2a8</td>" in page and "<h2>Failed points</h2>" in page
     manifest, records = select_run(real_run / "results")
     assert manifest["status"] == "complete" and len(records) == 3

@@ -61,14 +61,14 @@ def test_every_point_is_recorded_in_one_complete_run(swept) -> None:
     assert sorted(r.key for r in on_disk) == sorted(r.key for r in result.records)
     assert read_manifest(result.run_dir)["status"] == "complete"
     assert "[4/4]" in log  # the progress stream (not a terminal here: one line per finished point)
-    assert "har/int8-pt/m0plus unsupported:" in log
+    assert "har/int8-pt/m0plus invalid-model:" in log
 
 
 def test_failing_point_is_recorded_with_class_and_message(swept) -> None:
     _, result, _ = swept
     failed = [r for r in result.records if r.status != "ok"]
     assert [(r.variant, r.board) for r in failed] == [("int8-pt", "m0plus")]
-    assert failed[0].status == "failed" and failed[0].failure == "unsupported"
+    assert failed[0].status == "failed" and failed[0].failure == "invalid-model"
     assert "broken.tflite" in failed[0].message
 
 

@@ -26,7 +26,7 @@ def test_subcommand_wiring_reports_errors_with_status_2(tmp_path, capsys):
     bogus.write_bytes(b"nope")
     rc = run_codegen(parser.parse_args([str(bogus), "--out", str(tmp_path / "o")]))
     assert rc == 2
-    assert "x.tflite is not a .tflite" in capsys.readouterr().err
+    assert "x.tflite: not a .tflite" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
