@@ -82,7 +82,7 @@ def test_generated_layout_differs_per_target(tmp_path: Path) -> None:
     dsp = generate(path, tmp_path / "m4", target="cortex-m4")
     v6m = generate(path, tmp_path / "m0", target="cortex-m0plus")
     portable = generate(path, tmp_path / "p")
-    assert "opt_dsp.h" in dsp.files and "opt_v6m.h" in v6m.files and "opt_s8.h" not in portable.files
+    assert "opt_dsp.h" in dsp.files and "opt_v6m.h" in v6m.files and "opt_common.h" not in portable.files
     assert "hil_w_op0_opt_w16" in (tmp_path / "m4" / "model.c").read_text()  # 16-bit pairs for SMLAD
     with pytest.raises((HilError, ValueError), match="unknown codegen target"):
         generate(path, tmp_path / "x", target="cortex-z9")
@@ -108,7 +108,7 @@ REQUANT_MODEL_C = r"""
 #include <string.h>
 #include "model.h"
 #include "hil_fixedpoint.h"
-#include "opt_s8.h"
+#include HIL_OPT_HEADER
 void hil_model_reset(void) {}
 static const int32_t edges[] = {0, 1, -1, 2, -2, 0x7fffffff, (int32_t)0x80000000, 0x40000000, -0x40000000,
                                 0xffff, -0x10000, 0x10000, 12345, -12345, 0x3fffffff, -0x3fffffff};
@@ -151,12 +151,12 @@ def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tm
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_s8.h"):
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_common.h", f"opt_{family}.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
-    (tmp_path / "model.c").write_text(f"#define HIL_OPT_{family.upper()} 1\n" + REQUANT_MODEL_C)
+    (tmp_path / "model.c").write_text(f'#define HIL_OPT_HEADER "opt_{family}.h"\n' + REQUANT_MODEL_C)
     board = load_board(board_name)
-    fw = build_firmware(board, tmp_path, defines={f"HIL_OPT_{family.upper()}": 1})
+    fw = build_firmware(board, tmp_path)
     with open_device(board, fw.elf, timeout=60) as dev:
         for seed in (1, 0x9E3779B9):
             out, _ = dev.invoke(struct.pack("<II", seed, 20000))

@@ -3,7 +3,7 @@
 Why at generation time: the generator knows the core, every shape and every quantization
 parameter, so it can store the weights in the layout the core's instructions want (16-bit pairs
 for SMLAD on the DSP cores), fold the input zero point into the bias, and emit calls that the
-compiler specializes with constant loop bounds (kernels/opt_s8.h). Outputs stay bit-exact with
+compiler specializes with constant loop bounds (kernels/opt_dsp.h, opt_v6m.h). Outputs stay bit-exact with
 the portable kernels; anything the fast kernels do not cover falls back to them.
 """
 
@@ -25,7 +25,7 @@ FAMILIES = {
 }
 TARGETS = tuple(FAMILIES)
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
-MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_s8.h
+MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h
 
 
 def family(target: str | None) -> str:
@@ -40,8 +40,8 @@ def family(target: str | None) -> str:
 
 
 def _kernels(fam: str) -> list[str]:
-    # the selector first: it defines HIL_OPT_<family>; pooling.h: opt_s8.h's pool kernel includes it
-    return [f"opt_{fam}.h", "hil_simd.h", "pooling.h", "opt_s8.h"]
+    """The family's header and what it includes (pooling.h: the DSP average pool's parameters)."""
+    return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), f"opt_{fam}.h"]
 
 
 def _dsp_pairs(w: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
     return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
 
 
-# v6-M split requantization (kernels/opt_s8.h, hil_v6m_rq): per channel 4 words
+# v6-M split requantization (kernels/opt_v6m.h, hil_v6m_rq): per channel 4 words
 # (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
 # acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs); b = the
 # bias the kernel starts its accumulator from.
@@ -149,7 +149,7 @@ def _requant(ctx: EmitContext, op: Op, mult: np.ndarray, shift: np.ndarray, n: i
     assert (mult >= 0).all(), "multipliers of positive scales are >= 0"
     lsh, rsh = np.maximum(shift, 0), np.maximum(-shift, 0)
     names = [ctx.const_name(op, "opt_mult"), ctx.const_name(op, "opt_rsh"), ctx.const_name(op, "opt_lsh")]
-    rs2 = int(bool((rsh >= 2).all()))  # both roundings fold into one high word (kernels/opt_s8.h)
+    rs2 = int(bool((rsh >= 2).all()))  # both roundings fold into one high word (kernels/opt_common.h)
     consts = {names[0]: mult.astype(np.int32), names[1]: (rsh - 2 * rs2).astype(np.int32)}
     has_ls = int((lsh > 0).any())
     if has_ls:
@@ -190,7 +190,7 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
 
 
 def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
-    """Does hil_opt_dw_s8 take the v6-M channel-plane path (the same test as in opt_s8.h)? It
+    """Does hil_opt_dw_v6m take the channel-plane path (the same test as in opt_v6m.h)? It
     copies each channel's whole input plane before writing that channel's outputs, so the output
     may be the input itself: the planner's in-place layers then need no row ring."""
     return (fam == "v6m" and g["k_h"] == 3 and g["k_w"] == 3 and not flags["has_lshift"]
@@ -264,7 +264,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                            rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
                            only_table=g["in_c"] % 2 == 0)
                 _use_scratch(ctx, plane // 4 + V6M_DWC_WORDS)
-        code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
+        code = (f"{params}\nhil_opt_dw_{fam}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names))
@@ -279,10 +279,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
                    fields["output_offset"], flags, rq_names, out_consts)
-        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_s8.h)
+        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
             _use_scratch(ctx, words + V6M_G8_WORDS)
-    code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
+    code = (f"{params}\nhil_opt_conv_{fam}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
     # input row r when rows are no wider out than in
@@ -323,7 +323,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         if n % 8 == 0 and rq_names[2] in out_consts:
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
             _use_scratch(ctx, words + V6M_G8_WORDS)
-    code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
+    code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_{fam}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
 

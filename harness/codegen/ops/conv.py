@@ -179,4 +179,5 @@ def _emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     names = list(consts)
     code = (f"{params}\nhil_{kind}_{suffix}(&p, {ctx.ptr(x.index)}, {ctx.ptr(w.index)}, {bias}, "
             f"{names[0]}, {names[1]}, {ctx.ptr(y.index)});")
-    return OpCode(code=code, constants=consts, kernels=header + [f"{kind}_{suffix}.c"], macs=macs)
+    body = ["dwconv_body.inc"] if dw else []  # the int8 and int16x8 depthwise kernels' shared template
+    return OpCode(code=code, constants=consts, kernels=header + body + [f"{kind}_{suffix}.c"], macs=macs)
