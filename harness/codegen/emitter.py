@@ -139,7 +139,8 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
             return f"((const {ct} *)(hil_in + {loc.offset}))"
         return f"(({ct} *)(hil_out + {loc.offset}))"
 
-    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights, "target": target, "inplace": plan.inplace})
+    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights, "target": target}, inplace=set(plan.inplace))
+    scratch_words = ring_bytes = 0  # the shared buffers: the largest need of any op
     kernels: list[str] = list(ALWAYS)
     blocks: list[str] = []
     layers: list[Layer] = []
@@ -151,6 +152,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
             blocks.append(f"    /* op {op.index} {op.opcode}: alias of tensor {op.inputs[0]}, no code */")
             continue
         oc: OpCode = spec.emit(op, graph, ctx)
+        scratch_words, ring_bytes = max(scratch_words, oc.scratch_words), max(ring_bytes, oc.ring_bytes)
         for name, arr in oc.constants.items():
             if not name.startswith("hil_w_") or name in used_names or name in const_arrays:
                 raise ValueError(f"op #{op.index} {op.opcode}: constant name {name!r} must be unique and start hil_w_")
@@ -181,9 +183,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
     outs = [_io_entry(graph.tensor(t), off) for t, off in zip(graph.outputs, plan.output_offsets)]
     files: dict[str, str] = {}
     files["model.h"] = _model_h(graph, ins, outs, in_bytes, out_bytes, plan, len(layers))
-    ring_bytes = int(ctx.options.get("ring_bytes", 0))
-    files["model.c"] = _model_c(graph, plan, kernels, const_arrays, blocks, const_names,
-                                int(ctx.options.get("scratch_words", 0)), ring_bytes)
+    files["model.c"] = _model_c(graph, plan, kernels, const_arrays, blocks, const_names, scratch_words, ring_bytes)
     for k in kernels:
         files[k] = (KERNEL_DIR / k).read_text()
     manifest = {
@@ -199,7 +199,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
         "weight_bytes": weight_bytes,
         "macs": sum(layer.macs for layer in layers),
         "target": target or "portable",
-        "scratch_bytes": 4 * int(ctx.options.get("scratch_words", 0)) + ring_bytes,
+        "scratch_bytes": 4 * scratch_words + ring_bytes,
         "inplace_ops": sorted(plan.inplace),
         "num_layers": len(layers),
         "layers": [vars(layer) for layer in layers],

@@ -159,10 +159,6 @@ def _requant(ctx: EmitContext, op: Op, mult: np.ndarray, shift: np.ndarray, n: i
     return consts, {"has_lshift": has_ls, "has_rshift0": int((rsh == 0).any()), "rs2": rs2}, names
 
 
-def _use_scratch(ctx: EmitContext, words: int) -> None:
-    ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), words)
-
-
 def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult: np.ndarray, shift: np.ndarray,
                out_off: int, flags: dict, rq_names: list[str], out_consts: dict,
                b_tab: np.ndarray | None = None, only_table: bool = True) -> None:
@@ -205,6 +201,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     if fam == "portable" or w.dtype != "int8" or w.data is None:
         return None
     g = geom
+    scratch = 0  # words of hil_scratch this layer's kernel uses
     mult, shift = consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")]
     beff_name = ctx.const_name(op, "bias_eff")
     n = g["out_c"]
@@ -230,7 +227,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
         if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= SCRATCH_LIMIT:
             # padded input rows in a ring: no bounds checks, natively in place; one constant stream
-            _use_scratch(ctx, -(-ring // 4))
+            scratch = max(scratch, -(-ring // 4))
             pairs = _dsp_pairs(taps).reshape(len(taps), -1, 4)  # [tap, group of 4 channels, 4]
             words = pairs.transpose(1, 0, 2).reshape(g["in_c"] // 4, -1).view(np.uint32).astype(np.int64)
             per_ch = [np.asarray(out_consts[beff_name], np.int64), np.asarray(rq[rq_names[0]], np.int64),
@@ -242,10 +239,11 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             if lsh in rq:
                 dwr_consts[lsh] = rq[lsh]
             code = f"{params}\nhil_opt_dwr_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
-            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True)
+            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True,
+                          scratch_words=scratch)
 
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
-        _use_scratch(ctx, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
+        scratch = max(scratch, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
         if fam == "dsp" and g["in_c"] % 4 == 0:
             w16 = ctx.const_name(op, "opt_w16")
@@ -263,15 +261,15 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
                            rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
                            only_table=g["in_c"] % 2 == 0)
-                _use_scratch(ctx, plane // 4 + V6M_DWC_WORDS)
+                scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
         code = (f"{params}\nhil_opt_dw_{fam}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
-                      inplace_safe=v6m_plane_dw(fam, g, flags, rq_names))
+                      inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
     words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
-    _use_scratch(ctx, words)
+    scratch = max(scratch, words)
     out_consts = _pad_even(out_consts)
     wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
     matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
@@ -281,13 +279,13 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                    fields["output_offset"], flags, rq_names, out_consts)
         if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
-            _use_scratch(ctx, words + V6M_G8_WORDS)
+            scratch = max(scratch, words + V6M_G8_WORDS)
     code = (f"{params}\nhil_opt_conv_{fam}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
     # input row r when rows are no wider out than in
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
-                  inplace_safe=bool(direct and n <= g["in_c"]))
+                  inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=scratch)
 
 
 def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -304,7 +302,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
-    _use_scratch(ctx, words)
+    scratch = words
     rq, flags, rq_names = _requant(ctx, op, consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")], n)
     beff_name = ctx.const_name(op, "bias_eff")
     p = {"rows": rows, "k": k, "kp": kp, "out_c": n, "direct": 1, "batches": rows, "in_h": 1, "in_w": 1,
@@ -322,10 +320,10 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
                    fields["output_offset"], flags, rq_names, out_consts)
         if n % 8 == 0 and rq_names[2] in out_consts:
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
-            _use_scratch(ctx, words + V6M_G8_WORDS)
+            scratch = max(scratch, words + V6M_G8_WORDS)
     code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_{fam}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
-    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
 
 
 def optimized_avgpool(ctx: EmitContext, x: Tensor, y: Tensor, fields: dict, params: str, macs: int) -> OpCode | None:
