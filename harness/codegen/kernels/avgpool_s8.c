@@ -5,5 +5,5 @@
 #define HIL_POOL_ACC int32_t
 #define HIL_POOL_INIT 0
 #define HIL_POOL_STEP HIL_POOL_SUM
-#define HIL_POOL_OUT(acc, count) ((int8_t)hil_pool_mean_q((acc), (count), p->act_min, p->act_max))
+#define HIL_POOL_OUT(acc, count) ((int8_t)hil_clamp_i32(HIL_POOL_MEAN(acc, count), p->act_min, p->act_max))
 #include "pool_body.inc"
