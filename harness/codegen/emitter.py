@@ -105,13 +105,16 @@ def check_supported(graph: Graph) -> None:
 
 
 def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, target: str | None = None,
-         in_place: bool = True) -> Emitted:
+         in_place: bool = True, prefer: str | None = None) -> Emitted:
     """Produce the file contents (in memory) for `graph`.
 
-    `pack_weights`: conv/FC filters on a 4-/2-bit grid are stored packed (harness/codegen/packing.py)."""
-    from harness.codegen.optimized import family
+    `pack_weights`: conv/FC filters on a 4-/2-bit grid are stored packed (harness/codegen/packing.py).
+    `prefer`: "size" (int8-sized weights) or "speed" (optimized.PREFER, DEFAULT_PREFER); a target
+    "core:size" says the same."""
+    from harness.codegen.optimized import family, resolve_prefer
 
     family(target)  # unknown target names fail before anything is written
+    prefer = resolve_prefer(target, prefer)
     check_supported(graph)
     plan = plan or plan_memory(graph, in_place=in_place)
     const_arrays: dict[str, np.ndarray] = {}
@@ -139,7 +142,8 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
             return f"((const {ct} *)(hil_in + {loc.offset}))"
         return f"(({ct} *)(hil_out + {loc.offset}))"
 
-    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights, "target": target}, inplace=set(plan.inplace))
+    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights, "target": target, "prefer": prefer},
+                      inplace=set(plan.inplace))
     scratch_words = ring_bytes = 0  # the shared buffers: the largest need of any op
     kernels: list[str] = list(ALWAYS)
     blocks: list[str] = []
@@ -198,7 +202,8 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
         "arena_lower_bound": plan.lower_bound,
         "weight_bytes": weight_bytes,
         "macs": sum(layer.macs for layer in layers),
-        "target": target or "portable",
+        "target": (target or "portable").split(":")[0],
+        "prefer": prefer,
         "scratch_bytes": 4 * scratch_words + ring_bytes,
         "inplace_ops": sorted(plan.inplace),
         "num_layers": len(layers),

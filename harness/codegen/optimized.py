@@ -9,6 +9,8 @@ the portable kernels; anything the fast kernels do not cover falls back to them.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from harness.codegen.ir import Op, Tensor
@@ -24,19 +26,54 @@ FAMILIES = {
     "cortex-m3": "portable",
 }
 TARGETS = tuple(FAMILIES)
+# the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" keeps
+# every weight int8-sized in flash (the DSP kernels unpack with SXTB16; constants <= the portable
+# build's), "speed" stores the DSP cores' weights as 16-bit pairs (8-35 % fewer instructions,
+# twice the weight flash). The default stays "speed": "size" would break the suites' M4
+# instruction budgets (har 77.7 k, kws 1.56 M) until its kernels block over more rows.
+PREFER = ("size", "speed")
+DEFAULT_PREFER = "speed"
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
 MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h
 
 
-def family(target: str | None) -> str:
-    """'dsp', 'v6m' or 'portable' for a target name (None: portable)."""
+def split_target(target: str | None) -> tuple[str | None, str | None]:
+    """"cortex-m4:speed" -> ("cortex-m4", "speed"); a bare core name -> (core, None)."""
     if target is None:
+        return None, None
+    core, sep, prefer = target.partition(":")
+    if sep and prefer not in PREFER:
+        raise ConfigError(f"codegen target {target!r}: unknown preference {prefer!r}; use {' or '.join(PREFER)}",
+                          field="target", value=target)
+    return core, (prefer if sep else None)
+
+
+def family(target: str | None) -> str:
+    """'dsp', 'v6m' or 'portable' for a target name (None: portable; "core:prefer" allowed)."""
+    core, _ = split_target(target)
+    if core is None:
         return "portable"
     try:
-        return FAMILIES[target]
+        return FAMILIES[core]
     except KeyError:
         raise ConfigError(f"unknown codegen target {target!r}; use one of: {', '.join(TARGETS)} "
-                          f"(a board's `core`)", field="target", value=target) from None
+                          f"(a board's `core`), optionally with :size or :speed", field="target",
+                          value=target) from None
+
+
+def resolve_prefer(target: str | None, prefer: str | None) -> str:
+    """The preference of a generation: the explicit one, else the target's suffix, else the default."""
+    _, suffix = split_target(target)
+    if prefer is not None and prefer not in PREFER:
+        raise ConfigError(f"unknown preference {prefer!r}; use {' or '.join(PREFER)}", field="prefer", value=prefer)
+    if prefer is not None and suffix is not None and prefer != suffix:
+        raise ConfigError(f"target {target!r} contradicts prefer={prefer!r}", field="prefer", value=prefer)
+    return prefer or suffix or DEFAULT_PREFER
+
+
+def _int8_words(ctx: EmitContext, fam: str) -> int:
+    """1 when this generation keeps the DSP weights int8 (prefer size), else 0."""
+    return int(fam == "dsp" and ctx.options.get("prefer", DEFAULT_PREFER) == "size")
 
 
 def _kernels(fam: str) -> list[str]:
@@ -54,6 +91,19 @@ def _dsp_pairs(w: np.ndarray) -> np.ndarray:
     out = out.reshape(rows, kp // 4, 4)[:, :, [0, 2, 1, 3]].reshape(rows, kp)
     assert out.min(initial=0) >= -32768 and out.max(initial=0) <= 32767
     return out.astype(np.int16)
+
+
+def _dsp_matrix8(w: np.ndarray) -> np.ndarray:
+    """[n, k] weights -> the int8 DSP matrix layout (prefer size): per pair of output channels, per
+    step of 4 input values, (wa, wb) words of 4 int8 in input order (SXTB16 / SXTB16 ROR 8 give the
+    (0,2), (1,3) pairs); k zero padded to a multiple of 4, an odd channel count padded with a zero
+    channel. One byte per weight, as the portable build's filter."""
+    n, k = w.shape
+    kp = -(-k // 4) * 4
+    full = np.zeros((n + n % 2, kp), np.int64)
+    full[:n, :k] = w
+    assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
+    return full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8).reshape(-1)
 
 
 def _dsp_matrix(w: np.ndarray) -> np.ndarray:
@@ -194,6 +244,13 @@ def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
             and g["dil_h"] == 1 and g["dil_w"] == 1 and g["out_w"] <= 12)
 
 
+def _matrix_layout(ctx: EmitContext, op: Op, fam: str, w8: int) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """The matrix kernels' weight array name and layout function for this family and preference."""
+    if fam == "dsp" and not w8:
+        return ctx.const_name(op, "opt_w16"), _dsp_matrix
+    return ctx.const_name(op, "opt_w8"), (_dsp_matrix8 if fam == "dsp" else _v6m_matrix)
+
+
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
                    consts: dict, macs: int, dw: bool) -> OpCode | None:
     """The core's int8 CONV_2D / DEPTHWISE_CONV_2D kernel, or None to keep the portable one."""
@@ -216,6 +273,8 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                                "stride_w", "dil_h", "dil_w", "pad_h", "pad_w")},
          "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
+    w8 = _int8_words(ctx, fam)
+    sfx = "8" if w8 else ""  # the int8-weight kernels: hil_opt_conv_dsp8, hil_opt_dwr8_s8, hil_opt_dw_dsp8
     out_consts = {beff_name: consts[beff_name], **rq}
     params = c_struct("hil_opt_conv_t", p)
     xin, yout = ctx.ptr(x.index), ctx.ptr(y.index)
@@ -228,8 +287,12 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= SCRATCH_LIMIT:
             # padded input rows in a ring: no bounds checks, natively in place; one constant stream
             scratch = max(scratch, -(-ring // 4))
-            pairs = _dsp_pairs(taps).reshape(len(taps), -1, 4)  # [tap, group of 4 channels, 4]
-            words = pairs.transpose(1, 0, 2).reshape(g["in_c"] // 4, -1).view(np.uint32).astype(np.int64)
+            if w8:  # per 4 channels a tap's 4 int8 weights as one word (the filter's own bytes)
+                quads = taps.astype(np.int8).reshape(len(taps), -1, 4).transpose(1, 0, 2)  # [group, tap, 4]
+                words = np.ascontiguousarray(quads).view("<u4").reshape(g["in_c"] // 4, -1).astype(np.int64)
+            else:
+                pairs = _dsp_pairs(taps).reshape(len(taps), -1, 4)  # [tap, group of 4 channels, 4]
+                words = pairs.transpose(1, 0, 2).reshape(g["in_c"] // 4, -1).view(np.uint32).astype(np.int64)
             per_ch = [np.asarray(out_consts[beff_name], np.int64), np.asarray(rq[rq_names[0]], np.int64),
                       np.asarray(rq[rq_names[1]], np.int64)]
             chans = np.stack([a.reshape(-1, 4) for a in per_ch], axis=1).reshape(g["in_c"] // 4, 12) & 0xFFFFFFFF
@@ -238,14 +301,14 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             dwr_consts = {stream: np.concatenate([words, chans], axis=1).astype(np.uint32).reshape(-1)}
             if lsh in rq:
                 dwr_consts[lsh] = rq[lsh]
-            code = f"{params}\nhil_opt_dwr_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
+            code = f"{params}\nhil_opt_dwr{sfx}_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
             return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True,
                           scratch_words=scratch)
 
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
         scratch = max(scratch, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
-        if fam == "dsp" and g["in_c"] % 4 == 0:
+        if fam == "dsp" and g["in_c"] % 4 == 0 and not w8:  # (with w8 the filter's own words)
             w16 = ctx.const_name(op, "opt_w16")
             out_consts[w16] = _dsp_pairs(taps).reshape(-1)
         elif fam == "v6m" and taps.shape[0] == 9:
@@ -262,7 +325,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                            rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
                            only_table=g["in_c"] % 2 == 0)
                 scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
-        code = (f"{params}\nhil_opt_dw_{fam}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
+        code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
@@ -271,8 +334,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         return None
     scratch = max(scratch, words)
     out_consts = _pad_even(out_consts)
-    wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
-    matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
+    wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
@@ -280,7 +342,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
             scratch = max(scratch, words + V6M_G8_WORDS)
-    code = (f"{params}\nhil_opt_conv_{fam}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
+    code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
     # input row r when rows are no wider out than in
@@ -309,10 +371,10 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
          "in_c": k, "out_h": 1, "out_w": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
          "dil_w": 1, "pad_h": 0, "pad_w": 0, "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
+    w8 = _int8_words(ctx, fam)
     out_consts = {beff_name: consts[beff_name], **rq}
     out_consts = _pad_even(out_consts)
-    wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
-    matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
+    wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
@@ -321,7 +383,8 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         if n % 8 == 0 and rq_names[2] in out_consts:
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
             scratch = max(scratch, words + V6M_G8_WORDS)
-    code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_{fam}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
+    fn = f"hil_opt_conv_{fam}{'8' if w8 else ''}"
+    code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
 

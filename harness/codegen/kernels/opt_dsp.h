@@ -107,11 +107,68 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
     }
 }
 
-/* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp);
- * bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
-HIL_OPT_FN void hil_opt_conv_dsp(const hil_opt_conv_t *params, const int8_t *in, const int16_t *w, const int32_t *bias,
-                                const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
-                                 int8_t *out)
+/* hil_opt_mm_dsp with int8 weights (hil_opt_conv_dsp8, prefer size: flash as the portable build's). w: per channel
+ * pair, per step of 4 inputs, (wa, wb) words of 4 int8 in input order: SXTB16 / SXTB16 ROR 8 give
+ * the pairs (w0,w2), (w1,w3) the rows were widened into. The unpack (4 per 16 MACs) is shared by
+ * both rows: 3 LDRD + 4 SXTB16 + 8 SMLAD per 16 MACs. */
+HIL_OPT_INL void hil_opt_mm8_dsp(const hil_opt_conv_t *p, const uint32_t *col, int32_t two, const uint32_t *w,
+                                 const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                                 int8_t *o0, int8_t *o1)
+{
+    const int32_t kp = p->kp, n = p->out_c;
+    for (int32_t c = 0; c < n; c += 2) {
+        const uint32_t *pa = col, *pw = w + c * (kp / 4);
+        int32_t s00 = bias[c], s01 = bias[c + 1];
+        int32_t s10 = s00, s11 = s01;
+        if (!two) { /* one row: 2 LDRD + 4 SXTB16 + 4 SMLAD per 8 MACs */
+            HIL_OPT_UNROLL
+            for (int32_t i = 0; i < kp; i += 4) {
+                uint32_t x0, x1, wa, wb;
+                HIL_LDRD_PI16(x0, x1, pa);
+                HIL_LDRD_PI(wa, wb, pw);
+                s00 = hil_smlad(x0, hil_sxtb16(wa), s00);
+                s00 = hil_smlad(x1, hil_sxtb16_ror8(wa), s00);
+                s01 = hil_smlad(x0, hil_sxtb16(wb), s01);
+                s01 = hil_smlad(x1, hil_sxtb16_ror8(wb), s01);
+            }
+            o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
+            if (c + 1 < n) {
+                o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
+            }
+            continue;
+        }
+        HIL_OPT_UNROLL_K
+        for (int32_t i = 0; i < kp; i += 4) {
+            uint32_t x0, x1, z0, z1, wa, wb;
+            HIL_LDRD_PI(x0, x1, pa);
+            HIL_LDRD_PI(z0, z1, pa);
+            HIL_LDRD_PI(wa, wb, pw);
+            const uint32_t y0 = hil_sxtb16(wa), y1 = hil_sxtb16_ror8(wa);
+            const uint32_t v0 = hil_sxtb16(wb), v1 = hil_sxtb16_ror8(wb);
+            s00 = hil_smlad(x0, y0, s00);
+            s10 = hil_smlad(z0, y0, s10);
+            s00 = hil_smlad(x1, y1, s00);
+            s10 = hil_smlad(z1, y1, s10);
+            s01 = hil_smlad(x0, v0, s01);
+            s11 = hil_smlad(z0, v0, s11);
+            s01 = hil_smlad(x1, v1, s01);
+            s11 = hil_smlad(z1, v1, s11);
+        }
+        o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
+        o1[c] = hil_opt_out(p, s10, c, mult, rsh, lsh);
+        if (c + 1 < n) {
+            o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
+            o1[c + 1] = hil_opt_out(p, s11, c + 1, mult, rsh, lsh);
+        }
+    }
+}
+
+/* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp, or with
+ * w8 hil_opt_mm8_dsp); bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
+#define HIL_OPT_BODY static inline __attribute__((always_inline, unused)) /* specialised per weight width */
+HIL_OPT_BODY void hil_opt_conv_dsp_body(const hil_opt_conv_t *params, const int8_t *in, const void *w,
+                                        const int32_t *bias, const int32_t *mult, const int32_t *rsh,
+                                        const int32_t *lsh, int32_t *scratch, int8_t *out, const int w8)
 {
     /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
     const hil_opt_conv_t pcopy = *params;
@@ -134,9 +191,30 @@ HIL_OPT_FN void hil_opt_conv_dsp(const hil_opt_conv_t *params, const int8_t *in,
                 hil_opt_widen_dsp(tmp, p->k, col + 2);
             }
         }
-        hil_opt_mm_dsp(p, col, two, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh,
-                       out + r * p->out_c, out + (r + 1) * p->out_c);
+        if (w8) {
+            hil_opt_mm8_dsp(p, col, two, (const uint32_t *)w, bias, mult, rsh, lsh, out + r * p->out_c,
+                            out + (r + 1) * p->out_c);
+        } else {
+            hil_opt_mm_dsp(p, col, two, (const uint32_t *)w, bias, mult, rsh, lsh, out + r * p->out_c,
+                           out + (r + 1) * p->out_c);
+        }
     }
+}
+
+
+/* Conv / FC with 16-bit weight pairs (prefer speed) and with int8 weights (prefer size). */
+HIL_OPT_FN void hil_opt_conv_dsp(const hil_opt_conv_t *params, const int8_t *in, const int16_t *w, const int32_t *bias,
+                                 const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
+                                 int8_t *out)
+{
+    hil_opt_conv_dsp_body(params, in, w, bias, mult, rsh, lsh, scratch, out, 0);
+}
+
+HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                                  int32_t *scratch, int8_t *out)
+{
+    hil_opt_conv_dsp_body(params, in, w, bias, mult, rsh, lsh, scratch, out, 1);
 }
 
 /* Depthwise, depth multiplier 1, in_c % 4 == 0 (the generator checks), over zero-point-padded
@@ -145,8 +223,9 @@ HIL_OPT_FN void hil_opt_conv_dsp(const hil_opt_conv_t *params, const int8_t *in,
  * window's rows are consecutive: one base pointer and constant offsets for every tap, no bounds
  * checks. Each input row is copied before any output row is stored over it, so with row stride 1
  * the output may overwrite the input (the planner runs the layer in place).
- * q (one stream, one pointer): per 4 channels, per tap 16-bit (w0,w2),(w1,w3) (one LDRD a tap),
- * then the 4 channels' bias_eff, multipliers and right shifts.
+ * q (one stream, one pointer): per 4 channels, per tap 16-bit (w0,w2),(w1,w3) (one LDRD a tap;
+ * hil_opt_dwr8_s8: instead one word of 4 int8, unpacked by 2 SXTB16), then the 4 channels' bias_eff,
+ * multipliers and right shifts.
  * scratch: 2 * span padded rows of (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1 pixels. */
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 /* One tap of 4 channels: 8 instructions, in this order (left to gcc, the 9 input loads of a 3x3
@@ -167,10 +246,29 @@ HIL_OPT_FN void hil_opt_conv_dsp(const hil_opt_conv_t *params, const int8_t *in,
                 : [px] "r"(XP), [xo] "i"(XO), [pw] "r"(WP), [wo] "i"(WO)                          \
                 : "memory");                                                                       \
     } while (0)
+/* The same with the tap's 4 weights as one int8 word (prefer size): 9 instructions. */
+#define HIL_DWR_TAP8(XP, XO, WP, WO)                                                               \
+    do {                                                                                           \
+        uint32_t x_, t_, w0_, w1_;                                                                 \
+        __asm__("ldr %[x], [%[px], %[xo]]\n\t"                                                      \
+                "ldr %[w1], [%[pw], %[wo]]\n\t"                                                     \
+                "sxtb16 %[t], %[x]\n\t"                                                             \
+                "sxtb16 %[w0], %[w1]\n\t"                                                           \
+                "sxtb16 %[x], %[x], ror #8\n\t"                                                     \
+                "sxtb16 %[w1], %[w1], ror #8\n\t"                                                   \
+                "smlabb %[a0], %[t], %[w0], %[a0]\n\t"                                              \
+                "smlatt %[a2], %[t], %[w0], %[a2]\n\t"                                              \
+                "smlabb %[a1], %[x], %[w1], %[a1]\n\t"                                              \
+                "smlatt %[a3], %[x], %[w1], %[a3]"                                                   \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_), [t] "=&r"(t_), \
+                  [w0] "=&r"(w0_), [w1] "=&r"(w1_)                                                \
+                : [px] "r"(XP), [xo] "i"(XO), [pw] "r"(WP), [wo] "i"(WO)                          \
+                : "memory");                                                                       \
+    } while (0)
 #endif
 
-HIL_OPT_FN void hil_opt_dwr_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, const int32_t *lsh,
-                               int32_t *scratch, int8_t *out)
+HIL_OPT_BODY void hil_opt_dwr_body(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q,
+                                   const int32_t *lsh, int32_t *scratch, int8_t *out, const int w8)
 {
     const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
     const hil_opt_conv_t *p = &pcopy;
@@ -212,17 +310,34 @@ HIL_OPT_FN void hil_opt_dwr_s8(const hil_opt_conv_t *params, const int8_t *in, c
                 /* q: per 4 channels, the taps' weight pairs, then 4 biases, 4 multipliers, 4 shifts */
                 const uint32_t *wq = q;
                 const int8_t *x = win;
-                for (int32_t g = 0; g < C; g += 4, wq += 2 * taps + 12, x += 4, o += 4) {
-                    const int32_t *k = (const int32_t *)(const void *)(wq + 2 * taps);
+                for (int32_t g = 0; g < C; g += 4, wq += (w8 ? 1 : 2) * taps + 12, x += 4, o += 4) {
+                    const int32_t *k = (const int32_t *)(const void *)(wq + (w8 ? 1 : 2) * taps);
                     int32_t a0 = k[0], a1 = k[1], a2 = k[2], a3 = k[3];
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
-                    HIL_OPT_UNROLL_K
-                    for (int32_t t = 0; t < taps; ++t) { /* constant offsets once unrolled */
-                        const int32_t ky = t / p->k_w, kx = t - (t / p->k_w) * p->k_w;
-                        HIL_DWR_TAP(x, ky * p->dil_h * rowb + kx * p->dil_w * C, wq, 8 * t);
+                    if (w8) {
+                        HIL_OPT_UNROLL_K
+                        for (int32_t t = 0; t < taps; ++t) {
+                            const int32_t ky = t / p->k_w, kx = t - (t / p->k_w) * p->k_w;
+                            HIL_DWR_TAP8(x, ky * p->dil_h * rowb + kx * p->dil_w * C, wq, 4 * t);
+                        }
+                    } else {
+                        HIL_OPT_UNROLL_K
+                        for (int32_t t = 0; t < taps; ++t) { /* constant offsets once unrolled */
+                            const int32_t ky = t / p->k_w, kx = t - (t / p->k_w) * p->k_w;
+                            HIL_DWR_TAP(x, ky * p->dil_h * rowb + kx * p->dil_w * C, wq, 8 * t);
+                        }
                     }
 #else
-                    for (int32_t t = 0; t < taps; ++t) { /* rolled (-Os, the host): offsets from the table */
+                    for (int32_t t = 0; w8 && t < taps; ++t) { /* rolled (-Os, the host), int8 words */
+                        const uint32_t xv = hil_load32(x + xoff[t]);
+                        const uint32_t x02 = hil_sxtb16(xv), x13 = hil_sxtb16_ror8(xv);
+                        const uint32_t w0 = hil_sxtb16(wq[t]), w1 = hil_sxtb16_ror8(wq[t]);
+                        a0 = hil_smlabb(x02, w0, a0);
+                        a2 = hil_smlatt(x02, w0, a2);
+                        a1 = hil_smlabb(x13, w1, a1);
+                        a3 = hil_smlatt(x13, w1, a3);
+                    }
+                    for (int32_t t = 0; !w8 && t < taps; ++t) { /* rolled: offsets from the table */
                         const uint32_t xv = hil_load32(x + xoff[t]);
                         const uint32_t x02 = hil_sxtb16(xv), x13 = hil_sxtb16_ror8(xv);
                         a0 = hil_smlabb(x02, wq[2 * t], a0);
@@ -240,6 +355,20 @@ HIL_OPT_FN void hil_opt_dwr_s8(const hil_opt_conv_t *params, const int8_t *in, c
             }
         }
     }
+}
+
+
+/* Depthwise over the ring with 16-bit weight pairs (prefer speed) and with int8 words (size). */
+HIL_OPT_FN void hil_opt_dwr_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, const int32_t *lsh,
+                               int32_t *scratch, int8_t *out)
+{
+    hil_opt_dwr_body(params, in, q, lsh, scratch, out, 0);
+}
+
+HIL_OPT_FN void hil_opt_dwr8_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, const int32_t *lsh,
+                                int32_t *scratch, int8_t *out)
+{
+    hil_opt_dwr_body(params, in, q, lsh, scratch, out, 1);
 }
 
 /* int8 average pool, channels % 4 == 0, windows of at most 256 pixels (the generator checks):
@@ -286,12 +415,13 @@ HIL_OPT_FN void hil_opt_avgpool_s8(const hil_pool_params_t *params, const int8_t
 }
 
 /* Depthwise, depth multiplier 1, any window (hil_opt_dwr_s8 takes the common ones). w8: the 1HWC
- * filter as is; w16 (in_c % 4 == 0): per tap, per 4 channels, 16-bit (w0,w2),(w1,w3). Interior
+ * filter as is; w16 (in_c % 4 == 0, prefer speed): per tap, per 4 channels, 16-bit (w0,w2),(w1,w3);
+ * hil_opt_dw_dsp8 (prefer size) unpacks the 4 channels' word of w8 instead (SXTB16). Interior
  * pixels read every tap at a constant offset from one base; border pixels go through the tap
  * table (opt_common.h). No bounds checks inside. */
-HIL_OPT_FN void hil_opt_dw_dsp(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8, const int16_t *w16,
-                               const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
-                               int32_t *scratch, int8_t *out)
+HIL_OPT_BODY void hil_opt_dw_dsp_body(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8,
+                                      const int16_t *w16, const int32_t *bias, const int32_t *mult, const int32_t *rsh,
+                                      const int32_t *lsh, int32_t *scratch, int8_t *out, const int words8)
 {
     /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
     const hil_opt_conv_t pcopy = *params;
@@ -328,7 +458,15 @@ HIL_OPT_FN void hil_opt_dw_dsp(const hil_opt_conv_t *params, const int8_t *in, c
                             const int32_t ky = t / kw, kx = t - (t / kw) * kw;
                             const uint32_t x = hil_load32(base + (ky * p->dil_h * p->in_w + kx * p->dil_w) * C + g);
                             const uint32_t x02 = hil_sxtb16(x), x13 = hil_sxtb16_ror8(x);
-                            const uint32_t w0 = wt[t * (C / 2)], w1 = wt[t * (C / 2) + 1];
+                            uint32_t w0, w1;
+                            if (words8) { /* the 1HWC filter's word of these 4 channels (prefer size) */
+                                const uint32_t w = hil_load32(w8 + t * C + g);
+                                w0 = hil_sxtb16(w);
+                                w1 = hil_sxtb16_ror8(w);
+                            } else {
+                                w0 = wt[t * (C / 2)];
+                                w1 = wt[t * (C / 2) + 1];
+                            }
                             a0 = hil_smlabb(x02, w0, a0);
                             a2 = hil_smlatt(x02, w0, a2);
                             a1 = hil_smlabb(x13, w1, a1);
@@ -352,10 +490,13 @@ HIL_OPT_FN void hil_opt_dw_dsp(const hil_opt_conv_t *params, const int8_t *in, c
                         for (int32_t t = 0; t < taps; ++t, wt += C / 2) {
                             const uint32_t x = hil_load32(tp[t] + g);
                             const uint32_t x02 = hil_sxtb16(x), x13 = hil_sxtb16_ror8(x);
-                            a0 = hil_smlabb(x02, wt[0], a0);
-                            a2 = hil_smlatt(x02, wt[0], a2);
-                            a1 = hil_smlabb(x13, wt[1], a1);
-                            a3 = hil_smlatt(x13, wt[1], a3);
+                            const uint32_t w = words8 ? hil_load32(w8 + t * C + g) : 0;
+                            const uint32_t w0 = words8 ? hil_sxtb16(w) : wt[0];
+                            const uint32_t w1 = words8 ? hil_sxtb16_ror8(w) : wt[1];
+                            a0 = hil_smlabb(x02, w0, a0);
+                            a2 = hil_smlatt(x02, w0, a2);
+                            a1 = hil_smlabb(x13, w1, a1);
+                            a3 = hil_smlatt(x13, w1, a3);
                         }
                         out[g] = hil_opt_out(p, a0, g, mult, rsh, lsh);
                         out[g + 1] = hil_opt_out(p, a1, g + 1, mult, rsh, lsh);
@@ -370,6 +511,20 @@ HIL_OPT_FN void hil_opt_dw_dsp(const hil_opt_conv_t *params, const int8_t *in, c
             }
         }
     }
+}
+
+HIL_OPT_FN void hil_opt_dw_dsp(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8, const int16_t *w16,
+                               const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                               int32_t *scratch, int8_t *out)
+{
+    hil_opt_dw_dsp_body(params, in, w8, w16, bias, mult, rsh, lsh, scratch, out, 0);
+}
+
+HIL_OPT_FN void hil_opt_dw_dsp8(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8, const int16_t *w16,
+                                const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                                int32_t *scratch, int8_t *out)
+{
+    hil_opt_dw_dsp_body(params, in, w8, w16, bias, mult, rsh, lsh, scratch, out, 1);
 }
 
 #endif /* HIL_OPT_DSP_H */
