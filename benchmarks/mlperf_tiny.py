@@ -117,13 +117,15 @@ def _manifest(path: Path, core: str | None) -> dict:
     return json.loads((generate_cached(path, None, None, core).out_dir / "model.json").read_text())
 
 
-def measure(name: str, board_name: str, opt: str) -> dict:
+def measure(name: str, board_name: str, opt: str, prefer: str) -> dict:
+    """One row: the shipping firmware of `name` on `board_name` with the generator's `prefer`."""
     path = model_path(name)
     board = bench_board("m0plus-big" if board_name == "m0plus" else board_name)
-    run = shipping_run(path, board, opt, "board")
-    fast, portable = _manifest(path, board.core), _manifest(path, None)
+    target = f"{board.core}:{prefer}"
+    run = shipping_run(path, board, opt, target)
+    fast, portable = _manifest(path, target), _manifest(path, None)
     insn = run.count_per_inference
-    row = {"model": name, "board": board_name, "kernels": fast["target"], "opt": opt, "insn": insn,
+    row = {"model": name, "board": board_name, "kernels": fast["target"], "prefer": prefer, "opt": opt, "insn": insn,
            "insn/MAC": insn / fast["macs"], "MACs": fast["macs"], "constants B": fast["weight_bytes"],
            "portable constants B": portable["weight_bytes"],
            "constants ratio": fast["weight_bytes"] / portable["weight_bytes"],
@@ -147,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.models.split(","):
         for board in args.boards.split(","):
-            rows.append(measure(name, board, args.opt))
-            print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+            # the preference only changes the DSP cores' kernels
+            for prefer in ("speed", "size") if board in ("m4", "m7") else ("speed",):
+                rows.append(measure(name, board, args.opt, prefer))
+                print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
     print()
     print(pd.DataFrame(rows).to_string(index=False))
     return 0

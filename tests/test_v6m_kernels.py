@@ -253,3 +253,25 @@ def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, tmp_path: Path) 
         out, _ = dev.invoke(b"\0" * 4)
     bad_dw, bad_conv, n = struct.unpack("<III", out)
     assert n == total and (bad_dw, bad_conv) == (0, 0)
+
+
+def test_asm_offsets_are_checked_at_compile_time(tmp_path: Path) -> None:
+    """The hand-written v6-M functions read their argument blocks at literal offsets: moving a field
+    must fail the build (the _Static_assert beside the struct), not corrupt the run."""
+    import subprocess
+
+    from harness.codegen.emitter import KERNEL_DIR
+
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h"):
+        (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
+    (tmp_path / "t.c").write_text('#include "opt_v6m.h"\nint hil_t;\n')
+    cmd = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+           "-c", "t.c", "-o", "t.o"]
+    assert subprocess.run(cmd, cwd=tmp_path, capture_output=True).returncode == 0
+    header = (tmp_path / "opt_v6m.h").read_text()
+    moved = header.replace("    int32_t lo, hi;     /* 28, 32: activation bounds */",
+                           "    int32_t pad, lo, hi; /* a field inserted before lo */")
+    assert moved != header
+    (tmp_path / "opt_v6m.h").write_text(moved)
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode != 0 and "hil_v6m_g8_t.lo is read at offset 28 by the assembly" in r.stderr
