@@ -24,3 +24,12 @@ def test_model_bitexact(builder, quant, target, tflite_model, tmp_path):
 
 def test_har_float32(tflite_model, tmp_path):
     compare(tflite_model("har_cnn1d", "float32"), tmp_path, n_random=8)
+
+
+@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m0plus"])
+def test_wide_residual_add(target, tflite_model, tmp_path):
+    """A residual ADD of 2,048 elements: the optimized targets tabulate both inputs' terms
+    (arith_addsub_lut_s8.c), the portable build keeps hil_add_s8; both bit-exact."""
+    compare(tflite_model("residual_block", "int8", in_shape=(16, 16, 8)), tmp_path, n_random=6, seed=11, target=target)
+    uses_lut = "hil_addsub_lut_s8(" in (tmp_path / "gen" / "model.c").read_text()
+    assert uses_lut == (target is not None)
