@@ -34,6 +34,7 @@ TARGETS = tuple(FAMILIES)
 PREFER = ("size", "speed")
 DEFAULT_PREFER = "speed"
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
+RING_LIMIT = 8192  # bytes of padded input rows the DSP depthwise ring may take (VWW's 3x3x256 rows: 7,680)
 MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h
 
 
@@ -284,7 +285,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
         span = (g["k_h"] - 1) * g["dil_h"] + 1
         ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
-        if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= SCRATCH_LIMIT:
+        if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= RING_LIMIT:
             # padded input rows in a ring: no bounds checks, natively in place; one constant stream
             scratch = max(scratch, -(-ring // 4))
             if w8:  # per 4 channels a tap's 4 int8 weights as one word (the filter's own bytes)
