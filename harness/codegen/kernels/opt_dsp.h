@@ -47,16 +47,37 @@ HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst)
 #define HIL_LDRD_PI(lo, hi, ptr) do { (lo) = (ptr)[0]; (hi) = (ptr)[1]; (ptr) += 2; } while (0)
 #define HIL_LDRD_PI16(lo, hi, ptr) do { (lo) = (ptr)[0]; (hi) = (ptr)[1]; (ptr) += 4; } while (0)
 #endif
+/* One step's weights of a channel pair: two LDRD of 16-bit pairs, or one LDRD of int8 words + 4 SXTB16. */
+#define HIL_OPT_WEIGHTS(y0, y1, v0, v1, pw, w8)                                                    \
+    do {                                                                                           \
+        if (w8) {                                                                                  \
+            uint32_t wa_, wb_;                                                                     \
+            HIL_LDRD_PI(wa_, wb_, pw);                                                             \
+            (y0) = hil_sxtb16(wa_);                                                                \
+            (y1) = hil_sxtb16_ror8(wa_);                                                           \
+            (v0) = hil_sxtb16(wb_);                                                                \
+            (v1) = hil_sxtb16_ror8(wb_);                                                           \
+        } else {                                                                                   \
+            HIL_LDRD_PI(y0, y1, pw);                                                               \
+            HIL_LDRD_PI(v0, v1, pw);                                                               \
+        }                                                                                          \
+    } while (0)
 
-/* The row pair in `col` (interleaved as above) times all output channels. w: per channel pair a
- * block of kp words, per step (wa, wa', wb, wb'); an odd last channel is paired with zeros. */
-HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, int32_t two, const uint32_t *w,
-                                const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
-                                int8_t *o0, int8_t *o1)
+/* The row pair in `col` (interleaved as above) times all output channels. w (w8 = 0, prefer speed):
+ * per channel pair a block of kp words, per step (wa, wa', wb, wb') of 16-bit pairs; w8 = 1 (prefer
+ * size): per channel pair kp / 2 words, per step (wa, wb) of 4 int8 in input order, which SXTB16 /
+ * SXTB16 ROR 8 unpack into the (0,2), (1,3) pairs the rows were widened into (the unpack shared by
+ * both rows). An odd last channel is paired with zeros. Per 16 MACs: 4 LDRD + 8 SMLAD (speed),
+ * 3 LDRD + 4 SXTB16 + 8 SMLAD (size). Force-inlined: w8 is a constant in each caller. */
+static inline __attribute__((always_inline)) void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col,
+                                                                 int32_t two, const uint32_t *w, const int32_t *bias,
+                                                                 const int32_t *mult, const int32_t *rsh,
+                                                                 const int32_t *lsh, int8_t *o0, int8_t *o1,
+                                                                 const int w8)
 {
     const int32_t kp = p->kp, n = p->out_c;
     for (int32_t c = 0; c < n; c += 2) {
-        const uint32_t *pa = col, *pw = w + c * (kp / 2);
+        const uint32_t *pa = col, *pw = w + c * (kp / (w8 ? 4 : 2));
         int32_t s00 = bias[c], s01 = bias[c + 1];
         int32_t s10 = s00, s11 = s01;
         if (!two) { /* one row (FC with batch 1, a last odd row): 3 LDRD + 4 SMLAD per 8 MACs */
@@ -64,8 +85,7 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
             for (int32_t i = 0; i < kp; i += 4) {
                 uint32_t x0, x1, y0, y1, v0, v1;
                 HIL_LDRD_PI16(x0, x1, pa);
-                HIL_LDRD_PI(y0, y1, pw);
-                HIL_LDRD_PI(v0, v1, pw);
+                HIL_OPT_WEIGHTS(y0, y1, v0, v1, pw, w8);
                 s00 = hil_smlad(x0, y0, s00);
                 s00 = hil_smlad(x1, y1, s00);
                 s01 = hil_smlad(x0, v0, s01);
@@ -77,14 +97,13 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
             }
             continue;
         }
-        /* 4 LDRD + 8 SMLAD per 16 MACs; at -O2 fully unrolled for the usual depths (<= 64) */
+        /* at -O2 fully unrolled for the usual depths (<= 64) */
         HIL_OPT_UNROLL_K
         for (int32_t i = 0; i < kp; i += 4) {
             uint32_t x0, x1, z0, z1, y0, y1, v0, v1;
             HIL_LDRD_PI(x0, x1, pa);
             HIL_LDRD_PI(z0, z1, pa);
-            HIL_LDRD_PI(y0, y1, pw);
-            HIL_LDRD_PI(v0, v1, pw);
+            HIL_OPT_WEIGHTS(y0, y1, v0, v1, pw, w8);
             s00 = hil_smlad(x0, y0, s00);
             s10 = hil_smlad(z0, y0, s10);
             s00 = hil_smlad(x1, y1, s00);
@@ -107,64 +126,7 @@ HIL_OPT_INL void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
     }
 }
 
-/* hil_opt_mm_dsp with int8 weights (hil_opt_conv_dsp8, prefer size: flash as the portable build's). w: per channel
- * pair, per step of 4 inputs, (wa, wb) words of 4 int8 in input order: SXTB16 / SXTB16 ROR 8 give
- * the pairs (w0,w2), (w1,w3) the rows were widened into. The unpack (4 per 16 MACs) is shared by
- * both rows: 3 LDRD + 4 SXTB16 + 8 SMLAD per 16 MACs. */
-HIL_OPT_INL void hil_opt_mm8_dsp(const hil_opt_conv_t *p, const uint32_t *col, int32_t two, const uint32_t *w,
-                                 const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
-                                 int8_t *o0, int8_t *o1)
-{
-    const int32_t kp = p->kp, n = p->out_c;
-    for (int32_t c = 0; c < n; c += 2) {
-        const uint32_t *pa = col, *pw = w + c * (kp / 4);
-        int32_t s00 = bias[c], s01 = bias[c + 1];
-        int32_t s10 = s00, s11 = s01;
-        if (!two) { /* one row: 2 LDRD + 4 SXTB16 + 4 SMLAD per 8 MACs */
-            HIL_OPT_UNROLL
-            for (int32_t i = 0; i < kp; i += 4) {
-                uint32_t x0, x1, wa, wb;
-                HIL_LDRD_PI16(x0, x1, pa);
-                HIL_LDRD_PI(wa, wb, pw);
-                s00 = hil_smlad(x0, hil_sxtb16(wa), s00);
-                s00 = hil_smlad(x1, hil_sxtb16_ror8(wa), s00);
-                s01 = hil_smlad(x0, hil_sxtb16(wb), s01);
-                s01 = hil_smlad(x1, hil_sxtb16_ror8(wb), s01);
-            }
-            o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
-            if (c + 1 < n) {
-                o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
-            }
-            continue;
-        }
-        HIL_OPT_UNROLL_K
-        for (int32_t i = 0; i < kp; i += 4) {
-            uint32_t x0, x1, z0, z1, wa, wb;
-            HIL_LDRD_PI(x0, x1, pa);
-            HIL_LDRD_PI(z0, z1, pa);
-            HIL_LDRD_PI(wa, wb, pw);
-            const uint32_t y0 = hil_sxtb16(wa), y1 = hil_sxtb16_ror8(wa);
-            const uint32_t v0 = hil_sxtb16(wb), v1 = hil_sxtb16_ror8(wb);
-            s00 = hil_smlad(x0, y0, s00);
-            s10 = hil_smlad(z0, y0, s10);
-            s00 = hil_smlad(x1, y1, s00);
-            s10 = hil_smlad(z1, y1, s10);
-            s01 = hil_smlad(x0, v0, s01);
-            s11 = hil_smlad(z0, v0, s11);
-            s01 = hil_smlad(x1, v1, s01);
-            s11 = hil_smlad(z1, v1, s11);
-        }
-        o0[c] = hil_opt_out(p, s00, c, mult, rsh, lsh);
-        o1[c] = hil_opt_out(p, s10, c, mult, rsh, lsh);
-        if (c + 1 < n) {
-            o0[c + 1] = hil_opt_out(p, s01, c + 1, mult, rsh, lsh);
-            o1[c + 1] = hil_opt_out(p, s11, c + 1, mult, rsh, lsh);
-        }
-    }
-}
-
-/* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp, or with
- * w8 hil_opt_mm8_dsp); bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
+/* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp, per w8); bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
 #define HIL_OPT_BODY static inline __attribute__((always_inline, unused)) /* specialised per weight width */
 HIL_OPT_BODY void hil_opt_conv_dsp_body(const hil_opt_conv_t *params, const int8_t *in, const void *w,
                                         const int32_t *bias, const int32_t *mult, const int32_t *rsh,
@@ -191,13 +153,8 @@ HIL_OPT_BODY void hil_opt_conv_dsp_body(const hil_opt_conv_t *params, const int8
                 hil_opt_widen_dsp(tmp, p->k, col + 2);
             }
         }
-        if (w8) {
-            hil_opt_mm8_dsp(p, col, two, (const uint32_t *)w, bias, mult, rsh, lsh, out + r * p->out_c,
-                            out + (r + 1) * p->out_c);
-        } else {
-            hil_opt_mm_dsp(p, col, two, (const uint32_t *)w, bias, mult, rsh, lsh, out + r * p->out_c,
-                           out + (r + 1) * p->out_c);
-        }
+        hil_opt_mm_dsp(p, col, two, (const uint32_t *)w, bias, mult, rsh, lsh, out + r * p->out_c,
+                       out + (r + 1) * p->out_c, w8);
     }
 }
 
