@@ -151,7 +151,7 @@ def measure(name: str, board_name: str, opt: str, prefer: str) -> dict:
            "arena B": fast["arena_bytes"], "scratch B": fast["scratch_bytes"],
            "bit-exact": exact}
     if board_name in TARGET_FACTOR:
-        cycles, engine = PUBLISHED[name][0 if board_name == "m4" else 1]
+        cycles, _engine = PUBLISHED[name][0 if board_name == "m4" else 1]
         row["published cycles"] = cycles
         row["target insn"] = TARGET_FACTOR[board_name] * cycles
         row["speed target"] = "met" if insn <= row["target insn"] else "NOT met"

@@ -9,7 +9,7 @@ the portable kernels; anything the fast kernels do not cover falls back to them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

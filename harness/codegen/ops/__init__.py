@@ -100,7 +100,7 @@ class OpCode:
     scratch_words: int = 0  # words of the shared hil_scratch buffer the kernel uses (im2col rows, tables)
     ring_bytes: int = 0  # bytes of the shared hil_ring buffer (an in-place layer's waiting output rows)
 
-    def needs(self, *, scratch_words: int = 0, ring_bytes: int = 0) -> "OpCode":
+    def needs(self, *, scratch_words: int = 0, ring_bytes: int = 0) -> OpCode:
         """This OpCode with at least that much scratch / ring (the larger of each); returns self."""
         self.scratch_words = max(self.scratch_words, int(scratch_words))
         self.ring_bytes = max(self.ring_bytes, int(ring_bytes))
