@@ -6,6 +6,7 @@ multiplier 2, per-channel and per-tensor weights)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -35,34 +36,54 @@ def _vectors(path: Path, n: int, seed: int = 0) -> list[bytes]:
     return out + [bytes([0x80]) * size, bytes([0x7F]) * size]
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m7", "m33", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m7", "m7:size", "m33", "m0plus"])
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     path = ROOT / SUITES[suite]
-    board = load_board(board_name)
-    run = run_model(path, board, _vectors(path, 3), target="board")
+    name, _, prefer = board_name.partition(":")
+    board = load_board(name)
+    run = run_model(path, board, _vectors(path, 3), target=f"{board.core}:{prefer}" if prefer else "board")
     assert run.bitexact == 1.0
     manifest = (Path(run.firmware.model_dir) / "model.json").read_text()
     assert f'"target": "{board.core}"' in manifest
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
                                             ("dense_chain", "int8"), ("ds_cnn", "int8_pt"), ("pool_chain", "int8"),
                                             ("inplace_chain", "int8")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
+    """"m4:size": the M4 with the int8-weight kernels (prefer size)."""
     path = cg_models.model_path(builder, quant)
-    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=3), target="board")
+    name, _, prefer = board_name.partition(":")
+    board = load_board(name)
+    target = f"{board.core}:{prefer}" if prefer else "board"
+    run = run_model(path, board, _vectors(path, 2, seed=3), target=target)
     assert run.bitexact == 1.0
+    text = (Path(run.firmware.model_dir) / "model.c").read_text()
+    if prefer and "hil_opt_conv_t" in text:  # the int8-weight kernels ran, and no 16-bit weights were emitted
+        assert re.search(r"hil_opt_(conv_dsp8|dwr8_s8|dw_dsp8)\(", text) and "opt_w16" not in text
+
+
+@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+def test_wide_residual_add_bitexact_on_the_core(board_name: str) -> None:
+    """The table ADD (arith_addsub_lut_s8.c) of a 2,048-element residual on the real cores."""
+    path = cg_models.model_path("residual_block", "int8", in_shape=(16, 16, 8))
+    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=5), target="board")
+    assert run.bitexact == 1.0
+    assert "hil_addsub_lut_s8(" in (Path(run.firmware.model_dir) / "model.c").read_text()
 
 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
-@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus"])
 def test_in_place_layers_bitexact_on_the_core(board_name: str, opt: str) -> None:
     """The planner's in-place layers (native depthwise / 1x1 kernels, the row ring for the rest)
     on the real instruction sets, at both optimisation levels (their code paths differ)."""
     path = cg_models.model_path("inplace_chain", "int8")
-    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=4), target="board", opt=opt)
+    name, _, prefer = board_name.partition(":")
+    board = load_board(name)
+    target = f"{board.core}:{prefer}" if prefer else "board"
+    run = run_model(path, board, _vectors(path, 2, seed=4), target=target, opt=opt)
     assert run.bitexact == 1.0
     manifest = (Path(run.firmware.model_dir) / "model.json").read_text()
     assert '"inplace_ops": [\n    1,' in manifest
@@ -82,8 +103,13 @@ def test_generated_layout_differs_per_target(tmp_path: Path) -> None:
     dsp = generate(path, tmp_path / "m4", target="cortex-m4")
     v6m = generate(path, tmp_path / "m0", target="cortex-m0plus")
     portable = generate(path, tmp_path / "p")
-    assert "opt_dsp.h" in dsp.files and "opt_v6m.h" in v6m.files and "opt_s8.h" not in portable.files
+    assert "opt_dsp.h" in dsp.files and "opt_v6m.h" in v6m.files and "opt_common.h" not in portable.files
     assert "hil_w_op0_opt_w16" in (tmp_path / "m4" / "model.c").read_text()  # 16-bit pairs for SMLAD
+    small = generate(path, tmp_path / "m4s", target="cortex-m4", prefer="size")
+    assert "hil_w_op0_opt_w8" in (tmp_path / "m4s" / "model.c").read_text()  # int8 words, SXTB16
+    assert small.weight_bytes <= portable.weight_bytes < dsp.weight_bytes
+    with pytest.raises(HilError, match="unknown preference"):
+        generate(path, tmp_path / "y", target="cortex-m4:fast")
     with pytest.raises((HilError, ValueError), match="unknown codegen target"):
         generate(path, tmp_path / "x", target="cortex-z9")
 
@@ -108,7 +134,7 @@ REQUANT_MODEL_C = r"""
 #include <string.h>
 #include "model.h"
 #include "hil_fixedpoint.h"
-#include "opt_s8.h"
+#include HIL_OPT_HEADER
 void hil_model_reset(void) {}
 static const int32_t edges[] = {0, 1, -1, 2, -2, 0x7fffffff, (int32_t)0x80000000, 0x40000000, -0x40000000,
                                 0xffff, -0x10000, 0x10000, 12345, -12345, 0x3fffffff, -0x3fffffff};
@@ -151,12 +177,12 @@ def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tm
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_s8.h"):
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_common.h", f"opt_{family}.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
-    (tmp_path / "model.c").write_text(f"#define HIL_OPT_{family.upper()} 1\n" + REQUANT_MODEL_C)
+    (tmp_path / "model.c").write_text(f'#define HIL_OPT_HEADER "opt_{family}.h"\n' + REQUANT_MODEL_C)
     board = load_board(board_name)
-    fw = build_firmware(board, tmp_path, defines={f"HIL_OPT_{family.upper()}": 1})
+    fw = build_firmware(board, tmp_path)
     with open_device(board, fw.elf, timeout=60) as dev:
         for seed in (1, 0x9E3779B9):
             out, _ = dev.invoke(struct.pack("<II", seed, 20000))
@@ -177,12 +203,15 @@ def test_optimized_code_cross_compiles_with_werror(cpu: str, tmp_path: Path) -> 
     """-O2 (inlined, asm blocks) and -Os (out of line), either asm syntax mode, C99, -Werror."""
     import subprocess
 
-    for builder, quant in (("ds_cnn", "int8_pt"), ("conv_chain", "int8"), ("dense_chain", "int8")):
-        d = generate(cg_models.model_path(builder, quant), tmp_path / f"{builder}-{quant}", target=cpu).out_dir
+    cases = [(b, q, pf) for b, q in (("ds_cnn", "int8_pt"), ("conv_chain", "int8"), ("dense_chain", "int8"))
+             for pf in ("speed", "size")]
+    for builder, quant, prefer in cases:
+        d = generate(cg_models.model_path(builder, quant), tmp_path / f"{builder}-{quant}-{prefer}", target=cpu,
+                     prefer=prefer).out_dir
         srcs = sorted(str(p) for p in d.glob("*.c"))
         for opt in ("-O2", "-Os"):
             for syntax in ([], ["-masm-syntax-unified"]):
-                work = tmp_path / f"o-{builder}-{opt}-{len(syntax)}"
+                work = tmp_path / f"o-{builder}-{prefer}-{opt}-{len(syntax)}"
                 work.mkdir()
                 cmd = ["arm-none-eabi-gcc", *XCPUS[cpu], "-std=c99", opt, *syntax, "-Wall", "-Wextra", "-Werror",
                        "-ffreestanding", "-I", str(d), "-c", *srcs]

@@ -135,7 +135,7 @@ static uint32_t dw_case{i}(void)
     static int8_t buf[{(H + 1) * row}], sep[{H * row}];
     uint32_t bad = 0;
     const hil_opt_conv_t full = {_params(**common, in_h=H, out_h=H, pad_h=1)};
-    hil_opt_dw_s8(&full, dx{i}, dw8_{i}, (const int16_t *)(const void *)dw32_{i}, db{i}, dm{i}, dr{i}, dt{i},
+    hil_opt_dw_v6m(&full, dx{i}, dw8_{i}, (const int16_t *)(const void *)dw32_{i}, db{i}, dm{i}, dr{i}, dt{i},
                   scratch, buf);
     for (int j = 0; j < {H * row}; ++j) bad += buf[j] != dref{i}[j];
     memcpy(buf + {row}, dx{i}, {H * row});
@@ -145,7 +145,7 @@ static uint32_t dw_case{i}(void)
         p.out_h = 1;
         p.in_h = last - first + 1;
         p.pad_h = oy > 0 ? 0 : 1;
-        hil_opt_dw_s8(&p, buf + {row} * (first + 1), dw8_{i}, (const int16_t *)(const void *)dw32_{i}, db{i}, dm{i},
+        hil_opt_dw_v6m(&p, buf + {row} * (first + 1), dw8_{i}, (const int16_t *)(const void *)dw32_{i}, db{i}, dm{i},
                       dr{i}, dt{i}, scratch, {dst});
     }}
     for (int j = 0; j < {H * row}; ++j) bad += {check}[j] != dref{i}[j];
@@ -193,7 +193,7 @@ def _conv_c(i: int, d: dict) -> str:
     if kh == 1:
         body = f"""    const hil_opt_conv_t p = {_params(**common, rows=H * W, direct=1, in_h=H, out_h=H)};
     memcpy(buf, cx{i}, {H * W * Ci});
-    hil_opt_conv_s8(&p, buf, cw{i}, cb{i}, cm{i}, cr{i}, ct{i}, scratch, buf);
+    hil_opt_conv_v6m(&p, buf, cw{i}, cb{i}, cm{i}, cr{i}, ct{i}, scratch, buf);
 """
     else:
         body = f"""    const int8_t *in = cx{i};
@@ -203,7 +203,7 @@ def _conv_c(i: int, d: dict) -> str:
         hil_opt_conv_t p = {_params(**common, rows=W, in_h=1, out_h=1)};
         p.in_h = last - first + 1;
         p.pad_h = {pad} - (oy - first);
-        hil_opt_conv_s8(&p, in + {W * Ci} * first, cw{i}, cb{i}, cm{i}, cr{i}, ct{i}, scratch, buf + {W * n} * oy);
+        hil_opt_conv_v6m(&p, in + {W * Ci} * first, cw{i}, cb{i}, cm{i}, cr{i}, ct{i}, scratch, buf + {W * n} * oy);
     }}
 """
     return src + f"""
@@ -224,7 +224,7 @@ def _firmware_source(seed: int, in_place: bool) -> tuple[str, int]:
     convs = [_conv_case(rng, 5, 3, 16, 16, 1), _conv_case(rng, 4, 5, 3, 8, 3), _conv_case(rng, 3, 3, 5, 16, 3)]
     scratch = max(max(14 * ((d["H"] + 5) & ~3) for d in dws) // 4 + 11,
                   max(((-(-d["kh"] ** 2 * d["Ci"] // 4) * 4) * 9 // 4) for d in convs) + 64)
-    src = ('#define HIL_OPT_V6M 1\n#include <stdint.h>\n#include <string.h>\n#include "model.h"\n#include "opt_s8.h"\n'
+    src = ('#include <stdint.h>\n#include <string.h>\n#include "model.h"\n#include "opt_v6m.h"\n'
            f"static int32_t scratch[{scratch}];\nvoid hil_model_reset(void) {{}}\n")
     src += "".join(_dw_c(i, d, in_place) for i, d in enumerate(dws)) + "".join(_conv_c(i, d) for i, d in enumerate(convs))
     total = sum(d["ref"].size for d in dws) * 2 + sum(d["ref"].size for d in convs)
@@ -242,14 +242,36 @@ def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, tmp_path: Path) 
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_s8.h"):
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     src, total = _firmware_source(seed=8, in_place=True)  # the plane path runs in place at -O2 and -Os
     (tmp_path / "model.h").write_text(MODEL_H)
     (tmp_path / "model.c").write_text(src)
     board = load_board("m0plus")
-    fw = build_firmware(board, tmp_path, opt=opt, defines={"HIL_OPT_V6M": 1})
+    fw = build_firmware(board, tmp_path, opt=opt)
     with open_device(board, fw.elf, timeout=60) as dev:
         out, _ = dev.invoke(b"\0" * 4)
     bad_dw, bad_conv, n = struct.unpack("<III", out)
     assert n == total and (bad_dw, bad_conv) == (0, 0)
+
+
+def test_asm_offsets_are_checked_at_compile_time(tmp_path: Path) -> None:
+    """The hand-written v6-M functions read their argument blocks at literal offsets: moving a field
+    must fail the build (the _Static_assert beside the struct), not corrupt the run."""
+    import subprocess
+
+    from harness.codegen.emitter import KERNEL_DIR
+
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h"):
+        (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
+    (tmp_path / "t.c").write_text('#include "opt_v6m.h"\nint hil_t;\n')
+    cmd = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+           "-c", "t.c", "-o", "t.o"]
+    assert subprocess.run(cmd, cwd=tmp_path, capture_output=True, check=False).returncode == 0
+    header = (tmp_path / "opt_v6m.h").read_text()
+    moved = header.replace("    int32_t lo, hi;     /* 28, 32: activation bounds */",
+                           "    int32_t pad, lo, hi; /* a field inserted before lo */")
+    assert moved != header
+    (tmp_path / "opt_v6m.h").write_text(moved)
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert r.returncode != 0 and "hil_v6m_g8_t.lo is read at offset 28 by the assembly" in r.stderr

@@ -63,7 +63,8 @@ class GeneratedModel:
 
 def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = None,
              state: list[tuple[int, int]] | None = None, state_init: bytes | None = None,
-             pack_weights: bool = True, target: str | None = None, in_place: bool = True) -> GeneratedModel:
+             pack_weights: bool = True, target: str | None = None, in_place: bool = True,
+             prefer: str | None = None) -> GeneratedModel:
     """Read, plan and emit `model_path` into `out_dir` (replaced atomically; untouched on error).
 
     `state` lists (input index, output index) pairs of a streaming model's explicit state: the
@@ -72,14 +73,17 @@ def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = 
     flash and unpacked by the kernels (harness/codegen/packing.py); False keeps int8 filters.
     `target`: the core (e.g. "cortex-m4", "cortex-m0plus"; None = portable C) whose optimized
     int8 conv/FC kernels to use (harness/codegen/optimized.py); results are bit-exact either way.
-    `in_place`: same-shape convolutions may write their output over their input (planner.py)."""
+    `in_place`: same-shape convolutions may write their output over their input (planner.py).
+    `prefer`: "size" keeps the optimized kernels' weights int8-sized in flash, "speed" (default)
+    lets the DSP cores store them as 16-bit pairs (faster, twice the weight flash); the target
+    may say it too ("cortex-m4:size")."""
     from harness.codegen.emitter import emit, write_atomically
     from harness.codegen.reader import read_tflite
 
     if name is not None:
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "model"  # it becomes a C string and file names
     graph = read_tflite(model_path, name=name)
-    emitted = emit(graph, pack_weights=pack_weights, target=target, in_place=in_place)
+    emitted = emit(graph, pack_weights=pack_weights, target=target, in_place=in_place, prefer=prefer)
     files, m = emitted.files, emitted.manifest
     if state:
         from harness.codegen.state import StatePair, add_state
@@ -102,6 +106,9 @@ def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default=None,
                         help="core whose optimized kernels to use: cortex-m4, cortex-m7, cortex-m33, cortex-m0plus, "
                              "... (default: portable C)")
+    parser.add_argument("--prefer", choices=("size", "speed"), default=None,
+                        help="flash/speed trade-off of the optimized kernels: size (weights int8-sized in flash) "
+                             "or speed (default; DSP cores: 16-bit weight pairs, twice the weight flash)")
     parser.add_argument("--no-in-place", dest="in_place", action="store_false",
                         help="give every activation its own arena block (default: same-shape convolutions "
                              "write their output over their input)")
@@ -122,7 +129,7 @@ def run_codegen(args: argparse.Namespace) -> int:
     try:
         gm = generate(args.model, args.out, name=args.name, state=_state_pairs(args.state) or None,
                       pack_weights=getattr(args, "pack_weights", True), target=getattr(args, "target", None),
-                      in_place=getattr(args, "in_place", True))
+                      in_place=getattr(args, "in_place", True), prefer=getattr(args, "prefer", None))
     except HilError as e:
         print(f"hil codegen: {e}", file=sys.stderr)
         return 2

@@ -105,13 +105,16 @@ def check_supported(graph: Graph) -> None:
 
 
 def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, target: str | None = None,
-         in_place: bool = True) -> Emitted:
+         in_place: bool = True, prefer: str | None = None) -> Emitted:
     """Produce the file contents (in memory) for `graph`.
 
-    `pack_weights`: conv/FC filters on a 4-/2-bit grid are stored packed (harness/codegen/packing.py)."""
-    from harness.codegen.optimized import family
+    `pack_weights`: conv/FC filters on a 4-/2-bit grid are stored packed (harness/codegen/packing.py).
+    `prefer`: "size" (int8-sized weights) or "speed" (optimized.PREFER, DEFAULT_PREFER); a target
+    "core:size" says the same."""
+    from harness.codegen.optimized import family, resolve_prefer
 
     family(target)  # unknown target names fail before anything is written
+    prefer = resolve_prefer(target, prefer)
     check_supported(graph)
     plan = plan or plan_memory(graph, in_place=in_place)
     const_arrays: dict[str, np.ndarray] = {}
@@ -139,7 +142,9 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
             return f"((const {ct} *)(hil_in + {loc.offset}))"
         return f"(({ct} *)(hil_out + {loc.offset}))"
 
-    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights, "target": target, "inplace": plan.inplace})
+    ctx = EmitContext(graph, ptr, {"pack_weights": pack_weights, "target": target, "prefer": prefer},
+                      inplace=set(plan.inplace))
+    scratch_words = ring_bytes = 0  # the shared buffers: the largest need of any op
     kernels: list[str] = list(ALWAYS)
     blocks: list[str] = []
     layers: list[Layer] = []
@@ -151,6 +156,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
             blocks.append(f"    /* op {op.index} {op.opcode}: alias of tensor {op.inputs[0]}, no code */")
             continue
         oc: OpCode = spec.emit(op, graph, ctx)
+        scratch_words, ring_bytes = max(scratch_words, oc.scratch_words), max(ring_bytes, oc.ring_bytes)
         for name, arr in oc.constants.items():
             if not name.startswith("hil_w_") or name in used_names or name in const_arrays:
                 raise ValueError(f"op #{op.index} {op.opcode}: constant name {name!r} must be unique and start hil_w_")
@@ -181,9 +187,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
     outs = [_io_entry(graph.tensor(t), off) for t, off in zip(graph.outputs, plan.output_offsets)]
     files: dict[str, str] = {}
     files["model.h"] = _model_h(graph, ins, outs, in_bytes, out_bytes, plan, len(layers))
-    ring_bytes = int(ctx.options.get("ring_bytes", 0))
-    files["model.c"] = _model_c(graph, plan, kernels, const_arrays, blocks, const_names,
-                                int(ctx.options.get("scratch_words", 0)), ring_bytes)
+    files["model.c"] = _model_c(graph, plan, kernels, const_arrays, blocks, const_names, scratch_words, ring_bytes)
     for k in kernels:
         files[k] = (KERNEL_DIR / k).read_text()
     manifest = {
@@ -198,8 +202,9 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
         "arena_lower_bound": plan.lower_bound,
         "weight_bytes": weight_bytes,
         "macs": sum(layer.macs for layer in layers),
-        "target": target or "portable",
-        "scratch_bytes": 4 * int(ctx.options.get("scratch_words", 0)) + ring_bytes,
+        "target": (target or "portable").split(":")[0],
+        "prefer": prefer,
+        "scratch_bytes": 4 * scratch_words + ring_bytes,
         "inplace_ops": sorted(plan.inplace),
         "num_layers": len(layers),
         "layers": [vars(layer) for layer in layers],

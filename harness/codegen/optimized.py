@@ -3,11 +3,13 @@
 Why at generation time: the generator knows the core, every shape and every quantization
 parameter, so it can store the weights in the layout the core's instructions want (16-bit pairs
 for SMLAD on the DSP cores), fold the input zero point into the bias, and emit calls that the
-compiler specializes with constant loop bounds (kernels/opt_s8.h). Outputs stay bit-exact with
+compiler specializes with constant loop bounds (kernels/opt_dsp.h, opt_v6m.h). Outputs stay bit-exact with
 the portable kernels; anything the fast kernels do not cover falls back to them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,24 +26,60 @@ FAMILIES = {
     "cortex-m3": "portable",
 }
 TARGETS = tuple(FAMILIES)
+# the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" keeps
+# every weight int8-sized in flash (the DSP kernels unpack with SXTB16; constants <= the portable
+# build's), "speed" stores the DSP cores' weights as 16-bit pairs (8-35 % fewer instructions,
+# twice the weight flash). The default stays "speed": "size" would break the suites' M4
+# instruction budgets (har 77.7 k, kws 1.56 M) until its kernels block over more rows.
+PREFER = ("size", "speed")
+DEFAULT_PREFER = "speed"
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
-MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_s8.h
+RING_LIMIT = 8192  # bytes of padded input rows the DSP depthwise ring may take (VWW's 3x3x256 rows: 7,680)
+MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h
+
+
+def split_target(target: str | None) -> tuple[str | None, str | None]:
+    """"cortex-m4:speed" -> ("cortex-m4", "speed"); a bare core name -> (core, None)."""
+    if target is None:
+        return None, None
+    core, sep, prefer = target.partition(":")
+    if sep and prefer not in PREFER:
+        raise ConfigError(f"codegen target {target!r}: unknown preference {prefer!r}; use {' or '.join(PREFER)}",
+                          field="target", value=target)
+    return core, (prefer if sep else None)
 
 
 def family(target: str | None) -> str:
-    """'dsp', 'v6m' or 'portable' for a target name (None: portable)."""
-    if target is None:
+    """'dsp', 'v6m' or 'portable' for a target name (None: portable; "core:prefer" allowed)."""
+    core, _ = split_target(target)
+    if core is None:
         return "portable"
     try:
-        return FAMILIES[target]
+        return FAMILIES[core]
     except KeyError:
         raise ConfigError(f"unknown codegen target {target!r}; use one of: {', '.join(TARGETS)} "
-                          f"(a board's `core`)", field="target", value=target) from None
+                          f"(a board's `core`), optionally with :size or :speed", field="target",
+                          value=target) from None
+
+
+def resolve_prefer(target: str | None, prefer: str | None) -> str:
+    """The preference of a generation: the explicit one, else the target's suffix, else the default."""
+    _, suffix = split_target(target)
+    if prefer is not None and prefer not in PREFER:
+        raise ConfigError(f"unknown preference {prefer!r}; use {' or '.join(PREFER)}", field="prefer", value=prefer)
+    if prefer is not None and suffix is not None and prefer != suffix:
+        raise ConfigError(f"target {target!r} contradicts prefer={prefer!r}", field="prefer", value=prefer)
+    return prefer or suffix or DEFAULT_PREFER
+
+
+def _int8_words(ctx: EmitContext, fam: str) -> int:
+    """1 when this generation keeps the DSP weights int8 (prefer size), else 0."""
+    return int(fam == "dsp" and ctx.options.get("prefer", DEFAULT_PREFER) == "size")
 
 
 def _kernels(fam: str) -> list[str]:
-    # the selector first: it defines HIL_OPT_<family>; pooling.h: opt_s8.h's pool kernel includes it
-    return [f"opt_{fam}.h", "hil_simd.h", "pooling.h", "opt_s8.h"]
+    """The family's header and what it includes (pooling.h: the DSP average pool's parameters)."""
+    return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), f"opt_{fam}.h"]
 
 
 def _dsp_pairs(w: np.ndarray) -> np.ndarray:
@@ -54,6 +92,19 @@ def _dsp_pairs(w: np.ndarray) -> np.ndarray:
     out = out.reshape(rows, kp // 4, 4)[:, :, [0, 2, 1, 3]].reshape(rows, kp)
     assert out.min(initial=0) >= -32768 and out.max(initial=0) <= 32767
     return out.astype(np.int16)
+
+
+def _dsp_matrix8(w: np.ndarray) -> np.ndarray:
+    """[n, k] weights -> the int8 DSP matrix layout (prefer size): per pair of output channels, per
+    step of 4 input values, (wa, wb) words of 4 int8 in input order (SXTB16 / SXTB16 ROR 8 give the
+    (0,2), (1,3) pairs); k zero padded to a multiple of 4, an odd channel count padded with a zero
+    channel. One byte per weight, as the portable build's filter."""
+    n, k = w.shape
+    kp = -(-k // 4) * 4
+    full = np.zeros((n + n % 2, kp), np.int64)
+    full[:n, :k] = w
+    assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
+    return full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8).reshape(-1)
 
 
 def _dsp_matrix(w: np.ndarray) -> np.ndarray:
@@ -79,7 +130,7 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
     return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
 
 
-# v6-M split requantization (kernels/opt_s8.h, hil_v6m_rq): per channel 4 words
+# v6-M split requantization (kernels/opt_v6m.h, hil_v6m_rq): per channel 4 words
 # (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
 # acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs); b = the
 # bias the kernel starts its accumulator from.
@@ -149,7 +200,7 @@ def _requant(ctx: EmitContext, op: Op, mult: np.ndarray, shift: np.ndarray, n: i
     assert (mult >= 0).all(), "multipliers of positive scales are >= 0"
     lsh, rsh = np.maximum(shift, 0), np.maximum(-shift, 0)
     names = [ctx.const_name(op, "opt_mult"), ctx.const_name(op, "opt_rsh"), ctx.const_name(op, "opt_lsh")]
-    rs2 = int(bool((rsh >= 2).all()))  # both roundings fold into one high word (kernels/opt_s8.h)
+    rs2 = int(bool((rsh >= 2).all()))  # both roundings fold into one high word (kernels/opt_common.h)
     consts = {names[0]: mult.astype(np.int32), names[1]: (rsh - 2 * rs2).astype(np.int32)}
     has_ls = int((lsh > 0).any())
     if has_ls:
@@ -157,10 +208,6 @@ def _requant(ctx: EmitContext, op: Op, mult: np.ndarray, shift: np.ndarray, n: i
     else:
         names[2] = "(const int32_t *)0"
     return consts, {"has_lshift": has_ls, "has_rshift0": int((rsh == 0).any()), "rs2": rs2}, names
-
-
-def _use_scratch(ctx: EmitContext, words: int) -> None:
-    ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), words)
 
 
 def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult: np.ndarray, shift: np.ndarray,
@@ -190,12 +237,19 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
 
 
 def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
-    """Does hil_opt_dw_s8 take the v6-M channel-plane path (the same test as in opt_s8.h)? It
+    """Does hil_opt_dw_v6m take the channel-plane path (the same test as in opt_v6m.h)? It
     copies each channel's whole input plane before writing that channel's outputs, so the output
     may be the input itself: the planner's in-place layers then need no row ring."""
     return (fam == "v6m" and g["k_h"] == 3 and g["k_w"] == 3 and not flags["has_lshift"]
             and rq_names[2].startswith("hil_w_") and g["stride_h"] == 1 and g["stride_w"] == 1
             and g["dil_h"] == 1 and g["dil_w"] == 1 and g["out_w"] <= 12)
+
+
+def _matrix_layout(ctx: EmitContext, op: Op, fam: str, w8: int) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """The matrix kernels' weight array name and layout function for this family and preference."""
+    if fam == "dsp" and not w8:
+        return ctx.const_name(op, "opt_w16"), _dsp_matrix
+    return ctx.const_name(op, "opt_w8"), (_dsp_matrix8 if fam == "dsp" else _v6m_matrix)
 
 
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -205,6 +259,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     if fam == "portable" or w.dtype != "int8" or w.data is None:
         return None
     g = geom
+    scratch = 0  # words of hil_scratch this layer's kernel uses
     mult, shift = consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")]
     beff_name = ctx.const_name(op, "bias_eff")
     n = g["out_c"]
@@ -219,6 +274,8 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                                "stride_w", "dil_h", "dil_w", "pad_h", "pad_w")},
          "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
+    w8 = _int8_words(ctx, fam)
+    sfx = "8" if w8 else ""  # the int8-weight kernels: hil_opt_conv_dsp8, hil_opt_dwr8_s8, hil_opt_dw_dsp8
     out_consts = {beff_name: consts[beff_name], **rq}
     params = c_struct("hil_opt_conv_t", p)
     xin, yout = ctx.ptr(x.index), ctx.ptr(y.index)
@@ -228,11 +285,15 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
         span = (g["k_h"] - 1) * g["dil_h"] + 1
         ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
-        if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= SCRATCH_LIMIT:
+        if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= RING_LIMIT:
             # padded input rows in a ring: no bounds checks, natively in place; one constant stream
-            _use_scratch(ctx, -(-ring // 4))
-            pairs = _dsp_pairs(taps).reshape(len(taps), -1, 4)  # [tap, group of 4 channels, 4]
-            words = pairs.transpose(1, 0, 2).reshape(g["in_c"] // 4, -1).view(np.uint32).astype(np.int64)
+            scratch = max(scratch, -(-ring // 4))
+            if w8:  # per 4 channels a tap's 4 int8 weights as one word (the filter's own bytes)
+                quads = taps.astype(np.int8).reshape(len(taps), -1, 4).transpose(1, 0, 2)  # [group, tap, 4]
+                words = np.ascontiguousarray(quads).view("<u4").reshape(g["in_c"] // 4, -1).astype(np.int64)
+            else:
+                pairs = _dsp_pairs(taps).reshape(len(taps), -1, 4)  # [tap, group of 4 channels, 4]
+                words = pairs.transpose(1, 0, 2).reshape(g["in_c"] // 4, -1).view(np.uint32).astype(np.int64)
             per_ch = [np.asarray(out_consts[beff_name], np.int64), np.asarray(rq[rq_names[0]], np.int64),
                       np.asarray(rq[rq_names[1]], np.int64)]
             chans = np.stack([a.reshape(-1, 4) for a in per_ch], axis=1).reshape(g["in_c"] // 4, 12) & 0xFFFFFFFF
@@ -241,13 +302,14 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             dwr_consts = {stream: np.concatenate([words, chans], axis=1).astype(np.uint32).reshape(-1)}
             if lsh in rq:
                 dwr_consts[lsh] = rq[lsh]
-            code = f"{params}\nhil_opt_dwr_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
-            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True)
+            code = f"{params}\nhil_opt_dwr{sfx}_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
+            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True,
+                          scratch_words=scratch)
 
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
-        _use_scratch(ctx, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
+        scratch = max(scratch, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
-        if fam == "dsp" and g["in_c"] % 4 == 0:
+        if fam == "dsp" and g["in_c"] % 4 == 0 and not w8:  # (with w8 the filter's own words)
             w16 = ctx.const_name(op, "opt_w16")
             out_consts[w16] = _dsp_pairs(taps).reshape(-1)
         elif fam == "v6m" and taps.shape[0] == 9:
@@ -263,31 +325,30 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
                            rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
                            only_table=g["in_c"] % 2 == 0)
-                _use_scratch(ctx, plane // 4 + V6M_DWC_WORDS)
-        code = (f"{params}\nhil_opt_dw_s8(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
+                scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
+        code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
-                      inplace_safe=v6m_plane_dw(fam, g, flags, rq_names))
+                      inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
     words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
-    _use_scratch(ctx, words)
+    scratch = max(scratch, words)
     out_consts = _pad_even(out_consts)
-    wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
-    matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
+    wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
                    fields["output_offset"], flags, rq_names, out_consts)
-        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_s8.h)
+        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
-            _use_scratch(ctx, words + V6M_G8_WORDS)
-    code = (f"{params}\nhil_opt_conv_s8(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
+            scratch = max(scratch, words + V6M_G8_WORDS)
+    code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
     # input row r when rows are no wider out than in
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
-                  inplace_safe=bool(direct and n <= g["in_c"]))
+                  inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=scratch)
 
 
 def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -304,17 +365,17 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
-    _use_scratch(ctx, words)
+    scratch = words
     rq, flags, rq_names = _requant(ctx, op, consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")], n)
     beff_name = ctx.const_name(op, "bias_eff")
     p = {"rows": rows, "k": k, "kp": kp, "out_c": n, "direct": 1, "batches": rows, "in_h": 1, "in_w": 1,
          "in_c": k, "out_h": 1, "out_w": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
          "dil_w": 1, "pad_h": 0, "pad_w": 0, "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
+    w8 = _int8_words(ctx, fam)
     out_consts = {beff_name: consts[beff_name], **rq}
     out_consts = _pad_even(out_consts)
-    wname = ctx.const_name(op, "opt_w16" if fam == "dsp" else "opt_w8")
-    matrix = _dsp_matrix if fam == "dsp" else _v6m_matrix
+    wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
@@ -322,10 +383,11 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
                    fields["output_offset"], flags, rq_names, out_consts)
         if n % 8 == 0 and rq_names[2] in out_consts:
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
-            _use_scratch(ctx, words + V6M_G8_WORDS)
-    code = (f"{c_struct('hil_opt_conv_t', p)}\nhil_opt_conv_s8(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
+            scratch = max(scratch, words + V6M_G8_WORDS)
+    fn = f"hil_opt_conv_{fam}{'8' if w8 else ''}"
+    code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
-    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs)
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
 
 
 def optimized_avgpool(ctx: EmitContext, x: Tensor, y: Tensor, fields: dict, params: str, macs: int) -> OpCode | None:

@@ -111,11 +111,11 @@ def packed_conv(op: Op, ctx: EmitContext, w: Tensor, x: Tensor, y: Tensor, b: Te
         bias = ctx.ptr(b.index) if b is not None else "(const int32_t *)0"
         args = f"{bias}, {beff}, {mult}, {shift}"
     else:  # two channels' codes or one gathered window, in the model's shared scratch buffer
-        ctx.options["scratch_words"] = max(int(ctx.options.get("scratch_words", 0)), -(-3 * w_size // 4))
         args = f"{beff}, {mult}, {shift}, (int8_t *)hil_scratch"
     code = f"{params}\n{fn}(&p, {ctx.ptr(x.index)}, {codes}, {step}, {args}, {ctx.ptr(y.index)});"
     kernels = [KERNEL_HEADER, *(["dwconv_s8pk.h"] if dw else []), f"{kind}_s8w{pk.bits}.c"]
-    return OpCode(code=code, constants={**consts, **extra}, kernels=kernels, macs=macs, weight_bits=pk.bits)
+    return OpCode(code=code, constants={**consts, **extra}, kernels=kernels, macs=macs, weight_bits=pk.bits,
+                  scratch_words=0 if dw else -(-3 * w_size // 4))
 
 
 def packed_fc(op: Op, ctx: EmitContext, w: Tensor, x: Tensor, y: Tensor, geom: dict, fields: dict,

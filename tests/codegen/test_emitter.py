@@ -126,3 +126,11 @@ def test_int16_output_and_multiple_records_are_independent(tflite_model, tmp_pat
     recs = make_inputs(manifest, 3, seed=5)
     outs = run_c(exe, manifest, recs + recs[:1])
     assert np.array_equal(outs[0][0], outs[-1][0])
+
+
+def test_an_op_registered_twice_is_an_error() -> None:
+    from harness.codegen.ops import register, supported_ops
+
+    assert "CONV_2D" in supported_ops()  # the plug-ins are loaded
+    with pytest.raises(ValueError, match="CONV_2D is already registered"):
+        register("CONV_2D")(lambda op, graph, ctx: None)

@@ -8,7 +8,7 @@ from harness_utils import compare
 # Optimized per-core kernels (harness/codegen/optimized.py) cover int8: the same comparison runs
 # on them through their portable C (the Arm-only instructions are checked on QEMU in
 # tests/test_optimized_kernels.py).
-TARGETS = [None, "cortex-m4", "cortex-m0plus"]
+TARGETS = [None, "cortex-m4", "cortex-m4:size", "cortex-m0plus"]  # :size = int8 weights (prefer size)
 CASES = [(q, t) for q in ["int8", "int8_pt", "int16x8"] for t in (TARGETS if q != "int16x8" else [None])]
 
 
@@ -22,3 +22,12 @@ def test_model_bitexact(builder, quant, target, tflite_model, tmp_path):
 
 def test_har_float32(tflite_model, tmp_path):
     compare(tflite_model("har_cnn1d", "float32"), tmp_path, n_random=8)
+
+
+@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m0plus"])
+def test_wide_residual_add(target, tflite_model, tmp_path):
+    """A residual ADD of 2,048 elements: the optimized targets tabulate both inputs' terms
+    (arith_addsub_lut_s8.c), the portable build keeps hil_add_s8; both bit-exact."""
+    compare(tflite_model("residual_block", "int8", in_shape=(16, 16, 8)), tmp_path, n_random=6, seed=11, target=target)
+    uses_lut = "hil_addsub_lut_s8(" in (tmp_path / "gen" / "model.c").read_text()
+    assert uses_lut == (target is not None)

@@ -50,6 +50,9 @@ typedef struct {
 
 void hil_add_s8(const hil_addsub_params_t *p, const hil_bcast_t *b, const int8_t *in1, const int8_t *in2,
                 int8_t *out, int32_t n);
+/* no broadcast, n elements; tables: 512 words of scratch (arith_addsub_lut_s8.c) */
+void hil_addsub_lut_s8(const hil_addsub_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n,
+                       int32_t sub, int32_t *tables);
 void hil_add_s16(const hil_addsub_params_t *p, const hil_bcast_t *b, const int16_t *in1, const int16_t *in2,
                  int16_t *out, int32_t n);
 void hil_sub_s8(const hil_addsub_params_t *p, const hil_bcast_t *b, const int8_t *in1, const int8_t *in2,

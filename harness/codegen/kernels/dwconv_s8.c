@@ -1,71 +1,9 @@
-/* int8 depthwise convolution: output channel oc = ic * depth_multiplier + m, filter 1HWC.
- *
- * Channels are processed in blocks with one accumulator each, tap by tap, so input and filter
- * are read contiguously (depth multiplier 1). Windows fully inside the input start from
- * bias_eff (= bias + input_offset * sum of the channel's taps) and skip the per-MAC offset;
- * border windows visit only the taps inside the input. Integer sums: same result as TFLM. */
-#include "conv.h"
-#include "hil_fixedpoint.h"
-
-#define HIL_DW_BLOCK 32
-
-void hil_dwconv_s8(const hil_conv_params_t *p, const int8_t *in, const int8_t *filter,
-                   const int32_t *bias, const int32_t *bias_eff, const int32_t *mult, const int32_t *shift,
-                   int8_t *out)
-{
-    /* locals: stores through int8_t pointers could alias *p and force reloads */
-    const int32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, out_c = p->out_c;
-    const int32_t out_h = p->out_h, out_w = p->out_w, k_h = p->k_h, k_w = p->k_w;
-    const int32_t stride_h = p->stride_h, stride_w = p->stride_w, dil_h = p->dil_h, dil_w = p->dil_w;
-    const int32_t pad_h = p->pad_h, pad_w = p->pad_w, dm = p->depth_multiplier;
-    const int32_t in_off = p->input_offset, out_off = p->output_offset;
-    const int32_t act_min = p->act_min, act_max = p->act_max, per_channel = p->per_channel;
-    int32_t acc[HIL_DW_BLOCK];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_b = in + b * in_h * in_w * in_c;
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t y0 = oy * stride_h - pad_h;
-            int32_t ky0, ky1;
-            hil_taps_inside(y0, k_h, dil_h, in_h, &ky0, &ky1);
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const int32_t x0 = ox * stride_w - pad_w;
-                int32_t kx0, kx1;
-                hil_taps_inside(x0, k_w, dil_w, in_w, &kx0, &kx1);
-                const int inside = ky0 == 0 && ky1 == k_h && kx0 == 0 && kx1 == k_w;
-                for (int32_t oc0 = 0; oc0 < out_c; oc0 += HIL_DW_BLOCK) {
-                    const int32_t n = hil_min_i32(HIL_DW_BLOCK, out_c - oc0);
-                    for (int32_t j = 0; j < n; ++j) {
-                        acc[j] = inside ? bias_eff[oc0 + j] : (bias ? bias[oc0 + j] : 0);
-                    }
-                    for (int32_t ky = ky0; ky < ky1; ++ky) {
-                        for (int32_t kx = kx0; kx < kx1; ++kx) {
-                            const int8_t *px = in_b + ((y0 + ky * dil_h) * in_w + x0 + kx * dil_w) * in_c;
-                            const int8_t *pw = filter + (ky * k_w + kx) * out_c + oc0;
-                            const int32_t off = inside ? 0 : in_off;
-                            if (dm == 1) {
-                                px += oc0;
-                                for (int32_t j = 0; j < n; ++j) {
-                                    acc[j] += ((int32_t)px[j] + off) * (int32_t)pw[j];
-                                }
-                            } else {
-                                int32_t ic = oc0 / dm, m = oc0 - ic * dm;
-                                for (int32_t j = 0; j < n; ++j) {
-                                    acc[j] += ((int32_t)px[ic] + off) * (int32_t)pw[j];
-                                    if (++m == dm) {
-                                        m = 0;
-                                        ++ic;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    for (int32_t j = 0; j < n; ++j) {
-                        const int32_t q = per_channel ? oc0 + j : 0;
-                        const int32_t v = hil_mbqm(acc[j], mult[q], shift[q]) + out_off;
-                        *out++ = (int8_t)hil_clamp_i32(v, act_min, act_max);
-                    }
-                }
-            }
-        }
-    }
-}
+/* int8 depthwise convolution (dwconv_body.inc). */
+#define HIL_DW_NAME hil_dwconv_s8
+#define HIL_DW_T int8_t
+#define HIL_DW_ACC int32_t
+#define HIL_DW_BIAS_ARGS const int32_t *bias, const int32_t *bias_eff
+#define HIL_DW_INIT(oc) (inside ? bias_eff[oc] : (bias ? bias[oc] : 0))
+#define HIL_DW_IN_OFF p->input_offset
+#define HIL_DW_RQ(acc, q) hil_mbqm((acc), mult[q], shift[q])
+#include "dwconv_body.inc"

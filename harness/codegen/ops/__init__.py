@@ -38,17 +38,23 @@ Aliases
 (same byte size). No plug-in is called, no code and no copy is emitted; the planner gives the
 output the input's storage. Aliases: RESHAPE, EXPAND_DIMS, SQUEEZE.
 
-Worked example (int8 RELU6: clamp to the quantized 0..6 range)::
+Worked example (int8 RELU6: TFLM clamps in the input's quantization, to [zero point, 6/scale +
+zero point]; the real plug-in is ``emit_relu6`` in ``ops/activations.py``)::
 
     @register("RELU6")
     def emit_relu6(op, graph, ctx):
         x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-        if x.dtype != "int8" or (x.scale, x.zero_point) != (y.scale, y.zero_point):
-            raise ctx.unsupported(op, f"{x.dtype} input with rescaling",
-                                  "int8 with equal input/output quantization")
-        lo, hi = activation_range(ACT_RELU6, "int8", y.scale, y.zero_point)
-        code = f"hil_clamp_s8({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {x.size}, {lo}, {hi});"
-        return OpCode(code=code, kernels=["activations.h", "activations.c"])
+        if x.dtype != "int8":
+            raise ctx.unsupported(op, f"{x.dtype} input", "int8")
+        six = min(max(round(6.0 / x.scale) + x.zero_point, -128), 127)
+        code = f"hil_clamp_s8({ctx.ptr(x.index)}, {ctx.ptr(y.index)}, {x.size}, {x.zero_point}, {six});"
+        return OpCode(code=code, kernels=["activations.h", "activations_s8.c"])
+
+What else a plug-in needs from the generated library it returns in typed fields of its
+:class:`OpCode`, never through ``ctx.options``: ``scratch_words`` (words of the shared
+``hil_scratch`` buffer), ``ring_bytes`` (bytes of the shared ``hil_ring`` row buffer of in-place
+layers), ``inplace_safe`` (the kernel itself may write over its input). The emitter sizes the
+shared buffers as the maximum over all ops.
 
 Modules in this package are imported automatically (every ``ops/*.py``), so a new op file
 plugs in by existing.
@@ -91,6 +97,14 @@ class OpCode:
     macs: int = 0
     weight_bits: int = 0  # stored filter width when the plug-in packs it (4, 2); 0: the tensor's own
     inplace_safe: bool = False  # the kernel reads each output row's inputs before writing that row
+    scratch_words: int = 0  # words of the shared hil_scratch buffer the kernel uses (im2col rows, tables)
+    ring_bytes: int = 0  # bytes of the shared hil_ring buffer (an in-place layer's waiting output rows)
+
+    def needs(self, *, scratch_words: int = 0, ring_bytes: int = 0) -> OpCode:
+        """This OpCode with at least that much scratch / ring (the larger of each); returns self."""
+        self.scratch_words = max(self.scratch_words, int(scratch_words))
+        self.ring_bytes = max(self.ring_bytes, int(ring_bytes))
+        return self
 
 
 Emitter = Callable[[Op, Graph, "EmitContext"], OpCode]
@@ -113,11 +127,12 @@ def register(*opcodes: str, inplace: InPlace | None = None) -> Callable[[Emitter
 
     `inplace(op, graph)`: the bytes of buffer the plug-in needs to write this op's output over its
     first input, or None when it cannot (the planner may then give both one block; the plug-in
-    finds `op.index` in `ctx.options["inplace"]` and must honour it)."""
+    finds `op.index` in `ctx.inplace` and must honour it). A name registered twice is an error
+    (two plug-ins for one op would silently depend on import order)."""
 
     def deco(fn: Emitter) -> Emitter:
         for name in opcodes:
-            _REGISTRY[name] = OpSpec(name, fn, alias=False, inplace=inplace)
+            _add(OpSpec(name, fn, alias=False, inplace=inplace))
         return fn
 
     return deco
@@ -126,7 +141,15 @@ def register(*opcodes: str, inplace: InPlace | None = None) -> Callable[[Emitter
 def register_alias(*opcodes: str) -> None:
     """Mark ops whose output reuses the input's bytes (no code, no copy)."""
     for name in opcodes:
-        _REGISTRY[name] = OpSpec(name, None, alias=True)
+        _add(OpSpec(name, None, alias=True))
+
+
+def _add(spec: OpSpec) -> None:
+    old = _REGISTRY.get(spec.opcode)
+    if old is not None:
+        where = getattr(old.emit, "__module__", "an alias") if old.emit else "an alias"
+        raise ValueError(f"op {spec.opcode} is already registered (by {where}); one plug-in per op")
+    _REGISTRY[spec.opcode] = spec
 
 
 def lookup(opcode: str) -> OpSpec | None:
@@ -157,10 +180,13 @@ class EmitContext:
     C pointer expression.
     """
 
-    def __init__(self, graph: Graph, ptr_fn: Callable[[int], str], options: dict | None = None) -> None:
+    def __init__(self, graph: Graph, ptr_fn: Callable[[int], str], options: dict | None = None,
+                 inplace: frozenset[int] | set[int] = frozenset()) -> None:
         self.graph = graph
         self._ptr_fn = ptr_fn
-        self.options = dict(options or {})  # generator options, e.g. {"pack_weights": True}
+        self.options = dict(options or {})  # generator options (read only), e.g. {"pack_weights": True}
+        self.inplace = frozenset(inplace)  # ops the planner runs in place (their output over input 0)
+        self.options.setdefault("inplace", self.inplace)  # the older spelling, kept for plug-ins that read it
 
     def ptr(self, tensor_index: int) -> str:
         """Typed C pointer expression to the tensor's data (e.g. `((int8_t *)(hil_arena + 64))`)."""
@@ -168,10 +194,9 @@ class EmitContext:
 
     def with_pointers(self, exprs: dict[int, str]) -> "EmitContext":
         """This context with `ptr(t)` = exprs[t] for the given tensors (e.g. row pointers of an
-        in-place loop). Options stay shared, so kernels' scratch needs still add up."""
-        ctx = EmitContext(self.graph, lambda t: exprs[t] if t in exprs else self._ptr_fn(t))
-        ctx.options = self.options
-        return ctx
+        in-place loop). Options and the in-place set stay the same."""
+        return EmitContext(self.graph, lambda t: exprs[t] if t in exprs else self._ptr_fn(t), self.options,
+                           self.inplace)
 
     def const_name(self, op: Op, what: str) -> str:
         """Name for a derived constant array of `op`: `hil_w_op<index>_<what>`."""

@@ -18,10 +18,16 @@ from harness.codegen.fixedpoint import (
 )
 from harness.codegen.ir import Graph, Op, Tensor
 from harness.codegen.ops import EmitContext, OpCode, register
+from harness.codegen.optimized import family
 
 _SUFFIX = {"int8": "s8", "int16": "s16", "float32": "f32"}
 MAX_DIMS = 6
 _FLT_MAX = float(np.finfo(np.float32).max)
+
+
+# int8 ADD/SUB of at least this many elements use the table kernel on the optimized targets: its
+# 512 table entries cost about 1/2 of an element's saving each
+LUT_MIN_ELEMENTS = 1024
 
 
 def _kernels(op: str, dtype: str) -> list[str]:
@@ -169,8 +175,15 @@ def emit_add_sub(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     p = addsub_params(op.opcode, t1.scale, t1.zero_point, t2.scale, t2.zero_point, y.scale, y.zero_point,
                       y.dtype, act)
     bdecl, bptr = _bcast_code(op, ctx, t1, t2, y)
+    params = _struct("hil_addsub_params_t", "p", dict(zip(_ADDSUB_FIELDS, p)))
+    optimized = family(ctx.options.get("target")) != "portable"
+    if y.dtype == "int8" and bptr == "NULL" and y.size >= LUT_MIN_ELEMENTS and optimized:
+        # an optimized target's residual ADD: both inputs' terms tabulated per call (512 scratch words)
+        code = (f"{params}\nhil_addsub_lut_s8(&p, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, "
+                f"{y.size}, {int(op.opcode == 'SUB')}, hil_scratch);")
+        return OpCode(code=code, kernels=["arith.h", "arith_addsub_lut_s8.c"], scratch_words=512)
     fn = f"hil_{op.opcode.lower()}_{'s8' if y.dtype == 'int8' else 's16'}"
-    code = (_struct("hil_addsub_params_t", "p", dict(zip(_ADDSUB_FIELDS, p))) + "\n" + bdecl
+    code = (params + "\n" + bdecl
             + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
     return OpCode(code=code, kernels=_kernels(op.opcode, y.dtype))
 

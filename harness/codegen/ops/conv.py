@@ -48,7 +48,7 @@ def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     directly when the kernel reads each row before writing it (`OpCode.inplace_safe`), else row by
     row through a ring of pad_h + 1 output rows, output row r going over input row r once no later
     output reads it (after output row r + pad_h)."""
-    if op.index not in ctx.options.get("inplace", ()):
+    if op.index not in ctx.inplace:
         return _emit_conv(op, graph, ctx)
     g = _row_geometry(op, graph)
     assert g is not None, f"op #{op.index}: planned in place without a row geometry"
@@ -64,7 +64,7 @@ def emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         oc.code = "\n".join([*decls, f"uint8_t *const hil_ip_x = {base}, *const hil_ip_y = hil_ip_x;", call])
         return oc
     d, rb, rows = g["pad"], g["row_bytes"], g["rows"]
-    ctx.options["ring_bytes"] = max(int(ctx.options.get("ring_bytes", 0)), (d + 1) * rb)
+    oc.needs(ring_bytes=(d + 1) * rb)
     rows_field = f" hil_q.rows = {y.shape[2]};" if m.group(1) == "hil_opt_conv_t" else ""
     oc.code = "\n".join([
         *decls,
@@ -179,4 +179,5 @@ def _emit_conv(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
     names = list(consts)
     code = (f"{params}\nhil_{kind}_{suffix}(&p, {ctx.ptr(x.index)}, {ctx.ptr(w.index)}, {bias}, "
             f"{names[0]}, {names[1]}, {ctx.ptr(y.index)});")
-    return OpCode(code=code, constants=consts, kernels=header + [f"{kind}_{suffix}.c"], macs=macs)
+    body = ["dwconv_body.inc"] if dw else []  # the int8 and int16x8 depthwise kernels' shared template
+    return OpCode(code=code, constants=consts, kernels=header + body + [f"{kind}_{suffix}.c"], macs=macs)

@@ -51,4 +51,5 @@ def emit_pool(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         if fast is not None:
             return fast
     code = f"{params}\nhil_{kind}_{suffix}(&p, {ctx.ptr(x.index)}, {ctx.ptr(y.index)});"
-    return OpCode(code=code, kernels=["pooling.h", "hil_fixedpoint.h", src], macs=macs)
+    body = ["pool_body.inc"] if suffix == "f32" else ["pool_q.h", "pool_body.inc"]  # the shared template
+    return OpCode(code=code, kernels=["pooling.h", "hil_fixedpoint.h", *body, src], macs=macs)
