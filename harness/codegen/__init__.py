@@ -43,7 +43,7 @@ class GeneratedModel:
     source: str = ""
 
     @classmethod
-    def from_manifest(cls, m: dict, out_dir: Path) -> "GeneratedModel":
+    def from_manifest(cls, m: dict, out_dir: Path) -> GeneratedModel:
         return cls(
             name=m["name"], sha256=m["sha256"], out_dir=out_dir, input_bytes=m["input_bytes"],
             output_bytes=m["output_bytes"], inputs=m["inputs"], outputs=m["outputs"],
@@ -53,7 +53,7 @@ class GeneratedModel:
         )
 
     @classmethod
-    def from_dir(cls, out_dir: str | Path) -> "GeneratedModel":
+    def from_dir(cls, out_dir: str | Path) -> GeneratedModel:
         """A library generated earlier, from its model.json."""
         import json
 

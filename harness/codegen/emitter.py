@@ -132,6 +132,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
                     name = f"{name}_t{t}"
                 const_names[t] = name
                 data = tensor.data
+                assert data is not None, f"tensor {t} planned as a constant without data"
                 if tensor.dtype == "bool":
                     data = data.astype(np.uint8)
                 const_arrays[name] = np.ascontiguousarray(data).reshape(-1)
@@ -155,6 +156,7 @@ def emit(graph: Graph, plan: Plan | None = None, *, pack_weights: bool = True, t
         if spec.alias:
             blocks.append(f"    /* op {op.index} {op.opcode}: alias of tensor {op.inputs[0]}, no code */")
             continue
+        assert spec.emit is not None, f"{op.opcode}: a non-alias op spec without a plug-in"
         oc: OpCode = spec.emit(op, graph, ctx)
         scratch_words, ring_bytes = max(scratch_words, oc.scratch_words), max(ring_bytes, oc.ring_bytes)
         for name, arr in oc.constants.items():

@@ -7,7 +7,7 @@ multipliers from the float32 scales stored in the file, promoted to double.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ INT_RANGES = {"int8": (-128, 127), "int16": (-32768, 32767), "int32": (-(2**31),
 
 def round_half_away(x: float) -> int:
     """C's round()/std::round: halves go away from zero (Python's round() is banker's)."""
-    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:

@@ -77,7 +77,7 @@ def fold_constant_aliases(graph: Graph) -> None:
     for op in graph.ops:
         if is_alias(op.opcode) and op.inputs and op.outputs:
             src, dst = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-            if src.is_const and not dst.is_const and src.size == dst.size:
+            if src.data is not None and dst.data is None and src.size == dst.size:  # src.is_const, not dst.is_const
                 dst.data = src.data.reshape(dst.shape)
 
 

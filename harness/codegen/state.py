@@ -45,8 +45,10 @@ def _check(graph: Graph, pairs: list[StatePair], init: bytes | None) -> list[byt
                 f"{graph.name}: state wiring input {p.input} <- output {p.output} is out of range "
                 f"({len(graph.inputs)} inputs, {len(graph.outputs)} outputs)", model=graph.name)
         ti, to = graph.tensor(graph.inputs[p.input]), graph.tensor(graph.outputs[p.output])
-        same_q = (ti.dtype == "float32" or (np.allclose(ti.quant.scale, to.quant.scale, rtol=0, atol=0)
-                                             and np.array_equal(ti.quant.zero_point, to.quant.zero_point)))
+        qi, qo = ti.quant, to.quant
+        same_q = (ti.dtype == "float32" or (qi is not None and qo is not None  # unquantized non-float: unsupported
+                                             and np.allclose(qi.scale, qo.scale, rtol=0, atol=0)
+                                             and np.array_equal(qi.zero_point, qo.zero_point)))
         if ti.dtype != to.dtype or list(ti.shape) != list(to.shape) or not same_q:
             raise UnsupportedModel(
                 f"{graph.name}: state output {p.output} ('{to.name}' {to.dtype} {list(to.shape)}, scale "

@@ -65,8 +65,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -192,7 +192,7 @@ class EmitContext:
         """Typed C pointer expression to the tensor's data (e.g. `((int8_t *)(hil_arena + 64))`)."""
         return self._ptr_fn(tensor_index)
 
-    def with_pointers(self, exprs: dict[int, str]) -> "EmitContext":
+    def with_pointers(self, exprs: dict[int, str]) -> EmitContext:
         """This context with `ptr(t)` = exprs[t] for the given tensors (e.g. row pointers of an
         in-place loop). Options and the in-place set stay the same."""
         return EmitContext(self.graph, lambda t: exprs[t] if t in exprs else self._ptr_fn(t), self.options,

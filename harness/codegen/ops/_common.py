@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
 from harness.codegen.fixedpoint import activation_range, activation_range_float, channel_multipliers
 from harness.codegen.ir import Graph, Op, Tensor
+from harness.codegen.ops import EmitContext
 
 
-def c_struct(ctype: str, fields: dict[str, object], name: str = "p") -> str:
+def c_struct(ctype: str, fields: Mapping[str, object], name: str = "p") -> str:
     """`static const T p = {.a = 1, ...};` with floats written exactly."""
     parts = []
     for k, v in fields.items():
@@ -45,7 +47,9 @@ def float_range(act: int) -> tuple[float, float]:
 
 def requant_arrays(x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[np.ndarray, np.ndarray, int]:
     """(multipliers, shifts, per_channel flag) for a conv/FC output."""
-    per_channel = bool(w.quant is not None and w.quant.per_channel)
+    if w.quant is None:
+        raise ValueError(f"requant_arrays: weights '{w.name}' are not quantized (the plug-in checks this first)")
+    per_channel = w.quant.per_channel
     n = channels if per_channel else 1
     mult, shift = channel_multipliers(x.scale, w.quant.scale, y.scale, n)
     return mult, shift, int(per_channel)
@@ -55,6 +59,16 @@ def tensors(op: Op, graph: Graph) -> tuple[list[Tensor | None], list[Tensor]]:
     ins = [graph.tensor(i) if i >= 0 else None for i in op.inputs]
     outs = [graph.tensor(i) for i in op.outputs]
     return ins, outs
+
+
+def first_io(op: Op, graph: Graph, ctx: EmitContext, supported: str) -> tuple[Tensor, Tensor]:
+    """The op's first input and first output, for plug-ins of one-input ops (an absent input is
+    an unsupported model, not a crash)."""
+    ins, outs = tensors(op, graph)
+    if not ins or ins[0] is None or not outs:
+        raise ctx.unsupported(op, f"a missing input or output tensor (inputs {op.inputs}, outputs {op.outputs})",
+                              supported)
+    return ins[0], outs[0]
 
 
 def effective_bias(bias: np.ndarray | None, weights: np.ndarray, input_offset: int, channel_axis: int,

@@ -24,6 +24,7 @@ from harness.codegen.fixedpoint import (
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
 
+
 def _kernels(fn: str) -> list[str]:
     """Kernel files for a C function: one source per data type (hil_x_s8 -> activations_s8.c)."""
     if fn in ("hil_logistic_s16", "hil_tanh_s16"):
@@ -159,14 +160,14 @@ def fx_tanh(a: int, int_bits: int) -> int:
 def _input_radius(int_bits: int, left_shift: int, total_bits: int = 31) -> int:
     v = 1.0 * ((1 << int_bits) - 1) * (1 << (total_bits - int_bits)) / (1 << left_shift) if left_shift >= 0 \
         else 1.0 * ((1 << int_bits) - 1) * (1 << (total_bits - int_bits)) * (1 << -left_shift)
-    return int(math.floor(v))
+    return math.floor(v)
 
 
 def _sigmoid_tanh_s8_params(scale: float) -> tuple[int, int, int]:
     """(multiplier, left_shift, range_radius) for int8 LOGISTIC/TANH (4 integer bits)."""
     real = float(np.float32(scale)) * float(1 << 27)
     q, left_shift = math.frexp(real)
-    mult = int(math.floor(q * (1 << 31) + 0.5))
+    mult = math.floor(q * (1 << 31) + 0.5)
     return mult, left_shift, _input_radius(4, left_shift)
 
 

@@ -73,7 +73,9 @@ def broadcast_walk(s1: tuple[int, ...], s2: tuple[int, ...], out: tuple[int, ...
         a.append(0 if p1[d] == 1 else st1[d])
         b.append(0 if p2[d] == 1 else st2[d])
     # merge dim k into k-1 when both inputs step contiguously across the boundary
-    md, ma, mb = [], [], []
+    md: list[int] = []
+    ma: list[int] = []
+    mb: list[int] = []
     for d, x, y in zip(dims, a, b):
         if md and ma[-1] == x * d and mb[-1] == y * d:
             md[-1] *= d

@@ -8,10 +8,9 @@ import numpy as np
 
 from harness.codegen.ir import Graph, Op, ctype, itemsize
 from harness.codegen.ops import EmitContext, OpCode, register
+from harness.codegen.ops._common import c_struct, effective_bias, float_range, out_range, requant_arrays, same_padding, tensors
 from harness.codegen.optimized import optimized_conv
 from harness.codegen.packing import packed_conv
-from harness.codegen.ops._common import (c_struct, effective_bias, float_range, out_range, requant_arrays,
-                                        same_padding, tensors)
 
 SUPPORTED = ("int8 (per-tensor or per-channel weights), int16 activations with int8 weights (16x8), float32; "
              "NHWC input, SAME/VALID padding, any stride/dilation, fused NONE/RELU/RELU6/RELU_N1_TO_1")

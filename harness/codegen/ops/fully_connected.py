@@ -6,9 +6,9 @@ import numpy as np
 
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
+from harness.codegen.ops._common import c_struct, effective_bias, float_range, out_range, requant_arrays, tensors
 from harness.codegen.optimized import optimized_fc
 from harness.codegen.packing import packed_fc
-from harness.codegen.ops._common import c_struct, effective_bias, float_range, out_range, requant_arrays, tensors
 
 SUPPORTED = ("int8 (per-tensor or per-channel weights), int16 activations with int8 weights and int64/int32 "
              "bias (16x8), float32; DEFAULT weights format, fused NONE/RELU/RELU6/RELU_N1_TO_1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
-from harness.codegen.ops._common import c_struct, float_range, out_range, same_padding, tensors
+from harness.codegen.ops._common import c_struct, first_io, float_range, out_range, same_padding
 from harness.codegen.optimized import optimized_avgpool
 
 SUPPORTED = ("rank-4 NHWC int8, int16 or float32 with equal input/output quantization, SAME/VALID padding, "
@@ -13,7 +13,7 @@ SUPPORTED = ("rank-4 NHWC int8, int16 or float32 with equal input/output quantiz
 
 @register("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def emit_pool(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
-    (x, *_), (y, *_) = tensors(op, graph)
+    x, y = first_io(op, graph, ctx, SUPPORTED)
     o = op.options
     if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[3] != y.shape[3]:
         raise ctx.unsupported(op, f"input {list(x.shape)} / output {list(y.shape)}", SUPPORTED)

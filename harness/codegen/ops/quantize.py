@@ -7,7 +7,7 @@ import numpy as np
 from harness.codegen.fixedpoint import quantize_multiplier
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
-from harness.codegen.ops._common import c_struct, tensors
+from harness.codegen.ops._common import c_struct, first_io
 
 SUPPORTED = "QUANTIZE float32/int8/int16 -> int8/int16 (per-tensor); DEQUANTIZE int8/int16 -> float32"
 _SUF = {"int8": "s8", "int16": "s16", "float32": "f32"}
@@ -15,7 +15,7 @@ _SUF = {"int8": "s8", "int16": "s16", "float32": "f32"}
 
 @register("QUANTIZE", "DEQUANTIZE")
 def emit_quantize(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
-    (x, *_), (y, *_) = tensors(op, graph)
+    x, y = first_io(op, graph, ctx, SUPPORTED)
     if x.size != y.size:
         raise ctx.unsupported(op, f"input {list(x.shape)} / output {list(y.shape)}", SUPPORTED)
     for t in (x, y):

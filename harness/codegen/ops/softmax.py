@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from harness.codegen.fixedpoint import quantize_multiplier, quantize_multiplier_greater_than_one
 from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
-from harness.codegen.ops._common import c_struct, tensors
+from harness.codegen.ops._common import c_struct, first_io
 
 SUPPORTED = ("int8 -> int8 (output scale 1/256, zero point -128), int8 -> int16 (1/65536, -32768), "
              "int16 -> int16 (1/32768, 0), float32")
@@ -21,7 +22,7 @@ SCALED_DIFF_INT_BITS = 5
 
 
 @lru_cache(maxsize=1)
-def _expf():
+def _expf() -> Callable[[float], float]:
     """The C library's expf: TFLM builds its int16 exp table with it, so we use the same."""
     libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
     f = libm.expf
@@ -34,27 +35,27 @@ def _roundf(v: np.float32) -> np.float32:
     return np.float32(math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5))
 
 
-def int16_lut(func, lo: float, hi: float) -> np.ndarray:
+def int16_lut(func: Callable[[np.float32], np.float32], lo: float, hi: float) -> np.ndarray:
     """TFLM's gen_lut<float, int16_t, int16_t> (513 entries, output range [-1, 1]) in float32."""
     f32 = np.float32
     n = 512
-    lo, hi = f32(lo), f32(hi)
-    step = f32((hi - lo) / f32(n))
+    lo32, hi32 = f32(lo), f32(hi)  # the table in float32, as TFLM computes it
+    step = f32((hi32 - lo32) / f32(n))
     half = f32(step / f32(2))
     inv = f32(f32(65536) / f32(2))
     tmin, tmax = f32(-32768), f32(32767)
     out = np.zeros(n + 1, dtype=np.int16)
     for i in range(n):
-        x0 = f32(lo + f32(f32(i) * step))
+        x0 = f32(lo32 + f32(f32(i) * step))
         val = func(x0)
-        mid = func(f32(f32(lo + f32(f32(i) * step)) + half))
-        nxt = func(f32(lo + f32(f32(i + 1) * step)))
+        mid = func(f32(f32(lo32 + f32(f32(i) * step)) + half))
+        nxt = func(f32(lo32 + f32(f32(i + 1) * step)))
         sample = _roundf(f32(val * inv))
         interp = _roundf(f32(f32(f32(nxt * inv) + _roundf(f32(val * inv))) / f32(2)))
         midv = _roundf(f32(mid * inv))
         bias = _roundf(f32(f32(interp - midv) / f32(2)))
         out[i] = int(min(max(f32(sample - bias), tmin), tmax))
-    out[n] = int(min(max(_roundf(f32(func(hi) * inv)), tmin), tmax))
+    out[n] = int(min(max(_roundf(f32(func(hi32) * inv)), tmin), tmax))
     return out
 
 
@@ -69,7 +70,7 @@ def one_over_one_plus_x_lut() -> np.ndarray:
 
 @register("SOFTMAX")
 def emit_softmax(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
-    (x, *_), (y, *_) = tensors(op, graph)
+    x, y = first_io(op, graph, ctx, SUPPORTED)
     beta = float(np.float32(op.options.get("beta", 1.0)))
     if x.size != y.size or not x.shape:
         raise ctx.unsupported(op, f"input {list(x.shape)} / output {list(y.shape)}", SUPPORTED)
@@ -91,7 +92,7 @@ def emit_softmax(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         real = min(beta * float(np.float32(x.scale)) * (1 << (31 - SCALED_DIFF_INT_BITS)), float((1 << 31) - 1))
         m, shift = quantize_multiplier_greater_than_one(real)
         radius = ((1 << SCALED_DIFF_INT_BITS) - 1) * (1 << (31 - SCALED_DIFF_INT_BITS)) / (1 << shift)
-        fields.update({"input_multiplier": m, "input_shift": shift, "diff_min": -int(math.floor(radius)),
+        fields.update({"input_multiplier": m, "input_shift": shift, "diff_min": -math.floor(radius),
                        "exp_lut": "(const int16_t *)0", "one_over_one_plus_x": "(const int16_t *)0"})
         fn = "hil_softmax_s8" if y.dtype == "int8" else "hil_softmax_s8_s16"
         src = "softmax_s8.c"

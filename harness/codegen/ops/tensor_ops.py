@@ -11,7 +11,7 @@ be evaluated here: `FOLDERS` maps an opcode to a function returning the output a
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,7 +35,8 @@ class _Copies:
     plain memcpy, anything strided a `hil_copy_nd` call with a const descriptor."""
 
     def __init__(self, op: Op, ctx: EmitContext) -> None:
-        self.op, self.ctx, self.lines, self.k = op, ctx, [], 0
+        self.op, self.ctx, self.k = op, ctx, 0
+        self.lines: list[str] = []
         self.strided = False
 
     def add(self, src: int, dst: int, count, src_stride, dst_stride, elem: int,
@@ -114,11 +115,17 @@ def strided_slice_plan(shape, begin, end, strides, opts: dict) -> tuple[list[int
     if int(opts.get("ellipsisMask", 0) or 0) or int(opts.get("newAxisMask", 0) or 0):
         raise ValueError("ellipsis_mask/new_axis_mask")
     offset = bool(opts.get("offset", False))
-    starts, steps, counts, out_shape = [], [], [], []
+    starts: list[int] = []
+    steps: list[int] = []
+    counts: list[int] = []
+    out_shape: list[int] = []
     for d in range(rank):
         dim = int(shape[d])
         if d >= len(begin):
-            starts.append(0), steps.append(1), counts.append(dim), out_shape.append(dim)
+            starts.append(0)
+            steps.append(1)
+            counts.append(dim)
+            out_shape.append(dim)
             continue
         b, e, s = int(begin[d]), int(end[d]), int(strides[d])
         if s == 0:
@@ -129,11 +136,16 @@ def strided_slice_plan(shape, begin, end, strides, opts: dict) -> tuple[list[int
             i = b + dim if b < 0 else b
             if not 0 <= i < dim:
                 raise ValueError(f"shrink index {b} out of range for dim {dim}")
-            starts.append(i), steps.append(1), counts.append(1)
+            starts.append(i)
+            steps.append(1)
+            counts.append(1)
             continue
         sl = slice(None if bm & (1 << d) else b, None if em & (1 << d) else e, s)
         r = range(dim)[sl]
-        starts.append(r.start if len(r) else 0), steps.append(s), counts.append(len(r)), out_shape.append(len(r))
+        starts.append(r.start if len(r) else 0)
+        steps.append(s)
+        counts.append(len(r))
+        out_shape.append(len(r))
     return starts, steps, counts, out_shape
 
 
@@ -163,7 +175,7 @@ def _out_dtype(graph: Graph, op: Op, k: int = 0):
     return DTYPES[graph.tensor(op.outputs[k]).dtype][2]
 
 
-def fold_shape(op: Op, graph: Graph) -> list[np.ndarray] | None:
+def fold_shape(op: Op, graph: Graph) -> list[np.ndarray]:
     x = graph.tensor(op.inputs[0])
     return [np.asarray(x.shape, dtype=_out_dtype(graph, op))]
 
