@@ -44,9 +44,12 @@ class Device:
 
     @property
     def hook_overhead(self) -> Count:
-        """What the layer hooks of a profile build add per layer (one empty layer's hook cycle,
-        measured by the firmware at boot)."""
-        return Count(self.backend.ticks_to_count(self.hello.hook_ticks), self.backend.count_kind)
+        """What the layer hooks of a profile build may add per layer boundary: one empty layer's
+        hook cycle (measured by the firmware at boot) plus one counter read, since every layer's
+        count has a read's cost taken off (as every count does) while the whole inference's has
+        it taken off once."""
+        ticks = self.hello.hook_ticks + self.hello.overhead_ticks
+        return Count(self.backend.ticks_to_count(ticks), self.backend.count_kind)
 
     def _vouch(self, unsure: bool, what: str) -> None:
         """A count the device cannot vouch for is an error, never a number."""
