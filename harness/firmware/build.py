@@ -59,6 +59,11 @@ class Firmware:
     model_dir: Path | None = None
     opt: str = "-O2"
 
+    @functools.cached_property
+    def sha256(self) -> str:
+        """sha256 of the ELF file: what a record carries and a flashed board or its twin ran."""
+        return hashlib.sha256(self.elf.read_bytes()).hexdigest()
+
 
 def cache_root() -> Path:
     """Where generated models and firmware builds are kept: `$HIL_CACHE_DIR`, else the user's cache
@@ -111,6 +116,8 @@ def firmware_sources(board: Board, model_dir: Path, firmware_dir: Path = FIRMWAR
             log="",
         )
     drivers = [firmware_dir / "uart" / f"{board.uart.kind}.c", firmware_dir / "counter" / f"{board.counter.kind}.c"]
+    if board.clock is not None:
+        drivers.append(firmware_dir / "clock" / f"{board.clock.chip}.c")
     for d in drivers:
         if not d.is_file():
             raise BuildError(
@@ -141,6 +148,8 @@ def board_defines(board: Board) -> dict[str, str]:
         "HIL_COUNTER_HZ": str(board.counter.hz),
         "HIL_STACK_BYTES": str(board.stack_bytes),
         "HIL_SEMIHOSTING": "1" if board.emulated else "0",
+        "HIL_UART_CLOCK_HZ": str(board.uart_clock_hz),
+        **({"HIL_CLOCK_FULL": "1" if board.clock.source == "full" else "0"} if board.clock is not None else {}),
     }
 
 
@@ -231,9 +240,11 @@ def build_firmware(
     cache_dir: str | os.PathLike[str] | None = None,
     firmware_dir: str | os.PathLike[str] | None = None,
 ) -> Firmware:
-    """Build runtime + model for `board`; a second call with the same inputs compiles nothing."""
+    """Build runtime + model for `board`; a second call with the same inputs compiles nothing.
+    A twin builds its real board's ELF (the same cache entry, the same sha256)."""
     if not isinstance(board, Board):
         board = load_board(board)
+    board = board.build_board
     model_path = Path(model_dir).resolve()
     if not model_path.is_dir():
         raise BuildError(f"model dir {model_path} does not exist", log="")
