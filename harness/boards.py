@@ -57,6 +57,9 @@ COUNTER_KINDS = ("cmsdk-timer", "systick", "nrf51-timer", "dwt", "renode-icount"
 COUNTERS_WITHOUT_BASE = ("systick", "dwt")
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# `--board NAME@twin` (or `--twin`): NAME's Renode twin. Its records, budgets and baselines carry
+# this name, so twin instruction counts never mix with the board's cycles.
+TWIN_SUFFIX = "@twin"
 
 
 @dataclass(frozen=True)
@@ -303,12 +306,18 @@ def twin_board(board: Board) -> Board:
     from harness.backends.renode import RenodeSettings
 
     settings = RenodeSettings(platform=str(board.twin.platform), mips=board.twin.mips, uart_name=board.twin.uart)
-    return dataclasses.replace(board, backend="renode", settings=settings, hardware=board)
+    return dataclasses.replace(board, name=board.name + TWIN_SUFFIX, backend="renode", settings=settings,
+                               hardware=board)
 
 
-def load_board(name_or_path: str | os.PathLike[str]) -> Board:
-    """Load `boards/<name>.toml`, or a board file given by path."""
+def load_board(name_or_path: str | os.PathLike[str], *, twin: bool = False) -> Board:
+    """Load `boards/<name>.toml`, or a board file given by path; with `twin` (or a name ending in
+    `@twin`) the board's Renode twin (`twin_board`)."""
     raw = str(name_or_path)
+    if raw.endswith(TWIN_SUFFIX):
+        return twin_board(load_board(raw[: -len(TWIN_SUFFIX)]))
+    if twin:
+        return twin_board(load_board(raw))
     candidate = Path(raw)
     if raw.endswith(".toml") or os.sep in raw or "/" in raw:
         path = candidate

@@ -186,7 +186,7 @@ def measure_point(point: SweepPoint, timeout: float = 60.0) -> Record:
     host: dict[str, Any] = {}
     try:
         board = load_board(point.board)
-        base.update(board=board.name, core=board.core, backend=board.backend)
+        base.update(board=board.name, core=board.core, backend=board.backend, twin=board.hardware is not None)
         from harness.reference import Reference
         from harness.runner import run_model
 
@@ -226,7 +226,7 @@ def measure_point(point: SweepPoint, timeout: float = 60.0) -> Record:
         max_abs_err=float(np.max(np.abs(dev - hst))) if len(dev) else None,
     )
     return Record(
-        **base, model_sha256=run.model_sha256, count_kind=run.count_kind,
+        **base, model_sha256=run.model_sha256, firmware_sha256=run.firmware.sha256, count_kind=run.count_kind,
         count_per_inference=run.count_per_inference, flash_bytes=fp.flash, ram_bytes=fp.ram_total,
         stack_bytes=run.stack_high_water, arena_bytes=run.arena_bytes, accuracy=_accuracy(dev, labels),
         bitexact=run.bitexact, extra=_clean(extra), status="ok",

@@ -221,7 +221,7 @@ class RenodeBackend(Backend[RenodeSettings]):
 
     name = "renode"
     settings_type = RenodeSettings
-    capabilities = Capabilities(count_kind="instructions", emulated=True)
+    capabilities = Capabilities(count_kind="instructions", emulated=True, twin=True)
     own_counter_kinds = (ICOUNT_COUNTER,)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
@@ -294,8 +294,8 @@ class RenodeBackend(Backend[RenodeSettings]):
     def ticks_per_count(cls, board: Board) -> Fraction:
         """renode-icount ticks are instructions; other counters tick on Renode's virtual clock
         (instructions / PerformanceInMips), which is only approximately exact (emulation.md 12.4)."""
-        if board.counter.kind == ICOUNT_COUNTER:
-            return Fraction(1)
+        if board.counter.kind == ICOUNT_COUNTER or board.hardware is not None:
+            return Fraction(1)  # a twin's counter reads are the hook's exact counts (see resc)
         settings = board.settings
         assert isinstance(settings, RenodeSettings), board.name
         return Fraction(board.counter.hz, (settings.mips or DEFAULT_MIPS) * 10**6)
@@ -328,7 +328,12 @@ class RenodeBackend(Backend[RenodeSettings]):
         counter = self._hooks.get(COUNTER_SYMBOL)
         if counter is not None:
             script = "self.Log(LogLevel.Warning, 'HILCOUNT %d' % self.ExecutedInstructions)"
-            if self.board.counter.kind == ICOUNT_COUNTER:
+            if self.board.hardware is not None:
+                # A twin runs the hardware ELF, whose counter (DWT, SysTick) Renode times only coarsely:
+                # the hook makes hil_counter_now() return the exact 64-bit count (r0:r1) at once.
+                script = ("c = self.ExecutedInstructions; self.SetRegisterUlong(0, c & 0xFFFFFFFF); "
+                          "self.SetRegisterUlong(1, c >> 32); self.PC = self.LR; " + script)
+            elif self.board.counter.kind == ICOUNT_COUNTER:
                 assert self.board.counter.base is not None
                 script = (f"machine.SystemBus.WriteDoubleWord({self.board.counter.base:#x}, "
                           f"System.UInt32(self.ExecutedInstructions & 0xFFFFFFFF)); " + script)
@@ -346,15 +351,14 @@ class RenodeBackend(Backend[RenodeSettings]):
         if self.process is not None:
             raise RuntimeError("RenodeBackend.start() called twice; use a new backend per run")
         self._hooks = elf_symbols(self.elf, (COUNTER_SYMBOL, EXIT_SYMBOL))
-        if self.board.counter.kind == ICOUNT_COUNTER and COUNTER_SYMBOL not in self._hooks:
-            raise ConfigError(f"{self.elf} has no function {COUNTER_SYMBOL}(): counter kind renode-icount needs "
-                              "firmware/counter/renode-icount.c linked in (rebuild for this board)", field="counter")
+        if (self.board.counter.kind == ICOUNT_COUNTER or self.board.hardware) and COUNTER_SYMBOL not in self._hooks:
+            raise ConfigError(f"{self.elf} has no function {COUNTER_SYMBOL}(): counter kind renode-icount and "
+                              "twins need the firmware's counter function (rebuild for this board)", field="counter")
         self._tmp = Path(tempfile.mkdtemp(prefix="hil-renode-"))
+        # A committed platform is loaded where it lies, so its relative `using` lines resolve.
         custom = self.settings.platform_path(self.board.path)
-        repl = self._tmp / "platform.repl"
-        if custom is not None:
-            shutil.copyfile(custom, repl)
-        else:
+        repl = custom if custom is not None else self._tmp / "platform.repl"
+        if custom is None:
             repl.write_text(generate_repl(self.board))
         self.uart_port = _free_port()
         self.monitor_port = _free_port()
