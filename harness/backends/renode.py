@@ -331,8 +331,8 @@ class RenodeBackend(Backend[RenodeSettings]):
             if self.board.hardware is not None:
                 # A twin runs the hardware ELF, whose counter (DWT, SysTick) Renode times only coarsely:
                 # the hook makes hil_counter_now() return the exact 64-bit count (r0:r1) at once.
-                script = ("c = self.ExecutedInstructions; self.SetRegisterUlong(0, c & 0xFFFFFFFF); "
-                          "self.SetRegisterUlong(1, c >> 32); self.PC = self.LR; " + script)
+                script = ("c = self.ExecutedInstructions; self.SetRegisterUnsafe(0, System.UInt32(c & 0xFFFFFFFF)); "
+                          "self.SetRegisterUnsafe(1, System.UInt32(c >> 32)); self.PC = self.LR; " + script)
             elif self.board.counter.kind == ICOUNT_COUNTER:
                 assert self.board.counter.base is not None
                 script = (f"machine.SystemBus.WriteDoubleWord({self.board.counter.base:#x}, "
