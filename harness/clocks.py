@@ -89,6 +89,19 @@ _AHB_DIV = {8: 2, 9: 4, 10: 8, 11: 16, 12: 64, 13: 128, 14: 256, 15: 512}
 _APB_DIV = {4: 2, 5: 4, 6: 8, 7: 16}
 
 
+def _stm32_pll(f_in: int, *, m: int, n: int, div: int, vco_in_min: int, max_out: int) -> int:
+    """The L4/G0 main PLL (RM0394 s.6.2.5, RM0444 s.5.2.4): f_in / M * N / R, with the VCO input
+    in vco_in_min..16 MHz, N in 8..86 and the VCO in 64..344 MHz."""
+    vco_in = f_in // m
+    _check(vco_in_min <= vco_in <= 16_000_000, f"VCO input {vco_in} Hz outside {vco_in_min / 1e6:g}..16 MHz")
+    _check(8 <= n <= 86, f"PLLN={n} outside 8..86")
+    vco = vco_in * n
+    _check(64_000_000 <= vco <= 344_000_000, f"VCO {vco} Hz outside 64..344 MHz")
+    out = vco // div
+    _check(out <= max_out, f"PLL output {out} Hz above {max_out / 1e6:g} MHz")
+    return out
+
+
 def decode_stm32l4(regs: Mapping[int, int]) -> Decoded:
     """RM0394 s.6.2.5 / 6.4: SYSCLK from RCC_CFGR SWS and RCC_PLLCFGR; s.3.3.3 table 9 (Range 1)."""
     cfgr, pll, acr = regs.get(0x40021008, 0), regs.get(0x4002100C, 0), regs.get(0x40022000, 0)
@@ -98,15 +111,9 @@ def decode_stm32l4(regs: Mapping[int, int]) -> Decoded:
     else:
         _check(sws == 3, f"SWS={sws}: only MSI or PLL are modelled")
         _check(_field(pll, 0, 2) == 1, "PLLSRC must be MSI (01)")
-        m, n, r = _field(pll, 4, 3) + 1, _field(pll, 8, 7), (_field(pll, 25, 2) + 1) * 2
-        vco_in = 4_000_000 // m
-        _check(4_000_000 <= vco_in <= 16_000_000, f"VCO input {vco_in} Hz outside 4..16 MHz")
-        _check(8 <= n <= 86, f"PLLN={n} outside 8..86")
-        vco = vco_in * n
-        _check(64_000_000 <= vco <= 344_000_000, f"VCO {vco} Hz outside 64..344 MHz")
         _check(bool(pll >> 24 & 1), "PLLREN (PLLCLK output) not enabled")
-        sysclk = vco // r
-        _check(sysclk <= 80_000_000, f"PLLCLK {sysclk} Hz above 80 MHz")
+        sysclk = _stm32_pll(4_000_000, m=_field(pll, 4, 3) + 1, n=_field(pll, 8, 7), div=(_field(pll, 25, 2) + 1) * 2,
+                            vco_in_min=4_000_000, max_out=80_000_000)
     hclk = sysclk // _AHB_DIV.get(_field(cfgr, 4, 4), 1)
     pclk1 = hclk // _APB_DIV.get(_field(cfgr, 8, 3), 1)
     return Decoded(sysclk, pclk1, _field(acr, 0, 3), _wait_states(hclk, 16_000_000))
@@ -121,16 +128,11 @@ def decode_stm32g0(regs: Mapping[int, int]) -> Decoded:
     else:
         _check(sws == 2, f"SWS={sws}: only HSISYS or PLLRCLK are modelled")
         _check(_field(pll, 0, 2) == 2, "PLLSRC must be HSI16 (10)")
-        m, n, r = _field(pll, 4, 3) + 1, _field(pll, 8, 7), _field(pll, 29, 3) + 1
+        r = _field(pll, 29, 3) + 1
         _check(r >= 2, "PLLR=000 is reserved")
-        vco_in = 16_000_000 // m
-        _check(2_660_000 <= vco_in <= 16_000_000, f"VCO input {vco_in} Hz outside 2.66..16 MHz")
-        _check(8 <= n <= 86, f"PLLN={n} outside 8..86")
-        vco = vco_in * n
-        _check(64_000_000 <= vco <= 344_000_000, f"VCO {vco} Hz outside 64..344 MHz")
         _check(bool(pll >> 28 & 1), "PLLREN (PLLRCLK output) not enabled")
-        sysclk = vco // r
-        _check(sysclk <= 64_000_000, f"PLLRCLK {sysclk} Hz above 64 MHz")
+        sysclk = _stm32_pll(16_000_000, m=_field(pll, 4, 3) + 1, n=_field(pll, 8, 7), div=r,
+                            vco_in_min=2_660_000, max_out=64_000_000)
     hclk = sysclk // _AHB_DIV.get(_field(cfgr, 8, 4), 1)
     pclk = hclk // _APB_DIV.get(_field(cfgr, 12, 3), 1)
     return Decoded(sysclk, pclk, _field(acr, 0, 3), _wait_states(hclk, 24_000_000))

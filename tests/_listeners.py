@@ -6,19 +6,14 @@ import ipaddress
 import os
 from pathlib import Path
 
+from _device_util import processes
+
 
 def process_tree(root: int) -> set[int]:
     """`root` and all its descendants (by parent pid)."""
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path("/proc", entry, "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+    for pid, _, ppid in processes():
+        children.setdefault(ppid, []).append(pid)
     tree, todo = set(), [root]
     while todo:
         pid = todo.pop()
