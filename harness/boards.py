@@ -353,7 +353,7 @@ def format_board_table(boards: Iterable[Board]) -> str:
     header = ("board", "core", "fpu", "clock", "flash", "ram", "stack", "uart", "counter", "backend", "description")
     rows = [header]
     for b in boards:
-        target = f"{b.backend} {b.settings.summary()}".strip()
+        target = f"{b.backend} {b.settings.summary()}".strip() + (" +twin" if b.twin else "")
         rows.append((
             b.name, b.core, b.fpu or "-", f"{b.clock_hz / 1e6:g} MHz", _kib(b.flash.size),
             _kib(b.ram.size), _kib(b.stack_bytes), b.uart.kind, b.counter.kind, target, b.description,

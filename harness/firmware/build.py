@@ -190,7 +190,8 @@ def _build_key(
     h.update(json.dumps({"schema": BUILD_SCHEMA, "toolchain": version, "cflags": cflags, "ldflags": ldflags}).encode())
     h.update(script.encode())
     # The parsed board (covers boards built in code) and its file (covers everything else).
-    h.update(repr(dataclasses.replace(board, path=Path("."))).encode())
+    # (The twin's platform does not change the ELF, and its absolute path would tie the key to the checkout.)
+    h.update(repr(dataclasses.replace(board, path=Path("."), twin=None)).encode())
     if board.path.is_file():
         _hash_file(h, "board", board.path)
     inputs = set(sources)
