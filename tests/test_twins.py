@@ -20,7 +20,7 @@ from _device_util import REPO, build, echo_reference
 from harness.backends.renode import INSTALL_HINT, RENODE_ENV, find_renode
 from harness.boards import TWIN_SUFFIX, list_boards, load_board, twin_board
 from harness.device import open_device
-from harness.errors import ConfigError, ToolchainError
+from harness.errors import ConfigError, DeviceFault, ToolchainError
 from harness.results import Record, read_records_csv, records_to_csv
 
 REAL_BOARDS = [b.name for b in list_boards() if b.twin is not None]
@@ -109,3 +109,16 @@ def test_hardware_elf_runs_on_its_twin(name: str) -> None:
         assert [out for out, _ in results] == [echo_reference(VECTOR, c) for c in (0, 1)]
         counts = {c.value for _, c in results}
         assert len(counts) == 1 and 490 * 8 < counts.pop() < 490 * 200, "exact, repeatable instruction counts"
+
+
+@needs_renode
+@pytest.mark.slow
+def test_fault_on_a_twin_arrives_as_a_fault_frame() -> None:
+    """The hardware ELF has no semihosting: the fault handler's FAULT frame and the exit hook
+    must still turn a crash into DeviceFault naming the faulting function."""
+    board = load_board("nucleo-f767zi", twin=True)
+    fw = build(board, "fault")
+    with pytest.raises(DeviceFault) as info:
+        with open_device(board, fw.elf, timeout=30, boot_timeout=60) as dev:
+            dev.invoke(b"\x00\x00\x00\x00")
+    assert info.value.details["function"] == "testmodel_fault_udf"
