@@ -122,3 +122,11 @@ def test_fault_on_a_twin_arrives_as_a_fault_frame() -> None:
         with open_device(board, fw.elf, timeout=30, boot_timeout=60) as dev:
             dev.invoke(b"\x00\x00\x00\x00")
     assert info.value.details["function"] == "testmodel_fault_udf"
+
+
+def test_same_inputs_give_the_same_elf_bytes(tmp_path: Path) -> None:
+    """A sha256 printed by `hil build` on one machine names the ELF built anywhere from the same
+    inputs (the private build directory's name does not reach the debug info)."""
+    a = build("nucleo-g071rb", "echo", cache_dir=tmp_path / "a")
+    b = build("nucleo-g071rb", "echo", cache_dir=tmp_path / "b")
+    assert not a.cached and not b.cached and a.sha256 == b.sha256

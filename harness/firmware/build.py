@@ -33,7 +33,7 @@ FIRMWARE_DIR = REPO_ROOT / "firmware"
 GCC = "arm-none-eabi-gcc"
 INSTALL_HINT = "apt-get install -y --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi"
 # Bump when the build recipe changes in a way the hashed inputs do not capture.
-BUILD_SCHEMA = "1"
+BUILD_SCHEMA = "2"  # 2: builds are reproducible (no build-dir name in the debug info)
 
 COMMON_CFLAGS = (
     "-mthumb", "-masm-syntax-unified", "-ffreestanding", "-ffunction-sections",
@@ -278,7 +278,10 @@ def build_firmware(
         (tmp / "obj").mkdir()
         # Object paths are relative to the build dir (the compiler's cwd) to keep the log short.
         objects = [Path("obj") / f"{i:02d}-{src.parent.name}-{src.stem}.o" for i, src in enumerate(sources)]
-        jobs = [[compiler, *cflags, "-c", str(src), "-o", str(obj)] for src, obj in zip(sources, objects)]
+        # The private build dir's name must not reach the debug info: the same inputs give the
+        # same ELF bytes (and sha256) wherever and whenever they are built.
+        reproducible = f"-ffile-prefix-map={tmp}=."
+        jobs = [[compiler, *cflags, reproducible, "-c", str(src), "-o", str(obj)] for src, obj in zip(sources, objects)]
         with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
             results = list(pool.map(lambda cmd: _run(cmd, tmp), jobs))
         log = "".join(out for _, out in results)
