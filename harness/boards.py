@@ -20,6 +20,7 @@ from typing import Any
 from harness.backends import Backend, BackendSettings, Capabilities, backend_class, backend_names
 from harness.backends.registry import counter_owner
 from harness.board_file import U32, BoardFile, Section
+from harness.clocks import CLOCK_CHIPS, CLOCK_SOURCES, ClockSetting
 from harness.errors import ConfigError
 
 BOARDS_DIR = Path(os.environ.get("HIL_BOARDS_DIR", Path(__file__).resolve().parent.parent / "boards"))
@@ -46,7 +47,9 @@ CORE_FPUS: dict[str, tuple[str, ...]] = {
 # stm32-usart: the USART alone (clocks and pins set up elsewhere, e.g. Renode's model needs none);
 # stm32{l4,g0,f7}-usart: the same driver plus that chip family's RCC clock enable and GPIO
 # alternate-function set-up for the ST-LINK virtual COM port (firmware/uart/<kind>.c).
-UART_KINDS = ("cmsdk", "nrf51", "pl011", "stm32-usart", "stm32l4-usart", "stm32g0-usart", "stm32f7-usart")
+# nrf52-uarte: the nRF52 UARTE with EasyDMA (nRF52840 DK's J-Link VCP pins).
+UART_KINDS = ("cmsdk", "nrf51", "nrf52-uarte", "pl011", "stm32-usart", "stm32l4-usart", "stm32g0-usart",
+              "stm32f7-usart")
 # renode-icount: a memory cell at `base` that a Renode CPU hook fills with the executed-instruction
 # count each time the firmware reads it (exact counts; a backend's `own_counter_kinds`).
 COUNTER_KINDS = ("cmsdk-timer", "systick", "nrf51-timer", "dwt", "renode-icount")
@@ -54,6 +57,9 @@ COUNTER_KINDS = ("cmsdk-timer", "systick", "nrf51-timer", "dwt", "renode-icount"
 COUNTERS_WITHOUT_BASE = ("systick", "dwt")
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# `--board NAME@twin` (or `--twin`): NAME's Renode twin. Its records, budgets and baselines carry
+# this name, so twin instruction counts never mix with the board's cycles.
+TWIN_SUFFIX = "@twin"
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,24 @@ class Counter:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """`[clock]`: which firmware/clock/<chip>.c brings the chip up, and to which setting."""
+
+    chip: str
+    source: str  # "full" (PLL, wait states, caches) or "reset" (the clock the chip starts with)
+    setting: ClockSetting
+
+
+@dataclass(frozen=True)
+class Twin:
+    """`[twin]`: the Renode platform that runs this real board's unmodified ELF."""
+
+    platform: Path  # a committed .repl, loaded where it lies (its `using` lines resolve from there)
+    uart: str  # the platform's peripheral wired to the board UART, e.g. "sysbus.usart2"
+    mips: int  # PerformanceInMips of the twin's CPU (virtual time only; counts do not depend on it)
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -95,6 +119,20 @@ class Board:
     counter: Counter
     settings: BackendSettings  # the backend's own table `[<backend>]`, parsed by that backend
     path: Path
+    clock: Clock | None = None
+    twin: Twin | None = None
+    # Set on a twin (see `twin_board`): the real board whose hardware ELF this board runs.
+    hardware: Board | None = None
+
+    @property
+    def uart_clock_hz(self) -> int:
+        """The UART's kernel clock (what a baud-rate divider is computed from)."""
+        return self.clock.setting.uart_clock_hz if self.clock is not None else self.clock_hz
+
+    @property
+    def build_board(self) -> Board:
+        """The board whose firmware this board runs: itself, or for a twin the real board."""
+        return self.hardware or self
 
     @property
     def backend_class(self) -> type[Backend[Any]]:
@@ -135,7 +173,8 @@ def _region(section: Section) -> MemoryRegion:
     return MemoryRegion(origin, size)
 
 
-_COMMON_KEYS = ("name", "description", "core", "fpu", "clock_hz", "stack_bytes", "backend", "memory", "uart", "counter")
+_COMMON_KEYS = ("name", "description", "core", "fpu", "clock_hz", "stack_bytes", "backend", "memory", "uart", "counter",
+                "clock", "twin")
 # Board.settings until the backend's table is parsed (the backend sees the common fields only).
 _PENDING = BackendSettings()
 
@@ -210,23 +249,75 @@ def _parse(path: Path, text: str) -> Board:
         raise counter_t.fail("kind", f"'{ckind}' only works with backend \"{owner}\" (got {backend!r}); "
                              "use dwt or systick on hardware, a timer on QEMU")
 
+    clock = _clock(top, clock_hz, counter)
     board = Board(
         name=name, description=description, core=core, fpu=None if fpu_raw == "none" else fpu_raw,
         clock_hz=clock_hz, stack_bytes=stack_bytes, backend=backend, flash=flash, ram=ram, uart=uart,
-        counter=counter, settings=_PENDING, path=path,
+        counter=counter, settings=_PENDING, path=path, clock=clock, twin=_twin(top, path),
     )
     section = top.table_at(backend, required=True)
     assert section is not None
     return dataclasses.replace(board, settings=board.backend_class.parse_section(section, board))
 
 
+def _clock(top: Section, clock_hz: int, counter: Counter) -> Clock | None:
+    """`[clock]` chip + source; clock_hz and a cycle counter's hz must be that setting's clock."""
+    table = top.table_at("clock", required=False)
+    if table is None:
+        return None
+    table.check_keys(("chip", "source"))
+    chip = table.get("chip", str, choices=tuple(CLOCK_CHIPS))
+    source = table.get("source", str, choices=CLOCK_SOURCES)
+    setting = CLOCK_CHIPS[chip][source]
+    if clock_hz != setting.sysclk_hz:
+        raise top.fail("clock_hz", f"bad value {clock_hz}; [clock] chip {chip!r} source {source!r} runs the core "
+                       f"at {setting.sysclk_hz} Hz ({setting.summary})")
+    if counter.kind in COUNTERS_WITHOUT_BASE and counter.hz != clock_hz:
+        raise top.file.fail("counter", "hz", f"bad value {counter.hz}; {counter.kind} counts core cycles, so it must "
+                            f"equal clock_hz ({clock_hz})")
+    return Clock(chip, source, setting)
+
+
+def _twin(top: Section, path: Path) -> Twin | None:
+    table = top.table_at("twin", required=False)
+    if table is None:
+        return None
+    table.check_keys(("platform", "uart", "mips"))
+    rel = table.get("platform", str)
+    platform = (path.parent / rel).resolve()
+    if not platform.is_file():
+        raise table.fail("platform", f"bad value {rel!r}: {platform} does not exist (a .repl relative to the board file)")
+    return Twin(platform, table.get("uart", str), table.get("mips", int, minimum=1, maximum=100_000))
+
+
 # ---------------------------------------------------------------------------------------------
 # Public API
 
 
-def load_board(name_or_path: str | os.PathLike[str]) -> Board:
-    """Load `boards/<name>.toml`, or a board file given by path."""
+def twin_board(board: Board) -> Board:
+    """The Renode twin of a real board: same name and firmware (its hardware ELF, built for
+    `board`), run on the platform its `[twin]` table names, counting exact instructions."""
+    if board.hardware is not None:
+        return board
+    if board.twin is None:
+        raise ConfigError(f"board '{board.name}' ({board.path}) has no [twin] table: it names no Renode twin; "
+                          f"boards with one: {', '.join(b.name for b in list_boards() if b.twin) or '(none)'}",
+                          file=str(board.path), field="twin")
+    from harness.backends.renode import RenodeSettings
+
+    settings = RenodeSettings(platform=str(board.twin.platform), mips=board.twin.mips, uart_name=board.twin.uart)
+    return dataclasses.replace(board, name=board.name + TWIN_SUFFIX, backend="renode", settings=settings,
+                               hardware=board)
+
+
+def load_board(name_or_path: str | os.PathLike[str], *, twin: bool = False) -> Board:
+    """Load `boards/<name>.toml`, or a board file given by path; with `twin` (or a name ending in
+    `@twin`) the board's Renode twin (`twin_board`)."""
     raw = str(name_or_path)
+    if raw.endswith(TWIN_SUFFIX):
+        return twin_board(load_board(raw[: -len(TWIN_SUFFIX)]))
+    if twin:
+        return twin_board(load_board(raw))
     candidate = Path(raw)
     if raw.endswith(".toml") or os.sep in raw or "/" in raw:
         path = candidate
@@ -262,7 +353,7 @@ def format_board_table(boards: Iterable[Board]) -> str:
     header = ("board", "core", "fpu", "clock", "flash", "ram", "stack", "uart", "counter", "backend", "description")
     rows = [header]
     for b in boards:
-        target = f"{b.backend} {b.settings.summary()}".strip()
+        target = f"{b.backend} {b.settings.summary()}".strip() + (" +twin" if b.twin else "")
         rows.append((
             b.name, b.core, b.fpu or "-", f"{b.clock_hz / 1e6:g} MHz", _kib(b.flash.size),
             _kib(b.ram.size), _kib(b.stack_bytes), b.uart.kind, b.counter.kind, target, b.description,

@@ -2,7 +2,8 @@
 
     hil boards                         list the board files
     hil codegen MODEL.tflite --out DIR generate the C library for a model
-    hil run MODEL.tflite --board m4 [--data test.npz]   build, flash, run (random or your vectors), compare with
+    hil build MODEL.tflite --board nucleo-l432kc   build the firmware: ELF path, sha256, footprint (flash by hand)
+    hil run MODEL.tflite --board m4 [--data test.npz] [--twin]   build, flash, run (random or your vectors), compare with
                                                         the reference, accuracy / AUC with --data
     hil budgets suites/har [--run RUN_ID] [--keep-tighter]   budget tables of suite files from a measured run
     hil profile MODEL.tflite --board m4 [--opt -Os] [--target portable]   per-layer counts
@@ -31,12 +32,40 @@ def _cmd_boards(args: argparse.Namespace) -> int:
     return 0
 
 
+TWIN_HELP = ("run the board's hardware ELF on its Renode twin (board file [twin]); exact instruction counts "
+             "recorded under BOARD@twin")
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    """Build the firmware a board runs (a twin builds its real board's), for flashing by hand."""
+    from harness.boards import load_board
+    from harness.firmware.build import build_firmware
+    from harness.firmware.footprint import footprint
+    from harness.runner import check_model_fits, generate_cached
+
+    board = load_board(args.board)
+    model = Path(args.model)
+    core = board.core if args.target == "board" else (None if args.target == "portable" else args.target)
+    gm = generate_cached(model, None, None, core)
+    fw = build_firmware(board, gm.out_dir, opt=args.opt)
+    fp = footprint(fw.elf)
+    check_model_fits(fw.elf, board, model)
+    clock = f", {board.clock.setting.summary}" if board.clock is not None else ""
+    print(f"board      {board.name} ({board.core} @ {board.clock_hz / 1e6:g} MHz{clock})")
+    print(f"elf        {fw.elf}")
+    print(f"sha256     {fw.sha256}")
+    print(f"flash      {fp.flash:,} B of {board.flash.size:,} B (code {fp.code:,} B, weights {fp.weights:,} B)")
+    print(f"RAM        {fp.ram_total:,} B of {board.ram.size:,} B (arena {gm.arena_bytes:,} B, "
+          f"stack {board.stack_bytes:,} B included)")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.boards import load_board
     from harness.point import Point, PointKey
     from harness.runner import run_model
 
-    board = load_board(args.board)
+    board = load_board(args.board, twin=args.twin)
     stem = Path(args.model).name.split(".")[0]
     inputs, x, labels = _data_vectors(args) if args.data else (_random_vectors(args), None, None)
     run = run_model(args.model, board, inputs, opt=args.opt, target=args.target, transport=args.transport)
@@ -45,6 +74,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     fp = run.footprint
     print(f"model      {Path(args.model).name} (sha256 {run.model_sha256[:16]}…), {run.macs:,} MACs")
     print(f"board      {board.name} ({board.core}, {board.backend}, {run.transport} transport)")
+    print(f"firmware   {run.firmware.elf} (sha256 {run.firmware.sha256})")
     print(f"count      {run.count_per_inference:,} {run.count_kind} per inference (max of {len(inputs)})")
     print(f"flash      {fp.flash:,} B (code {fp.code:,} B, weights {fp.weights:,} B)")
     print(f"RAM        {fp.ram_total:,} B (arena {run.arena_bytes:,} B, lower bound {run.arena_lower_bound:,} B)")
@@ -121,8 +151,8 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     from harness.boards import load_board
     from harness.profile import format_profile, profile_model
 
-    prof = profile_model(args.model, load_board(args.board), opt=args.opt, target=args.target, runs=args.runs,
-                         seed=args.seed, timeout=args.timeout, transport=args.transport)
+    prof = profile_model(args.model, load_board(args.board, twin=args.twin), opt=args.opt, target=args.target,
+                         runs=args.runs, seed=args.seed, timeout=args.timeout, transport=args.transport)
     if prof.inconsistency() is not None:
         print(f"hil profile: {format_profile(prof)}", file=sys.stderr)
         return 1
@@ -169,6 +199,7 @@ def _split(values: list[str] | None) -> list[str]:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import signal
 
+    from harness.boards import TWIN_SUFFIX
     from harness.quant import VARIANTS
     from harness.report import measurement_table
     from harness.sweep import plan, run_sweep, split_list, summary
@@ -178,7 +209,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _term)  # CI cancelling a job: stop emulators, close the run partial
     variants = split_list(args.variants) or list(VARIANTS)
-    points = plan(split_list(args.suite), variants, split_list(args.boards), suites_dir=args.suites_dir,
+    boards = [b + TWIN_SUFFIX if args.twin and not b.endswith(TWIN_SUFFIX) else b for b in split_list(args.boards)]
+    points = plan(split_list(args.suite), variants, boards, suites_dir=args.suites_dir,
                   max_vectors=args.vectors, transport=args.transport)
     try:
         result = run_sweep(points, results_dir=args.results_dir, jobs=args.jobs, scheduler=args.scheduler,
@@ -318,6 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_codegen_arguments(s)
     s.set_defaults(func=run_codegen)
 
+    s = sub.add_parser("build", help="build a model's firmware for a board: ELF path, sha256 and footprint")
+    s.add_argument("model")
+    s.add_argument("--board", required=True)
+    s.add_argument("--opt", default="-O2", type=_opt_level, help="optimisation level: --opt=-O2 (default) or --opt Os")
+    s.add_argument("--target", default="board",
+                   help="kernels: 'board' (the board core's optimized ones), 'portable', or a core name")
+    s.set_defaults(func=_cmd_build)
     s = sub.add_parser("run", help="run a model on a board with random vectors and compare with the reference")
     s.add_argument("model")
     s.add_argument("--board", required=True)
@@ -333,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--target", default="board",
                    help="kernels: 'board' (the board core's optimized ones), 'portable', or a core name")
     _add_transport(s)
+    s.add_argument("--twin", action="store_true", help=TWIN_HELP)
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("profile", help="per-layer instruction/cycle counts of a model on a board")
@@ -346,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--timeout", type=float, default=60.0, help="device timeout per command, seconds")
     _add_transport(s)
+    s.add_argument("--twin", action="store_true", help=TWIN_HELP)
     s.set_defaults(func=_cmd_profile)
 
     s = sub.add_parser("results", help="table of recorded measurements (one row per point, latest values)")
@@ -377,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=60.0, help="device timeout per command, seconds")
     s.add_argument("--strict", action="store_true", help="exit 1 when any point failed")
     _add_transport(s)
+    s.add_argument("--twin", action="store_true", help=TWIN_HELP)
     s.set_defaults(func=_cmd_sweep)
 
     s = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep run, or --trend across runs")

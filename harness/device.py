@@ -156,7 +156,7 @@ def open_device(
                 raise exited from exc
             raise
         be.on_boot()
-        if hello.board != board.name:
+        if hello.board != board.build_board.name:  # a twin runs its real board's firmware
             raise BootError(f"firmware was built for board '{hello.board}' but runs on '{board.name}': rebuild it")
         if expected_hash is not None and hello.hash != expected_hash:
             raise DeviceError(

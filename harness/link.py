@@ -85,10 +85,13 @@ class Link:
 
     def read(self, max_bytes: int = 4096, timeout: float | None = None) -> bytes:
         """Up to `max_bytes`; waits at most `timeout` s for the first byte."""
-        sock = getattr(self.port, "_socket", None)
+        # Plain sockets are read directly; an RFC 2217 port's socket belongs to its reader thread.
+        sock = None if self.url.startswith("rfc2217://") else getattr(self.port, "_socket", None)
         try:
             if isinstance(sock, socket.socket):
                 data = self._read_socket(sock, max_bytes, timeout)
+            elif self.url.startswith("rfc2217://"):
+                data = self._read_buffered(max_bytes, timeout)
             else:
                 self._set_timeout(0 if timeout is not None and timeout <= 0 else timeout)
                 first = self.port.read(1)
@@ -112,6 +115,16 @@ class Link:
         if not data:
             raise serial.SerialException("socket disconnected")
         return data
+
+    def _read_buffered(self, max_bytes: int, timeout: float | None) -> bytes:
+        """Poll the port's receive buffer: assigning an RFC 2217 port's timeout renegotiates the
+        line settings with the server (a round trip per read)."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while not self.port.in_waiting:
+            if deadline is not None and time.monotonic() >= deadline:
+                return b""
+            time.sleep(0.001)
+        return bytes(self.port.read(min(max_bytes, self.port.in_waiting)))
 
     def _set_timeout(self, value: float | None) -> None:
         if self.port.timeout != value:  # a real tty reconfigures on every assignment
@@ -162,7 +175,9 @@ def open_link(
     last: Exception | None = None
     while True:
         try:
-            port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=timeout)
+            # pyserial's RFC 2217 client has no write timeout (it raises NotImplementedError)
+            wt = None if url.startswith("rfc2217://") else timeout
+            port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=wt)
             break
         except (serial.SerialException, OSError, ValueError) as exc:
             last = exc

@@ -52,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("hil", "TinyML hardware-in-the-loop")
     g.addoption("--board", action="append", default=[], metavar="NAME",
                 help="board name (boards/NAME.toml) or board file; repeat or comma-separate for several")
+    g.addoption("--twin", action="store_true",
+                help="run each --board's hardware ELF on its Renode twin (board file [twin]); counts are exact "
+                     "instructions recorded under NAME@twin, never mixed with the board's cycles")
     g.addoption("--results-dir", default=None, help="where run records go (default: <rootdir>/results)")
     g.addoption("--no-results", action="store_true", help="do not write records to results/")
     g.addoption("--budgets", default=None, metavar="TOML",
@@ -75,7 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"feature(name): run only on boards with this feature ({', '.join(FEATURES)})")
     names = [n.strip() for opt in config.getoption("board") for n in opt.split(",") if n.strip()]
     try:
-        config.stash[BOARDS_KEY] = [load_board(n) for n in names]
+        config.stash[BOARDS_KEY] = [load_board(n, twin=config.getoption("twin")) for n in names]
     except ConfigError as exc:  # a clean usage error naming file, line and field, not a traceback
         raise pytest.UsageError(str(exc)) from None
     baseline = config.getoption("baseline")
@@ -525,13 +528,14 @@ def _make_record(item, report, call, pending, board):
             return None
         model = getattr(item.module, "MODEL", suite)
         base = dict(suite=suite, test=item.name, model=model, variant=str(variant), board=board.name,
-                    core=board.core, backend=board.backend)
+                    core=board.core, backend=board.backend, twin=board.hardware is not None)
     else:
         key, run = pending["key"], pending["run"]
         m = pending["measured"]
         base = dict(
             suite=key.suite, test=item.name, model=key.model, variant=key.variant, board=run.board.name,
             model_sha256=run.model_sha256, core=run.board.core, backend=run.board.backend,
+            firmware_sha256=run.firmware.sha256, twin=run.board.hardware is not None,
             count_kind=run.count_kind, count_per_inference=run.count_per_inference,
             flash_bytes=run.footprint.flash, ram_bytes=run.footprint.ram_total,
             stack_bytes=run.stack_high_water, arena_bytes=run.arena_bytes,

@@ -71,6 +71,8 @@ class Record:
     toolchain: str = ""
     emulator: str = ""
     model_sha256: str = ""
+    firmware_sha256: str = ""  # sha256 of the ELF that ran (`hil build` prints the same for flashing by hand)
+    twin: bool = False  # ran on the board's Renode twin (board NAME@twin; counts are instructions)
     core: str = ""
     backend: str = ""
     count_kind: str = ""
@@ -178,6 +180,8 @@ def read_records_csv(path: str | Path) -> list[Record]:
                     kwargs[name] = int(raw) if raw else None
                 elif name in _FLOAT_FIELDS:
                     kwargs[name] = float(raw) if raw else None
+                elif name == "twin":
+                    kwargs[name] = raw == "True"
                 else:
                     kwargs[name] = raw
             except ValueError as exc:

@@ -227,9 +227,12 @@ def _stream(r: _Reader, suite: dict[str, Any]) -> StreamSpec:
 
 
 def known_boards(extra: Iterable[str] = ()) -> set[str]:
-    from harness.boards import BOARDS_DIR
+    """Board names a budget table may use: the board files, their twins (`NAME@twin`) and `extra`."""
+    from harness.boards import BOARDS_DIR, TWIN_SUFFIX
 
-    return {p.stem for p in BOARDS_DIR.glob("*.toml")} | set(extra)
+    files = list(BOARDS_DIR.glob("*.toml"))
+    twins = {p.stem + TWIN_SUFFIX for p in files if "\n[twin]" in p.read_text(encoding="utf-8", errors="replace")}
+    return {p.stem for p in files} | twins | set(extra)
 
 
 def parse_suite_budgets(r: _Reader, tables: dict[str, Any], prefix: tuple[str, ...], spec: SuiteSpec,

@@ -195,7 +195,7 @@ def _base(point: SweepPoint, board: Board | None = None) -> dict[str, Any]:
     base: dict[str, Any] = dict(suite=point.suite, test=TEST, model=point.suite, variant=point.variant,
                                 board=Path(point.board).stem)
     if board is not None:
-        base.update(board=board.name, core=board.core, backend=board.backend)
+        base.update(board=board.name, core=board.core, backend=board.backend, twin=board.hardware is not None)
     return base
 
 
@@ -303,7 +303,8 @@ def measure(task: PointTask, timeout: float = 60.0) -> Record:
         max_abs_diff=max_diff,
     )
     return Record(
-        **_base(point, board), model_sha256=run.model_sha256, count_kind=run.count_kind,
+        **_base(point, board), model_sha256=run.model_sha256, firmware_sha256=run.firmware.sha256,
+        count_kind=run.count_kind,
         count_per_inference=run.count_per_inference, flash_bytes=fp.flash, ram_bytes=fp.ram_total,
         stack_bytes=run.stack_high_water, arena_bytes=run.arena_bytes, accuracy=_accuracy(dev, labels),
         bitexact=agree, extra=_clean(extra), status="ok",

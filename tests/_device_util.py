@@ -32,9 +32,8 @@ def echo_reference(x: bytes, calls: int) -> bytes:
     return bytes(y)
 
 
-def qemu_children() -> list[int]:
-    """PIDs of qemu-system-arm processes (zombies included) whose parent is this process."""
-    me = os.getpid()
+def processes() -> list[tuple[int, str, int]]:
+    """(pid, command name, parent pid) of every process now (zombies included), from /proc."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -45,6 +44,11 @@ def qemu_children() -> list[int]:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if ppid == me and comm.startswith("qemu-system"):
-            found.append(int(entry))
+        found.append((int(entry), comm, ppid))
     return found
+
+
+def qemu_children() -> list[int]:
+    """PIDs of qemu-system-arm processes (zombies included) whose parent is this process."""
+    me = os.getpid()
+    return [pid for pid, comm, ppid in processes() if ppid == me and comm.startswith("qemu-system")]

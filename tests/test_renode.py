@@ -183,16 +183,7 @@ def test_same_elf_same_outputs_and_counts_as_qemu(board_name: str) -> None:
     assert r_counts == [c.value for _, c in q]
 
 
-@needs_renode
-@pytest.mark.slow
-def test_nucleo_firmware_runs_on_renode_stm32_usart_model() -> None:
-    """The NUCLEO-L432KC ELF (STM32 USART driver, DWT counter) on Renode's STM32F7_USART model:
-    the USART programming is right (clock and pin set-up are not modelled)."""
-    board = on_renode("nucleo-l432kc")
-    fw = build(load_board("nucleo-l432kc"), "echo")
-    with open_device(board, fw.elf, timeout=30, boot_timeout=60, backend=RenodeBackend(board, fw.elf)) as dev:
-        assert dev.hello.board == "nucleo-l432kc" and not dev.hello.semihosting
-        assert dev.invoke(VECTOR)[0] == echo_reference(VECTOR, 0)
+# The NUCLEO ELFs (clock, USART, counter code) run on their twins: tests/test_twins.py.
 
 
 @needs_renode

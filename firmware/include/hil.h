@@ -64,7 +64,9 @@
 #define HIL_HAS_MSPLIM 0
 #endif
 
+#ifndef HIL_REG32 /* the host build of firmware/clock/ (tests/test_clocks.py) maps it onto fake registers */
 #define HIL_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
+#endif
 
 /* Set once the UART is initialised: a fault before that must not wait on a dead UART. */
 extern volatile int hil_uart_ready;
@@ -79,6 +81,10 @@ extern volatile int hil_uart_ready;
 #endif
 void hil_irq_wait_begin(void);
 void hil_irq_wait_end(void);
+
+/* Clock bring-up (firmware/clock/<chip>.c; boards without a [clock] table keep the weak no-op):
+ * runs first in Reset_Handler, so everything after it sees the board's clock_hz. */
+void hil_clock_init(void);
 
 /* UART driver (polled, blocking). */
 void hil_uart_init(void);

@@ -56,6 +56,9 @@ static volatile uint32_t *paint_start(void) {
 
 uint32_t hil_stack_guard_bytes(void) { return (uint32_t)((uintptr_t)&_sstack - (uintptr_t)paint_start()); }
 
+/* Boards without a [clock] table keep the clock they start with. */
+__attribute__((weak)) void hil_clock_init(void) {}
+
 void Reset_Handler(void) {
 #if defined(__ARM_FP)
     SCB_CPACR |= 0xFu << 20; /* CP10/CP11 full access before any FP instruction */
@@ -80,6 +83,7 @@ void Reset_Handler(void) {
      * instead of silently corrupting .bss. */
     __asm volatile("msr msplim, %0" ::"r"(&_sstack));
 #endif
+    hil_clock_init();
     main();
     hil_exit(0);
 }

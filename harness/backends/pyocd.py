@@ -115,8 +115,17 @@ def list_probes() -> list[ProbeInfo]:
     return out
 
 
+# A probe behind pyOCD's probe server on another host (`pyocd server` there): `remote:HOST:PORT`.
+REMOTE_PROBE_RE = re.compile(r"^remote:[A-Za-z0-9_.\-]+:\d{1,5}$")
+# A serial port on another host (ser2net, `pyserial` rfc2217_server): `rfc2217://HOST:PORT`.
+REMOTE_SERIAL_RE = re.compile(r"^rfc2217://[A-Za-z0-9_.\-]+:\d{1,5}(/.*)?$")
+
+
 def choose_probe(probes: Iterable[ProbeInfo], uid: str | None, board: Board) -> ProbeInfo:
-    """The probe to use: the one with `uid`, or the only one attached; else a clear error."""
+    """The probe to use: the one with `uid`, or the only one attached; else a clear error.
+    A remote probe (`remote:HOST:PORT`) is not enumerated locally: pyOCD connects to it by id."""
+    if uid and REMOTE_PROBE_RE.match(uid):
+        return ProbeInfo(uid, f"pyOCD probe server {uid[len('remote:'):]}")
     probes = list(probes)
     listing = "\n".join(f"  {p.unique_id}  {p.description}" for p in probes) or "  (none)"
     if uid:
@@ -229,13 +238,23 @@ class PyocdBackend(Backend[PyocdSettings]):
     def parse_section(cls, section: Section, board: Board) -> PyocdSettings:
         section.check_keys(("target", "probe", "serial", "pack", "swd_hz"))
         target = section.get("target", str)
+        probe = section.get("probe", str, required=False) or None
+        serial = section.get("serial", str, required=False) or None
+        if probe and probe.startswith("remote:") and not REMOTE_PROBE_RE.match(probe):
+            raise section.fail("probe", f"bad value {probe!r}; a remote probe is \"remote:HOST:PORT\" "
+                               "(pyOCD's probe server, `pyocd server` on that host)")
+        if serial and serial.startswith("rfc2217:") and not REMOTE_SERIAL_RE.match(serial):
+            raise section.fail("serial", f"bad value {serial!r}; a remote serial port is \"rfc2217://HOST:PORT\"")
+        if probe and probe.startswith("remote:") and not serial:
+            raise section.fail("serial", "missing: a remote probe's serial port cannot be found by USB serial "
+                               "number; name it (e.g. \"rfc2217://HOST:PORT\")")
         if not re.match(r"^[a-z0-9_]+$", target):
             raise section.fail("target", f"bad value {target!r}; pyOCD target names are lower-case, "
                                "e.g. \"stm32l432kc\" (see `pyocd list --targets`)")
         return PyocdSettings(
             target=target,
-            probe=section.get("probe", str, required=False) or None,
-            serial=section.get("serial", str, required=False) or None,
+            probe=probe,
+            serial=serial,
             pack=section.get("pack", str, required=False),
             swd_hz=section.get("swd_hz", int, required=False, minimum=1000, maximum=100_000_000),
         )
@@ -259,7 +278,8 @@ class PyocdBackend(Backend[PyocdSettings]):
         if not self.elf.is_file():
             raise ConfigError(f"firmware ELF {self.elf} does not exist; build it first", field="elf")
         check_target_known(self.board)
-        self.probe = choose_probe(list_probes(), self.probe_uid, self.board)
+        remote = bool(self.probe_uid and REMOTE_PROBE_RE.match(self.probe_uid))
+        self.probe = choose_probe([] if remote else list_probes(), self.probe_uid, self.board)
         check_probe_board(self.probe, self.board)
         port = self.serial_port or find_serial_port(self.probe.unique_id, self.board)
         options: dict[str, Any] = {"target_override": self.settings.target}

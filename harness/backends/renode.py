@@ -1,4 +1,4 @@
-"""Renode backend: runs a firmware ELF on a Renode-emulated Cortex-M, UART on a TCP socket.
+"""Renode backend: runs a firmware ELF on a Renode-emulated Cortex-M, UART on a pty.
 
 Why Renode next to QEMU: it has real Cortex-M0+ (and M4F, M7) CPU models, and it is what the
 user's nightly CI runs. Facts this module relies on (reference/emulation.md §11-12, measured on
@@ -6,12 +6,12 @@ Renode 1.15.1):
 
 * The platform (.repl) is generated from the board file (core, memory map, UART, counter), so the
   board file stays the single source of truth; a board may instead name its own .repl.
-* Renode is started headless (`--disable-xwt --plain`) with its monitor on a free TCP port and
-  driven over that port. The monitor's telnet server swallows the first 9 bytes a client sends
-  (it expects telnet option replies), so the client sends IAC WILL 0, IAC DO 1, IAC DO 3 first and
-  ends every command with CRLF.
-* The UART goes to `emulation CreateServerSocketTerminal <port> "hil" false` (telnet mode off:
-  a binary-clean byte stream).
+* Nothing listens on the network: Renode's monitor server (`--port`) and its UART server sockets
+  bind every interface, and the monitor runs Python and reads host files. So Renode is started
+  headless with its monitor on its own console (`--disable-xwt --plain --console --hide-log`),
+  which is a pty this process holds (pty_console.PtyConsole), and the UART goes to a pty too
+  (`emulation CreateUartPtyTerminal`), opened with pyserial. tests/test_no_listeners.py checks
+  the emulators' sockets.
 * Counts: Renode's timers (SysTick, DWT) follow its virtual clock only coarsely, but a CPU hook
   fires before the hooked instruction and sees the exact `ExecutedInstructions`. The backend
   hooks the entry of `hil_counter_now()`: with counter kind `renode-icount` the hook writes the
@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend, BackendSettings, Capabilities
+from harness.backends.pty_console import PtyConsole
 from harness.backends.registry import register_backend
 from harness.board_file import Section
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
@@ -84,7 +84,6 @@ UART_NAME = "sysbus.uart"
 DEFAULT_MIPS = 100
 COUNTER_SYMBOL = "hil_counter_now"
 EXIT_SYMBOL = "hil_exit"
-IAC_PREAMBLE = b"\xff\xfb\x00\xff\xfd\x01\xff\xfd\x03"  # IAC WILL 0, IAC DO 1, IAC DO 3
 _PROMPT_RE = re.compile(rb"\((?:monitor|hil)\) ?\n?$")
 _ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 # Substrings of monitor replies that mean a command failed.
@@ -210,20 +209,15 @@ def _page_up(n: int) -> int:
     return (n + 0xFFF) & ~0xFFF
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @register_backend
 class RenodeBackend(Backend[RenodeSettings]):
     """One Renode process running one ELF. Use as a context manager (or call stop())."""
 
     name = "renode"
     settings_type = RenodeSettings
-    # memory: the monitor's sysbus LoadBinary / ReadBytes (harness/target_memory.py)
-    capabilities = Capabilities(count_kind="instructions", emulated=True, memory_access=True)
+    # memory: the monitor's sysbus LoadBinary / ReadBytes (harness/target_memory.py); twin: a real
+    # board's unmodified ELF on its committed platform (boards/twins/)
+    capabilities = Capabilities(count_kind="instructions", emulated=True, memory_access=True, twin=True)
     own_counter_kinds = (ICOUNT_COUNTER,)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
@@ -237,9 +231,8 @@ class RenodeBackend(Backend[RenodeSettings]):
         self.program = program
         self.advance_immediately = advance_immediately
         self.process: subprocess.Popen[bytes] | None = None
-        self.monitor: socket.socket | None = None
-        self.uart_port: int | None = None
-        self.monitor_port: int | None = None
+        self.monitor: PtyConsole | None = None  # Renode's console: the monitor, on a pty only we hold
+        self.uart_pty: Path | None = None  # where Renode links the UART's pty
         self.transcript: list[str] = []  # monitor commands and replies, for error messages
         self._tmp: Path | None = None
         self._exit_error: HilError | None = None
@@ -302,8 +295,8 @@ class RenodeBackend(Backend[RenodeSettings]):
     def ticks_per_count(cls, board: Board) -> Fraction:
         """renode-icount ticks are instructions; other counters tick on Renode's virtual clock
         (instructions / PerformanceInMips), which is only approximately exact (emulation.md 12.4)."""
-        if board.counter.kind == ICOUNT_COUNTER:
-            return Fraction(1)
+        if board.counter.kind == ICOUNT_COUNTER or board.hardware is not None:
+            return Fraction(1)  # a twin's counter reads are the hook's exact counts (see resc)
         settings = board.settings
         assert isinstance(settings, RenodeSettings), board.name
         return Fraction(board.counter.hz, (settings.mips or DEFAULT_MIPS) * 10**6)
@@ -319,7 +312,7 @@ class RenodeBackend(Backend[RenodeSettings]):
 
     # -- process --------------------------------------------------------------------------
 
-    def resc(self, repl: Path, uart_port: int) -> str:
+    def resc(self, repl: Path, uart_pty: Path) -> str:
         """The Renode script: machine, platform, log file, UART terminal, ELF and hooks."""
         assert self._tmp is not None
         uart = self.settings.uart_name or UART_NAME
@@ -327,7 +320,7 @@ class RenodeBackend(Backend[RenodeSettings]):
             'mach create "hil"',
             f"machine LoadPlatformDescription @{repl}",
             f"logFile @{self._tmp / 'renode.log'}",
-            f'emulation CreateServerSocketTerminal {uart_port} "hilterm" false',
+            f'emulation CreateUartPtyTerminal "hilterm" "{uart_pty}" true',
             f"connector Connect {uart} hilterm",
             f"sysbus LoadELF @{self.elf.resolve()}",
         ]
@@ -336,7 +329,12 @@ class RenodeBackend(Backend[RenodeSettings]):
         counter = self._hooks.get(COUNTER_SYMBOL)
         if counter is not None:
             script = "self.Log(LogLevel.Warning, 'HILCOUNT %d' % self.ExecutedInstructions)"
-            if self.board.counter.kind == ICOUNT_COUNTER:
+            if self.board.hardware is not None:
+                # A twin runs the hardware ELF, whose counter (DWT, SysTick) Renode times only coarsely:
+                # the hook makes hil_counter_now() return the exact 64-bit count (r0:r1) at once.
+                script = ("c = self.ExecutedInstructions; self.SetRegisterUnsafe(0, System.UInt32(c & 0xFFFFFFFF)); "
+                          "self.SetRegisterUnsafe(1, System.UInt32(c >> 32)); self.PC = self.LR; " + script)
+            elif self.board.counter.kind == ICOUNT_COUNTER:
                 assert self.board.counter.base is not None
                 base = self.board.counter.base  # 64-bit count: low word, then high word
                 script = (f"machine.SystemBus.WriteDoubleWord({base:#x}, "
@@ -357,60 +355,48 @@ class RenodeBackend(Backend[RenodeSettings]):
         if self.process is not None:
             raise RuntimeError("RenodeBackend.start() called twice; use a new backend per run")
         self._hooks = elf_symbols(self.elf, (COUNTER_SYMBOL, EXIT_SYMBOL))
-        if self.board.counter.kind == ICOUNT_COUNTER and COUNTER_SYMBOL not in self._hooks:
-            raise ConfigError(f"{self.elf} has no function {COUNTER_SYMBOL}(): counter kind renode-icount needs "
-                              "firmware/counter/renode-icount.c linked in (rebuild for this board)", field="counter")
+        if (self.board.counter.kind == ICOUNT_COUNTER or self.board.hardware) and COUNTER_SYMBOL not in self._hooks:
+            raise ConfigError(f"{self.elf} has no function {COUNTER_SYMBOL}(): counter kind renode-icount and "
+                              "twins need the firmware's counter function (rebuild for this board)", field="counter")
         self._tmp = Path(tempfile.mkdtemp(prefix="hil-renode-"))
+        # A committed platform is loaded where it lies, so its relative `using` lines resolve.
         custom = self.settings.platform_path(self.board.path)
-        repl = self._tmp / "platform.repl"
-        if custom is not None:
-            shutil.copyfile(custom, repl)
-        else:
+        repl = custom if custom is not None else self._tmp / "platform.repl"
+        if custom is None:
             repl.write_text(generate_repl(self.board))
-        self.uart_port = _free_port()
-        self.monitor_port = _free_port()
+        self.uart_pty = self._tmp / "uart"
         script = self._tmp / "hil.resc"
-        script.write_text(self.resc(repl, self.uart_port))
-        cmd = [exe, "--disable-xwt", "--plain", "--port", str(self.monitor_port),
+        script.write_text(self.resc(repl, self.uart_pty))
+        cmd = [exe, "--disable-xwt", "--plain", "--console", "--hide-log", "--port", "-1",
                "--pid-file", str(self._tmp / "renode.pid")]
+        self.monitor = PtyConsole()
         with open(self._tmp / "stdout.log", "wb") as out:
             self.process = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self._tmp,
+                cmd, stdin=self.monitor.slave, stdout=self.monitor.slave, stderr=out, cwd=self._tmp,
                 start_new_session=True,
                 preexec_fn=DIE_WITH_PARENT,
             )
+        self.monitor.child_started()
         LIVE.add(self)
         try:
             self._connect_monitor()
             self.command(f"include @{script}")
             proc = self.process
-            self.link = open_link(f"socket://127.0.0.1:{self.uart_port}", connect_timeout=self.start_timeout,
+            self.link = open_link(str(self.uart_pty), connect_timeout=self.start_timeout,
                                   alive=lambda: proc.poll() is None)
             self.command("start")
         except LinkClosed:
             err = self.poll_exit()
             self.stop()
-            raise err or EmulatorDied("renode exited before its UART socket accepted a connection") from None
+            raise err or EmulatorDied("renode exited before its UART pty could be opened") from None
         except BaseException:
             self.stop()
             raise
         return self.link
 
     def _connect_monitor(self) -> None:
-        assert self.process is not None and self.monitor_port is not None
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            try:
-                self.monitor = socket.create_connection(("127.0.0.1", self.monitor_port), timeout=1.0)
-                break
-            except OSError as exc:
-                if self.process.poll() is not None:
-                    raise self._died(f"renode exited before its monitor accepted a connection ({exc})") from exc
-                if time.monotonic() >= deadline:
-                    raise EmulatorDied(f"renode's monitor did not open port {self.monitor_port} within "
-                                       f"{self.start_timeout:.0f} s{self._stdout_tail_text()}") from exc
-                time.sleep(0.05)
-        self.monitor.sendall(IAC_PREAMBLE)
+        """Wait for the console's first prompt (mono start-up takes seconds)."""
+        assert self.process is not None and self.monitor is not None
         self._read_until_prompt(self.start_timeout)
 
     def _read_until_prompt(self, timeout: float, after: bytes = b"") -> str:
@@ -453,7 +439,7 @@ class RenodeBackend(Backend[RenodeSettings]):
         if self.monitor is None:
             raise EmulatorDied(f"renode monitor not connected (command {line!r})")
         self._discard_pending()
-        self.monitor.sendall(line.encode() + b"\r\n")
+        self.monitor.sendall(line.encode() + b"\r")  # Enter on a terminal
         reply = self._read_until_prompt(timeout, after=line.encode())
         body = "\n".join(ln for ln in reply.splitlines() if ln.strip() and not _PROMPT_RE.search(ln.encode()))
         self.transcript.append(f"> {line}\n{body}")
@@ -515,7 +501,7 @@ class RenodeBackend(Backend[RenodeSettings]):
         if proc is not None and proc.poll() is None and self.monitor is not None:
             try:
                 self.monitor.settimeout(1.0)
-                self.monitor.sendall(b"quit\r\n")
+                self.monitor.sendall(b"quit\r")
                 proc.wait(timeout=3)
             except (OSError, subprocess.TimeoutExpired):
                 pass

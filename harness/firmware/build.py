@@ -34,7 +34,7 @@ FIRMWARE_DIR = REPO_ROOT / "firmware"
 GCC = "arm-none-eabi-gcc"
 INSTALL_HINT = "apt-get install -y --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi"
 # Bump when the build recipe changes in a way the hashed inputs do not capture.
-BUILD_SCHEMA = "1"
+BUILD_SCHEMA = "2"  # 2: builds are reproducible (no build-dir name in the debug info)
 
 COMMON_CFLAGS = (
     "-mthumb", "-masm-syntax-unified", "-ffreestanding", "-ffunction-sections",
@@ -59,6 +59,11 @@ class Firmware:
     cached: bool = False
     model_dir: Path | None = None
     opt: str = "-O2"
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """sha256 of the ELF file: what a record carries and a flashed board or its twin ran."""
+        return hashlib.sha256(self.elf.read_bytes()).hexdigest()
 
 
 def cache_root() -> Path:
@@ -112,6 +117,8 @@ def firmware_sources(board: Board, model_dir: Path, firmware_dir: Path = FIRMWAR
             log="",
         )
     drivers = [firmware_dir / "uart" / f"{board.uart.kind}.c", firmware_dir / "counter" / f"{board.counter.kind}.c"]
+    if board.clock is not None:
+        drivers.append(firmware_dir / "clock" / f"{board.clock.chip}.c")
     for d in drivers:
         if not d.is_file():
             raise BuildError(
@@ -142,6 +149,8 @@ def board_defines(board: Board) -> dict[str, str]:
         "HIL_COUNTER_HZ": str(board.counter.hz),
         "HIL_STACK_BYTES": str(board.stack_bytes),
         "HIL_SEMIHOSTING": "1" if board.emulated else "0",
+        "HIL_UART_CLOCK_HZ": str(board.uart_clock_hz),
+        **({"HIL_CLOCK_FULL": "1" if board.clock.source == "full" else "0"} if board.clock is not None else {}),
     }
 
 
@@ -182,7 +191,8 @@ def _build_key(
     h.update(json.dumps({"schema": BUILD_SCHEMA, "toolchain": version, "cflags": cflags, "ldflags": ldflags}).encode())
     h.update(script.encode())
     # The parsed board (covers boards built in code) and its file (covers everything else).
-    h.update(repr(dataclasses.replace(board, path=Path("."))).encode())
+    # (The twin's platform does not change the ELF, and its absolute path would tie the key to the checkout.)
+    h.update(repr(dataclasses.replace(board, path=Path("."), twin=None)).encode())
     if board.path.is_file():
         _hash_file(h, "board", board.path)
     inputs = set(sources)
@@ -242,9 +252,11 @@ def build_firmware(
     cache_dir: str | os.PathLike[str] | None = None,
     firmware_dir: str | os.PathLike[str] | None = None,
 ) -> Firmware:
-    """Build runtime + model for `board`; a second call with the same inputs compiles nothing."""
+    """Build runtime + model for `board`; a second call with the same inputs compiles nothing.
+    A twin builds its real board's ELF (the same cache entry, the same sha256)."""
     if not isinstance(board, Board):
         board = load_board(board)
+    board = board.build_board
     model_path = Path(model_dir).resolve()
     if not model_path.is_dir():
         raise BuildError(f"model dir {model_path} does not exist", log="")
@@ -277,7 +289,10 @@ def build_firmware(
         (tmp / "obj").mkdir()
         # Object paths are relative to the build dir (the compiler's cwd) to keep the log short.
         objects = [Path("obj") / f"{i:02d}-{src.parent.name}-{src.stem}.o" for i, src in enumerate(sources)]
-        jobs = [[compiler, *cflags, "-c", str(src), "-o", str(obj)] for src, obj in zip(sources, objects)]
+        # The private build dir's name must not reach the debug info: the same inputs give the
+        # same ELF bytes (and sha256) wherever and whenever they are built.
+        reproducible = f"-ffile-prefix-map={tmp}=."
+        jobs = [[compiler, *cflags, reproducible, "-c", str(src), "-o", str(obj)] for src, obj in zip(sources, objects)]
         with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
             results = list(pool.map(lambda cmd: _run(cmd, tmp), jobs))
         log = "".join(out for _, out in results)
