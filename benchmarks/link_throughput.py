@@ -31,7 +31,6 @@ from harness.boards import load_board  # noqa: E402
 from harness.device import open_device  # noqa: E402
 from harness.errors import DoesNotFit  # noqa: E402
 from harness.firmware.build import build_firmware  # noqa: E402
-from harness.firmware.footprint import footprint  # noqa: E402
 from harness.protocol import DeviceSession  # noqa: E402
 from harness.runner import check_model_fits  # noqa: E402
 
@@ -130,7 +129,7 @@ def main() -> None:
                 files = {"HIL_MAILBOX_FILES": 1} if transport == "semihosting" else {}
                 try:
                     fw = build_firmware(name, ECHO, defines={**defines, **files, "HIL_ECHO_BYTES": size})
-                    check_model_fits(footprint(fw.elf), board, ECHO)
+                    check_model_fits(fw.elf, board, ECHO)
                 except DoesNotFit:
                     print(f"{name:8} {'-':11} {size:7d} (does not fit the board's RAM)")
                     break
