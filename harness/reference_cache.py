@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.firmware.build import default_cache_dir
+from harness.firmware.build import cache_root
 
 
 def vectors_hash(inputs: Sequence[bytes], extra: bytes = b"") -> str:
@@ -31,7 +31,7 @@ def vectors_hash(inputs: Sequence[bytes], extra: bytes = b"") -> str:
 
 
 def cache_path(model_sha256: str, inputs: Sequence[bytes], options: bytes = b"") -> Path:
-    return default_cache_dir().parent / "reference" / f"{model_sha256[:32]}-{vectors_hash(inputs, options)[:32]}.npz"
+    return cache_root() / "reference" / f"{model_sha256[:32]}-{vectors_hash(inputs, options)[:32]}.npz"
 
 
 def load_cached(path: Path, count: int) -> list[bytes] | None:

@@ -336,13 +336,15 @@ def mark_stale_runs(results_dir: str | Path) -> list[str]:
 
 RECORDS_FILE = "records.parquet"
 LEGACY_RECORDS_FILE = "records.csv"
-_STRING_FIELDS = [n for n in FIELD_NAMES if n not in _INT_FIELDS | _FLOAT_FIELDS]
+_BOOL_FIELDS = {"twin"}
+_STRING_FIELDS = [n for n in FIELD_NAMES if n not in _INT_FIELDS | _FLOAT_FIELDS | _BOOL_FIELDS]
 
 
 def _arrow_schema() -> Any:
     import pyarrow as pa
 
-    types = {n: pa.int64() for n in _INT_FIELDS} | {n: pa.float64() for n in _FLOAT_FIELDS}
+    types = ({n: pa.int64() for n in _INT_FIELDS} | {n: pa.float64() for n in _FLOAT_FIELDS}
+             | {n: pa.bool_() for n in _BOOL_FIELDS})
     return pa.schema([(n, types.get(n, pa.string())) for n in FIELD_NAMES])
 
 
@@ -375,6 +377,8 @@ def _record_of(row: Mapping[str, Any], where: str) -> Record:
             kwargs[name] = None if missing else int(v)
         elif name in _FLOAT_FIELDS:
             kwargs[name] = None if missing else float(v)
+        elif name in _BOOL_FIELDS:
+            kwargs[name] = False if missing else bool(v)
         else:
             kwargs[name] = "" if missing else str(v)
     try:

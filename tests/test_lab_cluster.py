@@ -92,7 +92,7 @@ def test_workers_build_in_their_own_cache_and_results_come_back_to_the_client(la
     assert len(records) == 4 and all(r.status == "ok" for r in records), [r.message for r in records]
     (run,) = (client / "results" / "runs").iterdir()
     assert read_manifest(run)["status"] == "complete"
-    builds = {name: list((folder / "cache").glob("*/firmware.elf")) for name, folder in lab["workers"].items()}
+    builds = {name: list((folder / "cache" / "builds").glob("*/firmware.elf")) for name, folder in lab["workers"].items()}
     assert all(builds.values()), builds  # both workers built, each in its own HIL_CACHE_DIR
     assert sum(len(b) for b in builds.values()) >= 4
     assert not (client / ".cache").exists() and not list(lab["workers"]["w1"].glob("results"))

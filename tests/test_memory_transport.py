@@ -254,9 +254,9 @@ def test_pyocd_memory_refuses_addresses_outside_the_real_targets_ram() -> None:
 
 
 def test_renode_memory_transport_matches_uart() -> None:
-    from harness.backends.renode import missing_reason
+    from harness.backends.renode import RenodeBackend
 
-    reason = missing_reason()
+    reason = RenodeBackend.missing_reason(load_board("m4-renode"))
     if reason:
         pytest.skip(f"renode: {reason}")
     fw = build("m4-renode", "echo")

@@ -35,7 +35,7 @@ def _run(hil, board, variant):
     with np.load(HAR / "test.npz") as d:
         inputs = [d["x_int8"][i].tobytes() for i in range(3)]
     key = PointKey("tiny", "cnn1d", variant)
-    return key, hil.run_model(key, HAR / f"{{variant}}.tflite", inputs, board)
+    return key, hil.run_model(HAR / f"{{variant}}.tflite", inputs, board)
 
 
 @pytest.mark.parametrize("variant", ["int8", "int8-pt"])

@@ -18,7 +18,7 @@ HAR = Path(__file__).resolve().parents[1] / "suites" / "har" / "artifacts"
 
 @pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HIL_CACHE_DIR", str(tmp_path / "builds"))
+    monkeypatch.setenv("HIL_CACHE_DIR", str(tmp_path))
     return tmp_path
 
 
