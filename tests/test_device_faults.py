@@ -17,8 +17,9 @@ from harness.backends.qemu import QemuBackend
 from harness.boards import load_board
 from harness.device import open_device
 from harness.errors import BootError, DeviceFault, DeviceTimeout, EmulatorDied, ToolchainError
+from harness.faults import _functions
 from harness.link import open_link
-from harness.protocol import FAULT_EXIT_CODE, DeviceSession, _functions
+from harness.protocol import FAULT_EXIT_CODE, DeviceSession
 
 pytestmark = pytest.mark.slow
 

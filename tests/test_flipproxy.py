@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from harness.device import open_device
 from harness.errors import DeviceFault, DeviceTimeout, HilError, ProtocolError
-from harness.protocol import REPLY, SYNC, Cmd, Frame, FrameDecoder, Hello, Msg, decode_fault, encode_frame
+from harness.faults import decode_fault
+from harness.protocol import REPLY, SYNC, Cmd, Frame, FrameDecoder, Hello, Msg, encode_frame
 
 pytestmark = pytest.mark.slow
 

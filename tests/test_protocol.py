@@ -10,18 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import DeviceFault, ProtocolError
-from harness.protocol import (
-    CFSR_BITS,
-    SYNC,
-    Cmd,
-    Frame,
-    FrameDecoder,
-    Hello,
-    Msg,
-    bit_names,
-    decode_fault,
-    encode_frame,
-)
+from harness.faults import CFSR_BITS, bit_names, decode_fault
+from harness.protocol import SYNC, Cmd, Frame, FrameDecoder, Hello, Msg, encode_frame
 
 frames_st = st.builds(
     Frame,

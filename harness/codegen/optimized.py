@@ -79,7 +79,8 @@ def _int8_words(ctx: EmitContext, fam: str) -> int:
 
 def _kernels(fam: str) -> list[str]:
     """The family's header and what it includes (pooling.h: the DSP average pool's parameters)."""
-    return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), f"opt_{fam}.h"]
+    family = [f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else [])]
+    return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
 def _dsp_pairs(w: np.ndarray) -> np.ndarray:
