@@ -174,10 +174,11 @@ def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tm
     import struct
 
     from harness.codegen.emitter import KERNEL_DIR
+    from harness.codegen.optimized import _kernels
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "pooling.h", "opt_common.h", f"opt_{family}.h"):
+    for name in {"hil_fixedpoint.h", "pooling.h", *_kernels(family)}:  # the family's headers, as generated
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
     (tmp_path / "model.c").write_text(f'#define HIL_OPT_HEADER "opt_{family}.h"\n' + REQUANT_MODEL_C)

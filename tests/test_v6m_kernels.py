@@ -242,7 +242,7 @@ def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, tmp_path: Path) 
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h"):
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_dw.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     src, total = _firmware_source(seed=8, in_place=True)  # the plane path runs in place at -O2 and -Os
     (tmp_path / "model.h").write_text(MODEL_H)
@@ -262,7 +262,7 @@ def test_asm_offsets_are_checked_at_compile_time(tmp_path: Path) -> None:
 
     from harness.codegen.emitter import KERNEL_DIR
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h"):
+    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_dw.h"):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "t.c").write_text('#include "opt_v6m.h"\nint hil_t;\n')
     cmd = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
