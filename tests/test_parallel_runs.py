@@ -100,8 +100,9 @@ def test_baseline_regressions_are_junit_failures_once_per_point(suite, child_pyt
     renamed = tmp_path / "renamed"
     renamed.mkdir()
     (renamed / "test_tiny.py").write_text(SUITE.replace("def test_count", "def test_instruction_count"))
+    # -rN: no short summary (under CI=true pytest prints it untruncated, repeating each message)
     res = child_pytest(str(renamed), "--board=m4", f"--results-dir={results}", f"--budgets={budgets}",
-                       f"--baseline={baseline}", f"--junitxml={junit}")
+                       f"--baseline={baseline}", f"--junitxml={junit}", "-rN")
     assert res.ret == pytest.ExitCode.TESTS_FAILED
     res.assert_outcomes(passed=4 + 1, failed=2)  # the four tests, then one item per baseline point
     cases = {(c.get("classname"), c.get("name")): c for c in ET.parse(junit).getroot().iter("testcase")}
