@@ -337,7 +337,6 @@ def mark_stale_runs(results_dir: str | Path) -> list[str]:
 RECORDS_FILE = "records.parquet"
 LEGACY_RECORDS_FILE = "records.csv"
 _BOOL_FIELDS = {"twin"}
-_STRING_FIELDS = [n for n in FIELD_NAMES if n not in _INT_FIELDS | _FLOAT_FIELDS | _BOOL_FIELDS]
 
 
 def _arrow_schema() -> Any:
