@@ -16,8 +16,8 @@ does not fit, the device hangs, its worker is lost) becomes a failed record with
 class and message, and the sweep goes on. Ctrl-C (or SIGTERM) cancels the rest; the local
 workers are stopped (their emulators die with them) and the run is closed "partial".
 
-Test data of a suite lives in `suites/<suite>/artifacts/test.npz` (see `load_vectors` for the
-keys it understands); the variant's model is `suites/<suite>/artifacts/<variant>.tflite`.
+Test data of a suite lives in `suites/<suite>/artifacts/test.npz` (`x`/`x_<variant>` and labels
+`y`, the suites' rule: harness/vectors.py); the variant's model is `suites/<suite>/artifacts/<variant>.tflite`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ from harness.results import Record, ResultsWriter, failure_class, new_run_id
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SUITES_DIR = REPO_ROOT / "suites"
 TEST = "sweep"
-LABEL_KEYS = ("y", "y_test", "labels", "label")
-FLOAT_KEYS = ("x", "x_test", "x_float", "inputs")
 
 
 @dataclass(frozen=True)
@@ -122,45 +120,23 @@ def plan(
 
 def load_vectors(data_path: str | os.PathLike[str], variant: str, details: Sequence[Any],
                  max_vectors: int | None = None) -> tuple[list[bytes], np.ndarray | None]:
-    """Raw input bytes per vector (in the model's input dtype) and the labels, if any.
+    """Raw input bytes per vector (in the model's input dtype) and the labels `y`, if any.
 
-    Keys understood in the .npz: labels `y`/`y_test`/`labels`; inputs either already encoded
-    for this variant (`x_<variant>` or `x_<dtype>`, e.g. `x_int8`, dtype must match the model
-    input) or float (`x`/`x_test`/`x_float`), quantized here with the model's input scale.
-    Only single-input models are swept (streaming models keep state between vectors).
+    The inputs follow the suites' rule (harness/vectors.py): `x_<variant>` as is when it has the
+    model's input dtype, else `x` quantized with the model's input scale. Only single-input
+    models are swept (streaming models keep state between vectors).
     """
-    from harness.reference import quantize
+    from harness.vectors import encoded_inputs, load_npz, to_bytes
 
-    p = Path(data_path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: test data not found; build the suite's artifacts (suites/build_artifacts.py)",
-                          file=str(p), line=None, field=None)
+    source = str(data_path)
     if len(details) != 1:
-        raise ConfigError(f"{p}: the sweep runs single-input models; this one has {len(details)} inputs",
-                          file=str(p), line=None, field="inputs")
-    d = details[0]
-    with np.load(p) as npz:
-        keys = set(npz.files)
-        labels = next((np.asarray(npz[k]).reshape(-1) for k in LABEL_KEYS if k in keys), None)
-        raw_key = next((k for k in (f"x_{variant}", f"x_{variant.replace('-', '_')}", f"x_{np.dtype(d.dtype).name}")
-                        if k in keys and np.asarray(npz[k]).dtype == d.dtype), None)
-        if raw_key is not None:
-            x = np.asarray(npz[raw_key])
-        else:
-            fkey = next((k for k in FLOAT_KEYS if k in keys), None)
-            if fkey is None:
-                raise ConfigError(f"{p}: no input array; expected one of {', '.join(FLOAT_KEYS)} (float) or "
-                                  f"x_{variant} / x_{np.dtype(d.dtype).name} (encoded); has {', '.join(sorted(keys))}",
-                                  file=str(p), line=None, field="x")
-            x = np.asarray(npz[fkey], np.float32)
-            x = quantize(x, d) if d.quantized else x.astype(d.dtype)
+        raise ConfigError(f"{source}: the sweep runs single-input models; this one has {len(details)} inputs",
+                          file=source, line=None, field="inputs")
+    arrays = load_npz(data_path)
+    x = encoded_inputs(arrays, variant, details[0], source)
     n = len(x) if max_vectors is None else min(len(x), max_vectors)
-    per = int(np.prod(d.shape))
-    if x[0].size != per:
-        raise ConfigError(f"{p}: one input vector has {x[0].size} values, the model input {tuple(d.shape)} needs {per}",
-                          file=str(p), line=None, field="x")
-    inputs = [np.ascontiguousarray(x[i], dtype=d.dtype).tobytes() for i in range(n)]
-    return inputs, (labels[:n] if labels is not None else None)
+    labels = arrays.get("y")
+    return to_bytes(x[:n], details[0]), (np.asarray(labels).reshape(-1)[:n] if labels is not None else None)
 
 
 def _decode(raw: Sequence[bytes], d: Any) -> np.ndarray:

@@ -116,7 +116,7 @@ def test_float_inputs_are_quantized_with_the_model_scale(tmp_path: Path) -> None
     assert inputs == [quantize(x[i], ref.input_details[0]).astype(np.int8).tobytes() for i in range(3)]
     assert list(labels) == list(y)
     np.savez(tmp_path / "bad.npz", x=x[:, :50], y=y)
-    with pytest.raises(ConfigError, match="needs 600"):
+    with pytest.raises(ConfigError, match="must have 600 values"):
         load_vectors(tmp_path / "bad.npz", "int8", ref.input_details)
 
 
