@@ -132,7 +132,7 @@ def load_vectors(data_path: str | os.PathLike[str], variant: str, details: Seque
     if len(details) != 1:
         raise ConfigError(f"{source}: the sweep runs single-input models; this one has {len(details)} inputs",
                           file=source, line=None, field="inputs")
-    arrays = load_npz(data_path)
+    arrays = load_npz(Path(data_path))
     x = encoded_inputs(arrays, variant, details[0], source)
     n = len(x) if max_vectors is None else min(len(x), max_vectors)
     labels = arrays.get("y")
