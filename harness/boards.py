@@ -22,8 +22,9 @@ from harness.backends.registry import counter_owner
 from harness.board_file import U32, BoardFile, Section
 from harness.clocks import CLOCK_CHIPS, CLOCK_SOURCES, ClockSetting
 from harness.errors import ConfigError
+from harness.resources import data_dir
 
-BOARDS_DIR = Path(os.environ.get("HIL_BOARDS_DIR", Path(__file__).resolve().parent.parent / "boards"))
+BOARDS_DIR = Path(os.environ.get("HIL_BOARDS_DIR", data_dir("boards")))
 
 CORES = (
     "cortex-m0",

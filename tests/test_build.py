@@ -24,8 +24,9 @@ import pytest
 from harness.backends.qemu import QemuBackend, QemuSettings
 from harness.boards import list_boards, load_board
 from harness.errors import BuildError, DoesNotFit, ToolchainError
-from harness.firmware.build import REPO_ROOT, build_firmware
+from harness.firmware.build import build_firmware
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 MINIFW = DATA / "minifw"
 TINY = DATA / "models" / "tiny"

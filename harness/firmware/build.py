@@ -28,13 +28,13 @@ from harness.boards import Board, load_board
 from harness.errors import BuildError, DoesNotFit, ToolchainError
 from harness.firmware.footprint import does_not_fit, shortfalls
 from harness.firmware.linker import RAM_OVERFLOW_MARK, linker_script
+from harness.resources import data_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO_ROOT / "firmware"
+FIRMWARE_DIR = data_dir("firmware")
 GCC = "arm-none-eabi-gcc"
 INSTALL_HINT = "apt-get install -y --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi"
 # Bump when the build recipe changes in a way the hashed inputs do not capture.
-BUILD_SCHEMA = "2"  # 2: builds are reproducible (no build-dir name in the debug info)
+BUILD_SCHEMA = "3"  # 2: no build-dir name in the debug info; 3: nor the firmware/model dirs
 
 COMMON_CFLAGS = (
     "-mthumb", "-masm-syntax-unified", "-ffreestanding", "-ffunction-sections",
@@ -291,8 +291,11 @@ def build_firmware(
         objects = [Path("obj") / f"{i:02d}-{src.parent.name}-{src.stem}.o" for i, src in enumerate(sources)]
         # The private build dir's name must not reach the debug info: the same inputs give the
         # same ELF bytes (and sha256) wherever and whenever they are built.
-        reproducible = f"-ffile-prefix-map={tmp}=."
-        jobs = [[compiler, *cflags, reproducible, "-c", str(src), "-o", str(obj)] for src, obj in zip(sources, objects)]
+        # Nor may the firmware's or the generated model's location (a checkout, an installed wheel,
+        # HIL_CACHE_DIR): a lab's hosts then build the same ELF from the same inputs.
+        reproducible = [f"-ffile-prefix-map={tmp}=.", f"-ffile-prefix-map={fw_dir}=firmware",
+                        f"-ffile-prefix-map={model_path}=model"]
+        jobs = [[compiler, *cflags, *reproducible, "-c", str(src), "-o", str(obj)] for src, obj in zip(sources, objects)]
         with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
             results = list(pool.map(lambda cmd: _run(cmd, tmp), jobs))
         log = "".join(out for _, out in results)
