@@ -42,6 +42,7 @@ class RenodeSocketMemory:
         self.timeout = timeout
         self.where = where
         self._buf = bytearray()
+        self._broken: HilError | None = None  # after a timeout or a lost connection: never reuse
         greeting = self._recv_exact(len(GREETING))
         if greeting != GREETING:
             raise ProtocolError(f"{where}: expected greeting {GREETING!r}, got {greeting!r}", kind="memory")
@@ -94,10 +95,22 @@ class RenodeSocketMemory:
         return out
 
     def _request(self, op: bytes, address: int, length: int, data: bytes = b"") -> bytes:
+        if self._broken is not None:
+            raise EmulatorDied(f"{self.where}: unusable after an earlier failure ({self._broken})")
         if address < self.ram[0] or address + length > self.ram[1]:
             raise ConfigError(f"{self.where}: {address:#010x}+{length} is not inside the board's RAM "
                               f"{self.ram[0]:#010x}-{self.ram[1]:#010x}: firmware and board file disagree",
                               field="mailbox")
+        try:
+            return self._exchange(op, address, length, data)
+        except HilError as exc:
+            if exc.details.get("kind") != "memory-refused":
+                # A late reply would be read as the answer to the next request: drop the connection.
+                self._broken = exc
+                self.close()
+            raise
+
+    def _exchange(self, op: bytes, address: int, length: int, data: bytes) -> bytes:
         try:
             self.sock.sendall(_HEADER.pack(op, address, length) + data)
         except OSError as exc:
@@ -108,7 +121,7 @@ class RenodeSocketMemory:
             message = self._recv_exact(size).decode("utf-8", "replace")
             action = "writing" if op == b"W" else "reading"
             raise ProtocolError(f"{self.where}: {action} {length} bytes at {address:#010x} failed: {message}",
-                                kind="memory")
+                                kind="memory-refused")  # the server answered in full: still in step
         if status != _OK:
             raise ProtocolError(f"{self.where}: bad reply status {status}", kind="memory")
         return self._recv_exact(length) if op == b"R" else b""
