@@ -6,9 +6,9 @@ transport (uart: LOAD/READ frames; gdbstub: the memory transport through QEMU's 
 packets, QEMU's default; semihosting: the memory transport with firmware built with
 -DHIL_MAILBOX_FILES=1 reading and writing host files; on Renode boards socket: the memory
 transport through a server inside Renode on a unix socket, Renode's default, and monitor: through
-monitor sysbus commands; all ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM
-holds it): vectors per second through the device API, and ms per vector split into load /
-invoke / read.
+monitor sysbus commands; all ring a MEM_INVOKE doorbell on the UART) and input size (490 B,
+and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM holds it): vectors per
+second through the device API, and ms per vector split into load / invoke / read.
 
     .venv/bin/python benchmarks/link_throughput.py [--boards m4 m0plus] [--vectors 100] [--starts 5] [--poll]
     .venv/bin/python benchmarks/link_throughput.py --boards m4-renode m0plus-renode nucleo-l432kc@twin --vectors 20

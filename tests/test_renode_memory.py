@@ -64,7 +64,7 @@ def test_socket_and_monitor_give_the_uart_outputs_and_counts() -> None:
     fw = build(BOARD, "echo")
     counts = {}
     for memory, kind in ((False, None), ("socket", RenodeSocketMemory), ("monitor", RenodeMonitorMemory)):
-        be, opened = _open(memory, fw)
+        _, opened = _open(memory, fw)
         with opened as dev:
             if kind is not None:
                 assert isinstance(dev.transport.memory, kind)
@@ -81,7 +81,7 @@ def test_socket_and_monitor_give_the_uart_outputs_and_counts() -> None:
 def test_socket_refuses_ranges_outside_ram_and_stays_in_step() -> None:
     board = load_board(BOARD)
     fw = build(board, "echo")
-    be, opened = _open("socket", fw)
+    _, opened = _open("socket", fw)
     with opened as dev:
         mem = dev.transport.memory
         assert isinstance(mem, RenodeSocketMemory)
@@ -108,7 +108,7 @@ def test_hung_renode_times_out_and_the_connection_is_dropped() -> None:
         mem.timeout = 1.0
         os.kill(mono, signal.SIGSTOP)
         try:
-            with pytest.raises(ProtocolError, match="no reply within 1.0 s"):
+            with pytest.raises(ProtocolError, match=r"no reply within 1\.0 s"):
                 mem.read(dev.transport.mailbox.output_address, 16)
         finally:
             os.kill(mono, signal.SIGCONT)
@@ -121,7 +121,7 @@ def test_hung_renode_times_out_and_the_connection_is_dropped() -> None:
 def test_crashed_renode_is_emulator_died_and_nothing_is_left() -> None:
     fw = build(BOARD, "echo")
     be, opened = _open("socket", fw)
-    with pytest.raises(EmulatorDied, match="(?i)renode"), opened as dev:
+    with pytest.raises(EmulatorDied, match=r"(?i)renode"), opened as dev:
         dev.invoke(VECTORS[0])
         mono, group = _pids(be)
         os.kill(mono, signal.SIGKILL)
