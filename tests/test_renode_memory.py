@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from _device_util import build, echo_reference
+from _listeners import process_tree, reachable_from_outside
 
 from harness.backends.renode import INSTALL_HINT, RENODE_ENV, RenodeBackend, find_renode
 from harness.backends.renode_memory import RenodeSocketMemory
@@ -81,10 +82,12 @@ def test_socket_and_monitor_give_the_uart_outputs_and_counts() -> None:
 def test_socket_refuses_ranges_outside_ram_and_stays_in_step() -> None:
     board = load_board(BOARD)
     fw = build(board, "echo")
-    _, opened = _open("socket", fw)
+    be, opened = _open("socket", fw)
     with opened as dev:
         mem = dev.transport.memory
         assert isinstance(mem, RenodeSocketMemory)
+        # The server is a unix socket: Renode still listens on no network address.
+        assert reachable_from_outside(process_tree(_pids(be)[1])) == []
         with pytest.raises(ConfigError, match=r"0x203ffffe\+4 is not inside the board's RAM"):
             mem.write(board.ram.end - 2, b"\0" * 4)
         # The server's own check (sysbus onlyMemory): a peripheral is refused, not written.
