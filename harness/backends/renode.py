@@ -20,6 +20,9 @@ Renode 1.15.1):
   also logged, which the QEMU cross-check reads (`hook_counts()`).
 * Renode ignores the semihosting exit, so the firmware never ends the process: a hook on
   `hil_exit()` logs the exit code (the fault code becomes DeviceFault), and `stop()` sends `quit`.
+* Memory transport: the monitor's `sysbus` commands cost 4-200 ms each and Renode's GDB server
+  binds every interface, so `memory_access()` loads a small server into Renode's IronPython that
+  reads and writes RAM on a unix socket in the private directory (renode_memory.py).
 * The `renode` launcher is a shell script that runs mono as a child: signalling the script alone
   orphans mono at full CPU. Renode runs in its own process group; `stop()` sends `quit`, then
   SIGTERM to the pid-file PID and the group, then SIGKILL after a grace period.
