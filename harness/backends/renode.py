@@ -231,7 +231,7 @@ class RenodeBackend(Backend[RenodeSettings]):
         """`memory`: how `memory_access()` reaches target RAM for the memory transport (set up on
         first use, so nothing runs for a UART-only session): True or "socket" (a server inside
         Renode on a unix socket in the backend's private directory: ~0.2 ms per access), or
-        "monitor" (sysbus LoadBinary / ReadBytes on the monitor: 5-150 ms per access, kept for
+        "monitor" (sysbus LoadBinary / ReadBytes on the monitor: 4-200 ms per access, kept for
         comparison)."""
         super().__init__(board, elf)
         if memory not in (False, True, "socket", "monitor"):
