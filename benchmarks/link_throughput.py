@@ -4,12 +4,14 @@ Prints two tables. Per board: emulator start-to-BOOT time (Popen to the BOOT fra
 HELLO round trip, and the host CPU an idle emulator burns while the firmware waits. Per board,
 transport (uart: LOAD/READ frames; gdbstub: the memory transport through QEMU's gdbstub m/M
 packets, QEMU's default; semihosting: the memory transport with firmware built with
--DHIL_MAILBOX_FILES=1 reading and writing host files; monitor: Renode boards' memory transport;
-all ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM
-holds it): vectors per second through the device API, and ms per vector split into load /
-invoke / read.
+-DHIL_MAILBOX_FILES=1 reading and writing host files; on Renode boards socket: the memory
+transport through a server inside Renode on a unix socket, Renode's default, and monitor: through
+monitor sysbus commands; all ring a MEM_INVOKE doorbell on the UART) and input size (490 B,
+and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM holds it): vectors per
+second through the device API, and ms per vector split into load / invoke / read.
 
     .venv/bin/python benchmarks/link_throughput.py [--boards m4 m0plus] [--vectors 100] [--starts 5] [--poll]
+    .venv/bin/python benchmarks/link_throughput.py --boards m4-renode m0plus-renode nucleo-l432kc@twin --vectors 20
 
 --poll builds the firmware with -DHIL_UART_SLEEP=0 (busy polling instead of WFI) for comparison.
 """
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.backends.qemu import QemuBackend  # noqa: E402
+from harness.backends.renode import RenodeBackend  # noqa: E402
 from harness.boards import load_board  # noqa: E402
 from harness.device import open_device  # noqa: E402
 from harness.errors import DoesNotFit  # noqa: E402
@@ -77,7 +80,8 @@ def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int)
     seen = set()
     board = load_board(name)
     memory = False if transport == "uart" else transport
-    backend = QemuBackend(board, elf, memory=memory) if board.backend == "qemu" else None
+    backend = (QemuBackend(board, elf, memory=memory) if board.backend == "qemu"
+               else RenodeBackend(board, elf, memory=memory, start_timeout=120.0))
     with open_device(board, elf, transport="memory" if memory else "uart", backend=backend,
                      boot_timeout=60.0) as dev:
         link = dev.transport
@@ -109,7 +113,9 @@ def main() -> None:
     ap.add_argument("--uart-vectors-27k", type=int, default=5, help="27 KB vectors over the UART (~1 s each)")
     ap.add_argument("--starts", type=int, default=5)
     ap.add_argument("--transports", nargs="+", default=["uart", "gdbstub", "semihosting"],
-                    choices=["uart", "gdbstub", "semihosting"], help="QEMU boards; Renode boards run uart and monitor")
+                    choices=["uart", "gdbstub", "semihosting"], help="QEMU boards")
+    ap.add_argument("--renode-transports", nargs="+", default=["uart", "socket"],
+                    choices=["uart", "socket", "monitor"], help="Renode boards and twins")
     ap.add_argument("--poll", action="store_true", help="build with -DHIL_UART_SLEEP=0")
     args = ap.parse_args()
     defines = {"HIL_UART_SLEEP": 0} if args.poll else {}
@@ -123,7 +129,7 @@ def main() -> None:
           f"{'load ms':>8} {'invoke ms':>9} {'read ms':>8}")
     for name in args.boards:
         board = load_board(name)
-        transports = args.transports if board.backend == "qemu" else ["uart", "monitor"]
+        transports = args.transports if board.backend == "qemu" else args.renode_transports
         for size in SIZES:
             for transport in transports:
                 files = {"HIL_MAILBOX_FILES": 1} if transport == "semihosting" else {}

@@ -26,7 +26,7 @@ from harness.backends.renode import (
 )
 from harness.boards import Board, list_boards, load_board
 from harness.device import open_device
-from harness.errors import ConfigError, DeviceFault, ToolchainError
+from harness.errors import ConfigError, DeviceFault, EmulatorDied, ToolchainError
 
 
 def _renode_or_none() -> str | None:
@@ -104,6 +104,16 @@ def test_missing_renode_is_a_toolchain_error(monkeypatch: pytest.MonkeyPatch, tm
 def test_board_without_renode_section_is_rejected() -> None:
     with pytest.raises(ConfigError, match="no \\[renode\\] section"):
         RenodeBackend(load_board("m4"), "x.elf")
+
+
+def test_memory_access_choices_are_checked() -> None:
+    board = load_board("m4-renode")
+    with pytest.raises(ConfigError, match="Renode memory access 'gdbstub' is not 'socket' or 'monitor'"):
+        RenodeBackend(board, "x.elf", memory="gdbstub")
+    assert RenodeBackend(board, "x.elf", memory=True).memory == "socket"
+    assert RenodeBackend(board, "x.elf", memory="monitor").memory == "monitor"
+    with pytest.raises(EmulatorDied, match="not running"):
+        RenodeBackend(board, "x.elf").memory_access()
 
 
 def test_renode_icount_counter_only_on_renode_boards(tmp_path: Path) -> None:

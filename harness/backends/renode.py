@@ -20,6 +20,9 @@ Renode 1.15.1):
   also logged, which the QEMU cross-check reads (`hook_counts()`).
 * Renode ignores the semihosting exit, so the firmware never ends the process: a hook on
   `hil_exit()` logs the exit code (the fault code becomes DeviceFault), and `stop()` sends `quit`.
+* Memory transport: the monitor's `sysbus` commands cost 4-200 ms each and Renode's GDB server
+  binds every interface, so `memory_access()` loads a small server into Renode's IronPython that
+  reads and writes RAM on a unix socket in the private directory (renode_memory.py).
 * The `renode` launcher is a shell script that runs mono as a child: signalling the script alone
   orphans mono at full CPU. Renode runs in its own process group; `stop()` sends `quit`, then
   SIGTERM to the pid-file PID and the group, then SIGKILL after a grace period.
@@ -42,6 +45,7 @@ from typing import TYPE_CHECKING
 from harness.backends.base import DIE_WITH_PARENT, LIVE, Backend, BackendSettings, Capabilities
 from harness.backends.pty_console import PtyConsole
 from harness.backends.registry import register_backend
+from harness.backends.renode_memory import SERVE_FUNCTION, SERVER_SOURCE, RenodeSocketMemory
 from harness.board_file import Section
 from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, ToolchainError
 from harness.link import Link, LinkClosed, open_link
@@ -215,17 +219,25 @@ class RenodeBackend(Backend[RenodeSettings]):
 
     name = "renode"
     settings_type = RenodeSettings
-    # memory: the monitor's sysbus LoadBinary / ReadBytes (harness/target_memory.py); twin: a real
-    # board's unmodified ELF on its committed platform (boards/twins/)
+    # memory: a server inside Renode on a private unix socket (renode_memory.py), or the monitor's
+    # sysbus LoadBinary / ReadBytes (target_memory.py); twin: a real board's unmodified ELF on its
+    # committed platform (boards/twins/)
     capabilities = Capabilities(count_kind="instructions", emulated=True, memory_access=True, twin=True)
     own_counter_kinds = (ICOUNT_COUNTER,)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
                  start_timeout: float = 60.0, program: str | None = None,
-                 advance_immediately: bool = True, memory: bool = False) -> None:
-        """`memory`: the memory transport will be used; nothing to start for it (the monitor
-        reaches target RAM)."""
+                 advance_immediately: bool = True, memory: bool | str = False) -> None:
+        """`memory`: how `memory_access()` reaches target RAM for the memory transport (set up on
+        first use, so nothing runs for a UART-only session): True or "socket" (a server inside
+        Renode on a unix socket in the backend's private directory: ~0.2 ms per access), or
+        "monitor" (sysbus LoadBinary / ReadBytes on the monitor: 4-200 ms per access, kept for
+        comparison)."""
         super().__init__(board, elf)
+        if memory not in (False, True, "socket", "monitor"):
+            raise ConfigError(f"Renode memory access {memory!r} is not 'socket' or 'monitor'", field="memory")
+        self.memory = "monitor" if memory == "monitor" else "socket"
+        self._memory: RenodeSocketMemory | RenodeMonitorMemory | None = None
         self.boot_timeout = boot_timeout  # firmware: UART socket to BOOT frame
         self.start_timeout = start_timeout  # Renode itself: launch to monitor and UART ready (mono start-up)
         self.program = program
@@ -281,9 +293,24 @@ class RenodeBackend(Backend[RenodeSettings]):
         except (HilError, OSError, subprocess.SubprocessError) as exc:
             return f"renode (version unknown: {exc})"
 
-    def memory_access(self) -> RenodeMonitorMemory:
-        """Target RAM through the monitor, for the memory transport."""
-        return RenodeMonitorMemory(self.command, str(self._tmp) if self._tmp is not None else None)
+    def memory_access(self) -> RenodeSocketMemory | RenodeMonitorMemory:
+        """Target RAM the way `memory` chose, for the memory transport; set up on first use."""
+        if self._memory is not None:
+            return self._memory
+        if self._tmp is None or self.process is None:
+            raise EmulatorDied(f"board '{self.board.name}': Renode is not running (memory access before start())")
+        if self.memory == "monitor":
+            self._memory = RenodeMonitorMemory(self.command, str(self._tmp))
+            return self._memory
+        # The server's source is copied to a .py name: `include` runs a file as Python by its suffix.
+        script = self._tmp / "memory_server.py"
+        shutil.copyfile(SERVER_SOURCE, script)
+        path = self._tmp / "memory.sock"
+        self.command(f"include @{script}")
+        self.command(f"python \"{SERVE_FUNCTION}('{path}', self.Machine['sysbus'])\"")
+        self._memory = RenodeSocketMemory.connect(str(path), (self.board.ram.origin, self.board.ram.end),
+                                                  died=self.poll_exit)
+        return self._memory
 
     # -- counts ---------------------------------------------------------------------------
 
@@ -494,6 +521,9 @@ class RenodeBackend(Backend[RenodeSettings]):
     def stop(self) -> None:
         if self.link is not None:
             self.link.close()
+        if self._memory is not None:
+            self._memory.close()
+            self._memory = None
         proc = self.process
         if proc is not None and proc.poll() is not None and self._exit_error is None:
             self.poll_exit()  # it died on its own: classify before we clean up
