@@ -232,10 +232,10 @@ def _parse(path: Path, text: str) -> Board:
     mailbox: MemoryRegion | None = None
     if mailbox_t is not None:
         mailbox = _region(mailbox_t)
-        for other, what in ((flash, "flash"), (ram, "RAM")):
-            if _overlap(mailbox, other):
+        for region, what in ((flash, "flash"), (ram, "RAM")):
+            if _overlap(mailbox, region):
                 raise mailbox_t.fail("origin", f"mailbox {mailbox.origin:#x}+{mailbox.size:#x} overlaps {what} "
-                                     f"{other.origin:#x}+{other.size:#x}; it must be a memory of its own")
+                                     f"{region.origin:#x}+{region.size:#x}; it must be a memory of its own")
     if stack_bytes >= ram.size:
         raise top.fail("stack_bytes", f"bad value {stack_bytes}; must be smaller than RAM ({ram.size} bytes)")
 

@@ -77,9 +77,7 @@ def test_both_transports_give_identical_outputs_and_counts(board_name: str) -> N
 def test_auto_picks_memory_on_qemu_and_memory_needs_a_backend_that_has_it() -> None:
     from harness.errors import DeviceError
     from harness.protocol import Cmd
-    from harness.target_memory import SemihostingFiles
-
-    from harness.target_memory import SharedRam
+    from harness.target_memory import SemihostingFiles, SharedRam
 
     fw = build("m4", "echo")
     with open_device("m4", fw.elf, transport="auto") as dev:
