@@ -5,7 +5,9 @@ The command line follows emulation.md §4 with the flags that matter: a TCP char
 (the firmware's exit code becomes QEMU's, so a fault is a distinct exit), and a fixed
 `-icount shift=N` from the board file (exact, deterministic instruction counts; `auto` is
 not deterministic). The listening socket is bound by the harness and handed to QEMU as an
-inherited fd, so there is no free-port race with other emulators on the machine.
+inherited fd, so there is no free-port race with other emulators on the machine. For the
+memory transport on boards with a shared mailbox, the machine's RAM comes from a file in the
+backend's private directory that the host maps (`SharedRam`, harness/target_memory.py).
 
 The process always dies with the backend: it runs in its own process group, which `stop()`
 kills (also from `__exit__`, i.e. on exceptions and Ctrl-C, and at interpreter exit), and on
