@@ -47,9 +47,10 @@ FILES = {"HIL_MAILBOX_FILES": 1}  # firmware with semihosting mailbox files (opt
 PATHS = {"uart": (False, None), "gdbstub": ("gdbstub", None), "uart-files-fw": (False, FILES),
          "semihosting": ("semihosting", FILES), "shared": ("shared", None)}
 # The paths each board runs: m0plus (micro:bit) has no shared mailbox; m33 (its mailbox in the
-# AN505's PSRAM, written from the Secure state) runs the three paths of the default firmware.
+# AN505's PSRAM, written from the Secure state) runs the three paths of the default firmware; m3
+# and m7 (PSRAM at 0x21000000 and 0x60000000) the UART and shared RAM.
 BOARD_PATHS = {"m4": tuple(PATHS), "m0plus": ("uart", "gdbstub", "uart-files-fw", "semihosting"),
-               "m33": ("uart", "gdbstub", "shared")}
+               "m33": ("uart", "gdbstub", "shared"), "m3": ("uart", "shared"), "m7": ("uart", "shared")}
 
 
 @pytest.mark.parametrize("board_name", list(BOARD_PATHS))
