@@ -2,13 +2,14 @@
 
 Prints two tables. Per board: emulator start-to-BOOT time (Popen to the BOOT frame decoded),
 HELLO round trip, and the host CPU an idle emulator burns while the firmware waits. Per board,
-transport (uart: LOAD/READ frames; gdbstub: the memory transport through QEMU's gdbstub m/M
-packets, QEMU's default; semihosting: the memory transport with firmware built with
--DHIL_MAILBOX_FILES=1 reading and writing host files; on Renode boards socket: the memory
-transport through a server inside Renode on a unix socket, Renode's default, and monitor: through
-monitor sysbus commands; all ring a MEM_INVOKE doorbell on the UART) and input size (490 B,
-and 27,648 B = a 96x96x3 visual-wake-words image, where the board's RAM holds it): vectors per
-second through the device API, and ms per vector split into load / invoke / read.
+transport (uart: LOAD/READ frames; shared: the memory transport through QEMU's machine RAM
+shared with the host as a mapped file, QEMU's default on boards with a shared mailbox;
+gdbstub: through QEMU's gdbstub m/M packets, the default elsewhere; semihosting: with firmware
+built with -DHIL_MAILBOX_FILES=1 reading and writing host files; on Renode boards socket: through
+a server inside Renode on a unix socket, Renode's default, and monitor: through monitor sysbus
+commands; all ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a
+96x96x3 visual-wake-words image, where the board's RAM holds it): vectors per second through the
+device API, and ms per vector split into load / invoke / read.
 
     .venv/bin/python benchmarks/link_throughput.py [--boards m4 m0plus] [--vectors 100] [--starts 5] [--poll]
     .venv/bin/python benchmarks/link_throughput.py --boards m4-renode m0plus-renode nucleo-l432kc@twin --vectors 20
@@ -112,8 +113,9 @@ def main() -> None:
     ap.add_argument("--vectors", type=int, default=100)
     ap.add_argument("--uart-vectors-27k", type=int, default=5, help="27 KB vectors over the UART (~1 s each)")
     ap.add_argument("--starts", type=int, default=5)
-    ap.add_argument("--transports", nargs="+", default=["uart", "gdbstub", "semihosting"],
-                    choices=["uart", "gdbstub", "semihosting"], help="QEMU boards")
+    ap.add_argument("--transports", nargs="+", default=["uart", "shared", "gdbstub", "semihosting"],
+                    choices=["uart", "shared", "gdbstub", "semihosting"],
+                    help="QEMU boards (shared where the board has it)")
     ap.add_argument("--renode-transports", nargs="+", default=["uart", "socket"],
                     choices=["uart", "socket", "monitor"], help="Renode boards and twins")
     ap.add_argument("--poll", action="store_true", help="build with -DHIL_UART_SLEEP=0")
@@ -130,6 +132,8 @@ def main() -> None:
     for name in args.boards:
         board = load_board(name)
         transports = args.transports if board.backend == "qemu" else args.renode_transports
+        if board.backend == "qemu" and board.mailbox is None:
+            transports = [t for t in transports if t != "shared"]
         for size in SIZES:
             for transport in transports:
                 files = {"HIL_MAILBOX_FILES": 1} if transport == "semihosting" else {}

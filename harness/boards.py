@@ -124,6 +124,9 @@ class Board:
     twin: Twin | None = None
     # Set on a twin (see `twin_board`): the real board whose hardware ELF this board runs.
     hardware: Board | None = None
+    # `[memory.mailbox]`: where the firmware's input/output buffers go instead of RAM (a memory
+    # the host can map, e.g. QEMU's machine RAM shared through a file); None: they stay in RAM.
+    mailbox: MemoryRegion | None = None
 
     @property
     def uart_clock_hz(self) -> int:
@@ -174,6 +177,10 @@ def _region(section: Section) -> MemoryRegion:
     return MemoryRegion(origin, size)
 
 
+def _overlap(a: MemoryRegion, b: MemoryRegion) -> bool:
+    return a.origin < b.end and b.origin < a.end
+
+
 _COMMON_KEYS = ("name", "description", "core", "fpu", "clock_hz", "stack_bytes", "backend", "memory", "uart", "counter",
                 "clock", "twin")
 # Board.settings until the backend's table is parsed (the backend sees the common fields only).
@@ -216,12 +223,20 @@ def _parse(path: Path, text: str) -> Board:
 
     memory = top.table_at("memory", required=True)
     assert memory is not None
-    memory.check_keys(("flash", "ram"))
+    memory.check_keys(("flash", "ram", "mailbox"))
     flash_t, ram_t = memory.table_at("flash", required=True), memory.table_at("ram", required=True)
     assert flash_t is not None and ram_t is not None
     flash, ram = _region(flash_t), _region(ram_t)
-    if flash.origin < ram.end and ram.origin < flash.end:
+    if _overlap(flash, ram):
         raise ram_t.fail("origin", f"RAM {ram.origin:#x}+{ram.size:#x} overlaps flash {flash.origin:#x}+{flash.size:#x}")
+    mailbox_t = memory.table_at("mailbox", required=False)
+    mailbox: MemoryRegion | None = None
+    if mailbox_t is not None:
+        mailbox = _region(mailbox_t)
+        for region, what in ((flash, "flash"), (ram, "RAM")):
+            if _overlap(mailbox, region):
+                raise mailbox_t.fail("origin", f"mailbox {mailbox.origin:#x}+{mailbox.size:#x} overlaps {what} "
+                                     f"{region.origin:#x}+{region.size:#x}; it must be a memory of its own")
     if stack_bytes >= ram.size:
         raise top.fail("stack_bytes", f"bad value {stack_bytes}; must be smaller than RAM ({ram.size} bytes)")
 
@@ -254,7 +269,7 @@ def _parse(path: Path, text: str) -> Board:
     board = Board(
         name=name, description=description, core=core, fpu=None if fpu_raw == "none" else fpu_raw,
         clock_hz=clock_hz, stack_bytes=stack_bytes, backend=backend, flash=flash, ram=ram, uart=uart,
-        counter=counter, settings=_PENDING, path=path, clock=clock, twin=_twin(top, path),
+        counter=counter, settings=_PENDING, path=path, clock=clock, twin=_twin(top, path), mailbox=mailbox,
     )
     section = top.table_at(backend, required=True)
     assert section is not None

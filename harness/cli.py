@@ -57,7 +57,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     print(f"flash      {fp.flash:,} B of {board.flash.size:,} B (code {fp.code:,} B, weights {fp.weights:,} B)")
     print(f"RAM        {fp.ram_total:,} B of {board.ram.size:,} B (arena {gm.arena_bytes:,} B, "
           f"stack {board.stack_bytes:,} B included)")
+    _print_mailbox(fp.mailbox)
     return 0
+
+
+def _print_mailbox(nbytes: int) -> None:
+    """The input/output buffers when the board keeps them outside RAM (footprint `mailbox`)."""
+    if nbytes:
+        print(f"mailbox    {nbytes:,} B (input and output buffers) in the board's [memory.mailbox], not RAM")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -78,6 +85,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"count      {run.count_per_inference:,} {run.count_kind} per inference (max of {len(inputs)})")
     print(f"flash      {fp.flash:,} B (code {fp.code:,} B, weights {fp.weights:,} B)")
     print(f"RAM        {fp.ram_total:,} B (arena {run.arena_bytes:,} B, lower bound {run.arena_lower_bound:,} B)")
+    _print_mailbox(fp.mailbox)
     print(f"stack      {run.stack_high_water:,} B used of {run.stack_size:,} B")
     rule = "bit-exact" if point.exact_outputs else "within 1e-5 + 1e-4 x |ref|"
     print(f"agreement  {agreement.fraction:.1%} of {len(inputs)} vectors {rule} vs the TFLM reference"

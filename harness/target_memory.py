@@ -1,20 +1,25 @@
-"""Target RAM through Renode's monitor and through pyOCD, for the memory transport.
-
-QEMU's path is the gdbstub client (harness/gdb_remote.py); these two wrap what the other
-backends already hold: Renode's monitor connection and pyOCD's target object. Both satisfy
+"""Target memory for the memory transport, one class per way in; each satisfies
 `harness.transport.MemoryAccess`.
+
+QEMU: `SharedRam` (guest RAM that is also a host file, mapped here: the default on boards with
+a shared mailbox), `SemihostingFiles` (opt-in firmware), or the gdbstub client
+(harness/gdb_remote.py). Renode: its monitor connection. Real boards: pyOCD's target object.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, DeviceError, ProtocolError
+
+if TYPE_CHECKING:  # harness.boards imports the backends, which import this module
+    from harness.boards import MemoryRegion
 
 _HEX_BYTE = re.compile(r"0x([0-9A-Fa-f]{1,2})\b")
 
@@ -138,3 +143,48 @@ class SemihostingFiles:
                 os.close(fd)
             except OSError:
                 pass
+
+
+class SharedRam:
+    """QEMU: the board's mailbox region is QEMU's machine RAM, backed by a file
+    (`-object memory-backend-file,share=on`) that the host maps too. A write or read is a copy
+    at memory speed: no packet, no trap, the VM never stops. The MEM_INVOKE doorbell and its
+    reply on the UART order the two sides (the host writes before it rings, reads after the
+    reply), and the reply's CRC-32s still check both copies.
+    """
+
+    def __init__(self, path: str, region: MemoryRegion, where: str = "shared RAM") -> None:
+        self.region = region
+        self.where = where
+        fd = os.open(path, os.O_RDWR)
+        try:
+            self._map = mmap.mmap(fd, region.size)
+        finally:
+            os.close(fd)  # the mapping keeps the file open
+
+    def _offset(self, address: int, length: int) -> int:
+        r = self.region
+        if address < r.origin or address + length > r.end:
+            raise ConfigError(
+                f"mailbox {address:#010x}+{length} is outside the {self.where} {r.origin:#010x}+{r.size:#x} "
+                "(the board file's [memory.mailbox]): the firmware was not linked for this board file; rebuild it",
+                field="mailbox", address=address, length=length)
+        return address - r.origin
+
+    def attach(self, session: object) -> bytes:
+        """Nothing to set up on the device: MEM_INVOKE without flags."""
+        return b""
+
+    def write(self, address: int, data: bytes) -> None:
+        offset = self._offset(address, len(data))
+        self._map[offset:offset + len(data)] = data
+
+    def read(self, address: int, length: int) -> bytes:
+        offset = self._offset(address, length)
+        return self._map[offset:offset + length]
+
+    def resume(self) -> None:
+        """Shared memory never stops the VM."""
+
+    def close(self) -> None:
+        self._map.close()

@@ -98,7 +98,7 @@ def _comm(pid: int) -> str:
 
 def test_toy_backend_loads_runs_and_reports_unknown_options(toy: Path, tmp_path: Path) -> None:
     board = load_board(toy_board_file(tmp_path, "toy-m4", "toy-emulator"))
-    assert board.backend_class is ToyBackend and board.settings == ToySettings("mps2-an386", 8, "toy-emulator")
+    assert board.backend_class is ToyBackend and board.settings == ToySettings(machine="mps2-an386", icount_shift=8, program="toy-emulator")
     assert board.emulated and board.capabilities.count_kind == "instructions"
     assert ToyBackend.missing_reason(board) is None
     fw = build(board, "echo")

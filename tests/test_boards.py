@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.backends.qemu import QemuBackend, QemuSettings
-from harness.boards import BOARDS_DIR, CORES, Board, format_board_table, list_boards, load_board
+from harness.boards import BOARDS_DIR, CORES, Board, MemoryRegion, format_board_table, list_boards, load_board
 from harness.errors import ConfigError
 
 SHIPPED = ("m0plus", "m3", "m4", "m7", "m33")
@@ -147,6 +147,18 @@ def test_semantic_checks(tmp_path: Path) -> None:
     systick = VALID.replace('kind = "cmsdk-timer"', 'kind = "systick"')
     with pytest.raises(ConfigError, match=r"'counter.base': must be omitted for counter kind 'systick'"):
         load_board(write(tmp_path, systick))
+
+
+def test_mailbox_region_and_shared_mailbox(tmp_path: Path) -> None:
+    board = load_board(write(tmp_path, VALID))
+    assert board.mailbox == MemoryRegion(0x21000000, 0x01000000) and board.settings.shared_mailbox
+    with pytest.raises(ConfigError, match=r"'memory.mailbox.origin': mailbox 0x20100000\+0x1000000 overlaps RAM"):
+        load_board(write(tmp_path, VALID.replace("origin = 0x21000000", "origin = 0x20100000")))
+    no_mailbox = re.sub(r"(?ms)^\[memory.mailbox\].*?\n\n", "", VALID)
+    with pytest.raises(ConfigError, match=r"'qemu.shared_mailbox': needs a \[memory.mailbox\] region"):
+        load_board(write(tmp_path, no_mailbox))
+    plain = load_board(write(tmp_path, no_mailbox.replace("shared_mailbox = true", "shared_mailbox = false")))
+    assert plain.mailbox is None and not plain.settings.shared_mailbox
 
 
 # --- fuzzing: whatever the file holds, the loader raises ConfigError or returns a Board ---------

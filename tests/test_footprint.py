@@ -134,3 +134,33 @@ def test_does_not_fit_names_region_need_capacity_shortfall_and_contributors(case
     with pytest.raises(DoesNotFit) as tighter:
         build_firmware(_resized(board, region, d["need"] - 1), gm.out_dir)
     assert tighter.value.details["shortfall"] == 1 and tighter.value.details["need"] == d["need"]
+
+
+# ------------------------------------------------------------------ the mailbox outside RAM
+
+ECHO = ROOT / "firmware" / "testmodels" / "echo"
+
+
+def test_a_mailbox_outside_ram_is_neither_ram_nor_flash() -> None:
+    """m4 keeps its mailbox (input and output buffers) in the board's [memory.mailbox] region;
+    linked for m4 without that region they stay in RAM: the RAM use differs by the mailbox."""
+    from harness.firmware.footprint import region_use
+
+    board = load_board("m4")
+    assert board.mailbox is not None
+    shared = build_firmware(board, ECHO)
+    in_ram_board = dataclasses.replace(board, mailbox=None)
+    in_ram = build_firmware(in_ram_board, ECHO)
+    fp, fp_ram = footprint(shared.elf), footprint(in_ram.elf)
+    syms = nm_sizes(shared.elf)
+    assert fp.mailbox >= syms["input_buf"] + syms["output_buf"] == 980  # the echo model: 490 B each way
+    assert fp_ram.mailbox == 0 and fp.flash == fp_ram.flash
+    assert fp.mailbox <= fp_ram.bss - fp.bss < fp.mailbox + 8  # in RAM: bss, up to 8-byte alignment
+    assert size_of(shared.elf)["bss"] == fp.bss + fp.stack + fp.mailbox  # size counts every NOBITS section
+    regions = {r.region: r for r in region_use(shared.elf, board)}
+    assert regions["mailbox"].need == fp.mailbox and regions["mailbox"].capacity == board.mailbox.size
+    assert {name for name, _ in regions["mailbox"].largest} == {"input_buf", "output_buf"}
+    assert regions["RAM"].need < regions["mailbox"].capacity
+    assert "input_buf" not in dict(regions["RAM"].largest)
+    assert {r.region for r in region_use(in_ram.elf, in_ram_board)} == {"flash", "RAM"}
+    assert dict(region_use(in_ram.elf, in_ram_board)[1].largest)["input_buf"] == 490

@@ -1,8 +1,8 @@
-"""The memory transport on real QEMU (gdbstub), real firmware and the real TFLM reference.
+"""The memory transport on real QEMU, real firmware and the real TFLM reference.
 
 What must hold: the same firmware and inputs give the same outputs and the same counts over
-both transports (and both QEMU memory paths: semihosting files, gdbstub packets); the CRC-32
-checks of the mailbox and of the output catch a write or read that went wrong; a lost
+both transports (and every QEMU memory path: shared RAM, semihosting files, gdbstub packets);
+the CRC-32 checks of the mailbox and of the output catch a write or read that went wrong; a lost
 MEM_INVOKE reply is recovered without running the inference twice; the gdbstub never listens
 on a network address. pyOCD's memory API code runs against QEMU's guest
 RAM through a pyOCD MemoryInterface (no probe here); Renode runs only where it is installed.
@@ -45,13 +45,19 @@ def _qemu(board_name: str, elf: Path, memory: bool | str) -> QemuBackend:
 FILES = {"HIL_MAILBOX_FILES": 1}  # firmware with semihosting mailbox files (opt-in)
 # path -> (QEMU memory access, firmware defines)
 PATHS = {"uart": (False, None), "gdbstub": ("gdbstub", None), "uart-files-fw": (False, FILES),
-         "semihosting": ("semihosting", FILES)}
+         "semihosting": ("semihosting", FILES), "shared": ("shared", None)}
+# The paths each board runs: m0plus (micro:bit) has no shared mailbox; m33 (its mailbox in the
+# AN505's PSRAM, written from the Secure state) runs the three paths of the default firmware; m3
+# and m7 (PSRAM at 0x21000000 and 0x60000000) the UART and shared RAM.
+BOARD_PATHS = {"m4": tuple(PATHS), "m0plus": ("uart", "gdbstub", "uart-files-fw", "semihosting"),
+               "m33": ("uart", "gdbstub", "shared"), "m3": ("uart", "shared"), "m7": ("uart", "shared")}
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m0plus"])
+@pytest.mark.parametrize("board_name", list(BOARD_PATHS))
 def test_both_transports_give_identical_outputs_and_counts(board_name: str) -> None:
     results = {}
-    for path, (memory, defines) in PATHS.items():
+    for path in BOARD_PATHS[board_name]:
+        memory, defines = PATHS[path]
         fw = build(board_name, "echo", defines=defines)
         transport = "memory" if memory else "uart"
         with open_device(board_name, fw.elf, transport=transport, backend=_qemu(board_name, fw.elf, memory)) as dev:
@@ -65,19 +71,24 @@ def test_both_transports_give_identical_outputs_and_counts(board_name: str) -> N
         assert stats.invokes == 6 and stats.bad_frames == 0
         results[path] = counts + counts2
     # The files firmware differs only outside the counted region: every path counts the same.
-    assert results["semihosting"] == results["uart-files-fw"] == results["gdbstub"] == results["uart"]
+    assert all(counts == results["uart"] for counts in results.values()), results
     assert len(set(results["uart"])) == 1 and results["uart"][0] > 1000
 
 
 def test_auto_picks_memory_on_qemu_and_memory_needs_a_backend_that_has_it() -> None:
     from harness.errors import DeviceError
     from harness.protocol import Cmd
-    from harness.target_memory import SemihostingFiles
+    from harness.target_memory import SemihostingFiles, SharedRam
 
     fw = build("m4", "echo")
     with open_device("m4", fw.elf, transport="auto") as dev:
         assert dev.transport.name == "memory"
-        assert isinstance(dev.transport.memory, GdbRemote)  # QEMU's default: no firmware option needed
+        assert isinstance(dev.transport.memory, SharedRam)  # QEMU's default where the board shares its mailbox
+    m0 = build("m0plus", "echo")
+    with open_device("m0plus", m0.elf, transport="auto") as dev:
+        assert isinstance(dev.transport.memory, GdbRemote)  # no shared mailbox on the micro:bit: the gdbstub
+    with pytest.raises(ConfigError, match="board 'm0plus' has no shared mailbox"):
+        _qemu("m0plus", m0.elf, "shared")
     with pytest.raises(ConfigError, match="HIL_MAILBOX_FILES=1"), \
             open_device("m4", fw.elf, transport="memory", backend=_qemu("m4", fw.elf, "semihosting")):
         pass
@@ -115,7 +126,7 @@ class _Corrupting:
         return self.inner.attach(session)
 
 
-@pytest.mark.parametrize("memory", ["semihosting", "gdbstub"])
+@pytest.mark.parametrize("memory", ["semihosting", "gdbstub", "shared"])
 @pytest.mark.parametrize("where", ["write", "read"])
 def test_mailbox_crcs_catch_a_corrupt_write_or_read(where: str, memory: str) -> None:
     fw = build("m4", "echo", defines=FILES if memory == "semihosting" else None)
@@ -183,7 +194,8 @@ def _gdb_as_pyocd_target(gdb: Any, board: Any) -> Any:
     from pyocd.utility import conversion
 
     class Target(MemoryInterface):
-        memory_map = MemoryMap(RamRegion(start=board.ram.origin, length=board.ram.size))
+        memory_map = MemoryMap(RamRegion(start=board.ram.origin, length=board.ram.size),
+                               RamRegion(start=board.mailbox.origin, length=board.mailbox.size))
 
         def __init__(self) -> None:
             self.sizes: list[int] = []  # transfer sizes pyOCD chose
@@ -278,15 +290,19 @@ def test_fault_and_hang_during_mem_invoke_are_classified() -> None:
     from harness.errors import DeviceFault, DeviceTimeout
 
     fault = build("m4", "fault")
+    private_dirs = []  # the shared-RAM file lives there: gone after stop, whatever happened
     with pytest.raises(DeviceFault) as info, open_device("m4", fault.elf, transport="memory", timeout=10) as dev:
+        private_dirs.append(dev.backend._tmp)
         dev.invoke(b"\x00\x00\x00\x00")
     assert info.value.details["function"] == "testmodel_fault_udf"
     assert info.value.details["last_command"].startswith("MEM_INVOKE")
     hang = build("m4", "hang")
     with pytest.raises(DeviceTimeout, match="MEM_INVOKE"), \
             open_device("m4", hang.elf, transport="memory", timeout=1.0) as dev:
+        private_dirs.append(dev.backend._tmp)
         dev.invoke(b"\x00\x00\x00\x00")
     assert qemu_children() == []
+    assert private_dirs and not any(os.path.exists(d) for d in private_dirs)
 
 
 def test_transport_option_on_the_cli() -> None:

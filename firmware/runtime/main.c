@@ -8,8 +8,12 @@
 #include "model.h"
 
 static uint8_t rx_payload[HIL_MAX_PAYLOAD];
-static uint8_t input_buf[HIL_MODEL_INPUT_BYTES] __attribute__((aligned(8)));
-static uint8_t output_buf[HIL_MODEL_OUTPUT_BYTES] __attribute__((aligned(8)));
+/* The mailbox: the memory transport's host reads and writes these two buffers directly. Their
+ * own section, so the linker can put them in the board's [memory.mailbox] (on QEMU mps2 boards
+ * RAM the host maps) or, without one, in RAM beside .bss (harness/firmware/linker.py). */
+#define HIL_MAILBOX __attribute__((aligned(8), section(".hil_mailbox")))
+static uint8_t input_buf[HIL_MODEL_INPUT_BYTES] HIL_MAILBOX;
+static uint8_t output_buf[HIL_MODEL_OUTPUT_BYTES] HIL_MAILBOX;
 
 static uint32_t invokes, bad_frames, overhead_ticks, hook_ticks, last_count_flags;
 static uint64_t last_ticks;

@@ -5,7 +5,9 @@ The command line follows emulation.md §4 with the flags that matter: a TCP char
 (the firmware's exit code becomes QEMU's, so a fault is a distinct exit), and a fixed
 `-icount shift=N` from the board file (exact, deterministic instruction counts; `auto` is
 not deterministic). The listening socket is bound by the harness and handed to QEMU as an
-inherited fd, so there is no free-port race with other emulators on the machine.
+inherited fd, so there is no free-port race with other emulators on the machine. For the
+memory transport on boards with a shared mailbox, the machine's RAM comes from a file in the
+backend's private directory that the host maps (`SharedRam`, harness/target_memory.py).
 
 The process always dies with the backend: it runs in its own process group, which `stop()`
 kills (also from `__exit__`, i.e. on exceptions and Ctrl-C, and at interpreter exit), and on
@@ -38,7 +40,7 @@ from harness.errors import ConfigError, DeviceFault, EmulatorDied, HilError, Too
 from harness.gdb_remote import GdbRemote
 from harness.link import Link, LinkClosed, open_link
 from harness.protocol import FAULT_EXIT_CODE
-from harness.target_memory import SemihostingFiles
+from harness.target_memory import SemihostingFiles, SharedRam
 
 if TYPE_CHECKING:
     from harness.boards import Board
@@ -48,6 +50,8 @@ INSTALL_HINT = "apt-get install -y --no-install-recommends qemu-system-arm"
 ICOUNT_SHIFT_MAX = 10  # QEMU rejects larger shifts ("Invalid shift value")
 # Ticks per instruction must exceed this so tick counts map back to exact instruction counts.
 MIN_TICKS_PER_INSN = 2
+# How the memory transport reaches guest RAM (QemuBackend's `memory`).
+QEMU_MEMORY = ("shared", "gdbstub", "semihosting")
 
 
 def icount_ticks_per_instruction(icount_shift: int, counter_hz: int) -> Fraction:
@@ -57,10 +61,13 @@ def icount_ticks_per_instruction(icount_shift: int, counter_hz: int) -> Fraction
 
 @dataclass(frozen=True)
 class QemuSettings(BackendSettings):
-    """`[qemu]`: the QEMU machine (`qemu-system-arm -M help`) and the icount shift."""
+    """`[qemu]`: the QEMU machine (`qemu-system-arm -M help`), the icount shift, and whether the
+    machine's RAM (`machine->ram`, on mps2 boards the 16 MiB PSRAM) is the board's
+    `[memory.mailbox]`, which the memory transport then shares with the host through a file."""
 
     machine: str
     icount_shift: int
+    shared_mailbox: bool = False
 
     def summary(self) -> str:
         return self.machine
@@ -79,7 +86,8 @@ def qemu_version(program: str = QEMU) -> str:
 class QemuBackend(Backend[QemuSettings]):
     name = "qemu"
     settings_type = QemuSettings
-    # memory: the gdbstub's m/M packets on a private unix socket, or semihosting files
+    # memory: shared RAM (a mapped file), the gdbstub's m/M packets on a private unix socket,
+    # or semihosting files
     capabilities = Capabilities(count_kind="instructions", emulated=True, memory_access=True)
 
     def __init__(self, board: Board, elf: str | Path, *, boot_timeout: float = 10.0,
@@ -88,10 +96,12 @@ class QemuBackend(Backend[QemuSettings]):
         """`connect_via(url) -> url`: route the host's link through something in between (a
         fault-injecting proxy in the tests): it gets the emulator's socket URL and returns the
         one the host opens instead. `memory`: how `memory_access()` reaches guest RAM for the
-        memory transport: True or "gdbstub" (m/M packets on a unix socket in the backend's
-        private directory, never a network port), or "semihosting" (the firmware reads and
-        writes two host files in that directory: faster, README link table, but only with
-        firmware built with -DHIL_MAILBOX_FILES=1)."""
+        memory transport: "shared" (the board's mailbox region is QEMU's machine RAM, a file in
+        the backend's private directory that the host maps: boards with `shared_mailbox`),
+        "gdbstub" (m/M packets on a unix socket in that directory, never a network port), or
+        "semihosting" (the firmware reads and writes two host files in that directory, only
+        with firmware built with -DHIL_MAILBOX_FILES=1); True picks shared where the board has
+        it, else the gdbstub (README, link table)."""
         super().__init__(board, elf)
         self.connect_via = connect_via
         self.boot_timeout = boot_timeout
@@ -101,15 +111,25 @@ class QemuBackend(Backend[QemuSettings]):
         self.port: int | None = None
         self._tmp: str | None = None
         self._exit_error: HilError | None = None
-        if memory not in (False, True, "semihosting", "gdbstub"):
-            raise ConfigError(f"QEMU memory access {memory!r} is not 'semihosting' or 'gdbstub'", field="memory")
-        self.memory = "gdbstub" if memory is True else memory
+        if memory not in (False, True, *QEMU_MEMORY):
+            raise ConfigError(f"QEMU memory access {memory!r} is not one of {', '.join(QEMU_MEMORY)}",
+                              field="memory")
+        shared = self.settings.shared_mailbox and board.mailbox is not None
+        if memory == "shared" and not shared:
+            raise ConfigError(f"board '{board.name}' has no shared mailbox ([memory.mailbox] and [qemu] "
+                              "shared_mailbox = true): use memory='gdbstub'", field="memory", board=board.name)
+        self.memory = ("shared" if shared else "gdbstub") if memory is True else memory
         self._gdb: GdbRemote | None = None
         self._files: SemihostingFiles | None = None
+        self._shared: SharedRam | None = None
 
     @classmethod
     def parse_section(cls, section: Section, board: Board) -> QemuSettings:
-        section.check_keys(("machine", "icount_shift"))
+        section.check_keys(("machine", "icount_shift", "shared_mailbox"))
+        shared = section.get("shared_mailbox", bool, required=False) or False
+        if shared and board.mailbox is None:
+            raise section.fail("shared_mailbox", "needs a [memory.mailbox] region: the address range where the "
+                               "machine's RAM (`machine->ram`) appears in the guest")
         machine = section.get("machine", str)
         if not machine:
             raise section.fail("machine", "must not be empty; see `qemu-system-arm -M help`")
@@ -124,7 +144,7 @@ class QemuBackend(Backend[QemuSettings]):
                 f"bad value {shift}: {float(tpi):.3f} counter ticks per instruction at counter.hz={hz}; "
                 f"must be > {MIN_TICKS_PER_INSN} for exact instruction counts ({hint})",
             )
-        return QemuSettings(machine=machine, icount_shift=shift)
+        return QemuSettings(machine=machine, icount_shift=shift, shared_mailbox=shared)
 
     # No missing_reason: QEMU is the harness's required emulator (`make setup` installs it), so a
     # missing one fails each test as `toolchain`; skipping would turn a broken machine green.
@@ -153,20 +173,41 @@ class QemuBackend(Backend[QemuSettings]):
             *self.extra_args,
             *(["-chardev", f"socket,id=hilgdb,path={self.gdb_socket},server=on,wait=off", "-gdb", "chardev:hilgdb"]
               if self.memory == "gdbstub" else []),
+            *self._shared_ram_args(),
             "-kernel", str(self.elf),
         ]
+
+    def _shared_ram_args(self) -> list[str]:
+        """The machine's RAM from the shared file (`share=on`: the guest's stores reach the file)."""
+        if self.memory != "shared":
+            return []
+        assert self.board.mailbox is not None
+        return ["-object", f"memory-backend-file,id=hilram,size={self.board.mailbox.size},"
+                           f"mem-path={self.shared_ram_file},share=on",
+                "-machine", "memory-backend=hilram"]
 
     @property
     def gdb_socket(self) -> str:
         assert self._tmp is not None
         return os.path.join(self._tmp, "gdb.sock")
 
-    def memory_access(self) -> GdbRemote | SemihostingFiles:
+    @property
+    def shared_ram_file(self) -> str:
+        assert self._tmp is not None
+        return os.path.join(self._tmp, "mailbox.ram")
+
+    def memory_access(self) -> GdbRemote | SemihostingFiles | SharedRam:
         """Guest memory the way `memory` chose, set up on first use."""
         if not self.memory:
             raise ConfigError(f"board '{self.board.name}': QEMU was started without memory access; "
                               "create the backend with memory=True for the memory transport", field="transport")
         assert self._tmp is not None
+        if self.memory == "shared":
+            if self._shared is None:
+                assert self.board.mailbox is not None
+                self._shared = SharedRam(self.shared_ram_file, self.board.mailbox,
+                                         f"mailbox region of board '{self.board.name}'")
+            return self._shared
         if self.memory == "gdbstub":
             if self._gdb is None:
                 self._gdb = GdbRemote.connect_unix(self.gdb_socket)
@@ -185,6 +226,13 @@ class QemuBackend(Backend[QemuSettings]):
         if self.process is not None:
             raise RuntimeError("QemuBackend.start() called twice; use a new backend per run")
         self._tmp = tempfile.mkdtemp(prefix="hil-qemu-")
+        if self.memory == "shared":  # created here, private (0600), so QEMU maps a file we own
+            assert self.board.mailbox is not None
+            fd = os.open(self.shared_ram_file, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.ftruncate(fd, self.board.mailbox.size)
+            finally:
+                os.close(fd)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.bind(("127.0.0.1", 0))
@@ -263,6 +311,9 @@ class QemuBackend(Backend[QemuSettings]):
         if self._files is not None:
             self._files.close()
             self._files = None
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
         if self.link is not None:
             self.link.close()
         proc = self.process

@@ -196,6 +196,9 @@ def generate_repl(board: Board) -> str:
         f"sram: Memory.MappedMemory @ sysbus {board.ram.origin:#x}",
         f"    size: {_page_up(board.ram.size):#x}",
         "",
+        # The mailbox region of a QEMU board file ([memory.mailbox]), so its ELF runs here too.
+        *([f"mailbox: Memory.MappedMemory @ sysbus {board.mailbox.origin:#x}",
+           f"    size: {_page_up(board.mailbox.size):#x}", ""] if board.mailbox is not None else []),
         f"uart: {model} @ sysbus {board.uart.base:#x}",
         *(f"    {p.format(clock=board.clock_hz)}" for p in props),
     ]

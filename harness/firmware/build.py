@@ -219,10 +219,17 @@ MEASURE_REGION_BYTES = 0x4000000  # 64 MiB: room to link firmware that does not 
 
 
 def _measuring_board(board: Board) -> Board:
-    """`board` with flash and RAM large enough to link anything (flash stays below RAM)."""
+    """`board` with flash, RAM (and mailbox) large enough to link anything (flash stays below RAM,
+    RAM below a mailbox region above it)."""
     flash = max(board.flash.size, min(MEASURE_REGION_BYTES, board.ram.origin - board.flash.origin))
+    ram = max(board.ram.size, MEASURE_REGION_BYTES)
+    mailbox = board.mailbox
+    if mailbox is not None:
+        if mailbox.origin > board.ram.origin:
+            ram = max(board.ram.size, min(ram, mailbox.origin - board.ram.origin))
+        mailbox = dataclasses.replace(mailbox, size=max(mailbox.size, min(MEASURE_REGION_BYTES, 2**32 - mailbox.origin)))
     return dataclasses.replace(board, flash=dataclasses.replace(board.flash, size=flash),
-                               ram=dataclasses.replace(board.ram, size=max(board.ram.size, MEASURE_REGION_BYTES)))
+                               ram=dataclasses.replace(board.ram, size=ram), mailbox=mailbox)
 
 
 def _raise_if_does_not_fit(log: str, board: Board, relink: Callable[[str], tuple[int, Path]]) -> None:

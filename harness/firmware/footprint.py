@@ -5,12 +5,15 @@ produced. Where bytes live is decided by load vs run address, not by section nam
 every allocated section with contents is stored in flash; a section whose run address
 differs from its load address (`.data`) is copied to RAM too; NOBITS sections occupy RAM
 only. This matches `arm-none-eabi-size`: flash = text + data, RAM = data + bss, with the
-reserved `.stack` (part of size's bss) reported apart.
+reserved `.stack` (part of size's bss) reported apart. The mailbox (`.hil_mailbox`, the input and
+output buffers) counts as bss when it is in RAM; on a board with a `[memory.mailbox]` region it
+is neither RAM nor flash and is reported apart as `mailbox` (size's bss includes it).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from elftools.elf.segments import Segment
 
 from harness.boards import Board
 from harness.errors import BuildError, DoesNotFit
+from harness.firmware.linker import MAILBOX_SECTION
 
 WEIGHT_PREFIX = "hil_w_"
 ARENA_SYMBOL = "hil_arena"
@@ -31,7 +35,8 @@ VECTOR_SECTION = ".isr_vector"
 
 @dataclass(frozen=True)
 class Footprint:
-    """Bytes by kind. flash = vectors + text + rodata + data; ram = data + bss; stack apart."""
+    """Bytes by kind. flash = vectors + text + rodata + data; ram = data + bss; stack apart;
+    mailbox: the input/output buffers when they live outside RAM (else 0: they are in bss)."""
 
     flash: int
     ram: int
@@ -44,6 +49,7 @@ class Footprint:
     weights: int
     code: int
     arena: int
+    mailbox: int = 0
 
     @property
     def ram_total(self) -> int:
@@ -61,7 +67,8 @@ def footprint(elf: str | os.PathLike[str]) -> Footprint:
         with path.open("rb") as fh:
             ef = ELFFile(fh)
             loads = [s for s in ef.iter_segments() if s["p_type"] == "PT_LOAD"]
-            vectors = text = rodata = data = bss = stack = 0
+            vectors = text = rodata = data = bss = stack = mailbox = 0
+            outside_ram = _outside_ram(ef)
             for sec in ef.iter_sections():
                 flags = sec["sh_flags"]
                 size = sec["sh_size"]
@@ -70,6 +77,8 @@ def footprint(elf: str | os.PathLike[str]) -> Footprint:
                 if sec["sh_type"] == "SHT_NOBITS":
                     if sec.name == STACK_SECTION:
                         stack += size
+                    elif outside_ram(sec):
+                        mailbox += size
                     else:
                         bss += size
                     continue
@@ -96,8 +105,23 @@ def footprint(elf: str | os.PathLike[str]) -> Footprint:
     flash = vectors + text + rodata + data
     return Footprint(
         flash=flash, ram=data + bss, vectors=vectors, text=text, rodata=rodata, data=data, bss=bss,
-        stack=stack, weights=weights, code=flash - weights - data, arena=arena,
+        stack=stack, weights=weights, code=flash - weights - data, arena=arena, mailbox=mailbox,
     )
+
+
+def _outside_ram(ef: ELFFile) -> Callable[[Section], bool]:
+    """Whether a section is the mailbox placed outside RAM: RAM runs from `_sbss` (the linker
+    script puts an in-RAM mailbox inside `_sbss`.._ebss) to the stack's end `_estack`."""
+    symtab = ef.get_section_by_name(".symtab")
+    marks = {}
+    if isinstance(symtab, SymbolTableSection):
+        for name in ("_sbss", "_estack"):
+            found = symtab.get_symbol_by_name(name)
+            if found:
+                marks[name] = found[0]["st_value"]
+    if len(marks) < 2:  # not linked by harness/firmware/linker.py: everything NOBITS is RAM
+        return lambda sec: False
+    return lambda sec: sec.name == MAILBOX_SECTION and not marks["_sbss"] <= sec["sh_addr"] < marks["_estack"]
 
 
 def _load_address(sec: Section, loads: list[Segment]) -> int:
@@ -114,7 +138,7 @@ TOP_CONTRIBUTORS = 5
 class RegionUse:
     """How much of one board region an ELF needs, what that is made of, and its largest symbols."""
 
-    region: str                            # "flash" or "RAM"
+    region: str                            # "flash", "RAM" or "mailbox"
     need: int                              # origin to the end of the last section placed there (+ stack)
     capacity: int
     parts: tuple[tuple[str, int], ...]     # e.g. code, weights, data / data, bss, arena, stack
@@ -132,18 +156,26 @@ class RegionUse:
 
 
 def region_use(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
-    """Flash and RAM as the ELF uses them on `board`, from section addresses (so alignment gaps
-    count, as they do for the linker) and the symbol table. Works on an ELF linked for a bigger
-    board too, which is how the build measures firmware that does not fit."""
+    """Flash and RAM (and the board's mailbox region, if it has one) as the ELF uses them on
+    `board`, from section addresses (so alignment gaps count, as they do for the linker) and the
+    symbol table. Works on an ELF linked for a bigger board too, which is how the build measures
+    firmware that does not fit."""
     fp = footprint(elf)
     flash_end, ram_end = board.flash.origin, board.ram.origin
+    mailbox = board.mailbox
+    mailbox_end = mailbox.origin if mailbox is not None else 0
     flash_syms: list[tuple[str, int]] = []
     ram_syms: list[tuple[str, int]] = [("stack", fp.stack)]
+    mailbox_syms: list[tuple[str, int]] = []
     with Path(elf).open("rb") as fh:
         ef = ELFFile(fh)
         loads = [s for s in ef.iter_segments() if s["p_type"] == "PT_LOAD"]
+        outside_ram = _outside_ram(ef)
         for sec in ef.iter_sections():
             if not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC or sec["sh_size"] == 0 or sec.name == STACK_SECTION:
+                continue
+            if outside_ram(sec):
+                mailbox_end = max(mailbox_end, sec["sh_addr"] + sec["sh_size"])
                 continue
             if sec["sh_type"] != "SHT_NOBITS":
                 lma = _load_address(sec, loads)
@@ -156,14 +188,21 @@ def region_use(elf: str | os.PathLike[str], board: Board) -> list[RegionUse]:
             if sym["st_info"]["type"] not in ("STT_OBJECT", "STT_FUNC") or sym["st_size"] == 0 \
                     or not isinstance(sym["st_shndx"], int):
                 continue
-            target = ram_syms if sym["st_value"] >= board.ram.origin else flash_syms
+            if mailbox is not None and mailbox.origin <= sym["st_value"] < mailbox_end:
+                target = mailbox_syms
+            else:
+                target = ram_syms if sym["st_value"] >= board.ram.origin else flash_syms
             target.append((sym.name, sym["st_size"]))
+    mailbox_use = [] if mailbox is None or not fp.mailbox else [
+        RegionUse("mailbox", mailbox_end - mailbox.origin, mailbox.size, (("input + output", fp.mailbox),),
+                  _largest(mailbox_syms))]
     return [
         RegionUse("flash", flash_end - board.flash.origin, board.flash.size,
                   (("code", fp.code), ("weights", fp.weights), ("data", fp.data)), _largest(flash_syms)),
         RegionUse("RAM", ram_end - board.ram.origin + fp.stack, board.ram.size,
                   (("data", fp.data), ("bss", fp.bss - fp.arena), ("arena", fp.arena), ("stack", fp.stack)),
                   _largest(ram_syms)),
+        *mailbox_use,
     ]
 
 
