@@ -79,7 +79,7 @@ def _int8_words(ctx: EmitContext, fam: str) -> int:
 
 def _kernels(fam: str) -> list[str]:
     """The family's header and what it includes (pooling.h: the DSP average pool's parameters)."""
-    family = [f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else [])]
+    family = [f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else []), *(["opt_dsp_mm8.h"] if fam == "dsp" else [])]
     return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
@@ -246,6 +246,20 @@ def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
             and g["dil_h"] == 1 and g["dil_w"] == 1 and g["out_w"] <= 12)
 
 
+MM8_ROWS = 3  # HIL_MM8_ROWS in kernels/opt_dsp_mm8.h
+
+
+def _matrix_scratch_words(fam: str, w8: int, kp: int, n: int, rows: int) -> int:
+    """Words of scratch a matrix kernel takes: the im2col row, then the widened rows (DSP: two
+    16-bit-weight rows, or MM8_ROWS int8-weight rows after a buffer that also stages a last partial
+    block's outputs, one row if that is all; v6-M: a pair of int32 rows)."""
+    if fam == "dsp" and w8 and rows == 1:
+        return kp // 4 + kp // 2
+    if fam == "dsp" and w8:
+        return -(-max(kp, MM8_ROWS * n) // 4) + MM8_ROWS * kp // 2
+    return kp // 4 + (kp if fam == "dsp" else 2 * kp)
+
+
 def _matrix_layout(ctx: EmitContext, op: Op, fam: str, w8: int) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
     """The matrix kernels' weight array name and layout function for this family and preference."""
     if fam == "dsp" and not w8:
@@ -331,7 +345,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
+    words = _matrix_scratch_words(fam, w8, kp, n, rows)
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = max(scratch, words)
@@ -363,7 +377,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
+    words = _matrix_scratch_words(fam, _int8_words(ctx, fam), kp, n, rows)
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = words

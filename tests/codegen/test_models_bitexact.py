@@ -20,6 +20,13 @@ def test_model_bitexact(builder, quant, target, tflite_model, tmp_path):
     assert manifest["arena_bytes"] <= 1.1 * manifest["arena_lower_bound"]
 
 
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m4:size"])
+def test_matrix_kernel_shapes(target, tflite_model, tmp_path):
+    """Every path of the DSP matrix kernels (cg_models.mm8_shapes), per-channel and per-tensor."""
+    for quant in ("int8", "int8_pt"):
+        compare(tflite_model("mm8_shapes", quant), tmp_path / quant, n_random=12, seed=5, target=target)
+
+
 def test_har_float32(tflite_model, tmp_path):
     compare(tflite_model("har_cnn1d", "float32"), tmp_path, n_random=8)
 

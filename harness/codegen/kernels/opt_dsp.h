@@ -159,19 +159,12 @@ HIL_OPT_BODY void hil_opt_conv_dsp_body(const hil_opt_conv_t *params, const int8
 }
 
 
-/* Conv / FC with 16-bit weight pairs (prefer speed) and with int8 weights (prefer size). */
+/* Conv / FC with 16-bit weight pairs (prefer speed); int8 weights: hil_opt_conv_dsp8 (opt_dsp_mm8.h). */
 HIL_OPT_FN void hil_opt_conv_dsp(const hil_opt_conv_t *params, const int8_t *in, const int16_t *w, const int32_t *bias,
                                  const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                  int8_t *out)
 {
     hil_opt_conv_dsp_body(params, in, w, bias, mult, rsh, lsh, scratch, out, 0);
-}
-
-HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w,
-                                  const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
-                                  int32_t *scratch, int8_t *out)
-{
-    hil_opt_conv_dsp_body(params, in, w, bias, mult, rsh, lsh, scratch, out, 1);
 }
 
 /* Depthwise, depth multiplier 1, in_c % 4 == 0 (the generator checks), over zero-point-padded

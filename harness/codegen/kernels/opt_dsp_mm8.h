@@ -1,0 +1,202 @@
+/* The DSP cores' conv / FC matrix kernel with int8 weights in flash (prefer size, issue 18):
+ * hil_opt_conv_dsp8. The generator (harness/codegen/optimized.py, _dsp_matrix8) stores per pair of
+ * output channels, per step of 4 inputs, one word of 4 int8 per channel in input order; SXTB16 /
+ * SXTB16 ROR 8 unpack it into the (0,2), (1,3) pairs the input rows were widened into.
+ *
+ * Why blocks of HIL_MM8_ROWS rows: a weight word costs LDR + 2 SXTB16 however many rows use it,
+ * so a block of 4 rows x 2 channels is, per 4 inputs, 4 LDRD (rows) + 1 LDRD + 4 SXTB16 (weights)
+ * + 16 SMLAD = 25 instructions per 32 MACs (the 16-bit-weight kernel's 2 x 2 block: 12 per 16).
+ * Bias, multiplier and shift loads are shared by the block's rows too. One row (FC with batch 1):
+ * each weight is used once, 1 LDRD (row) + 1 LDRD + 4 SXTB16 + 4 SMLAD per 8 MACs.
+ * Interior im2col rows copy each kernel row's k_w * in_c contiguous bytes at once.
+ */
+#ifndef HIL_OPT_DSP_MM8_H
+#define HIL_OPT_DSP_MM8_H
+
+#include "opt_dsp.h"
+
+#ifndef HIL_MM8_ROWS
+#define HIL_MM8_ROWS 3 /* rows per block: the generator sizes the scratch for it (optimized.py) */
+#endif
+
+/* int8 row (k values) -> 16-bit pairs (b0,b2),(b1,b3),... zero padded to a multiple of 4: step s
+ * at dst[step * s], dst[step * s + 1]; a block's other rows fill the words between. */
+HIL_OPT_INL void hil_mm8_widen(const int8_t *src, int32_t k, uint32_t *dst, int32_t step)
+{
+    int32_t i = 0;
+    for (; i + 4 <= k; i += 4, dst += step) {
+        const uint32_t w = hil_load32(src + i);
+        dst[0] = hil_sxtb16(w);
+        dst[1] = hil_sxtb16_ror8(w);
+    }
+    if (i < k) {
+        uint32_t w = 0;
+        for (int32_t j = 0; i + j < k; ++j) {
+            w |= (uint32_t)(uint8_t)src[i + j] << (8 * j);
+        }
+        dst[0] = hil_sxtb16(w);
+        dst[1] = hil_sxtb16_ror8(w);
+    }
+}
+
+/* Matrix row r, widened into dst (steps `step` words apart). Direct rows are the input's own; im2col
+ * windows inside the input (dil_w == 1) take each kernel row's k_w * in_c contiguous bytes at once:
+ * widened straight from the input when that length is a multiple of 4, else copied into tmp (one
+ * memcpy a kernel row); border windows take the per-tap copy (opt_common.h). */
+HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t r, int8_t *tmp, uint32_t *dst,
+                              int32_t step)
+{
+    if (p->direct) {
+        hil_mm8_widen(in + r * p->k, p->k, dst, step);
+        return;
+    }
+    const int32_t ox = r % p->out_w, t = r / p->out_w, oy = t % p->out_h, b = t / p->out_h;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int32_t seg = p->k_w * p->in_c;
+    if (p->dil_w != 1 || y0 < 0 || x0 < 0 || y0 + (p->k_h - 1) * p->dil_h >= p->in_h || x0 + p->k_w > p->in_w) {
+        hil_opt_im2col(p, in, r, tmp);
+        hil_mm8_widen(tmp, p->k, dst, step);
+        return;
+    }
+    const int8_t *src = in + ((b * p->in_h + y0) * p->in_w + x0) * p->in_c;
+    const int32_t down = p->dil_h * p->in_w * p->in_c;
+    if ((seg & 3) == 0) {
+        for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, dst += seg / 4 * step) {
+            hil_mm8_widen(src, seg, dst, step);
+        }
+        return;
+    }
+    int8_t *d = tmp;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, d += seg) {
+        memcpy(d, src, (size_t)seg);
+    }
+    hil_mm8_widen(tmp, p->k, dst, step);
+}
+
+/* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_mm8_widen) times all channels; row j's
+ * outputs at o + j * out_c. w: per channel pair kp / 2 words; bias/mult/rsh padded to even. */
+HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *w, const int32_t *bias,
+                               const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int8_t *o)
+{
+    const int32_t kp = p->kp, n = p->out_c;
+    for (int32_t c = 0; c < n; c += 2) {
+        const uint32_t *pa = col;
+        int32_t a[HIL_MM8_ROWS], b[HIL_MM8_ROWS];
+        HIL_OPT_UNROLL
+        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+            a[j] = bias[c];
+            b[j] = bias[c + 1];
+        }
+        HIL_OPT_UNROLL_K
+        for (int32_t i = 0; i < kp; i += 4) {
+            uint32_t wa, wb;
+            HIL_LDRD_PI(wa, wb, w);
+            const uint32_t ya0 = hil_sxtb16(wa), ya1 = hil_sxtb16_ror8(wa);
+            const uint32_t yb0 = hil_sxtb16(wb), yb1 = hil_sxtb16_ror8(wb);
+            HIL_OPT_UNROLL
+        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                uint32_t x0, x1;
+                HIL_LDRD_PI(x0, x1, pa);
+                a[j] = hil_smlad(x0, ya0, a[j]);
+                a[j] = hil_smlad(x1, ya1, a[j]);
+                b[j] = hil_smlad(x0, yb0, b[j]);
+                b[j] = hil_smlad(x1, yb1, b[j]);
+            }
+        }
+        HIL_OPT_UNROLL
+        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+            o[j * n + c] = hil_opt_out(p, a[j], c, mult, rsh, lsh);
+        }
+        if (c + 1 < n) {
+            HIL_OPT_UNROLL
+        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                o[j * n + c + 1] = hil_opt_out(p, b[j], c + 1, mult, rsh, lsh);
+            }
+        }
+    }
+}
+
+/* One row (FC with batch 1), widened with steps 2 words apart: each weight word is used once, so
+ * two channel pairs share each row load: per 16 MACs 1 + 2 LDRD, 8 SXTB16, 8 SMLAD. */
+#define HIL_MM8_PAIR(x0, x1, pw, s0, s1)                                                          \
+    do {                                                                                           \
+        uint32_t wa_, wb_;                                                                         \
+        HIL_LDRD_PI(wa_, wb_, pw);                                                                 \
+        s0 = hil_smlad(x0, hil_sxtb16(wa_), s0);                                                   \
+        s0 = hil_smlad(x1, hil_sxtb16_ror8(wa_), s0);                                              \
+        s1 = hil_smlad(x0, hil_sxtb16(wb_), s1);                                                   \
+        s1 = hil_smlad(x1, hil_sxtb16_ror8(wb_), s1);                                              \
+    } while (0)
+
+HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *w, const int32_t *bias,
+                             const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int8_t *o)
+{
+    const int32_t kp = p->kp, n = p->out_c;
+    int32_t c = 0;
+    for (; c + 4 <= n; c += 4) {
+        const uint32_t *pa = col, *w1 = w + kp / 2;
+        int32_t a = bias[c], b = bias[c + 1], d = bias[c + 2], e = bias[c + 3];
+        HIL_OPT_UNROLL
+        for (int32_t i = 0; i < kp; i += 4) {
+            uint32_t x0, x1;
+            HIL_LDRD_PI(x0, x1, pa);
+            HIL_MM8_PAIR(x0, x1, w, a, b);
+            HIL_MM8_PAIR(x0, x1, w1, d, e);
+        }
+        w = w1;
+        o[c] = hil_opt_out(p, a, c, mult, rsh, lsh);
+        o[c + 1] = hil_opt_out(p, b, c + 1, mult, rsh, lsh);
+        o[c + 2] = hil_opt_out(p, d, c + 2, mult, rsh, lsh);
+        o[c + 3] = hil_opt_out(p, e, c + 3, mult, rsh, lsh);
+    }
+    for (; c < n; c += 2) { /* the last pair (an odd last channel is paired with zeros) */
+        const uint32_t *pa = col;
+        int32_t a = bias[c], b = bias[c + 1];
+        for (int32_t i = 0; i < kp; i += 4) {
+            uint32_t x0, x1;
+            HIL_LDRD_PI(x0, x1, pa);
+            HIL_MM8_PAIR(x0, x1, w, a, b);
+        }
+        o[c] = hil_opt_out(p, a, c, mult, rsh, lsh);
+        if (c + 1 < n) {
+            o[c + 1] = hil_opt_out(p, b, c + 1, mult, rsh, lsh);
+        }
+    }
+}
+
+/* Conv / FC with int8 weights, HIL_MM8_ROWS rows a block. A last partial block computes its
+ * missing rows from whatever the scratch holds and stores through the staging buffer (its valid
+ * rows only). Every row of a block is widened before any of its outputs is stored, so a direct
+ * layer whose output rows are no wider than its input rows may run in place.
+ * scratch: max(kp, HIL_MM8_ROWS * out_c) bytes (im2col row, staging), then HIL_MM8_ROWS * kp / 2
+ * words (the widened rows); one row: kp bytes, then kp / 2 words. */
+HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                                  int32_t *scratch, int8_t *out)
+{
+    /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
+    const hil_opt_conv_t pcopy = *params;
+    const hil_opt_conv_t *p = &pcopy;
+    const int32_t stage = HIL_MM8_ROWS * p->out_c > p->kp ? HIL_MM8_ROWS * p->out_c : p->kp;
+    int8_t *tmp = (int8_t *)scratch;
+    uint32_t *col = (uint32_t *)scratch + (stage + 3) / 4;
+    if (p->rows == 1) {
+        col = (uint32_t *)scratch + p->kp / 4;
+        hil_mm8_fill(p, in, 0, tmp, col, 2);
+        hil_mm8_row(p, col, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh, out);
+        return;
+    }
+    for (int32_t r = 0; r < p->rows; r += HIL_MM8_ROWS) {
+        const int32_t nr = p->rows - r < HIL_MM8_ROWS ? p->rows - r : HIL_MM8_ROWS;
+        for (int32_t j = 0; j < nr; ++j) {
+            hil_mm8_fill(p, in, r + j, tmp, col + 2 * j, 2 * HIL_MM8_ROWS);
+        }
+        int8_t *o = nr == HIL_MM8_ROWS ? out + r * p->out_c : tmp;
+        hil_mm8_block(p, col, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh, o);
+        if (nr < HIL_MM8_ROWS) {
+            memcpy(out + r * p->out_c, tmp, (size_t)(nr * p->out_c));
+        }
+    }
+}
+
+#endif /* HIL_OPT_DSP_MM8_H */
