@@ -95,17 +95,23 @@ def _dsp_pairs(w: np.ndarray) -> np.ndarray:
     return out.astype(np.int16)
 
 
-def _dsp_matrix8(w: np.ndarray) -> np.ndarray:
-    """[n, k] weights -> the int8 DSP matrix layout (prefer size): per pair of output channels, per
-    step of 4 input values, (wa, wb) words of 4 int8 in input order (SXTB16 / SXTB16 ROR 8 give the
-    (0,2), (1,3) pairs); k zero padded to a multiple of 4, an odd channel count padded with a zero
-    channel. One byte per weight, as the portable build's filter."""
+def _dsp_stream8(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, rsh: np.ndarray) -> np.ndarray:
+    """[n, k] weights + per-channel constants -> the int8 DSP matrix kernel's one constant stream
+    (prefer size, kernels/opt_dsp_mm8.h): per pair of output channels the two bias_eff words, per
+    step of 4 input values (wa, wb) words of 4 int8 in input order (SXTB16 / SXTB16 ROR 8 give the
+    (0,2), (1,3) pairs), then the two multipliers and the two right shifts. k is zero padded to a
+    multiple of 4, an odd channel count padded with a zero channel (its constants repeat the last).
+    One byte per weight, as the portable build's filter; 12 bytes of constants per channel."""
     n, k = w.shape
     kp = -(-k // 4) * 4
     full = np.zeros((n + n % 2, kp), np.int64)
     full[:n, :k] = w
     assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
-    return full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8).reshape(-1)
+    words = full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8)
+    words = np.ascontiguousarray(words).view("<u4").reshape(-1, kp // 2).astype(np.int64)
+    per_ch = [np.concatenate([a, a[-1:]] if n % 2 else [a]).reshape(-1, 2) & 0xFFFFFFFF
+              for a in (np.broadcast_to(np.asarray(v, np.int64).reshape(-1), (n,)) for v in (bias, mult, rsh))]
+    return np.concatenate([per_ch[0], words, per_ch[1], per_ch[2]], axis=1).astype(np.uint32).reshape(-1)
 
 
 def _dsp_matrix(w: np.ndarray) -> np.ndarray:
@@ -260,11 +266,23 @@ def _matrix_scratch_words(fam: str, w8: int, kp: int, n: int, rows: int) -> int:
     return kp // 4 + (kp if fam == "dsp" else 2 * kp)
 
 
-def _matrix_layout(ctx: EmitContext, op: Op, fam: str, w8: int) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+def _matrix_layout(ctx: EmitContext, op: Op, fam: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
     """The matrix kernels' weight array name and layout function for this family and preference."""
-    if fam == "dsp" and not w8:
+    if fam == "dsp":
         return ctx.const_name(op, "opt_w16"), _dsp_matrix
-    return ctx.const_name(op, "opt_w8"), (_dsp_matrix8 if fam == "dsp" else _v6m_matrix)
+    return ctx.const_name(op, "opt_w8"), _v6m_matrix
+
+
+def _dsp8_call(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
+               rq: dict, rq_names: list[str]) -> tuple[str, dict]:
+    """The int8-weight DSP matrix kernel's call and constants: one stream (_dsp_stream8) and, only
+    when some channel shifts left, the left shifts."""
+    name = ctx.const_name(op, "opt_w8")
+    consts = {name: _dsp_stream8(w2d, beff, rq[rq_names[0]], rq[rq_names[1]])}
+    lsh = rq_names[2]
+    if lsh in rq:
+        consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]
+    return f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts
 
 
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -349,8 +367,13 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = max(scratch, words)
+    if w8:
+        code, out_consts = _dsp8_call(ctx, op, params, xin, yout, w.data.reshape(n, k).astype(np.int64),
+                                      consts[beff_name], rq, rq_names)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=scratch)
     out_consts = _pad_even(out_consts)
-    wname, matrix = _matrix_layout(ctx, op, fam, w8)
+    wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
@@ -387,10 +410,13 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
          "in_c": k, "out_h": 1, "out_w": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
          "dil_w": 1, "pad_h": 0, "pad_w": 0, "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
-    w8 = _int8_words(ctx, fam)
+    if _int8_words(ctx, fam):
+        code, out_consts = _dsp8_call(ctx, op, c_struct("hil_opt_conv_t", p), ctx.ptr(x.index), ctx.ptr(y.index),
+                                      w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq, rq_names)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
     out_consts = {beff_name: consts[beff_name], **rq}
     out_consts = _pad_even(out_consts)
-    wname, matrix = _matrix_layout(ctx, op, fam, w8)
+    wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
@@ -399,7 +425,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         if n % 8 == 0 and rq_names[2] in out_consts:
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
             scratch = max(scratch, words + V6M_G8_WORDS)
-    fn = f"hil_opt_conv_{fam}{'8' if w8 else ''}"
+    fn = f"hil_opt_conv_{fam}"
     code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)

@@ -73,28 +73,40 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     hil_mm8_widen(tmp, p->k, dst, step);
 }
 
-/* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_mm8_widen) times all channels; row j's
- * outputs at o + j * out_c. w: per channel pair kp / 2 words; bias/mult/rsh padded to even. */
-HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *w, const int32_t *bias,
-                               const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int8_t *o)
+/* The stream's multipliers and shifts of channels c, c + 1 (q: past the pair's weights), as locals:
+ * loaded once for all rows, and int8_t stores cannot force them to be reloaded. */
+#define HIL_MM8_RQ(q, m0, m1, r0, r1)                                                              \
+    uint32_t m0, m1, r0, r1;                                                                       \
+    HIL_LDRD_PI(m0, m1, q);                                                                        \
+    HIL_LDRD_PI(r0, r1, q)
+#define HIL_MM8_OUT(acc, m, r, ls) \
+    hil_opt_out(p, acc, 0, (const int32_t *)&(m), (const int32_t *)&(r), (ls))
+
+/* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_mm8_widen) times all channels; row
+ * j's outputs at o + j * out_c. q: the layer's stream (per channel pair 2 biases, kp / 2 weight
+ * words, 2 multipliers, 2 shifts). */
+HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *q, const int32_t *lsh,
+                               int8_t *o)
 {
     const int32_t kp = p->kp, n = p->out_c;
-    for (int32_t c = 0; c < n; c += 2) {
+    for (int32_t c = 0; c < n; c += 2, o += 2) {
         const uint32_t *pa = col;
+        uint32_t ba, bb;
+        HIL_LDRD_PI(ba, bb, q);
         int32_t a[HIL_MM8_ROWS], b[HIL_MM8_ROWS];
         HIL_OPT_UNROLL
         for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
-            a[j] = bias[c];
-            b[j] = bias[c + 1];
+            a[j] = (int32_t)ba;
+            b[j] = (int32_t)bb;
         }
         HIL_OPT_UNROLL_K
         for (int32_t i = 0; i < kp; i += 4) {
             uint32_t wa, wb;
-            HIL_LDRD_PI(wa, wb, w);
+            HIL_LDRD_PI(wa, wb, q);
             const uint32_t ya0 = hil_sxtb16(wa), ya1 = hil_sxtb16_ror8(wa);
             const uint32_t yb0 = hil_sxtb16(wb), yb1 = hil_sxtb16_ror8(wb);
             HIL_OPT_UNROLL
-        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+            for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
                 uint32_t x0, x1;
                 HIL_LDRD_PI(x0, x1, pa);
                 a[j] = hil_smlad(x0, ya0, a[j]);
@@ -103,14 +115,16 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
                 b[j] = hil_smlad(x1, yb1, b[j]);
             }
         }
+        HIL_MM8_RQ(q, m0, m1, r0, r1);
+        const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         HIL_OPT_UNROLL
         for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
-            o[j * n + c] = hil_opt_out(p, a[j], c, mult, rsh, lsh);
+            o[j * n] = HIL_MM8_OUT(a[j], m0, r0, ls);
         }
         if (c + 1 < n) {
             HIL_OPT_UNROLL
-        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
-                o[j * n + c + 1] = hil_opt_out(p, b[j], c + 1, mult, rsh, lsh);
+            for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                o[j * n + 1] = HIL_MM8_OUT(b[j], m1, r1, ls + 1);
             }
         }
     }
@@ -128,38 +142,45 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
         s1 = hil_smlad(x1, hil_sxtb16_ror8(wb_), s1);                                              \
     } while (0)
 
-HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *w, const int32_t *bias,
-                             const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int8_t *o)
+HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *q, const int32_t *lsh,
+                             int8_t *o)
 {
-    const int32_t kp = p->kp, n = p->out_c;
+    const int32_t kp = p->kp, n = p->out_c, pair = kp / 2 + 6; /* a channel pair's stream words */
     int32_t c = 0;
-    for (; c + 4 <= n; c += 4) {
-        const uint32_t *pa = col, *w1 = w + kp / 2;
-        int32_t a = bias[c], b = bias[c + 1], d = bias[c + 2], e = bias[c + 3];
+    for (; c + 4 <= n; c += 4, q += pair) { /* two pairs: q, then q1 */
+        const uint32_t *pa = col, *q1 = q + pair;
+        uint32_t a, b, d, e;
+        HIL_LDRD_PI(a, b, q);
+        HIL_LDRD_PI(d, e, q1);
         HIL_OPT_UNROLL
         for (int32_t i = 0; i < kp; i += 4) {
             uint32_t x0, x1;
             HIL_LDRD_PI(x0, x1, pa);
-            HIL_MM8_PAIR(x0, x1, w, a, b);
-            HIL_MM8_PAIR(x0, x1, w1, d, e);
+            HIL_MM8_PAIR(x0, x1, q, a, b);
+            HIL_MM8_PAIR(x0, x1, q1, d, e);
         }
-        w = w1;
-        o[c] = hil_opt_out(p, a, c, mult, rsh, lsh);
-        o[c + 1] = hil_opt_out(p, b, c + 1, mult, rsh, lsh);
-        o[c + 2] = hil_opt_out(p, d, c + 2, mult, rsh, lsh);
-        o[c + 3] = hil_opt_out(p, e, c + 3, mult, rsh, lsh);
+        const int32_t *ls = p->has_lshift ? lsh + c : lsh;
+        HIL_MM8_RQ(q, m0, m1, r0, r1);
+        HIL_MM8_RQ(q1, m2, m3, r2, r3);
+        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
+        o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
+        o[c + 2] = HIL_MM8_OUT(d, m2, r2, ls + 2);
+        o[c + 3] = HIL_MM8_OUT(e, m3, r3, ls + 3);
     }
-    for (; c < n; c += 2) { /* the last pair (an odd last channel is paired with zeros) */
+    if (c < n) { /* the last pair (an odd last channel is paired with zeros) */
         const uint32_t *pa = col;
-        int32_t a = bias[c], b = bias[c + 1];
+        uint32_t a, b;
+        HIL_LDRD_PI(a, b, q);
         for (int32_t i = 0; i < kp; i += 4) {
             uint32_t x0, x1;
             HIL_LDRD_PI(x0, x1, pa);
-            HIL_MM8_PAIR(x0, x1, w, a, b);
+            HIL_MM8_PAIR(x0, x1, q, a, b);
         }
-        o[c] = hil_opt_out(p, a, c, mult, rsh, lsh);
+        const int32_t *ls = p->has_lshift ? lsh + c : lsh;
+        HIL_MM8_RQ(q, m0, m1, r0, r1);
+        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
         if (c + 1 < n) {
-            o[c + 1] = hil_opt_out(p, b, c + 1, mult, rsh, lsh);
+            o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
         }
     }
 }
@@ -168,11 +189,12 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
  * missing rows from whatever the scratch holds and stores through the staging buffer (its valid
  * rows only). Every row of a block is widened before any of its outputs is stored, so a direct
  * layer whose output rows are no wider than its input rows may run in place.
+ * q: the generator's stream (optimized.py, _dsp_stream8); lsh: left shifts, read only when some
+ * channel has one (has_lshift), padded to an even count.
  * scratch: max(kp, HIL_MM8_ROWS * out_c) bytes (im2col row, staging), then HIL_MM8_ROWS * kp / 2
  * words (the widened rows); one row: kp bytes, then kp / 2 words. */
-HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w,
-                                  const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
-                                  int32_t *scratch, int8_t *out)
+HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q,
+                                  const int32_t *lsh, int32_t *scratch, int8_t *out)
 {
     /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
     const hil_opt_conv_t pcopy = *params;
@@ -183,7 +205,7 @@ HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in
     if (p->rows == 1) {
         col = (uint32_t *)scratch + p->kp / 4;
         hil_mm8_fill(p, in, 0, tmp, col, 2);
-        hil_mm8_row(p, col, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh, out);
+        hil_mm8_row(p, col, q, lsh, out);
         return;
     }
     for (int32_t r = 0; r < p->rows; r += HIL_MM8_ROWS) {
@@ -192,7 +214,7 @@ HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in
             hil_mm8_fill(p, in, r + j, tmp, col + 2 * j, 2 * HIL_MM8_ROWS);
         }
         int8_t *o = nr == HIL_MM8_ROWS ? out + r * p->out_c : tmp;
-        hil_mm8_block(p, col, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh, o);
+        hil_mm8_block(p, col, q, lsh, o);
         if (nr < HIL_MM8_ROWS) {
             memcpy(out + r * p->out_c, tmp, (size_t)(nr * p->out_c));
         }
