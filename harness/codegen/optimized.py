@@ -26,13 +26,13 @@ FAMILIES = {
     "cortex-m3": "portable",
 }
 TARGETS = tuple(FAMILIES)
-# the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" keeps
-# every weight int8-sized in flash (the DSP kernels unpack with SXTB16; constants <= the portable
-# build's), "speed" stores the DSP cores' weights as 16-bit pairs (8-35 % fewer instructions,
-# twice the weight flash). The default stays "speed": "size" would break the suites' M4
-# instruction budgets (har 77.7 k, kws 1.56 M) until its kernels block over more rows.
+# the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" (the
+# default) keeps every weight int8-sized in flash (the DSP kernels unpack with SXTB16, the matrix
+# kernel amortizing it over blocks of 3 rows: kernels/opt_dsp_mm8.h; constants <= the portable
+# build's), "speed" stores the DSP cores' weights as 16-bit pairs (twice the weight flash; faster
+# only on deep 3x3 convolutions and batch-1 FC layers).
 PREFER = ("size", "speed")
-DEFAULT_PREFER = "speed"
+DEFAULT_PREFER = "size"
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
 RING_LIMIT = 8192  # bytes of padded input rows the DSP depthwise ring may take (VWW's 3x3x256 rows: 7,680)
 MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h

@@ -8,7 +8,7 @@ from harness_utils import compare
 # Optimized per-core kernels (harness/codegen/optimized.py) cover int8: the same comparison runs
 # on them through their portable C (the Arm-only instructions are checked on QEMU in
 # tests/test_optimized_kernels.py).
-TARGETS = [None, "cortex-m4", "cortex-m4:size", "cortex-m0plus"]  # :size = int8 weights (prefer size)
+TARGETS = [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus"]  # :speed = 16-bit weight pairs; the bare core: int8 weights (prefer size)
 CASES = [(q, t) for q in ["int8", "int8_pt", "int16x8"] for t in (TARGETS if q != "int16x8" else [None])]
 
 
@@ -20,7 +20,7 @@ def test_model_bitexact(builder, quant, target, tflite_model, tmp_path):
     assert manifest["arena_bytes"] <= 1.1 * manifest["arena_lower_bound"]
 
 
-@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m4:size"])
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m4:speed"])
 def test_matrix_kernel_shapes(target, tflite_model, tmp_path):
     """Every path of the DSP matrix kernels (cg_models.mm8_shapes), per-channel and per-tensor."""
     for quant in ("int8", "int8_pt"):
