@@ -15,6 +15,11 @@
 
 #include "opt_dsp.h"
 
+#if defined(__OPTIMIZE_SIZE__)
+#define HIL_OPT_INLINED 0 /* -Os: one out-of-line copy (opt_common.h), loops stay rolled */
+#else
+#define HIL_OPT_INLINED 1
+#endif
 #ifndef HIL_MM8_ROWS
 #define HIL_MM8_ROWS 3 /* rows per block: the generator sizes the scratch for it (optimized.py) */
 #endif
@@ -97,7 +102,8 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
  * per row its 2 words (LDRD) and 4 SMLAD: 20 instructions per 24 MACs. One asm block on the cores:
  * 6 accumulators, 4 weight pairs, a row's 2 words and 2 pointers are the 14 registers there are,
  * and gcc, scheduling the loads itself, sometimes takes one more and spills an accumulator every
- * step (ResNet-8's 3x3 convolutions: 10-20 % more instructions). */
+ * step (ResNet-8's 3x3 convolutions: 10-20 % more instructions). Depths up to 64 unroll whole in C
+ * instead (no loop counter; gcc then starts the accumulators from the biases without copies). */
 #if HIL_SIMD_NATIVE && defined(__GNUC__) && HIL_MM8_ROWS == 3
 #define HIL_MM8_STEP(q, pa, a, b)                                                                  \
     do {                                                                                           \
@@ -128,8 +134,8 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
                 :                                                                                  \
                 : "memory");                                                                       \
     } while (0)
-#else
-#define HIL_MM8_STEP(q, pa, a, b)                                                                  \
+#endif
+#define HIL_MM8_STEP_C(q, pa, a, b)                                                                \
     do {                                                                                           \
         uint32_t wa_, wb_;                                                                         \
         HIL_LDRD_PI(wa_, wb_, q);                                                                  \
@@ -145,6 +151,8 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
             b[j_] = hil_smlad(x1_, yb1_, b[j_]);                                                   \
         }                                                                                          \
     } while (0)
+#ifndef HIL_MM8_STEP
+#define HIL_MM8_STEP HIL_MM8_STEP_C
 #endif
 
 /* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_mm8_widen) times all channels; row
@@ -164,9 +172,16 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
             a[j] = (int32_t)ba;
             b[j] = (int32_t)bb;
         }
-        HIL_OPT_UNROLL_K
-        for (int32_t i = 0; i < kp; i += 4) {
-            HIL_MM8_STEP(q, pa, a, b);
+        if (kp <= 64 && HIL_OPT_INLINED) { /* unrolled whole (-O2): gcc's own schedule, no loop counter */
+            HIL_OPT_UNROLL_K
+            for (int32_t i = 0; i < kp; i += 4) {
+                HIL_MM8_STEP_C(q, pa, a, b);
+            }
+        } else {
+            HIL_OPT_UNROLL_K
+            for (int32_t i = 0; i < kp; i += 4) {
+                HIL_MM8_STEP(q, pa, a, b);
+            }
         }
         HIL_MM8_RQ(q, m0, m1, r0, r1);
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
