@@ -107,8 +107,8 @@ def _dsp_stream8(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, rsh: np.ndar
     full = np.zeros((n + n % 2, kp), np.int64)
     full[:n, :k] = w
     assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
-    words = full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8)
-    words = np.ascontiguousarray(words).view("<u4").reshape(-1, kp // 2).astype(np.int64)
+    quads = full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8)
+    words = np.ascontiguousarray(quads).view("<u4").reshape(-1, kp // 2).astype(np.int64)
     per_ch = [np.concatenate([a, a[-1:]] if n % 2 else [a]).reshape(-1, 2) & 0xFFFFFFFF
               for a in (np.broadcast_to(np.asarray(v, np.int64).reshape(-1), (n,)) for v in (bias, mult, rsh))]
     return np.concatenate([per_ch[0], words, per_ch[1], per_ch[2]], axis=1).astype(np.uint32).reshape(-1)
@@ -363,10 +363,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    words = _matrix_scratch_words(fam, w8, kp, n, rows)
-    if words * 4 > SCRATCH_LIMIT:
+    need = _matrix_scratch_words(fam, w8, kp, n, rows)
+    if need * 4 > SCRATCH_LIMIT:
         return None
-    scratch = max(scratch, words)
+    scratch = max(scratch, need)
     if w8:
         code, out_consts = _dsp8_call(ctx, op, params, xin, yout, w.data.reshape(n, k).astype(np.int64),
                                       consts[beff_name], rq, rq_names)
@@ -380,7 +380,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                    fields["output_offset"], flags, rq_names, out_consts)
         if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
-            scratch = max(scratch, words + V6M_G8_WORDS)
+            scratch = max(scratch, need + V6M_G8_WORDS)
     code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
