@@ -36,7 +36,7 @@ def _vectors(path: Path, n: int, seed: int = 0) -> list[bytes]:
     return out + [bytes([0x80]) * size, bytes([0x7F]) * size]
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m7", "m7:size", "m33", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m7", "m7:speed", "m33", "m0plus"])
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     path = ROOT / SUITES[suite]
@@ -48,12 +48,13 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     assert f'"target": "{board.core}"' in manifest
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m0plus"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
                                             ("dense_chain", "int8"), ("ds_cnn", "int8_pt"), ("pool_chain", "int8"),
-                                            ("inplace_chain", "int8")])
+                                            ("inplace_chain", "int8"), ("mm8_shapes", "int8_pt")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
-    """"m4:size": the M4 with the int8-weight kernels (prefer size)."""
+    """"m4": the M4 with the int8-weight kernels (prefer size, the default); "m4:speed" with the
+    16-bit weight pairs."""
     path = cg_models.model_path(builder, quant)
     name, _, prefer = board_name.partition(":")
     board = load_board(name)
@@ -61,7 +62,7 @@ def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: st
     run = run_model(path, board, _vectors(path, 2, seed=3), target=target)
     assert run.bitexact == 1.0
     text = (Path(run.firmware.model_dir) / "model.c").read_text()
-    if prefer and "hil_opt_conv_t" in text:  # the int8-weight kernels ran, and no 16-bit weights were emitted
+    if name == "m4" and prefer != "speed" and "hil_opt_conv_t" in text:  # int8-weight kernels, no 16-bit weights
         assert re.search(r"hil_opt_(conv_dsp8|dwr8_s8|dw_dsp8)\(", text) and "opt_w16" not in text
 
 
@@ -75,7 +76,7 @@ def test_wide_residual_add_bitexact_on_the_core(board_name: str) -> None:
 
 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
-@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m0plus"])
 def test_in_place_layers_bitexact_on_the_core(board_name: str, opt: str) -> None:
     """The planner's in-place layers (native depthwise / 1x1 kernels, the row ring for the rest)
     on the real instruction sets, at both optimisation levels (their code paths differ)."""
@@ -100,12 +101,12 @@ def test_optimized_and_portable_agree_and_optimized_is_faster_on_m7() -> None:
 
 def test_generated_layout_differs_per_target(tmp_path: Path) -> None:
     path = cg_models.model_path("conv_chain", "int8")
-    dsp = generate(path, tmp_path / "m4", target="cortex-m4")
+    dsp = generate(path, tmp_path / "m4", target="cortex-m4", prefer="speed")
     v6m = generate(path, tmp_path / "m0", target="cortex-m0plus")
     portable = generate(path, tmp_path / "p")
     assert "opt_dsp.h" in dsp.files and "opt_v6m.h" in v6m.files and "opt_common.h" not in portable.files
     assert "hil_w_op0_opt_w16" in (tmp_path / "m4" / "model.c").read_text()  # 16-bit pairs for SMLAD
-    small = generate(path, tmp_path / "m4s", target="cortex-m4", prefer="size")
+    small = generate(path, tmp_path / "m4s", target="cortex-m4")  # prefer size, the default
     assert "hil_w_op0_opt_w8" in (tmp_path / "m4s" / "model.c").read_text()  # int8 words, SXTB16
     assert small.weight_bytes <= portable.weight_bytes < dsp.weight_bytes
     with pytest.raises(HilError, match="unknown preference"):

@@ -74,9 +74,9 @@ def generate(model_path: str | Path, out_dir: str | Path, *, name: str | None = 
     `target`: the core (e.g. "cortex-m4", "cortex-m0plus"; None = portable C) whose optimized
     int8 conv/FC kernels to use (harness/codegen/optimized.py); results are bit-exact either way.
     `in_place`: same-shape convolutions may write their output over their input (planner.py).
-    `prefer`: "size" keeps the optimized kernels' weights int8-sized in flash, "speed" (default)
-    lets the DSP cores store them as 16-bit pairs (faster, twice the weight flash); the target
-    may say it too ("cortex-m4:size")."""
+    `prefer`: "size" (default) keeps the optimized kernels' weights int8-sized in flash, "speed"
+    lets the DSP cores store them as 16-bit pairs (twice the weight flash; faster only on deep 3x3
+    convolutions and batch-1 FC layers); the target may say it too ("cortex-m4:speed")."""
     from harness.codegen.emitter import emit, write_atomically
     from harness.codegen.reader import read_tflite
 
@@ -107,8 +107,8 @@ def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
                         help="core whose optimized kernels to use: cortex-m4, cortex-m7, cortex-m33, cortex-m0plus, "
                              "... (default: portable C)")
     parser.add_argument("--prefer", choices=("size", "speed"), default=None,
-                        help="flash/speed trade-off of the optimized kernels: size (weights int8-sized in flash) "
-                             "or speed (default; DSP cores: 16-bit weight pairs, twice the weight flash)")
+                        help="flash/speed trade-off of the optimized kernels: size (default; weights int8-sized "
+                             "in flash) or speed (DSP cores: 16-bit weight pairs, twice the weight flash)")
     parser.add_argument("--no-in-place", dest="in_place", action="store_false",
                         help="give every activation its own arena block (default: same-shape convolutions "
                              "write their output over their input)")

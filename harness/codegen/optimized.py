@@ -26,13 +26,13 @@ FAMILIES = {
     "cortex-m3": "portable",
 }
 TARGETS = tuple(FAMILIES)
-# the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" keeps
-# every weight int8-sized in flash (the DSP kernels unpack with SXTB16; constants <= the portable
-# build's), "speed" stores the DSP cores' weights as 16-bit pairs (8-35 % fewer instructions,
-# twice the weight flash). The default stays "speed": "size" would break the suites' M4
-# instruction budgets (har 77.7 k, kws 1.56 M) until its kernels block over more rows.
+# the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" (the
+# default) keeps every weight int8-sized in flash (the DSP kernels unpack with SXTB16, the matrix
+# kernel amortizing it over blocks of 3 rows: kernels/opt_dsp_mm8.h; constants <= the portable
+# build's), "speed" stores the DSP cores' weights as 16-bit pairs (twice the weight flash; faster
+# only on deep 3x3 convolutions and batch-1 FC layers).
 PREFER = ("size", "speed")
-DEFAULT_PREFER = "speed"
+DEFAULT_PREFER = "size"
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
 RING_LIMIT = 8192  # bytes of padded input rows the DSP depthwise ring may take (VWW's 3x3x256 rows: 7,680)
 MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h
@@ -79,7 +79,7 @@ def _int8_words(ctx: EmitContext, fam: str) -> int:
 
 def _kernels(fam: str) -> list[str]:
     """The family's header and what it includes (pooling.h: the DSP average pool's parameters)."""
-    family = [f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else [])]
+    family = [f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else []), *(["opt_dsp_mm8.h"] if fam == "dsp" else [])]
     return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
@@ -95,17 +95,23 @@ def _dsp_pairs(w: np.ndarray) -> np.ndarray:
     return out.astype(np.int16)
 
 
-def _dsp_matrix8(w: np.ndarray) -> np.ndarray:
-    """[n, k] weights -> the int8 DSP matrix layout (prefer size): per pair of output channels, per
-    step of 4 input values, (wa, wb) words of 4 int8 in input order (SXTB16 / SXTB16 ROR 8 give the
-    (0,2), (1,3) pairs); k zero padded to a multiple of 4, an odd channel count padded with a zero
-    channel. One byte per weight, as the portable build's filter."""
+def _dsp_stream8(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, rsh: np.ndarray) -> np.ndarray:
+    """[n, k] weights + per-channel constants -> the int8 DSP matrix kernel's one constant stream
+    (prefer size, kernels/opt_dsp_mm8.h): per pair of output channels the two bias_eff words, per
+    step of 4 input values (wa, wb) words of 4 int8 in input order (SXTB16 / SXTB16 ROR 8 give the
+    (0,2), (1,3) pairs), then the two multipliers and the two right shifts. k is zero padded to a
+    multiple of 4, an odd channel count padded with a zero channel (its constants repeat the last).
+    One byte per weight, as the portable build's filter; 12 bytes of constants per channel."""
     n, k = w.shape
     kp = -(-k // 4) * 4
     full = np.zeros((n + n % 2, kp), np.int64)
     full[:n, :k] = w
     assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
-    return full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8).reshape(-1)
+    quads = full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8)
+    words = np.ascontiguousarray(quads).view("<u4").reshape(-1, kp // 2).astype(np.int64)
+    per_ch = [np.concatenate([a, a[-1:]] if n % 2 else [a]).reshape(-1, 2) & 0xFFFFFFFF
+              for a in (np.broadcast_to(np.asarray(v, np.int64).reshape(-1), (n,)) for v in (bias, mult, rsh))]
+    return np.concatenate([per_ch[0], words, per_ch[1], per_ch[2]], axis=1).astype(np.uint32).reshape(-1)
 
 
 def _dsp_matrix(w: np.ndarray) -> np.ndarray:
@@ -246,11 +252,37 @@ def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
             and g["dil_h"] == 1 and g["dil_w"] == 1 and g["out_w"] <= 12)
 
 
-def _matrix_layout(ctx: EmitContext, op: Op, fam: str, w8: int) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+MM8_ROWS = 3  # HIL_MM8_ROWS in kernels/opt_dsp_mm8.h
+
+
+def _matrix_scratch_words(fam: str, w8: int, kp: int, n: int, rows: int) -> int:
+    """Words of scratch a matrix kernel takes: the im2col row, then the widened rows (DSP: two
+    16-bit-weight rows, or MM8_ROWS int8-weight rows after a buffer that also stages a last partial
+    block's outputs, one row if that is all; v6-M: a pair of int32 rows)."""
+    if fam == "dsp" and w8 and rows == 1:
+        return kp // 4 + kp // 2
+    if fam == "dsp" and w8:
+        return -(-max(kp, MM8_ROWS * n) // 4) + MM8_ROWS * kp // 2
+    return kp // 4 + (kp if fam == "dsp" else 2 * kp)
+
+
+def _matrix_layout(ctx: EmitContext, op: Op, fam: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
     """The matrix kernels' weight array name and layout function for this family and preference."""
-    if fam == "dsp" and not w8:
+    if fam == "dsp":
         return ctx.const_name(op, "opt_w16"), _dsp_matrix
-    return ctx.const_name(op, "opt_w8"), (_dsp_matrix8 if fam == "dsp" else _v6m_matrix)
+    return ctx.const_name(op, "opt_w8"), _v6m_matrix
+
+
+def _dsp8_call(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
+               rq: dict, rq_names: list[str]) -> tuple[str, dict]:
+    """The int8-weight DSP matrix kernel's call and constants: one stream (_dsp_stream8) and, only
+    when some channel shifts left, the left shifts."""
+    name = ctx.const_name(op, "opt_w8")
+    consts = {name: _dsp_stream8(w2d, beff, rq[rq_names[0]], rq[rq_names[1]])}
+    lsh = rq_names[2]
+    if lsh in rq:
+        consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]
+    return f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts
 
 
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -331,19 +363,24 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
-    if words * 4 > SCRATCH_LIMIT:
+    need = _matrix_scratch_words(fam, w8, kp, n, rows)
+    if need * 4 > SCRATCH_LIMIT:
         return None
-    scratch = max(scratch, words)
+    scratch = max(scratch, need)
+    if w8:
+        code, out_consts = _dsp8_call(ctx, op, params, xin, yout, w.data.reshape(n, k).astype(np.int64),
+                                      consts[beff_name], rq, rq_names)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=scratch)
     out_consts = _pad_even(out_consts)
-    wname, matrix = _matrix_layout(ctx, op, fam, w8)
+    wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
                    fields["output_offset"], flags, rq_names, out_consts)
         if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
-            scratch = max(scratch, words + V6M_G8_WORDS)
+            scratch = max(scratch, need + V6M_G8_WORDS)
     code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
@@ -363,7 +400,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
+    words = _matrix_scratch_words(fam, _int8_words(ctx, fam), kp, n, rows)
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = words
@@ -373,10 +410,13 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
          "in_c": k, "out_h": 1, "out_w": 1, "k_h": 1, "k_w": 1, "stride_h": 1, "stride_w": 1, "dil_h": 1,
          "dil_w": 1, "pad_h": 0, "pad_w": 0, "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
-    w8 = _int8_words(ctx, fam)
+    if _int8_words(ctx, fam):
+        code, out_consts = _dsp8_call(ctx, op, c_struct("hil_opt_conv_t", p), ctx.ptr(x.index), ctx.ptr(y.index),
+                                      w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq, rq_names)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
     out_consts = {beff_name: consts[beff_name], **rq}
     out_consts = _pad_even(out_consts)
-    wname, matrix = _matrix_layout(ctx, op, fam, w8)
+    wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
     if fam == "v6m":
         _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
@@ -385,7 +425,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         if n % 8 == 0 and rq_names[2] in out_consts:
             out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
             scratch = max(scratch, words + V6M_G8_WORDS)
-    fn = f"hil_opt_conv_{fam}{'8' if w8 else ''}"
+    fn = f"hil_opt_conv_{fam}"
     code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)

@@ -107,6 +107,24 @@ def dense_3d(tf):
     return tf.keras.Model(inp, x)
 
 
+def mm8_shapes(tf, in_shape=(7, 5, 3)):
+    """The int8-weight DSP matrix kernel's paths (kernels/opt_dsp_mm8.h): a 3-channel first conv
+    (interior windows copied a kernel row at a time: 9 bytes), stride 2 with 8 channels (kernel
+    rows widened straight from the input), 1x1 layers whose 35 / 12 rows are not a multiple of the
+    3-row block (the last in place over its input), a conv to one pixel (one row), and FULLY_CONNECTED
+    with batch 4 (rows through the blocks) and with 7 or 6 units (channel quads + a last pair)."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = L.Conv2D(8, 1, activation="relu6")(x)
+    y = L.Conv2D(9, 3, strides=2, padding="same")(x)
+    y = L.Conv2D(7, 1)(y)
+    z = L.Conv2D(4, y.shape[1:3], padding="valid")(y)
+    z = L.Dense(6)(L.Flatten()(z))
+    y = L.Dense(7)(L.Reshape((y.shape[1] * y.shape[2] // 3, 3 * 7))(y))
+    return tf.keras.Model(inp, L.Concatenate()([L.Flatten()(y), z]))
+
+
 def pool_chain(tf):
     L = tf.keras.layers
     x = inp = L.Input((12, 12, 4), batch_size=1)
@@ -175,7 +193,7 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain,
+    for f in (conv_chain, dw_chain, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, mm8_shapes,
               softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 

@@ -8,7 +8,7 @@ from harness_utils import compare
 # Optimized per-core kernels (harness/codegen/optimized.py) cover int8: the same comparison runs
 # on them through their portable C (the Arm-only instructions are checked on QEMU in
 # tests/test_optimized_kernels.py).
-TARGETS = [None, "cortex-m4", "cortex-m4:size", "cortex-m0plus"]  # :size = int8 weights (prefer size)
+TARGETS = [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus"]  # :speed = 16-bit weight pairs; the bare core: int8 weights (prefer size)
 CASES = [(q, t) for q in ["int8", "int8_pt", "int16x8"] for t in (TARGETS if q != "int16x8" else [None])]
 
 
@@ -18,6 +18,13 @@ def test_model_bitexact(builder, quant, target, tflite_model, tmp_path):
     manifest = compare(tflite_model(builder, quant), tmp_path, n_random=16, seed=7, target=target)
     # the memory plan target: arena within 10 % of the live-tensor lower bound
     assert manifest["arena_bytes"] <= 1.1 * manifest["arena_lower_bound"]
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m4:speed"])
+def test_matrix_kernel_shapes(target, tflite_model, tmp_path):
+    """Every path of the DSP matrix kernels (cg_models.mm8_shapes), per-channel and per-tensor."""
+    for quant in ("int8", "int8_pt"):
+        compare(tflite_model("mm8_shapes", quant), tmp_path / quant, n_random=12, seed=5, target=target)
 
 
 def test_har_float32(tflite_model, tmp_path):

@@ -3,7 +3,8 @@
  *
  * - Conv / FC (hil_opt_conv_dsp): two rows are sign-extended once into 16-bit pairs (SXTB16, bytes
  *   0,2 and 1,3 of each word); the weights are stored by the generator already as 16-bit pairs in
- *   that order, so a 2x2 block (2 pixels x 2 channels) is 4 loads + 4 SMLAD per 8 MACs.
+ *   that order, so a 2x2 block (2 pixels x 2 channels) is 4 loads + 4 SMLAD per 8 MACs (prefer
+ *   speed). With int8 weights (prefer size, the default): hil_opt_conv_dsp8 in opt_dsp_mm8.h.
  * - Depthwise: zero-point-padded input rows in a mirrored ring (hil_opt_dwr_s8), 4 channels per
  *   word, SMLABB/SMLATT; other shapes hil_opt_dw_dsp. Requantization in 6 instructions
  *   (hil_opt_rq2_dsp).
@@ -47,37 +48,17 @@ HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst)
 #define HIL_LDRD_PI(lo, hi, ptr) do { (lo) = (ptr)[0]; (hi) = (ptr)[1]; (ptr) += 2; } while (0)
 #define HIL_LDRD_PI16(lo, hi, ptr) do { (lo) = (ptr)[0]; (hi) = (ptr)[1]; (ptr) += 4; } while (0)
 #endif
-/* One step's weights of a channel pair: two LDRD of 16-bit pairs, or one LDRD of int8 words + 4 SXTB16. */
-#define HIL_OPT_WEIGHTS(y0, y1, v0, v1, pw, w8)                                                    \
-    do {                                                                                           \
-        if (w8) {                                                                                  \
-            uint32_t wa_, wb_;                                                                     \
-            HIL_LDRD_PI(wa_, wb_, pw);                                                             \
-            (y0) = hil_sxtb16(wa_);                                                                \
-            (y1) = hil_sxtb16_ror8(wa_);                                                           \
-            (v0) = hil_sxtb16(wb_);                                                                \
-            (v1) = hil_sxtb16_ror8(wb_);                                                           \
-        } else {                                                                                   \
-            HIL_LDRD_PI(y0, y1, pw);                                                               \
-            HIL_LDRD_PI(v0, v1, pw);                                                               \
-        }                                                                                          \
-    } while (0)
-
-/* The row pair in `col` (interleaved as above) times all output channels. w (w8 = 0, prefer speed):
- * per channel pair a block of kp words, per step (wa, wa', wb, wb') of 16-bit pairs; w8 = 1 (prefer
- * size): per channel pair kp / 2 words, per step (wa, wb) of 4 int8 in input order, which SXTB16 /
- * SXTB16 ROR 8 unpack into the (0,2), (1,3) pairs the rows were widened into (the unpack shared by
- * both rows). An odd last channel is paired with zeros. Per 16 MACs: 4 LDRD + 8 SMLAD (speed),
- * 3 LDRD + 4 SXTB16 + 8 SMLAD (size). Force-inlined: w8 is a constant in each caller. */
+/* The row pair in `col` (interleaved as above) times all output channels. w: per channel pair a
+ * block of kp words, per step (wa, wa', wb, wb') of 16-bit pairs. An odd last channel is paired
+ * with zeros. Per 16 MACs: 4 LDRD + 8 SMLAD. (Int8 weights: hil_opt_conv_dsp8, opt_dsp_mm8.h.) */
 static inline __attribute__((always_inline)) void hil_opt_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col,
                                                                  int32_t two, const uint32_t *w, const int32_t *bias,
                                                                  const int32_t *mult, const int32_t *rsh,
-                                                                 const int32_t *lsh, int8_t *o0, int8_t *o1,
-                                                                 const int w8)
+                                                                 const int32_t *lsh, int8_t *o0, int8_t *o1)
 {
     const int32_t kp = p->kp, n = p->out_c;
     for (int32_t c = 0; c < n; c += 2) {
-        const uint32_t *pa = col, *pw = w + c * (kp / (w8 ? 4 : 2));
+        const uint32_t *pa = col, *pw = w + c * (kp / 2);
         int32_t s00 = bias[c], s01 = bias[c + 1];
         int32_t s10 = s00, s11 = s01;
         if (!two) { /* one row (FC with batch 1, a last odd row): 3 LDRD + 4 SMLAD per 8 MACs */
@@ -85,7 +66,8 @@ static inline __attribute__((always_inline)) void hil_opt_mm_dsp(const hil_opt_c
             for (int32_t i = 0; i < kp; i += 4) {
                 uint32_t x0, x1, y0, y1, v0, v1;
                 HIL_LDRD_PI16(x0, x1, pa);
-                HIL_OPT_WEIGHTS(y0, y1, v0, v1, pw, w8);
+                HIL_LDRD_PI(y0, y1, pw);
+                HIL_LDRD_PI(v0, v1, pw);
                 s00 = hil_smlad(x0, y0, s00);
                 s00 = hil_smlad(x1, y1, s00);
                 s01 = hil_smlad(x0, v0, s01);
@@ -103,7 +85,8 @@ static inline __attribute__((always_inline)) void hil_opt_mm_dsp(const hil_opt_c
             uint32_t x0, x1, z0, z1, y0, y1, v0, v1;
             HIL_LDRD_PI(x0, x1, pa);
             HIL_LDRD_PI(z0, z1, pa);
-            HIL_OPT_WEIGHTS(y0, y1, v0, v1, pw, w8);
+            HIL_LDRD_PI(y0, y1, pw);
+            HIL_LDRD_PI(v0, v1, pw);
             s00 = hil_smlad(x0, y0, s00);
             s10 = hil_smlad(z0, y0, s10);
             s00 = hil_smlad(x1, y1, s00);
@@ -126,11 +109,11 @@ static inline __attribute__((always_inline)) void hil_opt_mm_dsp(const hil_opt_c
     }
 }
 
-/* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp, per w8); bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
+/* Conv / FC as a matrix product, two rows at a time. w: generator layout (hil_opt_mm_dsp); bias/mult/rsh padded to an even channel count. scratch: kp/4 + kp words. */
 #define HIL_OPT_BODY static inline __attribute__((always_inline, unused)) /* specialised per weight width */
 HIL_OPT_BODY void hil_opt_conv_dsp_body(const hil_opt_conv_t *params, const int8_t *in, const void *w,
                                         const int32_t *bias, const int32_t *mult, const int32_t *rsh,
-                                        const int32_t *lsh, int32_t *scratch, int8_t *out, const int w8)
+                                        const int32_t *lsh, int32_t *scratch, int8_t *out)
 {
     /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
     const hil_opt_conv_t pcopy = *params;
@@ -154,24 +137,17 @@ HIL_OPT_BODY void hil_opt_conv_dsp_body(const hil_opt_conv_t *params, const int8
             }
         }
         hil_opt_mm_dsp(p, col, two, (const uint32_t *)w, bias, mult, rsh, lsh, out + r * p->out_c,
-                       out + (r + 1) * p->out_c, w8);
+                       out + (r + 1) * p->out_c);
     }
 }
 
 
-/* Conv / FC with 16-bit weight pairs (prefer speed) and with int8 weights (prefer size). */
+/* Conv / FC with 16-bit weight pairs (prefer speed); int8 weights: hil_opt_conv_dsp8 (opt_dsp_mm8.h). */
 HIL_OPT_FN void hil_opt_conv_dsp(const hil_opt_conv_t *params, const int8_t *in, const int16_t *w, const int32_t *bias,
                                  const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                  int8_t *out)
 {
-    hil_opt_conv_dsp_body(params, in, w, bias, mult, rsh, lsh, scratch, out, 0);
-}
-
-HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w,
-                                  const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
-                                  int32_t *scratch, int8_t *out)
-{
-    hil_opt_conv_dsp_body(params, in, w, bias, mult, rsh, lsh, scratch, out, 1);
+    hil_opt_conv_dsp_body(params, in, w, bias, mult, rsh, lsh, scratch, out);
 }
 
 /* Depthwise, depth multiplier 1, in_c % 4 == 0 (the generator checks), over zero-point-padded

@@ -1,0 +1,293 @@
+/* The DSP cores' conv / FC matrix kernel with int8 weights in flash (prefer size, issue 18):
+ * hil_opt_conv_dsp8. The generator (harness/codegen/optimized.py, _dsp_matrix8) stores per pair of
+ * output channels, per step of 4 inputs, one word of 4 int8 per channel in input order; SXTB16 /
+ * SXTB16 ROR 8 unpack it into the (0,2), (1,3) pairs the input rows were widened into.
+ *
+ * Why blocks of HIL_MM8_ROWS rows: a weight word costs LDR + 2 SXTB16 however many rows use it,
+ * so a block of 4 rows x 2 channels is, per 4 inputs, 4 LDRD (rows) + 1 LDRD + 4 SXTB16 (weights)
+ * + 16 SMLAD = 25 instructions per 32 MACs (the 16-bit-weight kernel's 2 x 2 block: 12 per 16).
+ * Bias, multiplier and shift loads are shared by the block's rows too. One row (FC with batch 1):
+ * each weight is used once, 1 LDRD (row) + 1 LDRD + 4 SXTB16 + 4 SMLAD per 8 MACs.
+ * Interior im2col rows copy each kernel row's k_w * in_c contiguous bytes at once.
+ */
+#ifndef HIL_OPT_DSP_MM8_H
+#define HIL_OPT_DSP_MM8_H
+
+#include "opt_dsp.h"
+
+#if defined(__OPTIMIZE_SIZE__)
+#define HIL_OPT_INLINED 0 /* -Os: one out-of-line copy (opt_common.h), loops stay rolled */
+#else
+#define HIL_OPT_INLINED 1
+#endif
+#ifndef HIL_MM8_ROWS
+#define HIL_MM8_ROWS 3 /* rows per block: the generator sizes the scratch for it (optimized.py) */
+#endif
+
+/* At -O2 every layer is inlined into one function, and gcc keeps constants and addresses it
+ * hoisted from earlier layers in registers across this kernel's loops, which then spill
+ * accumulators (kws suite: 1.64 M instructions instead of 1.48 M). This fence clobbers the
+ * registers a call would, so nothing from before the layer stays live in them: the effect of the
+ * profile build's per-layer hook calls. */
+#if HIL_SIMD_NATIVE && defined(__GNUC__)
+#define HIL_MM8_FENCE() __asm__ volatile("" ::: "r0", "r1", "r2", "r3", "r12", "lr", "memory")
+#else
+#define HIL_MM8_FENCE() ((void)0)
+#endif
+
+/* int8 row (k values) -> 16-bit pairs (b0,b2),(b1,b3),... zero padded to a multiple of 4: step s
+ * at dst[step * s], dst[step * s + 1]; a block's other rows fill the words between. */
+HIL_OPT_INL void hil_mm8_widen(const int8_t *src, int32_t k, uint32_t *dst, int32_t step)
+{
+    int32_t i = 0;
+    for (; i + 4 <= k; i += 4, dst += step) {
+        const uint32_t w = hil_load32(src + i);
+        dst[0] = hil_sxtb16(w);
+        dst[1] = hil_sxtb16_ror8(w);
+    }
+    if (i < k) {
+        uint32_t w = 0;
+        for (int32_t j = 0; i + j < k; ++j) {
+            w |= (uint32_t)(uint8_t)src[i + j] << (8 * j);
+        }
+        dst[0] = hil_sxtb16(w);
+        dst[1] = hil_sxtb16_ror8(w);
+    }
+}
+
+/* Matrix row r, widened into dst (steps `step` words apart). Direct rows are the input's own; im2col
+ * windows inside the input (dil_w == 1) take each kernel row's k_w * in_c contiguous bytes at once:
+ * widened straight from the input when that length is a multiple of 4, else copied into tmp (one
+ * memcpy a kernel row); border windows take the per-tap copy (opt_common.h). */
+HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t r, int8_t *tmp, uint32_t *dst,
+                              int32_t step)
+{
+    if (p->direct) {
+        hil_mm8_widen(in + r * p->k, p->k, dst, step);
+        return;
+    }
+    const int32_t ox = r % p->out_w, t = r / p->out_w, oy = t % p->out_h, b = t / p->out_h;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int32_t seg = p->k_w * p->in_c;
+    if (p->dil_w != 1 || y0 < 0 || x0 < 0 || y0 + (p->k_h - 1) * p->dil_h >= p->in_h || x0 + p->k_w > p->in_w) {
+        hil_opt_im2col(p, in, r, tmp);
+        hil_mm8_widen(tmp, p->k, dst, step);
+        return;
+    }
+    const int8_t *src = in + ((b * p->in_h + y0) * p->in_w + x0) * p->in_c;
+    const int32_t down = p->dil_h * p->in_w * p->in_c;
+    if ((seg & 3) == 0) {
+        for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, dst += seg / 4 * step) {
+            hil_mm8_widen(src, seg, dst, step);
+        }
+        return;
+    }
+    int8_t *d = tmp;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, d += seg) {
+        memcpy(d, src, (size_t)seg);
+    }
+    hil_mm8_widen(tmp, p->k, dst, step);
+}
+
+/* The stream's multipliers and shifts of channels c, c + 1 (q: past the pair's weights), as locals:
+ * loaded once for all rows, and int8_t stores cannot force them to be reloaded. */
+#define HIL_MM8_RQ(q, m0, m1, r0, r1)                                                              \
+    uint32_t m0, m1, r0, r1;                                                                       \
+    HIL_LDRD_PI(m0, m1, q);                                                                        \
+    HIL_LDRD_PI(r0, r1, q)
+#define HIL_MM8_OUT(acc, m, r, ls) \
+    hil_opt_out(p, acc, 0, (const int32_t *)&(m), (const int32_t *)&(r), (ls))
+
+/* One step of 4 inputs for the 3-row block: the channel pair's weight words (LDRD, 4 SXTB16), then
+ * per row its 2 words (LDRD) and 4 SMLAD: 20 instructions per 24 MACs. One asm block on the cores:
+ * 6 accumulators, 4 weight pairs, a row's 2 words and 2 pointers are the 14 registers there are,
+ * and gcc, scheduling the loads itself, sometimes takes one more and spills an accumulator every
+ * step (ResNet-8's 3x3 convolutions: 10-20 % more instructions). Depths up to 64 unroll whole in C
+ * instead (no loop counter; gcc then starts the accumulators from the biases without copies). */
+#if HIL_SIMD_NATIVE && defined(__GNUC__) && HIL_MM8_ROWS == 3
+#define HIL_MM8_STEP(q, pa, a, b)                                                                  \
+    do {                                                                                           \
+        uint32_t wa_, wb_, ya_, yb_, x0_, x1_;                                                     \
+        __asm__("ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                 \
+                "sxtb16 %[ya], %[wa]\n\t"                                                           \
+                "sxtb16 %[yb], %[wb]\n\t"                                                           \
+                "sxtb16 %[wa], %[wa], ror #8\n\t"                                                   \
+                "sxtb16 %[wb], %[wb], ror #8\n\t"                                                   \
+                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
+                "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                              \
+                "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                              \
+                "smlad %[a0], %[x1], %[wa], %[a0]\n\t"                                              \
+                "smlad %[b0], %[x1], %[wb], %[b0]\n\t"                                              \
+                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
+                "smlad %[a1], %[x0], %[ya], %[a1]\n\t"                                              \
+                "smlad %[b1], %[x0], %[yb], %[b1]\n\t"                                              \
+                "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                                              \
+                "smlad %[b1], %[x1], %[wb], %[b1]\n\t"                                              \
+                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
+                "smlad %[a2], %[x0], %[ya], %[a2]\n\t"                                              \
+                "smlad %[b2], %[x0], %[yb], %[b2]\n\t"                                              \
+                "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                              \
+                "smlad %[b2], %[x1], %[wb], %[b2]"                                                  \
+                : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [b0] "+r"(b[0]), [b1] "+r"(b[1]), \
+                  [b2] "+r"(b[2]), [q] "+r"(q), [pa] "+r"(pa), [wa] "=&r"(wa_), [wb] "=&r"(wb_),    \
+                  [ya] "=&r"(ya_), [yb] "=&r"(yb_), [x0] "=&r"(x0_), [x1] "=&r"(x1_)              \
+                :                                                                                  \
+                : "memory");                                                                       \
+    } while (0)
+#endif
+#define HIL_MM8_STEP_C(q, pa, a, b)                                                                \
+    do {                                                                                           \
+        uint32_t wa_, wb_;                                                                         \
+        HIL_LDRD_PI(wa_, wb_, q);                                                                  \
+        const uint32_t ya0_ = hil_sxtb16(wa_), ya1_ = hil_sxtb16_ror8(wa_);                       \
+        const uint32_t yb0_ = hil_sxtb16(wb_), yb1_ = hil_sxtb16_ror8(wb_);                       \
+        HIL_OPT_UNROLL                                                                             \
+        for (int32_t j_ = 0; j_ < HIL_MM8_ROWS; ++j_) {                                            \
+            uint32_t x0_, x1_;                                                                     \
+            HIL_LDRD_PI(x0_, x1_, pa);                                                             \
+            a[j_] = hil_smlad(x0_, ya0_, a[j_]);                                                   \
+            a[j_] = hil_smlad(x1_, ya1_, a[j_]);                                                   \
+            b[j_] = hil_smlad(x0_, yb0_, b[j_]);                                                   \
+            b[j_] = hil_smlad(x1_, yb1_, b[j_]);                                                   \
+        }                                                                                          \
+    } while (0)
+#ifndef HIL_MM8_STEP
+#define HIL_MM8_STEP HIL_MM8_STEP_C
+#endif
+
+/* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_mm8_widen) times all channels; row
+ * j's outputs at o + j * out_c. q: the layer's stream (per channel pair 2 biases, kp / 2 weight
+ * words, 2 multipliers, 2 shifts). */
+HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *q, const int32_t *lsh,
+                               int8_t *o)
+{
+    const int32_t kp = p->kp, n = p->out_c;
+    for (int32_t c = 0; c < n; c += 2, o += 2) {
+        const uint32_t *pa = col;
+        uint32_t ba, bb;
+        HIL_LDRD_PI(ba, bb, q);
+        int32_t a[HIL_MM8_ROWS], b[HIL_MM8_ROWS];
+        HIL_OPT_UNROLL
+        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+            a[j] = (int32_t)ba;
+            b[j] = (int32_t)bb;
+        }
+        if (kp <= 64 && HIL_OPT_INLINED) { /* unrolled whole (-O2): gcc's own schedule, no loop counter */
+            HIL_OPT_UNROLL_K
+            for (int32_t i = 0; i < kp; i += 4) {
+                HIL_MM8_STEP_C(q, pa, a, b);
+            }
+        } else {
+            HIL_OPT_UNROLL_K
+            for (int32_t i = 0; i < kp; i += 4) {
+                HIL_MM8_STEP(q, pa, a, b);
+            }
+        }
+        HIL_MM8_RQ(q, m0, m1, r0, r1);
+        const int32_t *ls = p->has_lshift ? lsh + c : lsh;
+        HIL_OPT_UNROLL
+        for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+            o[j * n] = HIL_MM8_OUT(a[j], m0, r0, ls);
+        }
+        if (c + 1 < n) {
+            HIL_OPT_UNROLL
+            for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                o[j * n + 1] = HIL_MM8_OUT(b[j], m1, r1, ls + 1);
+            }
+        }
+    }
+}
+
+/* One row (FC with batch 1), widened with steps 2 words apart: each weight word is used once, so
+ * two channel pairs share each row load: per 16 MACs 1 + 2 LDRD, 8 SXTB16, 8 SMLAD. */
+#define HIL_MM8_PAIR(x0, x1, pw, s0, s1)                                                          \
+    do {                                                                                           \
+        uint32_t wa_, wb_;                                                                         \
+        HIL_LDRD_PI(wa_, wb_, pw);                                                                 \
+        s0 = hil_smlad(x0, hil_sxtb16(wa_), s0);                                                   \
+        s0 = hil_smlad(x1, hil_sxtb16_ror8(wa_), s0);                                              \
+        s1 = hil_smlad(x0, hil_sxtb16(wb_), s1);                                                   \
+        s1 = hil_smlad(x1, hil_sxtb16_ror8(wb_), s1);                                              \
+    } while (0)
+
+HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *q, const int32_t *lsh,
+                             int8_t *o)
+{
+    const int32_t kp = p->kp, n = p->out_c, pair = kp / 2 + 6; /* a channel pair's stream words */
+    int32_t c = 0;
+    for (; c + 4 <= n; c += 4, q += pair) { /* two pairs: q, then q1 */
+        const uint32_t *pa = col, *q1 = q + pair;
+        uint32_t a, b, d, e;
+        HIL_LDRD_PI(a, b, q);
+        HIL_LDRD_PI(d, e, q1);
+        HIL_OPT_UNROLL
+        for (int32_t i = 0; i < kp; i += 4) {
+            uint32_t x0, x1;
+            HIL_LDRD_PI(x0, x1, pa);
+            HIL_MM8_PAIR(x0, x1, q, a, b);
+            HIL_MM8_PAIR(x0, x1, q1, d, e);
+        }
+        const int32_t *ls = p->has_lshift ? lsh + c : lsh;
+        HIL_MM8_RQ(q, m0, m1, r0, r1);
+        HIL_MM8_RQ(q1, m2, m3, r2, r3);
+        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
+        o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
+        o[c + 2] = HIL_MM8_OUT(d, m2, r2, ls + 2);
+        o[c + 3] = HIL_MM8_OUT(e, m3, r3, ls + 3);
+    }
+    if (c < n) { /* the last pair (an odd last channel is paired with zeros) */
+        const uint32_t *pa = col;
+        uint32_t a, b;
+        HIL_LDRD_PI(a, b, q);
+        for (int32_t i = 0; i < kp; i += 4) {
+            uint32_t x0, x1;
+            HIL_LDRD_PI(x0, x1, pa);
+            HIL_MM8_PAIR(x0, x1, q, a, b);
+        }
+        const int32_t *ls = p->has_lshift ? lsh + c : lsh;
+        HIL_MM8_RQ(q, m0, m1, r0, r1);
+        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
+        if (c + 1 < n) {
+            o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
+        }
+    }
+}
+
+/* Conv / FC with int8 weights, HIL_MM8_ROWS rows a block. A last partial block computes its
+ * missing rows from whatever the scratch holds and stores through the staging buffer (its valid
+ * rows only). Every row of a block is widened before any of its outputs is stored, so a direct
+ * layer whose output rows are no wider than its input rows may run in place.
+ * q: the generator's stream (optimized.py, _dsp_stream8); lsh: left shifts, read only when some
+ * channel has one (has_lshift), padded to an even count.
+ * scratch: max(kp, HIL_MM8_ROWS * out_c) bytes (im2col row, staging), then HIL_MM8_ROWS * kp / 2
+ * words (the widened rows); one row: kp bytes, then kp / 2 words. */
+HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q,
+                                  const int32_t *lsh, int32_t *scratch, int8_t *out)
+{
+    HIL_MM8_FENCE();
+    /* a local copy: stores through int8_t pointers cannot alias it, so fields stay in registers */
+    const hil_opt_conv_t pcopy = *params;
+    const hil_opt_conv_t *p = &pcopy;
+    const int32_t stage = HIL_MM8_ROWS * p->out_c > p->kp ? HIL_MM8_ROWS * p->out_c : p->kp;
+    int8_t *tmp = (int8_t *)scratch;
+    uint32_t *col = (uint32_t *)scratch + (stage + 3) / 4;
+    if (p->rows == 1) {
+        col = (uint32_t *)scratch + p->kp / 4;
+        hil_mm8_fill(p, in, 0, tmp, col, 2);
+        hil_mm8_row(p, col, q, lsh, out);
+        return;
+    }
+    for (int32_t r = 0; r < p->rows; r += HIL_MM8_ROWS) {
+        const int32_t nr = p->rows - r < HIL_MM8_ROWS ? p->rows - r : HIL_MM8_ROWS;
+        for (int32_t j = 0; j < nr; ++j) {
+            hil_mm8_fill(p, in, r + j, tmp, col + 2 * j, 2 * HIL_MM8_ROWS);
+        }
+        int8_t *o = nr == HIL_MM8_ROWS ? out + r * p->out_c : tmp;
+        hil_mm8_block(p, col, q, lsh, o);
+        if (nr < HIL_MM8_ROWS) {
+            memcpy(out + r * p->out_c, tmp, (size_t)(nr * p->out_c));
+        }
+    }
+}
+
+#endif /* HIL_OPT_DSP_MM8_H */
