@@ -83,6 +83,11 @@ def _kernels(fam: str) -> list[str]:
     return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
+def _dw_kernels(fam: str) -> list[str]:
+    """The headers of a depthwise layer: the family's, plus the DSP depthwise kernels' own."""
+    return [*_kernels(fam), *(["opt_dsp_dw.h"] if fam == "dsp" else [])]
+
+
 def _dsp_pairs(w: np.ndarray) -> np.ndarray:
     """[rows, k] ints -> [rows, kp] int16 with each group of 4 ordered 0,2,1,3 (zero padded to 4):
     the order SXTB16 / SXTB16 ROR 8 unpack an input word into."""
@@ -304,7 +309,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             if lsh in rq:
                 dwr_consts[lsh] = rq[lsh]
             code = f"{params}\nhil_opt_dwr{sfx}_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
-            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True,
+            return OpCode(code=code, constants=dwr_consts, kernels=_dw_kernels(fam), macs=macs, inplace_safe=True,
                           scratch_words=scratch)
 
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
@@ -329,7 +334,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
         code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+        return OpCode(code=code, constants=out_consts, kernels=_dw_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
     words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
