@@ -279,4 +279,217 @@ HIL_OPT_FN void hil_opt_dw_dsp8(const hil_opt_conv_t *params, const int8_t *in, 
     hil_opt_dw_dsp_body(params, in, w8, w16, bias, mult, rsh, lsh, scratch, out, 1);
 }
 
+/* SMLATB / SMLADX (not in hil_simd.h): top(x) * bottom(y) + acc; x.lo * y.hi + x.hi * y.lo + acc. */
+#if HIL_SIMD_NATIVE
+static inline int32_t hil_dw_smlatb(uint32_t x, uint32_t y, int32_t acc) { return __smlatb((int32_t)x, (int32_t)y, acc); }
+static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
+{
+    return __smladx((int16x2_t)x, (int16x2_t)y, acc);
+}
+#else
+static inline int32_t hil_dw_smlatb(uint32_t x, uint32_t y, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(hil_hi16(x) * hil_lo16(y)));
+}
+static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(hil_lo16(x) * hil_hi16(y)) + (uint32_t)(hil_hi16(x) * hil_lo16(y)));
+}
+#endif
+
+/* Depthwise 3x3, depth multiplier 1, stride 1 or 2 (either axis), any channel count, every right
+ * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane:
+ * - the channel's padded input plane is copied into the scratch as int16 (one LDRSB + STRH a
+ *   value; the zero-point border is written once per call), so a word holds two horizontally
+ *   adjacent pixels P_j = (x_2j, x_2j+1) and SMLAD multiplies two taps of one channel at once;
+ * - per kernel row r the stream holds one int8 word (w_r0, w_r2, w_r1, w_r1), unpacked once per
+ *   channel by SXTB16 / SXTB16 ROR 8 into Wa = (w_r0, w_r1) and Wb = (w_r2, w_r1);
+ * - stride 1, two outputs per step, per kernel row: out_o += SMLAD(P_j, Wa) + SMLABB(P_j+1, Wb),
+ *   out_o+1 += SMLATB(P_j, Wa) + SMLADX(P_j+1, Wb): 4 instructions per 6 MACs; stride 2:
+ *   out_o += SMLAD(P_o, Wa) + SMLABB(P_o+1, Wb).
+ * At -O2 on the DSP cores each row is one asm loop (12 registers, so gcc spills nothing): per
+ * pair of outputs 7 loads, 12 multiplies, 2 x 7 requantization and store, 3 loop instructions.
+ * With an odd out_w a row's last pair also computes the next row's first output (stored, then
+ * overwritten by that row) except on the last row, whose last output is computed alone.
+ * A channel's plane is copied before any of its outputs is stored, and an output only overwrites
+ * its own channel's inputs: in place natively. q: per channel (w_0, w_1, w_2 words, bias_eff,
+ * multiplier, right shift - 2). scratch: the plane, ((out_h - 1) * stride_h + 3) rows of
+ * ((out_w - 1) * stride_w + 5) / 2 words. */
+#if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#define HIL_DWP_ASM 1
+/* the 6-instruction requantization of opt_common.h (hil_opt_rq2_dsp) of accumulator S into t, then
+ * the activation clamps CL (none for the full int8 range) */
+#define HIL_DWP_LOW "cmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t"
+#define HIL_DWP_HIGH "cmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t"
+#define HIL_DWP_RQ(S, CL)                                                                          \
+    "asr %[t], %[" S "], #31\n\t"                                                                  \
+    "add %[x], %[k30], %[t], lsl #31\n\t"                                                          \
+    "smlal %[x], %[t], %[" S "], %[m]\n\t"                                                         \
+    "asr %[t], %[t], %[rsn]\n\t"                                                                   \
+    "add %[t], %[t], %[k]\n\t"                                                                     \
+    "ssat %[t], #8, %[t], asr #1\n\t" CL
+/* one kernel row RO (byte offset of P_j+1 from the post-incremented pointer) of the pair step */
+#define HIL_DWP_ROW2(WO, XA, XB)                                                                   \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
+    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"
+#define HIL_DWP_ROW1(WO, XA, XB)                                                                   \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
+    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
+#define HIL_DWP_OPERANDS                                                                           \
+    : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [t] "=&r"(t_),     \
+      [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)                                              \
+    : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off), [amin] "i"(p->act_min), \
+      [amax] "i"(p->act_max), [r1a] "i"(4 * npair - 4), [r1b] "i"(4 * npair), [r2a] "i"(8 * npair - 4),   \
+      [r2b] "i"(8 * npair), [C] "i"(C), [C2] "i"(2 * C)                                            \
+    : "cc", "memory"
+/* stride 1: rsn = rs + (pairs - 1) * 256 (ASR reads the shift from its low byte; the count above) */
+#define HIL_DWP_PAIRS(CL)                                                                          \
+    __asm__ volatile("1:\n\t"                                                                      \
+                     "ldr %[s0], [%[wp], #24]\n\t"                                                 \
+                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
+                     "ldr %[t], [%[pp]], #4\n\t"                                                   \
+                     "ldr %[x], [%[pp]]\n\t"                                                       \
+                     "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                        \
+                     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
+                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
+                     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                        \
+                     HIL_DWP_ROW2("8", "%[r1a]", "%[r1b]")                                         \
+                     HIL_DWP_ROW2("16", "%[r2a]", "%[r2b]")                                        \
+                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
+                     HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                            \
+                     "add %[o], %[o], %[C2]\n\t"                                                   \
+                     "subs %[rsn], %[rsn], #256\n\t"                                               \
+                     "bcs 1b"                                                                      \
+                     HIL_DWP_OPERANDS)
+/* stride 2: one output a step */
+#define HIL_DWP_SINGLES(CL)                                                                        \
+    __asm__ volatile("1:\n\t"                                                                      \
+                     "ldr %[s0], [%[wp], #24]\n\t"                                                 \
+                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
+                     "ldr %[t], [%[pp]], #4\n\t"                                                   \
+                     "ldr %[x], [%[pp]]\n\t"                                                       \
+                     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
+                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
+                     HIL_DWP_ROW1("8", "%[r1a]", "%[r1b]")                                         \
+                     HIL_DWP_ROW1("16", "%[r2a]", "%[r2b]")                                        \
+                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
+                     "add %[o], %[o], %[C]\n\t"                                                    \
+                     "subs %[rsn], %[rsn], #256\n\t"                                               \
+                     "bcs 1b"                                                                      \
+                     HIL_DWP_OPERANDS)
+#endif
+
+HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, int32_t *scratch,
+                                int8_t *out)
+{
+    const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
+    const hil_opt_conv_t *p = &pcopy;
+    const int32_t C = p->in_c, sh = p->stride_h, sw = p->stride_w;
+    const int32_t pw = (p->out_w - 1) * sw + 3, npair = (pw + 2) / 2, ph = (p->out_h - 1) * sh + 3;
+    const int32_t rowh = 2 * npair; /* int16 values a plane row */
+    int16_t *plane = (int16_t *)(void *)scratch;
+    /* the input's rows and columns inside the plane (a layer may leave its last ones unread) */
+    const int32_t y0 = p->pad_h, y1 = p->pad_h + p->in_h < ph ? p->pad_h + p->in_h : ph;
+    const int32_t xn = p->pad_w + p->in_w < rowh ? p->in_w : rowh - p->pad_w;
+    const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
+    for (int32_t i = 0; i < ph * npair; ++i) {
+        ((uint32_t *)(void *)scratch)[i] = zz; /* the border: the same for every channel */
+    }
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + b * p->in_h * p->in_w * C;
+        int8_t *out_b = out + b * p->out_h * p->out_w * C;
+        for (int32_t c = 0; c < C; ++c, q += 6) {
+            for (int32_t y = y0; y < y1; ++y) { /* the channel's plane */
+                const int8_t *s = in_b + (y - p->pad_h) * p->in_w * C + c;
+                int16_t *d = plane + y * rowh + p->pad_w;
+                HIL_OPT_UNROLL
+                for (int32_t x = 0; x < xn; ++x, s += C) {
+                    d[x] = *s;
+                }
+            }
+            /* Wa, Wb of the 3 kernel rows and the bias (the asm loops read them with LDRD) */
+            const uint32_t wt[7] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]), hil_sxtb16_ror8(q[1]),
+                                    hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3]};
+            const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
+            HIL_OPT_BARRIER(); /* the plane's stores before its loads */
+            for (int32_t oy = 0; oy < p->out_h; ++oy) {
+                const uint32_t *r0 = (const uint32_t *)(const void *)(plane + oy * sh * rowh);
+                const uint32_t *r1 = r0 + npair, *r2 = r0 + 2 * npair;
+                int8_t *o = out_b + oy * p->out_w * C + c;
+                int32_t ox = 0;
+#if defined(HIL_DWP_ASM)
+                /* a row's steps; an odd row's last pair also writes the next row's first output */
+                const int32_t steps = sw == 2 ? p->out_w : (oy + 1 < p->out_h ? p->out_w + 1 : p->out_w) / 2;
+                if (steps > 0) {
+                    const uint32_t *pp = r0;
+                    int32_t rsn = rs + (steps - 1) * 256;
+                    uint32_t s0_, s1_, t_, x_, wa_, wb_;
+                    const int full = p->act_min == -128 && p->act_max == 127, low = p->act_max == 127;
+                    if (sw == 2) {
+                        if (full) {
+                            HIL_DWP_SINGLES("");
+                        } else if (low) {
+                            HIL_DWP_SINGLES(HIL_DWP_LOW);
+                        } else {
+                            HIL_DWP_SINGLES(HIL_DWP_LOW HIL_DWP_HIGH);
+                        }
+                    } else if (full) {
+                        HIL_DWP_PAIRS("");
+                    } else if (low) {
+                        HIL_DWP_PAIRS(HIL_DWP_LOW);
+                    } else {
+                        HIL_DWP_PAIRS(HIL_DWP_LOW HIL_DWP_HIGH);
+                    }
+                    (void)s1_;
+                    ox = sw == 2 ? p->out_w : 2 * steps; /* o has moved on by as many */
+                }
+#else
+                uint32_t x0 = r0[0], x1 = r1[0], x2 = r2[0];
+                for (; sw == 1 && ox + 2 <= p->out_w; ox += 2, o += 2 * C) {
+                    const int32_t j = ox / 2 + 1;
+                    const uint32_t n0 = r0[j], n1 = r1[j], n2 = r2[j];
+                    int32_t s0 = hil_smlad(x0, wt[0], bias), s1 = hil_dw_smlatb(x0, wt[0], bias);
+                    s0 = hil_smlabb(n0, wt[1], s0);
+                    s1 = hil_dw_smladx(n0, wt[1], s1);
+                    s0 = hil_smlad(x1, wt[2], s0);
+                    s1 = hil_dw_smlatb(x1, wt[2], s1);
+                    s0 = hil_smlabb(n1, wt[3], s0);
+                    s1 = hil_dw_smladx(n1, wt[3], s1);
+                    s0 = hil_smlad(x2, wt[4], s0);
+                    s1 = hil_dw_smlatb(x2, wt[4], s1);
+                    s0 = hil_smlabb(n2, wt[5], s0);
+                    s1 = hil_dw_smladx(n2, wt[5], s1);
+                    o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
+                    o[C] = hil_opt_out(p, s1, 0, &m, &rs, (const int32_t *)0);
+                    x0 = n0;
+                    x1 = n1;
+                    x2 = n2;
+                }
+#endif
+                for (; ox < p->out_w; ++ox, o += C) { /* stride 2, or stride 1's odd last output */
+                    const int32_t j = sw == 1 ? ox / 2 : ox;
+                    const uint32_t x0 = r0[j], x1 = r1[j], x2 = r2[j];
+                    const uint32_t n0 = r0[j + 1], n1 = r1[j + 1], n2 = r2[j + 1];
+                    int32_t s0 = hil_smlad(x0, wt[0], bias);
+                    s0 = hil_smlabb(n0, wt[1], s0);
+                    s0 = hil_smlad(x1, wt[2], s0);
+                    s0 = hil_smlabb(n1, wt[3], s0);
+                    s0 = hil_smlad(x2, wt[4], s0);
+                    s0 = hil_smlabb(n2, wt[5], s0);
+                    o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
+                }
+            }
+            HIL_OPT_BARRIER(); /* this channel's outputs before the next plane's loads (in place) */
+        }
+    }
+}
+
 #endif /* HIL_OPT_DSP_DW_H */
