@@ -98,7 +98,7 @@ def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
     npair = ((g["out_w"] - 1) * g["stride_w"] + 5) // 2  # words a plane row
     words = ((g["out_h"] - 1) * g["stride_h"] + 3) * npair
     # the asm loops' immediate offsets (12 bits): two plane rows, two output pixels
-    fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 2 * g["in_c"] <= 4095
+    fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 4 * g["in_c"] <= 4095
     return words if fits else 0
 
 

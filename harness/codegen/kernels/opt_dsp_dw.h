@@ -350,6 +350,53 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
       [amax] "i"(p->act_max), [r1a] "i"(4 * npair - 4), [r1b] "i"(4 * npair), [r2a] "i"(8 * npair - 4),   \
       [r2b] "i"(8 * npair), [C] "i"(C), [C2] "i"(2 * C)                                            \
     : "cc", "memory"
+/* four outputs a step (stride 1): per kernel row 3 pair words, 8 multiplies; 14 registers */
+#define HIL_DWP_ROW4(WO, XA, XB, XC)                                                               \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
+    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
+    "ldr %[t], [%[pp], " XC "]\n\t"                                                                \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
+    "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
+    "smladx %[s3], %[t], %[wb], %[s3]\n\t"
+#define HIL_DWP_QUADS(CL)                                                                          \
+    __asm__ volatile("1:\n\t"                                                                      \
+                     "ldr %[s0], [%[wp], #24]\n\t"                                                 \
+                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
+                     "ldr %[t], [%[pp]], #8\n\t"                                                   \
+                     "ldr %[x], [%[pp], #-4]\n\t"                                                  \
+                     "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                        \
+                     "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                         \
+                     "smlatb %[s3], %[x], %[wa], %[s0]\n\t"                                        \
+                     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
+                     "ldr %[t], [%[pp]]\n\t"                                                       \
+                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
+                     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                        \
+                     "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                        \
+                     "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                        \
+                     HIL_DWP_ROW4("8", "%[q1a]", "%[r1a]", "%[r1b]")                               \
+                     HIL_DWP_ROW4("16", "%[q2a]", "%[r2a]", "%[r2b]")                              \
+                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
+                     HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                            \
+                     HIL_DWP_RQ("s2", CL) "strb %[t], [%[o], %[C2]]\n\t"                           \
+                     HIL_DWP_RQ("s3", CL) "strb %[t], [%[o], %[C3]]\n\t"                           \
+                     "add %[o], %[o], %[C4]\n\t"                                                   \
+                     "subs %[rsn], %[rsn], #256\n\t"                                               \
+                     "bcs 1b"                                                                      \
+                     : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_),    \
+                       [s2] "=&r"(s2_), [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_),  \
+                       [wb] "=&r"(wb_)                                                             \
+                     : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),    \
+                       [amin] "i"(p->act_min), [amax] "i"(p->act_max), [q1a] "i"(4 * npair - 8),         \
+                       [r1a] "i"(4 * npair - 4), [r1b] "i"(4 * npair), [q2a] "i"(8 * npair - 8),         \
+                       [r2a] "i"(8 * npair - 4), [r2b] "i"(8 * npair), [C] "i"(C), [C2] "i"(2 * C),      \
+                       [C3] "i"(3 * C), [C4] "i"(4 * C)                                            \
+                     : "cc", "memory")
 /* stride 1: rsn = rs + (pairs - 1) * 256 (ASR reads the shift from its low byte; the count above) */
 #define HIL_DWP_PAIRS(CL)                                                                          \
     __asm__ volatile("1:\n\t"                                                                      \
@@ -426,13 +473,27 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 int8_t *o = out_b + oy * p->out_w * C + c;
                 int32_t ox = 0;
 #if defined(HIL_DWP_ASM)
-                /* a row's steps; an odd row's last pair also writes the next row's first output */
-                const int32_t steps = sw == 2 ? p->out_w : (oy + 1 < p->out_h ? p->out_w + 1 : p->out_w) / 2;
+                /* stride 1: steps of 4, then of 2 outputs; an odd row's last step also writes the next
+                 * row's first output (not on the last row: its odd last output is computed alone) */
+                const int32_t todo = sw == 2 ? 0 : p->out_w + ((p->out_w & 1) && oy + 1 < p->out_h);
+                const int32_t quads = todo / 4, pairs = (todo - 4 * quads) / 2;
+                const int full = p->act_min == -128 && p->act_max == 127, low = p->act_max == 127;
+                const uint32_t *pp = r0;
+                uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
+                int32_t rsn = rs + (quads - 1) * 256; /* ASR reads the shift from the low byte */
+                if (quads > 0) {
+                    if (full) {
+                        HIL_DWP_QUADS("");
+                    } else if (low) {
+                        HIL_DWP_QUADS(HIL_DWP_LOW);
+                    } else {
+                        HIL_DWP_QUADS(HIL_DWP_LOW HIL_DWP_HIGH);
+                    }
+                }
+                ox = 4 * quads;
+                const int32_t steps = sw == 2 ? p->out_w : pairs;
                 if (steps > 0) {
-                    const uint32_t *pp = r0;
-                    int32_t rsn = rs + (steps - 1) * 256;
-                    uint32_t s0_, s1_, t_, x_, wa_, wb_;
-                    const int full = p->act_min == -128 && p->act_max == 127, low = p->act_max == 127;
+                    rsn = rs + (steps - 1) * 256;
                     if (sw == 2) {
                         if (full) {
                             HIL_DWP_SINGLES("");
@@ -448,9 +509,11 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     } else {
                         HIL_DWP_PAIRS(HIL_DWP_LOW HIL_DWP_HIGH);
                     }
-                    (void)s1_;
-                    ox = sw == 2 ? p->out_w : 2 * steps; /* o has moved on by as many */
+                    ox = sw == 2 ? p->out_w : ox + 2 * steps; /* o has moved on by as many */
                 }
+                (void)s1_;
+                (void)s2_;
+                (void)s3_;
 #else
                 uint32_t x0 = r0[0], x1 = r1[0], x2 = r2[0];
                 for (; sw == 1 && ox + 2 <= p->out_w; ox += 2, o += 2 * C) {
