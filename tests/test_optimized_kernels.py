@@ -222,9 +222,10 @@ def test_optimized_code_cross_compiles_with_werror(cpu: str, tmp_path: Path) -> 
 
 # 3x3 depthwise layers of the DSP plane kernel (hil_opt_dwp3_s8) that Keras does not produce: clamps
 # inside the int8 range on both sides (RELU_N1_TO_1) or one (RELU), per-channel scales whose shifts
-# run from 2 to ~20, odd channel counts and widths, stride 1 and 2.
+# run from 2 to ~20, odd channel counts and widths, stride 1 and 2, layers taller than wide.
 DW3_CASES = [  # (in h, w, c), stride, padding (0 SAME, 1 VALID), fused activation (1 RELU, 2 RELU_N1_TO_1)
-    ((6, 7, 3), 1, 0, 2), ((7, 9, 6), 2, 0, 2), ((5, 6, 5), 1, 1, 1), ((8, 8, 4), 1, 0, 2)]
+    ((6, 7, 3), 1, 0, 2), ((7, 9, 6), 2, 0, 2), ((5, 6, 5), 1, 1, 1), ((8, 8, 4), 1, 0, 2),
+    ((11, 5, 3), 1, 0, 2), ((9, 4, 4), 1, 1, 1)]  # taller than wide: run transposed
 
 
 @pytest.mark.parametrize("shape, stride, padding, act", DW3_CASES)

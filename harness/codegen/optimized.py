@@ -88,26 +88,39 @@ def _dw_kernels(fam: str) -> list[str]:
     return [*_kernels(fam), *(["opt_dsp_dw.h"] if fam == "dsp" else [])]
 
 
+def _dsp_dw3_tr(g: dict) -> bool:
+    """Does hil_opt_dwp3_s8 run this layer transposed (plane rows along the output's height, the
+    longer axis, at stride 1)? The same test as in kernels/opt_dsp_dw.h."""
+    return g["stride_h"] == 1 and g["stride_w"] == 1 and g["out_h"] > g["out_w"]
+
+
 def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
     """Scratch words of hil_opt_dwp3_s8's int16 channel plane, or 0 when the layer is not its
-    shape (3x3, stride 1 or 2, no dilation, every right shift >= 2, no left shift) or the plane
-    would take more than RING_LIMIT bytes."""
+    shape (3x3, stride 1 or 2, no dilation, every right shift >= 2, no left shift), the plane
+    would take more than RING_LIMIT bytes or an asm offset would not fit 12 bits."""
     if (g["k_h"], g["k_w"], g["dil_h"], g["dil_w"]) != (3, 3, 1, 1) or g["stride_h"] not in (1, 2) \
             or g["stride_w"] not in (1, 2) or not flags["rs2"] or flags["has_lshift"]:
         return 0
-    npair = ((g["out_w"] - 1) * g["stride_w"] + 5) // 2  # words a plane row
-    words = ((g["out_h"] - 1) * g["stride_h"] + 3) * npair
-    # the asm loops' immediate offsets (12 bits): two plane rows, two output pixels
-    fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 4 * g["in_c"] <= 4095
+    tr = _dsp_dw3_tr(g)
+    (out_h, out_w), (sh, sw) = ((g["out_w"], g["out_h"]), (1, 1)) if tr else \
+        ((g["out_h"], g["out_w"]), (g["stride_h"], g["stride_w"]))
+    npair = ((out_w - 1) * sw + 5) // 2  # words a plane row
+    words = ((out_h - 1) * sh + 3) * npair
+    step = g["in_c"] * (g["out_w"] if tr else 1)  # bytes between a row's outputs
+    # the asm loops' immediate offsets (12 bits): two plane rows, four output pixels
+    fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 4 * step <= 4095
     return words if fits else 0
 
 
-def _dsp_dw3_stream(taps: np.ndarray, beff: np.ndarray, mult: np.ndarray, rsh: np.ndarray) -> np.ndarray:
+def _dsp_dw3_stream(taps: np.ndarray, beff: np.ndarray, mult: np.ndarray, rsh: np.ndarray, tr: bool) -> np.ndarray:
     """hil_opt_dwp3_s8's constants, per channel 6 words: per kernel row r the int8 bytes
     (w_r0, w_r2, w_r1, w_r1) (SXTB16 / SXTB16 ROR 8 give (w_r0, w_r1), (w_r2, w_r1)), then bias_eff,
-    multiplier, right shift - 2. taps: [9, channels], tap = 3 * ky + kx."""
+    multiplier, right shift - 2. taps: [9, channels], tap = 3 * ky + kx; tr: the kernel runs the
+    layer transposed, so its rows are the window's columns."""
     w = taps.reshape(3, 3, -1)  # [ky, kx, c]
-    rows = np.stack([w[:, 0], w[:, 2], w[:, 1], w[:, 1]], axis=-1)  # [ky, c, 4]
+    if tr:
+        w = w.transpose(1, 0, 2)
+    rows = np.stack([w[:, 0], w[:, 2], w[:, 1], w[:, 1]], axis=-1)  # [row, c, 4]
     words = np.ascontiguousarray(rows.transpose(1, 0, 2).astype(np.int8)).view("<u4").reshape(-1, 3)
     per_ch = np.stack([np.asarray(a, np.int64) for a in (beff, mult, rsh)], axis=1) & 0xFFFFFFFF
     return np.concatenate([words.astype(np.int64), per_ch], axis=1).astype(np.uint32).reshape(-1)
@@ -318,11 +331,12 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
         plane = _dsp_dw_plane_words(g, flags)
         ring_fits = g["in_c"] % 4 == 0 and ring <= RING_LIMIT
-        # 3x3 over per-channel int16 planes (opt_dsp_dw.h): 2.6-3.3 insn/MAC at stride 1 with rows of
-        # >= 4 outputs; at stride 2 (4 copied values an output) and in narrower rows the ring is faster
-        if fam == "dsp" and plane and (not ring_fits or (g["stride_h"], g["stride_w"]) == (1, 1) and g["out_w"] >= 4):
+        # 3x3 over per-channel int16 planes (opt_dsp_dw.h): at stride 1 with rows of >= 4 outputs (along
+        # the longer axis); at stride 2 (4 copied values an output) and in shorter rows the ring is faster
+        stride1 = (g["stride_h"], g["stride_w"]) == (1, 1)
+        if fam == "dsp" and plane and (not ring_fits or stride1 and max(g["out_w"], g["out_h"]) >= 4):
             stream = ctx.const_name(op, "opt_dwp")
-            words = _dsp_dw3_stream(taps, consts[beff_name], rq[rq_names[0]], rq[rq_names[1]])
+            words = _dsp_dw3_stream(taps, consts[beff_name], rq[rq_names[0]], rq[rq_names[1]], _dsp_dw3_tr(g))
             code = f"{params}\nhil_opt_dwp3_s8(&p, {xin}, {stream}, hil_scratch, {yout});"
             return OpCode(code=code, constants={stream: words}, kernels=_dw_kernels(fam), macs=macs,
                           inplace_safe=True, scratch_words=plane)

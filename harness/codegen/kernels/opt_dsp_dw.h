@@ -348,7 +348,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
       [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)                                              \
     : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off), [amin] "i"(p->act_min), \
       [amax] "i"(p->act_max), [r1a] "i"(4 * npair - 4), [r1b] "i"(4 * npair), [r2a] "i"(8 * npair - 4),   \
-      [r2b] "i"(8 * npair), [C] "i"(C), [C2] "i"(2 * C)                                            \
+      [r2b] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS)                                          \
     : "cc", "memory"
 /* four outputs a step (stride 1): per kernel row 3 pair words, 8 multiplies; 14 registers */
 #define HIL_DWP_ROW4(WO, XA, XB, XC)                                                               \
@@ -394,8 +394,8 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                      : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),    \
                        [amin] "i"(p->act_min), [amax] "i"(p->act_max), [q1a] "i"(4 * npair - 8),         \
                        [r1a] "i"(4 * npair - 4), [r1b] "i"(4 * npair), [q2a] "i"(8 * npair - 8),         \
-                       [r2a] "i"(8 * npair - 4), [r2b] "i"(8 * npair), [C] "i"(C), [C2] "i"(2 * C),      \
-                       [C3] "i"(3 * C), [C4] "i"(4 * C)                                            \
+                       [r2a] "i"(8 * npair - 4), [r2b] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS),    \
+                       [C3] "i"(3 * OS), [C4] "i"(4 * OS)                                            \
                      : "cc", "memory")
 /* stride 1: rsn = rs + (pairs - 1) * 256 (ASR reads the shift from its low byte; the count above) */
 #define HIL_DWP_PAIRS(CL)                                                                          \
@@ -439,13 +439,22 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
 {
     const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
     const hil_opt_conv_t *p = &pcopy;
-    const int32_t C = p->in_c, sh = p->stride_h, sw = p->stride_w;
-    const int32_t pw = (p->out_w - 1) * sw + 3, npair = (pw + 2) / 2, ph = (p->out_h - 1) * sh + 3;
+    const int32_t C = p->in_c;
+    /* the plane's rows run along the longer output axis: transposed (tr) when out_h > out_w at
+     * stride 1 (the generator transposes the 3x3 weights to match, optimized.py _dsp_dw3_tr) */
+    const int tr = p->stride_h == 1 && p->stride_w == 1 && p->out_h > p->out_w;
+    const int32_t sh = tr ? p->stride_w : p->stride_h, sw = tr ? p->stride_h : p->stride_w;
+    const int32_t out_h = tr ? p->out_w : p->out_h, out_w = tr ? p->out_h : p->out_w;
+    const int32_t in_h = tr ? p->in_w : p->in_h, in_w = tr ? p->in_h : p->in_w;
+    const int32_t pad_h = tr ? p->pad_w : p->pad_h, pad_w = tr ? p->pad_h : p->pad_w;
+    const int32_t ix = tr ? p->in_w * C : C, iy = tr ? C : p->in_w * C;    /* input steps along / across */
+    const int32_t OS = tr ? p->out_w * C : C, oys = tr ? C : p->out_w * C; /* output steps */
+    const int32_t pw = (out_w - 1) * sw + 3, npair = (pw + 2) / 2, ph = (out_h - 1) * sh + 3;
     const int32_t rowh = 2 * npair; /* int16 values a plane row */
     int16_t *plane = (int16_t *)(void *)scratch;
     /* the input's rows and columns inside the plane (a layer may leave its last ones unread) */
-    const int32_t y0 = p->pad_h, y1 = p->pad_h + p->in_h < ph ? p->pad_h + p->in_h : ph;
-    const int32_t xn = p->pad_w + p->in_w < rowh ? p->in_w : rowh - p->pad_w;
+    const int32_t y0 = pad_h, y1 = pad_h + in_h < ph ? pad_h + in_h : ph;
+    const int32_t xn = pad_w + in_w < rowh ? in_w : rowh - pad_w;
     const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
     for (int32_t i = 0; i < ph * npair; ++i) {
         ((uint32_t *)(void *)scratch)[i] = zz; /* the border: the same for every channel */
@@ -455,10 +464,10 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
         int8_t *out_b = out + b * p->out_h * p->out_w * C;
         for (int32_t c = 0; c < C; ++c, q += 6) {
             for (int32_t y = y0; y < y1; ++y) { /* the channel's plane */
-                const int8_t *s = in_b + (y - p->pad_h) * p->in_w * C + c;
-                int16_t *d = plane + y * rowh + p->pad_w;
+                const int8_t *s = in_b + (y - pad_h) * iy + c;
+                int16_t *d = plane + y * rowh + pad_w;
                 HIL_OPT_UNROLL
-                for (int32_t x = 0; x < xn; ++x, s += C) {
+                for (int32_t x = 0; x < xn; ++x, s += ix) {
                     d[x] = *s;
                 }
             }
@@ -467,16 +476,15 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                                     hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3]};
             const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
             HIL_OPT_BARRIER(); /* the plane's stores before its loads */
-            for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            for (int32_t oy = 0; oy < out_h; ++oy) {
                 const uint32_t *r0 = (const uint32_t *)(const void *)(plane + oy * sh * rowh);
                 const uint32_t *r1 = r0 + npair, *r2 = r0 + 2 * npair;
-                int8_t *o = out_b + oy * p->out_w * C + c;
+                int8_t *o = out_b + oy * oys + c;
                 int32_t ox = 0;
 #if defined(HIL_DWP_ASM)
-                /* stride 1: steps of 4, then of 2 outputs; an odd row's last step also writes the next
-                 * row's first output (not on the last row: its odd last output is computed alone) */
-                const int32_t todo = sw == 2 ? 0 : p->out_w + ((p->out_w & 1) && oy + 1 < p->out_h);
-                const int32_t quads = todo / 4, pairs = (todo - 4 * quads) / 2;
+                /* stride 1: steps of 4, then of 2 outputs, then one; stride 2: steps of one */
+                const int32_t quads = sw == 2 ? 0 : out_w / 4, pairs = sw == 2 ? 0 : (out_w - 4 * quads) / 2;
+                const int32_t singles = out_w - 4 * quads - 2 * pairs;
                 const int full = p->act_min == -128 && p->act_max == 127, low = p->act_max == 127;
                 const uint32_t *pp = r0;
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
@@ -490,33 +498,34 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                         HIL_DWP_QUADS(HIL_DWP_LOW HIL_DWP_HIGH);
                     }
                 }
-                ox = 4 * quads;
-                const int32_t steps = sw == 2 ? p->out_w : pairs;
-                if (steps > 0) {
-                    rsn = rs + (steps - 1) * 256;
-                    if (sw == 2) {
-                        if (full) {
-                            HIL_DWP_SINGLES("");
-                        } else if (low) {
-                            HIL_DWP_SINGLES(HIL_DWP_LOW);
-                        } else {
-                            HIL_DWP_SINGLES(HIL_DWP_LOW HIL_DWP_HIGH);
-                        }
-                    } else if (full) {
+                if (pairs > 0) {
+                    rsn = rs;
+                    if (full) {
                         HIL_DWP_PAIRS("");
                     } else if (low) {
                         HIL_DWP_PAIRS(HIL_DWP_LOW);
                     } else {
                         HIL_DWP_PAIRS(HIL_DWP_LOW HIL_DWP_HIGH);
                     }
-                    ox = sw == 2 ? p->out_w : ox + 2 * steps; /* o has moved on by as many */
+                }
+                if (singles > 0) { /* stride 1's odd last output reads P_j, P_j+1 as stride 2's do */
+                    rsn = rs + (singles - 1) * 256;
+                    if (full) {
+                        HIL_DWP_SINGLES("");
+                    } else if (low) {
+                        HIL_DWP_SINGLES(HIL_DWP_LOW);
+                    } else {
+                        HIL_DWP_SINGLES(HIL_DWP_LOW HIL_DWP_HIGH);
+                    }
                 }
                 (void)s1_;
                 (void)s2_;
                 (void)s3_;
+                (void)bias;
+                (void)ox;
 #else
                 uint32_t x0 = r0[0], x1 = r1[0], x2 = r2[0];
-                for (; sw == 1 && ox + 2 <= p->out_w; ox += 2, o += 2 * C) {
+                for (; sw == 1 && ox + 2 <= out_w; ox += 2, o += 2 * OS) {
                     const int32_t j = ox / 2 + 1;
                     const uint32_t n0 = r0[j], n1 = r1[j], n2 = r2[j];
                     int32_t s0 = hil_smlad(x0, wt[0], bias), s1 = hil_dw_smlatb(x0, wt[0], bias);
@@ -531,24 +540,24 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     s0 = hil_smlabb(n2, wt[5], s0);
                     s1 = hil_dw_smladx(n2, wt[5], s1);
                     o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
-                    o[C] = hil_opt_out(p, s1, 0, &m, &rs, (const int32_t *)0);
+                    o[OS] = hil_opt_out(p, s1, 0, &m, &rs, (const int32_t *)0);
                     x0 = n0;
                     x1 = n1;
                     x2 = n2;
                 }
-#endif
-                for (; ox < p->out_w; ++ox, o += C) { /* stride 2, or stride 1's odd last output */
+                for (; ox < out_w; ++ox, o += OS) { /* stride 2, or stride 1's odd last output */
                     const int32_t j = sw == 1 ? ox / 2 : ox;
-                    const uint32_t x0 = r0[j], x1 = r1[j], x2 = r2[j];
+                    const uint32_t a0 = r0[j], a1 = r1[j], a2 = r2[j];
                     const uint32_t n0 = r0[j + 1], n1 = r1[j + 1], n2 = r2[j + 1];
-                    int32_t s0 = hil_smlad(x0, wt[0], bias);
+                    int32_t s0 = hil_smlad(a0, wt[0], bias);
                     s0 = hil_smlabb(n0, wt[1], s0);
-                    s0 = hil_smlad(x1, wt[2], s0);
+                    s0 = hil_smlad(a1, wt[2], s0);
                     s0 = hil_smlabb(n1, wt[3], s0);
-                    s0 = hil_smlad(x2, wt[4], s0);
+                    s0 = hil_smlad(a2, wt[4], s0);
                     s0 = hil_smlabb(n2, wt[5], s0);
                     o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
                 }
+#endif
             }
             HIL_OPT_BARRIER(); /* this channel's outputs before the next plane's loads (in place) */
         }
