@@ -397,6 +397,56 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                        [r2a] "i"(8 * npair - 4), [r2b] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS),    \
                        [C3] "i"(3 * OS), [C4] "i"(4 * OS)                                            \
                      : "cc", "memory")
+/* four outputs a step at stride 2: per kernel row 5 pair words, 8 multiplies */
+#define HIL_DWP_ROW4S2(WO, XA, XB, XC, XD, XE)                                                     \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
+    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "ldr %[t], [%[pp], " XC "]\n\t"                                                                \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
+    "ldr %[x], [%[pp], " XD "]\n\t"                                                                \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
+    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[t], [%[pp], " XE "]\n\t"                                                                \
+    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
+#define HIL_DWP_QUADS2(CL)                                                                         \
+    __asm__ volatile("1:\n\t"                                                                      \
+                     "ldr %[s3], [%[wp], #24]\n\t"                                                 \
+                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
+                     "ldr %[t], [%[pp]], #16\n\t"                                                  \
+                     "ldr %[x], [%[pp], #-12]\n\t"                                                 \
+                     "smlad %[s0], %[t], %[wa], %[s3]\n\t"                                         \
+                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
+                     "smlad %[s1], %[x], %[wa], %[s3]\n\t"                                         \
+                     "ldr %[t], [%[pp], #-8]\n\t"                                                  \
+                     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                        \
+                     "smlad %[s2], %[t], %[wa], %[s3]\n\t"                                         \
+                     "ldr %[x], [%[pp], #-4]\n\t"                                                  \
+                     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                        \
+                     "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                         \
+                     "ldr %[t], [%[pp]]\n\t"                                                       \
+                     "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                        \
+                     HIL_DWP_ROW4S2("8", "#%c[e1]-16", "#%c[e1]-12", "#%c[e1]-8", "#%c[e1]-4", "%[e1]") \
+                     HIL_DWP_ROW4S2("16", "#%c[e2]-16", "#%c[e2]-12", "#%c[e2]-8", "#%c[e2]-4", "%[e2]") \
+                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
+                     HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                            \
+                     HIL_DWP_RQ("s2", CL) "strb %[t], [%[o], %[C2]]\n\t"                           \
+                     HIL_DWP_RQ("s3", CL) "strb %[t], [%[o], %[C3]]\n\t"                           \
+                     "add %[o], %[o], %[C4]\n\t"                                                   \
+                     "subs %[rsn], %[rsn], #256\n\t"                                               \
+                     "bcs 1b"                                                                      \
+                     : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_),    \
+                       [s2] "=&r"(s2_), [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_),  \
+                       [wb] "=&r"(wb_)                                                             \
+                     : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),    \
+                       [amin] "i"(p->act_min), [amax] "i"(p->act_max), [e1] "i"(4 * npair),              \
+                       [e2] "i"(8 * npair),                                                        \
+                       [C] "i"(OS), [C2] "i"(2 * OS), [C3] "i"(3 * OS), [C4] "i"(4 * OS)              \
+                     : "cc", "memory")
 /* stride 1: rsn = rs + (pairs - 1) * 256 (ASR reads the shift from its low byte; the count above) */
 #define HIL_DWP_PAIRS(CL)                                                                          \
     __asm__ volatile("1:\n\t"                                                                      \
@@ -478,18 +528,25 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
             HIL_OPT_BARRIER(); /* the plane's stores before its loads */
             for (int32_t oy = 0; oy < out_h; ++oy) {
                 const uint32_t *r0 = (const uint32_t *)(const void *)(plane + oy * sh * rowh);
-                const uint32_t *r1 = r0 + npair, *r2 = r0 + 2 * npair;
                 int8_t *o = out_b + oy * oys + c;
                 int32_t ox = 0;
 #if defined(HIL_DWP_ASM)
-                /* stride 1: steps of 4, then of 2 outputs, then one; stride 2: steps of one */
-                const int32_t quads = sw == 2 ? 0 : out_w / 4, pairs = sw == 2 ? 0 : (out_w - 4 * quads) / 2;
+                /* steps of 4 outputs, then (stride 1) of 2, then single ones */
+                const int32_t quads = out_w / 4, pairs = sw == 2 ? 0 : (out_w - 4 * quads) / 2;
                 const int32_t singles = out_w - 4 * quads - 2 * pairs;
                 const int full = p->act_min == -128 && p->act_max == 127, low = p->act_max == 127;
                 const uint32_t *pp = r0;
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
                 int32_t rsn = rs + (quads - 1) * 256; /* ASR reads the shift from the low byte */
-                if (quads > 0) {
+                if (quads > 0 && sw == 2) {
+                    if (full) {
+                        HIL_DWP_QUADS2("");
+                    } else if (low) {
+                        HIL_DWP_QUADS2(HIL_DWP_LOW);
+                    } else {
+                        HIL_DWP_QUADS2(HIL_DWP_LOW HIL_DWP_HIGH);
+                    }
+                } else if (quads > 0) {
                     if (full) {
                         HIL_DWP_QUADS("");
                     } else if (low) {
@@ -524,6 +581,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 (void)bias;
                 (void)ox;
 #else
+                const uint32_t *r1 = r0 + npair, *r2 = r0 + 2 * npair;
                 uint32_t x0 = r0[0], x1 = r1[0], x2 = r2[0];
                 for (; sw == 1 && ox + 2 <= out_w; ox += 2, o += 2 * OS) {
                     const int32_t j = ox / 2 + 1;
