@@ -286,7 +286,15 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 {
     return __smladx((int16x2_t)x, (int16x2_t)y, acc);
 }
+/* (int16)lo | (int16)hi << 16: PKHBT */
+static inline uint32_t hil_dw_pack16(int32_t lo, int32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi)); /* no ACLE intrinsic in gcc 12 */
+    return r;
+}
 #else
+static inline uint32_t hil_dw_pack16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)hi << 16; }
 static inline int32_t hil_dw_smlatb(uint32_t x, uint32_t y, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(hil_hi16(x) * hil_lo16(y)));
@@ -513,12 +521,22 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
         const int8_t *in_b = in + b * p->in_h * p->in_w * C;
         int8_t *out_b = out + b * p->out_h * p->out_w * C;
         for (int32_t c = 0; c < C; ++c, q += 6) {
-            for (int32_t y = y0; y < y1; ++y) { /* the channel's plane */
+            for (int32_t y = y0; y < y1; ++y) { /* the channel's plane: two values a word store */
                 const int8_t *s = in_b + (y - pad_h) * iy + c;
                 int16_t *d = plane + y * rowh + pad_w;
+                int32_t n = xn;
+                if (pad_w & 1) { /* the first value shares its word with the zero-point border */
+                    *d++ = *s;
+                    s += ix;
+                    --n;
+                }
+                uint32_t *dw = (uint32_t *)(void *)d;
                 HIL_OPT_UNROLL
-                for (int32_t x = 0; x < xn; ++x, s += ix) {
-                    d[x] = *s;
+                for (; n >= 2; n -= 2, s += 2 * ix) {
+                    *dw++ = hil_dw_pack16(s[0], s[ix]);
+                }
+                if (n > 0) {
+                    *(int16_t *)(void *)dw = *s;
                 }
             }
             /* Wa, Wb of the 3 kernel rows and the bias (the asm loops read them with LDRD) */
