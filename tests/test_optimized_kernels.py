@@ -50,8 +50,8 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
 
 @pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
-                                            ("dw3_planes", "int8_pt"), ("dense_chain", "int8"), ("ds_cnn", "int8_pt"), ("pool_chain", "int8"),
-                                            ("inplace_chain", "int8")])
+                                            ("dw3_planes", "int8_pt"), ("dense_chain", "int8"), ("ds_cnn", "int8_pt"),
+                                            ("pool_chain", "int8"), ("inplace_chain", "int8")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
     """"m4:size": the M4 with the int8-weight kernels (prefer size)."""
     path = cg_models.model_path(builder, quant)
