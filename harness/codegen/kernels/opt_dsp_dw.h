@@ -336,42 +336,70 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "asr %[t], %[t], %[rsn]\n\t"                                                                   \
     "add %[t], %[t], %[k]\n\t"                                                                     \
     "ssat %[t], #8, %[t], asr #1\n\t" CL
-/* one kernel row RO (byte offset of P_j+1 from the post-incremented pointer) of the pair step */
-#define HIL_DWP_ROW2(WO, XA, XB)                                                                   \
+/* The loops' operands (14 registers); offsets are assembler expressions on e1 / e2, the byte
+ * offsets of the next two plane rows: "#%c[e1]-4" is P_j+1 of row 1 after pp moved past P_j. */
+#define HIL_DWP_OPS                                                                                \
+    : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_),     \
+      [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)             \
+    : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off), [amin] "i"(p->act_min), \
+      [amax] "i"(p->act_max), [e1] "i"(4 * npair), [e2] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS),    \
+      [C3] "i"(3 * OS), [C4] "i"(4 * OS)                                                          \
+    : "cc", "memory"
+#define HIL_DWP_NEXT "subs %[rsn], %[rsn], #256\n\tbcs 1b" /* the count in rsn's upper bits */
+/* the 4 outputs of a step: requantized, stored OS bytes apart */
+#define HIL_DWP_STORE4(CL)                                                                         \
+    HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                                   \
+    HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                                             \
+    HIL_DWP_RQ("s2", CL) "strb %[t], [%[o], %[C2]]\n\t"                                            \
+    HIL_DWP_RQ("s3", CL) "strb %[t], [%[o], %[C3]]\n\t"                                            \
+    "add %[o], %[o], %[C4]\n\t" HIL_DWP_NEXT
+/* kernel row at byte offset E (rows 1, 2: weights at WO) of a stride-1 step of 2 / 4 outputs,
+ * and of a single output (stride 2, or stride 1's odd last one); pp has moved 4 / 8 / 4 on */
+#define HIL_DWP_ROW2(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
-    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
+    "ldr %[t], [%[pp], #%c[" E "]-4]\n\t"                                                          \
+    "ldr %[x], [%[pp], %[" E "]]\n\t"                                                              \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"
-#define HIL_DWP_ROW1(WO, XA, XB)                                                                   \
+#define HIL_DWP_ROW4(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
-    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
-    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
-    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
-#define HIL_DWP_OPERANDS                                                                           \
-    : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [t] "=&r"(t_),     \
-      [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)                                              \
-    : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off), [amin] "i"(p->act_min), \
-      [amax] "i"(p->act_max), [r1a] "i"(4 * npair - 4), [r1b] "i"(4 * npair), [r2a] "i"(8 * npair - 4),   \
-      [r2b] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS)                                          \
-    : "cc", "memory"
-/* four outputs a step (stride 1): per kernel row 3 pair words, 8 multiplies; 14 registers */
-#define HIL_DWP_ROW4(WO, XA, XB, XC)                                                               \
-    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
-    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
+    "ldr %[t], [%[pp], #%c[" E "]-8]\n\t"                                                          \
+    "ldr %[x], [%[pp], #%c[" E "]-4]\n\t"                                                          \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
-    "ldr %[t], [%[pp], " XC "]\n\t"                                                                \
+    "ldr %[t], [%[pp], %[" E "]]\n\t"                                                              \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
     "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
     "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
     "smladx %[s3], %[t], %[wb], %[s3]\n\t"
+#define HIL_DWP_ROW1(WO, E)                                                                        \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #%c[" E "]-4]\n\t"                                                          \
+    "ldr %[x], [%[pp], %[" E "]]\n\t"                                                              \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
+/* stride 2, 4 outputs: per kernel row 5 pair words, 8 multiplies; pp has moved 16 on */
+#define HIL_DWP_ROW4S2(WO, E)                                                                      \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #%c[" E "]-16]\n\t"                                                         \
+    "ldr %[x], [%[pp], #%c[" E "]-12]\n\t"                                                         \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "ldr %[t], [%[pp], #%c[" E "]-8]\n\t"                                                          \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
+    "ldr %[x], [%[pp], #%c[" E "]-4]\n\t"                                                          \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
+    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[t], [%[pp], %[" E "]]\n\t"                                                              \
+    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
+/* The steps; row 0 starts every accumulator from the bias (ldr from wt[6]). rsn = rs + (steps -
+ * 1) * 256: ASR reads the shift from the low byte. */
 #define HIL_DWP_QUADS(CL)                                                                          \
     __asm__ volatile("1:\n\t"                                                                      \
                      "ldr %[s0], [%[wp], #24]\n\t"                                                 \
@@ -387,40 +415,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                      "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                        \
                      "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                        \
                      "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                        \
-                     HIL_DWP_ROW4("8", "%[q1a]", "%[r1a]", "%[r1b]")                               \
-                     HIL_DWP_ROW4("16", "%[q2a]", "%[r2a]", "%[r2b]")                              \
-                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
-                     HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                            \
-                     HIL_DWP_RQ("s2", CL) "strb %[t], [%[o], %[C2]]\n\t"                           \
-                     HIL_DWP_RQ("s3", CL) "strb %[t], [%[o], %[C3]]\n\t"                           \
-                     "add %[o], %[o], %[C4]\n\t"                                                   \
-                     "subs %[rsn], %[rsn], #256\n\t"                                               \
-                     "bcs 1b"                                                                      \
-                     : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_),    \
-                       [s2] "=&r"(s2_), [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_),  \
-                       [wb] "=&r"(wb_)                                                             \
-                     : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),    \
-                       [amin] "i"(p->act_min), [amax] "i"(p->act_max), [q1a] "i"(4 * npair - 8),         \
-                       [r1a] "i"(4 * npair - 4), [r1b] "i"(4 * npair), [q2a] "i"(8 * npair - 8),         \
-                       [r2a] "i"(8 * npair - 4), [r2b] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS),    \
-                       [C3] "i"(3 * OS), [C4] "i"(4 * OS)                                            \
-                     : "cc", "memory")
-/* four outputs a step at stride 2: per kernel row 5 pair words, 8 multiplies */
-#define HIL_DWP_ROW4S2(WO, XA, XB, XC, XD, XE)                                                     \
-    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], " XA "]\n\t"                                                                \
-    "ldr %[x], [%[pp], " XB "]\n\t"                                                                \
-    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
-    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
-    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
-    "ldr %[t], [%[pp], " XC "]\n\t"                                                                \
-    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
-    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
-    "ldr %[x], [%[pp], " XD "]\n\t"                                                                \
-    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
-    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
-    "ldr %[t], [%[pp], " XE "]\n\t"                                                                \
-    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
+                     HIL_DWP_ROW4("8", "e1") HIL_DWP_ROW4("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS)
 #define HIL_DWP_QUADS2(CL)                                                                         \
     __asm__ volatile("1:\n\t"                                                                      \
                      "ldr %[s3], [%[wp], #24]\n\t"                                                 \
@@ -438,24 +433,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                      "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                         \
                      "ldr %[t], [%[pp]]\n\t"                                                       \
                      "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                        \
-                     HIL_DWP_ROW4S2("8", "#%c[e1]-16", "#%c[e1]-12", "#%c[e1]-8", "#%c[e1]-4", "%[e1]") \
-                     HIL_DWP_ROW4S2("16", "#%c[e2]-16", "#%c[e2]-12", "#%c[e2]-8", "#%c[e2]-4", "%[e2]") \
-                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
-                     HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                            \
-                     HIL_DWP_RQ("s2", CL) "strb %[t], [%[o], %[C2]]\n\t"                           \
-                     HIL_DWP_RQ("s3", CL) "strb %[t], [%[o], %[C3]]\n\t"                           \
-                     "add %[o], %[o], %[C4]\n\t"                                                   \
-                     "subs %[rsn], %[rsn], #256\n\t"                                               \
-                     "bcs 1b"                                                                      \
-                     : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_),    \
-                       [s2] "=&r"(s2_), [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_),  \
-                       [wb] "=&r"(wb_)                                                             \
-                     : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),    \
-                       [amin] "i"(p->act_min), [amax] "i"(p->act_max), [e1] "i"(4 * npair),              \
-                       [e2] "i"(8 * npair),                                                        \
-                       [C] "i"(OS), [C2] "i"(2 * OS), [C3] "i"(3 * OS), [C4] "i"(4 * OS)              \
-                     : "cc", "memory")
-/* stride 1: rsn = rs + (pairs - 1) * 256 (ASR reads the shift from its low byte; the count above) */
+                     HIL_DWP_ROW4S2("8", "e1") HIL_DWP_ROW4S2("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS)
 #define HIL_DWP_PAIRS(CL)                                                                          \
     __asm__ volatile("1:\n\t"                                                                      \
                      "ldr %[s0], [%[wp], #24]\n\t"                                                 \
@@ -466,15 +444,10 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                      "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
                      "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
                      "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                        \
-                     HIL_DWP_ROW2("8", "%[r1a]", "%[r1b]")                                         \
-                     HIL_DWP_ROW2("16", "%[r2a]", "%[r2b]")                                        \
+                     HIL_DWP_ROW2("8", "e1") HIL_DWP_ROW2("16", "e2")                              \
                      HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
                      HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                            \
-                     "add %[o], %[o], %[C2]\n\t"                                                   \
-                     "subs %[rsn], %[rsn], #256\n\t"                                               \
-                     "bcs 1b"                                                                      \
-                     HIL_DWP_OPERANDS)
-/* stride 2: one output a step */
+                     "add %[o], %[o], %[C2]\n\t" HIL_DWP_NEXT HIL_DWP_OPS)
 #define HIL_DWP_SINGLES(CL)                                                                        \
     __asm__ volatile("1:\n\t"                                                                      \
                      "ldr %[s0], [%[wp], #24]\n\t"                                                 \
@@ -483,13 +456,20 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                      "ldr %[x], [%[pp]]\n\t"                                                       \
                      "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
                      "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
-                     HIL_DWP_ROW1("8", "%[r1a]", "%[r1b]")                                         \
-                     HIL_DWP_ROW1("16", "%[r2a]", "%[r2b]")                                        \
+                     HIL_DWP_ROW1("8", "e1") HIL_DWP_ROW1("16", "e2")                              \
                      HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
-                     "add %[o], %[o], %[C]\n\t"                                                    \
-                     "subs %[rsn], %[rsn], #256\n\t"                                               \
-                     "bcs 1b"                                                                      \
-                     HIL_DWP_OPERANDS)
+                     "add %[o], %[o], %[C]\n\t" HIL_DWP_NEXT HIL_DWP_OPS)
+/* one of the loops with the layer's clamp: none (the full int8 range), low, or both */
+#define HIL_DWP_RUN(LOOP)                                                                          \
+    do {                                                                                           \
+        if (full) {                                                                                \
+            LOOP("");                                                                              \
+        } else if (low) {                                                                          \
+            LOOP(HIL_DWP_LOW);                                                                     \
+        } else {                                                                                   \
+            LOOP(HIL_DWP_LOW HIL_DWP_HIGH);                                                        \
+        }                                                                                          \
+    } while (0)
 #endif
 
 HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, int32_t *scratch,
@@ -557,41 +537,17 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
                 int32_t rsn = rs + (quads - 1) * 256; /* ASR reads the shift from the low byte */
                 if (quads > 0 && sw == 2) {
-                    if (full) {
-                        HIL_DWP_QUADS2("");
-                    } else if (low) {
-                        HIL_DWP_QUADS2(HIL_DWP_LOW);
-                    } else {
-                        HIL_DWP_QUADS2(HIL_DWP_LOW HIL_DWP_HIGH);
-                    }
+                    HIL_DWP_RUN(HIL_DWP_QUADS2);
                 } else if (quads > 0) {
-                    if (full) {
-                        HIL_DWP_QUADS("");
-                    } else if (low) {
-                        HIL_DWP_QUADS(HIL_DWP_LOW);
-                    } else {
-                        HIL_DWP_QUADS(HIL_DWP_LOW HIL_DWP_HIGH);
-                    }
+                    HIL_DWP_RUN(HIL_DWP_QUADS);
                 }
                 if (pairs > 0) {
                     rsn = rs;
-                    if (full) {
-                        HIL_DWP_PAIRS("");
-                    } else if (low) {
-                        HIL_DWP_PAIRS(HIL_DWP_LOW);
-                    } else {
-                        HIL_DWP_PAIRS(HIL_DWP_LOW HIL_DWP_HIGH);
-                    }
+                    HIL_DWP_RUN(HIL_DWP_PAIRS);
                 }
                 if (singles > 0) { /* stride 1's odd last output reads P_j, P_j+1 as stride 2's do */
                     rsn = rs + (singles - 1) * 256;
-                    if (full) {
-                        HIL_DWP_SINGLES("");
-                    } else if (low) {
-                        HIL_DWP_SINGLES(HIL_DWP_LOW);
-                    } else {
-                        HIL_DWP_SINGLES(HIL_DWP_LOW HIL_DWP_HIGH);
-                    }
+                    HIL_DWP_RUN(HIL_DWP_SINGLES);
                 }
                 (void)s1_;
                 (void)s2_;
