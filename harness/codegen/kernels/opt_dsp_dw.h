@@ -336,11 +336,16 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "asr %[t], %[t], %[rsn]\n\t"                                                                   \
     "add %[t], %[t], %[k]\n\t"                                                                     \
     "ssat %[t], #8, %[t], asr #1\n\t" CL
-/* The loops' operands (14 registers); offsets are assembler expressions on e1 / e2, the byte
+/* The loops' operands (12 registers, 14 with s2, s3: the 2- and 1-output steps take the 12, as
+ * gcc spills around 14-register blocks); offsets are assembler expressions on e1 / e2, the byte
  * offsets of the next two plane rows: "#%c[e1]-4" is P_j+1 of row 1 after pp moved past P_j. */
-#define HIL_DWP_OPS                                                                                \
+#define HIL_DWP_OPS4                                                                               \
     : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_),     \
-      [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)             \
+      [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_) HIL_DWP_INS
+#define HIL_DWP_OPS                                                                                \
+    : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [t] "=&r"(t_),     \
+      [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_) HIL_DWP_INS
+#define HIL_DWP_INS                                                                                \
     : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off), [amin] "i"(p->act_min), \
       [amax] "i"(p->act_max), [e1] "i"(4 * npair), [e2] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS),    \
       [C3] "i"(3 * OS), [C4] "i"(4 * OS)                                                          \
@@ -415,7 +420,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                      "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                        \
                      "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                        \
                      "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                        \
-                     HIL_DWP_ROW4("8", "e1") HIL_DWP_ROW4("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS)
+                     HIL_DWP_ROW4("8", "e1") HIL_DWP_ROW4("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS4)
 #define HIL_DWP_QUADS2(CL)                                                                         \
     __asm__ volatile("1:\n\t"                                                                      \
                      "ldr %[s3], [%[wp], #24]\n\t"                                                 \
@@ -433,7 +438,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                      "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                         \
                      "ldr %[t], [%[pp]]\n\t"                                                       \
                      "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                        \
-                     HIL_DWP_ROW4S2("8", "e1") HIL_DWP_ROW4S2("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS)
+                     HIL_DWP_ROW4S2("8", "e1") HIL_DWP_ROW4S2("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS4)
 #define HIL_DWP_PAIRS(CL)                                                                          \
     __asm__ volatile("1:\n\t"                                                                      \
                      "ldr %[s0], [%[wp], #24]\n\t"                                                 \
