@@ -50,8 +50,8 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
 
 @pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m0plus"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
-                                            ("dense_chain", "int8"), ("ds_cnn", "int8_pt"), ("pool_chain", "int8"),
-                                            ("inplace_chain", "int8"), ("mm8_shapes", "int8_pt")])
+                                            ("dw3_planes", "int8_pt"), ("dense_chain", "int8"), ("ds_cnn", "int8_pt"),
+                                            ("pool_chain", "int8"), ("inplace_chain", "int8"), ("mm8_shapes", "int8_pt")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
     """"m4": the M4 with the int8-weight kernels (prefer size, the default); "m4:speed" with the
     16-bit weight pairs."""
@@ -63,7 +63,7 @@ def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: st
     assert run.bitexact == 1.0
     text = (Path(run.firmware.model_dir) / "model.c").read_text()
     if name == "m4" and prefer != "speed" and "hil_opt_conv_t" in text:  # int8-weight kernels, no 16-bit weights
-        assert re.search(r"hil_opt_(conv_dsp8|dwr8_s8|dw_dsp8)\(", text) and "opt_w16" not in text
+        assert re.search(r"hil_opt_(conv_dsp8|dwr8_s8|dw_dsp8|dwp3_s8)\(", text) and "opt_w16" not in text
 
 
 @pytest.mark.parametrize("board_name", ["m4", "m0plus"])
@@ -219,3 +219,38 @@ def test_optimized_code_cross_compiles_with_werror(cpu: str, tmp_path: Path) -> 
                        "-ffreestanding", "-I", str(d), "-c", *srcs]
                 r = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
                 assert r.returncode == 0, f"{builder} for {cpu} {opt} {syntax}:\n{r.stderr[:3000]}"
+
+
+# 3x3 depthwise layers of the DSP plane kernel (hil_opt_dwp3_s8) that Keras does not produce: clamps
+# inside the int8 range on both sides (RELU_N1_TO_1) or one (RELU), per-channel scales whose shifts
+# run from 2 to ~20, odd channel counts and widths, stride 1 and 2, layers taller than wide.
+DW3_CASES = [  # (in h, w, c), stride, padding (0 SAME, 1 VALID), fused activation (1 RELU, 2 RELU_N1_TO_1)
+    ((6, 7, 3), 1, 0, 2), ((7, 9, 6), 2, 0, 2), ((5, 6, 5), 1, 1, 1), ((8, 8, 4), 1, 0, 2),
+    ((11, 5, 3), 1, 0, 2), ((9, 4, 4), 1, 1, 1)]  # taller than wide: run transposed
+
+
+@pytest.mark.parametrize("shape, stride, padding, act", DW3_CASES)
+def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, padding: int, act: int,
+                                                            tmp_path: Path) -> None:
+    from cg_models import single_op
+
+    h, w, c = shape
+    rng = np.random.default_rng(h * 100 + w * 10 + c)
+    oh = -(-h // stride) if padding == 0 else (h - 3) // stride + 1
+    ow = -(-w // stride) if padding == 0 else (w - 3) // stride + 1
+    wscale = (2.0 ** -rng.uniform(0, 18, c)).astype(np.float32) * 0.01  # per channel: shifts ~2 .. ~20
+    raw = single_op(
+        "DEPTHWISE_CONV_2D",
+        [{"shape": [1, h, w, c], "dtype": "int8", "scale": 0.05, "zero_point": 7},
+         {"shape": [1, 3, 3, c], "dtype": "int8", "scale": wscale, "zero_point": [0] * c, "quantized_dimension": 3,
+          "data": rng.integers(-127, 128, (1, 3, 3, c)).astype(np.int8)},
+         {"shape": [c], "dtype": "int32", "scale": wscale * 0.05, "zero_point": [0] * c,
+          "data": rng.integers(-3000, 3000, c).astype(np.int32)}],
+        [{"shape": [1, oh, ow, c], "dtype": "int8", "scale": 0.004, "zero_point": -3}],
+        {"padding": padding, "strideW": stride, "strideH": stride, "depthMultiplier": 1, "fusedActivationFunction": act,
+         "dilationWFactor": 1, "dilationHFactor": 1}, "DepthwiseConv2DOptions")
+    path = tmp_path / "dw3.tflite"
+    path.write_bytes(raw)
+    run = run_model(path, load_board("m4"), _vectors(path, 3, seed=c), target="cortex-m4:size")
+    assert run.bitexact == 1.0
+    assert "hil_opt_dwp3_s8(" in (Path(run.firmware.model_dir) / "model.c").read_text()

@@ -83,6 +83,49 @@ def _kernels(fam: str) -> list[str]:
     return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
+def _dw_kernels(fam: str) -> list[str]:
+    """The headers of a depthwise layer: the family's, plus the DSP depthwise kernels' own."""
+    return [*_kernels(fam), *(["opt_dsp_dw.h"] if fam == "dsp" else [])]
+
+
+def _dsp_dw3_tr(g: dict) -> bool:
+    """Does hil_opt_dwp3_s8 run this layer transposed (plane rows along the output's height, the
+    longer axis, at stride 1)? The same test as in kernels/opt_dsp_dw.h."""
+    return g["stride_h"] == 1 and g["stride_w"] == 1 and g["out_h"] > g["out_w"]
+
+
+def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
+    """Scratch words of hil_opt_dwp3_s8's int16 channel plane, or 0 when the layer is not its
+    shape (3x3, stride 1 or 2, no dilation, every right shift >= 2, no left shift), the plane
+    would take more than RING_LIMIT bytes or an asm offset would not fit 12 bits."""
+    if (g["k_h"], g["k_w"], g["dil_h"], g["dil_w"]) != (3, 3, 1, 1) or g["stride_h"] not in (1, 2) \
+            or g["stride_w"] not in (1, 2) or not flags["rs2"] or flags["has_lshift"]:
+        return 0
+    tr = _dsp_dw3_tr(g)
+    (out_h, out_w), (sh, sw) = ((g["out_w"], g["out_h"]), (1, 1)) if tr else \
+        ((g["out_h"], g["out_w"]), (g["stride_h"], g["stride_w"]))
+    npair = ((out_w - 1) * sw + 5) // 2  # words a plane row
+    words = ((out_h - 1) * sh + 3) * npair
+    step = g["in_c"] * (g["out_w"] if tr else 1)  # bytes between a row's outputs
+    # the asm loops' immediate offsets (12 bits): two plane rows, four output pixels
+    fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 4 * step <= 4095
+    return words if fits else 0
+
+
+def _dsp_dw3_stream(taps: np.ndarray, beff: np.ndarray, mult: np.ndarray, rsh: np.ndarray, tr: bool) -> np.ndarray:
+    """hil_opt_dwp3_s8's constants, per channel 6 words: per kernel row r the int8 bytes
+    (w_r0, w_r2, w_r1, w_r1) (SXTB16 / SXTB16 ROR 8 give (w_r0, w_r1), (w_r2, w_r1)), then bias_eff,
+    multiplier, right shift - 2. taps: [9, channels], tap = 3 * ky + kx; tr: the kernel runs the
+    layer transposed, so its rows are the window's columns."""
+    w = taps.reshape(3, 3, -1)  # [ky, kx, c]
+    if tr:
+        w = w.transpose(1, 0, 2)
+    rows = np.stack([w[:, 0], w[:, 2], w[:, 1], w[:, 1]], axis=-1)  # [row, c, 4]
+    words = np.ascontiguousarray(rows.transpose(1, 0, 2).astype(np.int8)).view("<u4").reshape(-1, 3)
+    per_ch = np.stack([np.asarray(a, np.int64) for a in (beff, mult, rsh)], axis=1) & 0xFFFFFFFF
+    return np.concatenate([words.astype(np.int64), per_ch], axis=1).astype(np.uint32).reshape(-1)
+
+
 def _dsp_pairs(w: np.ndarray) -> np.ndarray:
     """[rows, k] ints -> [rows, kp] int16 with each group of 4 ordered 0,2,1,3 (zero padded to 4):
     the order SXTB16 / SXTB16 ROR 8 unpack an input word into."""
@@ -318,7 +361,18 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         taps = w.data.reshape(g["k_h"] * g["k_w"], g["in_c"]).astype(np.int64)
         span = (g["k_h"] - 1) * g["dil_h"] + 1
         ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
-        if fam == "dsp" and g["in_c"] % 4 == 0 and ring <= RING_LIMIT:
+        plane = _dsp_dw_plane_words(g, flags)
+        ring_fits = g["in_c"] % 4 == 0 and ring <= RING_LIMIT
+        # 3x3 over per-channel int16 planes (opt_dsp_dw.h): at stride 1, and at stride 2 with rows of
+        # >= 4 outputs (shorter rows, 4 copied values an output, are faster on the ring)
+        stride1 = (g["stride_h"], g["stride_w"]) == (1, 1)
+        if fam == "dsp" and plane and (stride1 or g["out_w"] >= 4 or not ring_fits):
+            stream = ctx.const_name(op, "opt_dwp")
+            words = _dsp_dw3_stream(taps, consts[beff_name], rq[rq_names[0]], rq[rq_names[1]], _dsp_dw3_tr(g))
+            code = f"{params}\nhil_opt_dwp3_s8(&p, {xin}, {stream}, hil_scratch, {yout});"
+            return OpCode(code=code, constants={stream: words}, kernels=_dw_kernels(fam), macs=macs,
+                          inplace_safe=True, scratch_words=plane)
+        if fam == "dsp" and ring_fits:
             # padded input rows in a ring: no bounds checks, natively in place; one constant stream
             scratch = max(scratch, -(-ring // 4))
             if w8:  # per 4 channels a tap's 4 int8 weights as one word (the filter's own bytes)
@@ -336,7 +390,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             if lsh in rq:
                 dwr_consts[lsh] = rq[lsh]
             code = f"{params}\nhil_opt_dwr{sfx}_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
-            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True,
+            return OpCode(code=code, constants=dwr_consts, kernels=_dw_kernels(fam), macs=macs, inplace_safe=True,
                           scratch_words=scratch)
 
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
@@ -361,7 +415,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
         code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+        return OpCode(code=code, constants=out_consts, kernels=_dw_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
     need = _matrix_scratch_words(fam, w8, kp, n, rows)
     if need * 4 > SCRATCH_LIMIT:

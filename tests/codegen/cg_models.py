@@ -49,6 +49,22 @@ def dw_chain(tf, in_shape=(12, 12, 4)):
     return tf.keras.Model(inp, x)
 
 
+def dw3_planes(tf, in_shape=(9, 7, 5)):
+    """3x3 depthwise shapes of the DSP plane kernel (hil_opt_dwp3_s8): odd channel counts, odd and
+    even row widths (an odd row's last pair step writes the next row's first output), stride 2 on
+    one or both axes, SAME and VALID, ReLU / ReLU6 / no clamp; the first layer runs in place."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.Conv2D(5, 1)(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)  # 9x7x5, stride 1, odd width
+    x = L.DepthwiseConv2D(3, strides=(2, 1), padding="same")(x)  # 5x7x5
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6")(x)  # 3x4x5, stride 2
+    x = L.Conv2D(8, 1)(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)  # 3x4x8, even width
+    x = L.DepthwiseConv2D(3, padding="valid")(x)  # 1x2x8 (the ring kernel)
+    return tf.keras.Model(inp, x)
+
+
 def inplace_chain(tf, in_shape=(12, 6, 4)):
     """Same-shape convolutions after a widening one: each can run in place (tall, dilated and
     wide windows, 1x1, depthwise and full); the first conv's output is in the arena."""
@@ -193,7 +209,7 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, mm8_shapes,
+    for f in (conv_chain, dw_chain, dw3_planes, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, mm8_shapes,
               softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
