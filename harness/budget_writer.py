@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.budgets import WILDCARD
+from harness.errors import ConfigError
 from harness.results import Record
 from harness.suite_file import SuiteSpec
 
@@ -75,9 +76,21 @@ def measured_points(records: Iterable[Record], spec: SuiteSpec) -> dict[tuple[st
     return points
 
 
+def parse_accept(entry: str) -> tuple[str, str, str]:
+    """"BOARD/VARIANT:METRIC" -> (board, variant, metric); a malformed entry is a ConfigError."""
+    point, sep, metric = entry.partition(":")
+    board, slash, variant = point.partition("/")
+    if not (sep and slash and board and variant and metric):
+        raise ConfigError(f"--accept {entry!r}: expected BOARD/VARIANT:METRIC (e.g. m4/int8:instructions_per_inference)",
+                          field="accept", value=entry)
+    return board, variant, metric
+
+
 def suite_budgets(records: Iterable[Record], spec: SuiteSpec, keep_tighter: bool = False,
-                  accept: Iterable[str] = ()) -> dict[tuple[str, str], Limits]:
-    """(board or "*", variant) -> limits, from the records; `accept` entries are "BOARD/VARIANT:METRIC"."""
+                  accept: Iterable[str] = (), used: set[str] | None = None) -> dict[tuple[str, str], Limits]:
+    """(board or "*", variant) -> limits, from the records; `accept` entries are "BOARD/VARIANT:METRIC".
+    The entries that named a measured limit of this suite are added to `used` (an entry no suite
+    used is a typo the caller reports)."""
     task: dict[tuple[str, str], Limits] = {}
     per_board: dict[tuple[str, str], Limits] = {}
     for (variant, board), p in measured_points(records, spec).items():
@@ -88,8 +101,10 @@ def suite_budgets(records: Iterable[Record], spec: SuiteSpec, keep_tighter: bool
                 t[name] = worse(t.get(name, value), value)
             else:
                 per_board.setdefault((board, variant), {})[name] = value
-    accepted = {tuple(a.split(":")[0].split("/")) + (a.split(":")[1],) for a in accept}
+    accepted = {parse_accept(a): a for a in accept}
     measured = {**task, **per_board}
+    if used is not None:
+        used.update(a for (board, variant, name), a in accepted.items() if name in measured.get((board, variant), {}))
     if keep_tighter:
         for (board, variant), limits in measured.items():
             before = spec.budgets.entries.get((spec.name, spec.model_name, variant, board), {})
@@ -130,9 +145,9 @@ def format_budgets(tables: dict[tuple[str, str], Limits], spec: SuiteSpec) -> st
 
 
 def write_suite_budgets(spec: SuiteSpec, records: list[Record], out: Path | None, keep_tighter: bool,
-                        accept: Iterable[str]) -> tuple[Path | None, str, int]:
+                        accept: Iterable[str], used: set[str] | None = None) -> tuple[Path | None, str, int]:
     """Render (and write, to `out`) the suite's budgets; returns (path, text, number of points)."""
-    tables = suite_budgets(records, spec, keep_tighter=keep_tighter, accept=accept)
+    tables = suite_budgets(records, spec, keep_tighter=keep_tighter, accept=accept, used=used)
     text = format_budgets(tables, spec)
     if out is not None:
         from harness.results import atomic_write_text

@@ -278,6 +278,7 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
     from harness.budget_writer import write_suite_budgets
     from harness.errors import ConfigError
     from harness.lab_report import select_run
+    from harness.results import atomic_write_text
     from harness.suite_file import SUITE_FILE, load_suite
 
     files = [p for arg in args.suites for p in ([Path(arg)] if Path(arg).is_file() else
@@ -291,14 +292,26 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
         manifest, recs = select_run(args.results_dir, run_id)
         records += recs
         runs.append(str(manifest.get("run_id")))
+    # Every suite is rendered and checked before any file is written: a bad --accept changes nothing.
+    used: set[str] = set()
+    rendered = []
     for f in files:
         spec = load_suite(f)
         own = Path(spec.budgets.path)
         out = Path(args.out) if args.out else (own if own != spec.path else None)
-        path, text, n = write_suite_budgets(spec, records, out, args.keep_tighter, args.accept)
+        _, text, n = write_suite_budgets(spec, records, None, args.keep_tighter, args.accept, used)
         if n == 0:
             raise ConfigError(f"run {', '.join(runs)} has no measured point of suite {spec.name!r} "
                               f"(model {spec.model_name!r}) from {f}; run it first (pytest {f.parent} --board=...)")
+        rendered.append((spec, out, text, n))
+    unused = [a for a in args.accept if a not in used]
+    if unused:
+        raise ConfigError(f"--accept {', '.join(unused)}: no such measured limit in run {', '.join(runs)} of "
+                          f"{', '.join(s.name for s, *_ in rendered)} (BOARD/VARIANT:METRIC, metric as in the "
+                          "budget file, e.g. m4/int8:instructions_per_inference); nothing was written", field="accept")
+    for spec, path, text, n in rendered:
+        if path is not None:
+            atomic_write_text(path, text)
         if path is None:
             print(f"# {spec.path} keeps its budgets inline: paste these [budgets.*] tables there (prefix each "
                   "table name with budgets.)")

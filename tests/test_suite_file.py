@@ -156,3 +156,17 @@ def test_hil_budgets_keeps_what_the_run_did_not_measure_and_only_tightens(suite:
                         accept=["m4/wine_int8:instructions_per_inference"])
     m4 = load_suite(suite).budgets.lookup("wine", "wine", "wine_int8", "m4").limits  # type: ignore[union-attr]
     assert m4["instructions_per_inference"] == 2_266  # accepted on purpose
+
+
+def test_hil_budgets_rejects_an_accept_that_names_no_measured_limit(suite: Path) -> None:
+    """`--accept m4/wine_int8:instructions` (not a metric name) must fail, not silently keep the old
+    limit; a malformed entry too."""
+    from harness.budget_writer import parse_accept, suite_budgets
+
+    spec = load_suite(suite)
+    used: set[str] = set()
+    good, typo = "m4/wine_int8:instructions_per_inference", "m4/wine_int8:instructions"
+    suite_budgets(_measured("m4", 2_200, 0.97), spec, keep_tighter=True, accept=[good, typo], used=used)
+    assert used == {good}
+    with pytest.raises(ConfigError, match="BOARD/VARIANT:METRIC"):
+        parse_accept("m4:instructions_per_inference")
