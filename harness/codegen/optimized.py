@@ -132,11 +132,11 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
 
 
 # v6-M split requantization (kernels/opt_v6m.h, hil_v6m_rq): per channel 4 words
-# (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
-# acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs); b = the
-# bias the kernel starts its accumulator from.
+# (K, b, m0 | m1 << 8 | m2 << 16 | m3 << 24, rs): m = m3 * 2^24 + m2 * 2^16 + m1 * 2^8 + m0 (bytes, so
+# every partial product acc * m_i fits in 32 bits when |acc| < 2^23); K = 2^(6+rs) + 2^6 +
+# out_off * 2^(7+rs); b = the bias the kernel starts its accumulator from.
 V6M_RQ_WORDS = 4
-V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row pair
+V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row
 V6M_DWC_WORDS = 11  # hil_v6m_dwc_t, kept in the scratch after the depthwise plane
 V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
 
@@ -152,15 +152,15 @@ def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.n
     bound = np.asarray(bound, np.int64)
     if (rs < 2).any() or (rs > 24).any() or (mult < 0).any():
         return None
-    m0, m1, m2 = mult & 0x7FF, (mult >> 11) & 0x7FF, mult >> 22
-    k = (1 << (8 + rs)) + 256 + out_off * (1 << (9 + rs))
+    pieces = [(mult >> (8 * i)) & 0xFF for i in range(4)]  # m3 = m >> 24 < 128
+    k = (1 << (6 + rs)) + 64 + out_off * (1 << (7 + rs))
     lim = 1 << 31
-    # (acc*m0 >> 11) + acc*m1, then (. >> 11) + acc*m2 + K: every sum stays in int32
-    if ((bound * (1 << 11) + bound + 1) >= lim).any() or ((bound * m2 + bound + 1 + np.abs(k)) >= lim).any():
+    # (acc*m0 >> 8) + acc*m1 (likewise m2), then (. >> 8) + acc*m3 + K: every sum stays in int32
+    if ((bound * 256 + bound + 1) >= lim).any() or ((bound * pieces[3] + bound + 1 + np.abs(k)) >= lim).any():
         return None
     t = np.zeros((n + n % 2, V6M_RQ_WORDS), np.int64)
     b = np.zeros(n, np.int64) if b_dw is None else np.asarray(b_dw, np.int64)
-    t[:n] = np.stack([k, b, m0 | (m1 << 16), m2 | (rs << 16)], 1)
+    t[:n] = np.stack([k, b, pieces[0] | (pieces[1] << 8) | (pieces[2] << 16) | (pieces[3] << 24), rs], 1)
     if n % 2:
         t[n] = t[n - 1]
     assert t.min() >= -lim and t.max() < lim
@@ -170,12 +170,13 @@ def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.n
 def v6m_rq_eval(acc: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Python mirror of HIL_V6M_RQ (before the activation clamp), for the tests."""
     acc = np.asarray(acc, np.int64)
-    k, w2, w3 = int(row[0]), int(row[2]), int(row[3])
-    m0, m1, m2, rs = w2 & 0xFFFF, w2 >> 16, w3 & 0xFFFF, w3 >> 16
-    t = (acc * m0) >> 11
-    t = (acc * m1 + t) >> 11
-    u = acc * m2 + t + k
-    return ((u >> 9) - (acc < 0)) >> rs
+    k, w2, rs = int(row[0]), int(row[2]), int(row[3])
+    m = [(w2 >> (8 * i)) & 0xFF for i in range(4)]
+    t = (acc * m[0]) >> 8
+    t = (acc * m[1] + t) >> 8
+    t = (acc * m[2] + t) >> 8
+    u = acc * m[3] + t + k
+    return ((u >> 7) - (acc < 0)) >> rs
 
 
 def _v6m_matrix8(w: np.ndarray) -> np.ndarray:
@@ -235,6 +236,25 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
         for i in (0, 1):
             out_consts.pop(rq_names[i], None)
             rq_names[i] = "(const int32_t *)0"
+
+
+def _v6m_matrix_consts(ctx: EmitContext, op: Op, w2d: np.ndarray, beff_name: str, consts: dict, mult: np.ndarray,
+                       shift: np.ndarray, fields: dict, flags: dict, rq_names: list[str], out_consts: dict,
+                       wname: str) -> tuple[int, str]:
+    """v6-M conv / FC constants beyond the pair layout: the split table when every channel allows
+    it (its b words are then the biases: no bias_eff array) and, with out_c % 8 == 0, the 8-channel
+    weight layout (one row at a time: kp words of scratch + hil_v6m_g8's arguments; else the
+    interleaved row pair, 2 kp). Returns (scratch words, the kernel's bias argument)."""
+    n, k = w2d.shape
+    kp = -(-k // 4) * 4
+    _v6m_split(ctx, op, w2d, consts[beff_name], mult, shift, fields["output_offset"], flags, rq_names, out_consts)
+    if rq_names[2] not in out_consts:
+        return 2 * kp, beff_name
+    out_consts.pop(beff_name, None)
+    if n % 8:
+        return 2 * kp, "(const int32_t *)0"
+    out_consts[wname] = _v6m_matrix8(w2d)
+    return kp + V6M_G8_WORDS, "(const int32_t *)0"
 
 
 def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
@@ -331,20 +351,18 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
-    if words * 4 > SCRATCH_LIMIT:
-        return None
-    scratch = max(scratch, words)
+    words = kp // 4 + kp if fam == "dsp" else 2 * kp
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
+    bias_arg = beff_name
     if fam == "v6m":
-        _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
-                   fields["output_offset"], flags, rq_names, out_consts)
-        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
-            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
-            scratch = max(scratch, words + V6M_G8_WORDS)
-    code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
+        words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64), beff_name, consts,
+                                             mult, shift, fields, flags, rq_names, out_consts, wname)
+    if words * 4 > SCRATCH_LIMIT:
+        return None
+    scratch = max(scratch, words)
+    code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {bias_arg}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
     # input row r when rows are no wider out than in
@@ -363,10 +381,6 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
-    if words * 4 > SCRATCH_LIMIT:
-        return None
-    scratch = words
     rq, flags, rq_names = _requant(ctx, op, consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")], n)
     beff_name = ctx.const_name(op, "bias_eff")
     p = {"rows": rows, "k": k, "kp": kp, "out_c": n, "direct": 1, "batches": rows, "in_h": 1, "in_w": 1,
@@ -378,15 +392,17 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
+    words, bias_arg = kp // 4 + kp if fam == "dsp" else 2 * kp, beff_name
     if fam == "v6m":
-        _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
-                   consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")],
-                   fields["output_offset"], flags, rq_names, out_consts)
-        if n % 8 == 0 and rq_names[2] in out_consts:
-            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
-            scratch = max(scratch, words + V6M_G8_WORDS)
+        words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, beff_name,
+                                             consts, consts[ctx.const_name(op, "mult")],
+                                             consts[ctx.const_name(op, "shift")], fields, flags, rq_names,
+                                             out_consts, wname)
+    if words * 4 > SCRATCH_LIMIT:
+        return None
+    scratch = words
     fn = f"hil_opt_conv_{fam}{'8' if w8 else ''}"
-    code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
+    code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {bias_arg}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
 

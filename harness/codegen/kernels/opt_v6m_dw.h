@@ -176,23 +176,7 @@ _Static_assert(sizeof(hil_v6m_dwc_t) == 4 * 11, "optimized.py reserves V6M_DWC_W
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"
 #define HIL_DWC_RQ(X)                                                                              \
-    "ldrh r2, [r6, #8]\n\t"                                                                         \
-    "muls r2, " #X ", r2\n\t"                                                                      \
-    "asrs r2, r2, #11\n\t"                                                                         \
-    "ldrh r3, [r6, #10]\n\t"                                                                         \
-    "muls r3, " #X ", r3\n\t"                                                                      \
-    "adds r2, r2, r3\n\t"                                                                          \
-    "asrs r2, r2, #11\n\t"                                                                         \
-    "ldrh r3, [r6, #12]\n\t"                                                                         \
-    "muls r3, " #X ", r3\n\t"                                                                      \
-    "adds r2, r2, r3\n\t"                                                                          \
-    "ldr r3, [r6, #0]\n\t"                                                                        \
-    "adds r2, r2, r3\n\t"                                                                          \
-    "asrs r2, r2, #9\n\t"                                                                          \
-    "asrs " #X ", " #X ", #31\n\t"                                                                 \
-    "adds r2, r2, " #X "\n\t"                                                                      \
-    "ldrh r3, [r6, #14]\n\t"                                                                        \
-    "asrs r2, r2, r3\n\t"                                                                          \
+    HIL_V6M_RQ_SEQ("r2", "r3", #X, "r6")                                                           \
     "cmp r2, r9\n\t"                                                                               \
     "bge 3f\n\t"                                                                                   \
     "mov r2, r9\n"                                                                                 \
