@@ -181,7 +181,7 @@ def _conv_c(i: int, d: dict) -> str:
     """1x1: the whole layer with out == in. kh x kh: row by row into a separate buffer."""
     H, W, Ci, n, kh = d["H"], d["W"], d["Ci"], d["n"], d["kh"]
     k = kh * kh * Ci
-    kp = -(-k // (8 if n % 8 == 0 else 4)) * (8 if n % 8 == 0 else 4)  # the 8-channel path pads k to 8
+    kp = -(-k // 4) * 4
     pad = kh // 2
     rsh = -d["shift"] - 2
     common = dict(k=k, kp=kp, out_c=n, batches=1, in_w=W, in_c=Ci, out_w=W, k_h=kh, k_w=kh, stride_h=1,

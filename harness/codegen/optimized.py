@@ -182,9 +182,9 @@ def v6m_rq_eval(acc: np.ndarray, row: np.ndarray) -> np.ndarray:
 def _v6m_matrix8(w: np.ndarray) -> np.ndarray:
     """[n, k] weights (n % 8 == 0) -> the v6-M 8-channel layout used with the split requantization:
     per group of 8 output channels, per input value, the 8 weights + 128 as uint8 (k zero-padded to
-    a multiple of 8, stored 128: hil_v6m_g8 takes 8 inputs a loop)."""
+    a multiple of 4, stored 128)."""
     n, k = w.shape
-    kp = -(-k // 8) * 8
+    kp = -(-k // 4) * 4
     full = np.zeros((n, kp), np.int64)
     full[:, :k] = w
     assert n % 8 == 0 and full.min(initial=0) >= -128 and full.max(initial=0) <= 127
@@ -240,12 +240,11 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
 
 def _v6m_matrix_consts(ctx: EmitContext, op: Op, w2d: np.ndarray, beff_name: str, consts: dict, mult: np.ndarray,
                        shift: np.ndarray, fields: dict, flags: dict, rq_names: list[str], out_consts: dict,
-                       wname: str, p: dict) -> tuple[int, str]:
+                       wname: str) -> tuple[int, str]:
     """v6-M conv / FC constants beyond the pair layout: the split table when every channel allows
     it (its b words are then the biases: no bias_eff array) and, with out_c % 8 == 0, the 8-channel
     weight layout (one row at a time: kp words of scratch + hil_v6m_g8's arguments; else the
-    interleaved row pair, 2 kp; the 8-channel path pads k to a multiple of 8 in p["kp"]).
-    Returns (scratch words, the kernel's bias argument)."""
+    interleaved row pair, 2 kp). Returns (scratch words, the kernel's bias argument)."""
     n, k = w2d.shape
     kp = -(-k // 4) * 4
     _v6m_split(ctx, op, w2d, consts[beff_name], mult, shift, fields["output_offset"], flags, rq_names, out_consts)
@@ -255,8 +254,7 @@ def _v6m_matrix_consts(ctx: EmitContext, op: Op, w2d: np.ndarray, beff_name: str
     if n % 8:
         return 2 * kp, "(const int32_t *)0"
     out_consts[wname] = _v6m_matrix8(w2d)
-    p["kp"] = -(-k // 8) * 8
-    return p["kp"] + V6M_G8_WORDS, "(const int32_t *)0"
+    return kp + V6M_G8_WORDS, "(const int32_t *)0"
 
 
 def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
@@ -360,8 +358,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     bias_arg = beff_name
     if fam == "v6m":
         words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64), beff_name, consts,
-                                             mult, shift, fields, flags, rq_names, out_consts, wname, p)
-        params = c_struct("hil_opt_conv_t", p)
+                                             mult, shift, fields, flags, rq_names, out_consts, wname)
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = max(scratch, words)
@@ -400,7 +397,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, beff_name,
                                              consts, consts[ctx.const_name(op, "mult")],
                                              consts[ctx.const_name(op, "shift")], fields, flags, rq_names,
-                                             out_consts, wname, p)
+                                             out_consts, wname)
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = words

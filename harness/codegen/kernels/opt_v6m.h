@@ -265,7 +265,7 @@ HIL_OPT_INL void hil_v6m_rows8(const int32_t *col, const uint8_t *w, int32_t kp,
 typedef struct {
     const int32_t *col; /* 0: the row, kp consecutive int32 */
     const uint8_t *w;   /* 4: per 8-channel group, per k, 8 bytes (w + 128) */
-    const int32_t *end; /* 8: col + kp (kp % 8 == 0: 8 inputs a loop) */
+    const int32_t *end; /* 8: col + kp (kp % 4 == 0; 8 inputs a loop, entered halfway when kp % 8) */
     const int32_t *tab; /* 12: split table, HIL_V6M_RQ_WORDS words per channel */
     int8_t *o;          /* 16: the output row */
     int8_t *o_end;      /* 20: o + out_c */
@@ -344,10 +344,16 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_g8(hil_v6m_g8_t *ct
         "subs r7, r7, r3\n\t"
         "ldr r1, [r0, #0]\n\t"
         "ldr r2, [r0, #4]\n\t"
-        "ldr r5, [r0, #8]\n"
+        "ldr r5, [r0, #8]\n\t"
+        "subs r3, r5, r1\n\t" /* 4 kp: with kp % 8 == 4 start in the second half */
+        "lsls r3, r3, #27\n\t"
+        "bpl 1f\n\t"
+        "subs r1, #16\n\t"
+        "b 5f\n"
         "1:\n\t"
         HIL_G8_K(0, 0) HIL_G8_K(4, 8) HIL_G8_K(8, 16) HIL_G8_K(12, 24)
-        "adds r2, #32\n\t" /* LDRB's immediates reach 31 */
+        "adds r2, #32\n" /* LDRB's immediates reach 31 */
+        "5:\n\t"
         HIL_G8_K(16, 0) HIL_G8_K(20, 8) HIL_G8_K(24, 16) HIL_G8_K(28, 24)
         "adds r1, #32\n\t"
         "adds r2, #32\n\t"
