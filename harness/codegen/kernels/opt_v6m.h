@@ -422,6 +422,37 @@ HIL_OPT_INL void hil_v6m_put(const hil_opt_conv_t *p, int32_t acc, int32_t c, co
 HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst, int32_t st)
 {
     int32_t sx = 0, i = 0;
+#if defined(HIL_OPT_V6M_ASM)
+    if (st == 1 && n >= 8) { /* one row (the 8-channel path): 8 values a loop, two STMIAs */
+        register int32_t a __asm__("r4"), b __asm__("r5"), c __asm__("r6"), d __asm__("r7");
+        const int8_t *end = src + (n & ~7);
+        __asm__ volatile(".syntax unified\n"
+#define HIL_V6M_W4(o)                                                                              \
+    "ldrb %[a], [%[s], #" #o "]\n\t"                                                              \
+    "ldrb %[b], [%[s], #" #o "+1]\n\t"                                                            \
+    "ldrb %[c], [%[s], #" #o "+2]\n\t"                                                            \
+    "ldrb %[d], [%[s], #" #o "+3]\n\t"                                                            \
+    "sxtb %[a], %[a]\n\t"                                                                         \
+    "sxtb %[b], %[b]\n\t"                                                                         \
+    "sxtb %[c], %[c]\n\t"                                                                         \
+    "sxtb %[d], %[d]\n\t"                                                                         \
+    "add %[sx], %[a]\n\t"                                                                         \
+    "add %[sx], %[b]\n\t"                                                                         \
+    "add %[sx], %[c]\n\t"                                                                         \
+    "add %[sx], %[d]\n\t"                                                                         \
+    "stmia %[o]!, {%[a], %[b], %[c], %[d]}\n\t"
+                         "1:\n\t" HIL_V6M_W4(0) HIL_V6M_W4(4)
+                         "adds %[s], #8\n\t"
+                         "cmp %[s], %[e]\n\t"
+                         "bne 1b\n\t"
+                         : [a] "=&l"(a), [b] "=&l"(b), [c] "=&l"(c), [d] "=&l"(d), [s] "+l"(src), [o] "+l"(dst),
+                           [sx] "+h"(sx)
+                         : [e] "h"(end)
+                         : "cc", "memory");
+#undef HIL_V6M_W4
+        i = n & ~7;
+    }
+#endif
 #if !defined(__OPTIMIZE_SIZE__)
     for (; i + 4 <= n; i += 4, src += 4, dst += 4 * st) {
         const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
