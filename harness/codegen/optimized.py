@@ -330,24 +330,32 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
         scratch = max(scratch, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
+        bias_arg, w8_arg = beff_name, ""  # v6-M with the split table: neither is read
         if fam == "dsp" and g["in_c"] % 4 == 0 and not w8:  # (with w8 the filter's own words)
             w16 = ctx.const_name(op, "opt_w16")
             out_consts[w16] = _dsp_pairs(taps).reshape(-1)
         elif fam == "v6m" and taps.shape[0] == 9:
-            # per channel its 9 taps as int32 (LDR with immediate offsets)
-            name = ctx.const_name(op, "opt_w32")
-            out_consts[name] = taps.T.astype(np.int32).reshape(-1)
+            # per channel its 9 taps as int8 (LDRB with immediate offsets + SXTB)
+            name = ctx.const_name(op, "opt_w9")
+            out_consts[name] = taps.T.astype(np.int8).reshape(-1)
             w16 = f"(const int16_t *)(const void *){name}"
-            # the fast path (table present, 3x3 stride 1, out_w <= 12) copies one channel's input plane
+            # the plane path (table present, 3x3 stride 1, out_w <= 12) copies one channel's input plane
             # (x + 128, rows HIL_V6M_DWS = 14 bytes apart) into the scratch; its bias drops 128 * sum(w)
+            plane_geom = v6m_plane_dw(fam, g, {"has_lshift": 0}, ["", "", "hil_w_"])
             plane = 14 * ((g["out_h"] + 5) & ~3)  # rows rounded so the arguments after it are aligned
-            if plane <= V6M_DW_PLANE_LIMIT:
-                # odd channel counts can reach the shared per-channel loop (multiplier and shift arrays)
-                _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
-                           rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
-                           only_table=g["in_c"] % 2 == 0)
-                scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
-        code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
+            if not plane_geom or plane <= V6M_DW_PLANE_LIMIT:
+                beff = np.asarray(consts[beff_name], np.int64)
+                # odd channel counts off the plane path reach the shared per-channel loop (multiplier
+                # and shift arrays, bias_eff, the 1HWC filter)
+                table_only = plane_geom or g["in_c"] % 2 == 0
+                _v6m_split(ctx, op, taps.T, beff, mult, shift, fields["output_offset"], flags, rq_names, out_consts,
+                           b_tab=beff - 128 * taps.sum(axis=0) if plane_geom else beff, only_table=table_only)
+                if rq_names[2] in out_consts and table_only:  # every path starts from the table's b
+                    out_consts.pop(beff_name)
+                    bias_arg, w8_arg = "(const int32_t *)0", "(const int8_t *)0"
+                if rq_names[2] in out_consts and plane_geom:
+                    scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
+        code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {w8_arg or ctx.ptr(w.index)}, {w16}, {bias_arg}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)

@@ -6,9 +6,9 @@
 
 /* Depthwise helpers */
 /* 3x3 depthwise, channels c and c+1 of one output pixel: tp = the 9 taps' input rows, w = the 9
- * taps of channel c then of channel c+1, as int32. v6-M: LDRSH reads both channels' inputs, SXTB /
- * ASRS split them, 10 instructions per 2 MACs. */
-HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32_t *w, int32_t *a0, int32_t *a1)
+ * taps of channel c then of channel c+1, as int8. v6-M: LDRSH reads both channels' inputs, SXTB /
+ * ASRS split them, LDRB + SXTB each weight: 12 instructions per 2 MACs. */
+HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int8_t *w, int32_t *a0, int32_t *a1)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t s0 = *a0, s1 = *a1;
@@ -18,15 +18,17 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32
     "ldrsh %[v], [%[v], %[c]]\n\t"                                                                 \
     "asrs %[x1], %[v], #8\n\t"                                                                     \
     "sxtb %[v], %[v]\n\t"                                                                          \
-    "ldr %[w0], [%[pw], #" #wo "]\n\t"                                                             \
-    "ldr %[w1], [%[pw], #" #wo "+36]\n\t"                                                          \
+    "ldrb %[w0], [%[pw], #" #wo "]\n\t"                                                            \
+    "ldrb %[w1], [%[pw], #" #wo "+9]\n\t"                                                          \
+    "sxtb %[w0], %[w0]\n\t"                                                                        \
+    "sxtb %[w1], %[w1]\n\t"                                                                        \
     "muls %[w0], %[v], %[w0]\n\t"                                                                  \
     "add %[s0], %[w0]\n\t"                                                                         \
     "muls %[w1], %[x1], %[w1]\n\t"                                                                 \
     "add %[s1], %[w1]\n\t"
     __asm__(".syntax unified\n\t"
-            HIL_DW9_TAP(0, 0) HIL_DW9_TAP(1, 4) HIL_DW9_TAP(2, 8) HIL_DW9_TAP(3, 12) HIL_DW9_TAP(4, 16)
-            HIL_DW9_TAP(5, 20) HIL_DW9_TAP(6, 24) HIL_DW9_TAP(7, 28) HIL_DW9_TAP(8, 32)
+            HIL_DW9_TAP(0, 0) HIL_DW9_TAP(1, 1) HIL_DW9_TAP(2, 2) HIL_DW9_TAP(3, 3) HIL_DW9_TAP(4, 4)
+            HIL_DW9_TAP(5, 5) HIL_DW9_TAP(6, 6) HIL_DW9_TAP(7, 7) HIL_DW9_TAP(8, 8)
             : [s0] "+h"(s0), [s1] "+h"(s1), [v] "=&l"(v), [x1] "=&l"(x1), [w0] "=&l"(w0), [w1] "=&l"(w1)
             : [tab] "l"(tp), [c] "l"(c), [pw] "l"(w)
             : "cc", "memory");
@@ -46,37 +48,40 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32
  * uint8 (x + 128; padding = zero point + 128) with rows HIL_V6M_DWS bytes apart, so every tap of
  * two horizontally adjacent outputs is an immediate-offset LDRB from one base. Per kernel row the
  * six products of the pair chain through two registers (x0*w0, w0*x1, x1*w1, w1*x2, x2*w2, w2*x3),
- * each loaded value destroyed by its last MULS: 19 instructions per 6 MACs. Output channel c
- * depends on input channel c only, and a channel's plane is copied before any of its outputs is
- * written, so `out` may overlap `in` (in-place). w32: 9 int32 taps per channel. */
+ * each loaded value destroyed by its last MULS (weights LDRB + SXTB): 22 instructions per 6 MACs.
+ * Output channel c depends on input channel c only, and a channel's plane is copied before any of
+ * its outputs is written, so `out` may overlap `in` (in-place). w9: 9 int8 taps per channel. */
 #define HIL_V6M_DWS 14 /* taps at offsets <= 2 * 14 + 3 = 31, LDRB's immediate range */
-HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int32_t *w, int32_t *s0, int32_t *s1)
+HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int8_t *w, int32_t *s0, int32_t *s1)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a0 = *s0, a1 = *s1;
     uint32_t x, y;
 #define HIL_DWP_ROW(r, wo)                                                                         \
     "ldrb %[x], [%[b], #" #r "]\n\t"                                                               \
-    "ldr %[y], [%[w], #" #wo "]\n\t"                                                               \
+    "ldrb %[y], [%[w], #" #wo "]\n\t"                                                              \
+    "sxtb %[y], %[y]\n\t"                                                                          \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"                                                                  \
     "ldrb %[x], [%[b], #" #r "+1]\n\t"                                                             \
     "muls %[y], %[x], %[y]\n\t"                                                                    \
     "adds %[a1], %[a1], %[y]\n\t"                                                                  \
-    "ldr %[y], [%[w], #" #wo "+4]\n\t"                                                             \
+    "ldrb %[y], [%[w], #" #wo "+1]\n\t"                                                            \
+    "sxtb %[y], %[y]\n\t"                                                                          \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"                                                                  \
     "ldrb %[x], [%[b], #" #r "+2]\n\t"                                                             \
     "muls %[y], %[x], %[y]\n\t"                                                                    \
     "adds %[a1], %[a1], %[y]\n\t"                                                                  \
-    "ldr %[y], [%[w], #" #wo "+8]\n\t"                                                             \
+    "ldrb %[y], [%[w], #" #wo "+2]\n\t"                                                            \
+    "sxtb %[y], %[y]\n\t"                                                                          \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"                                                                  \
     "ldrb %[x], [%[b], #" #r "+3]\n\t"                                                             \
     "muls %[y], %[x], %[y]\n\t"                                                                    \
     "adds %[a1], %[a1], %[y]\n\t"
     __asm__(".syntax unified\n\t"
-            HIL_DWP_ROW(0, 0) HIL_DWP_ROW(14, 12) HIL_DWP_ROW(28, 24)
+            HIL_DWP_ROW(0, 0) HIL_DWP_ROW(14, 3) HIL_DWP_ROW(28, 6)
             : [a0] "+l"(a0), [a1] "+l"(a1), [x] "=&l"(x), [y] "=&l"(y)
             : [b] "l"(b), [w] "l"(w)
             : "cc", "memory");
@@ -93,21 +98,22 @@ HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int32_t *w, int32_t *s0
 #endif
 }
 
-/* One output (an odd last column): 9 x (LDRB, LDR, MULS, ADDS). */
-HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int32_t *w, int32_t *s0)
+/* One output (an odd last column): 9 x (LDRB, LDRB, SXTB, MULS, ADDS). */
+HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int8_t *w, int32_t *s0)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a0 = *s0;
     uint32_t x, y;
 #define HIL_DW1_TAP(r, wo)                                                                         \
     "ldrb %[x], [%[b], #" #r "]\n\t"                                                               \
-    "ldr %[y], [%[w], #" #wo "]\n\t"                                                               \
+    "ldrb %[y], [%[w], #" #wo "]\n\t"                                                              \
+    "sxtb %[y], %[y]\n\t"                                                                          \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"
     __asm__(".syntax unified\n\t"
-            HIL_DW1_TAP(0, 0) HIL_DW1_TAP(1, 4) HIL_DW1_TAP(2, 8)
-            HIL_DW1_TAP(14, 12) HIL_DW1_TAP(15, 16) HIL_DW1_TAP(16, 20)
-            HIL_DW1_TAP(28, 24) HIL_DW1_TAP(29, 28) HIL_DW1_TAP(30, 32)
+            HIL_DW1_TAP(0, 0) HIL_DW1_TAP(1, 1) HIL_DW1_TAP(2, 2)
+            HIL_DW1_TAP(14, 3) HIL_DW1_TAP(15, 4) HIL_DW1_TAP(16, 5)
+            HIL_DW1_TAP(28, 6) HIL_DW1_TAP(29, 7) HIL_DW1_TAP(30, 8)
             : [a0] "+l"(a0), [x] "=&l"(x), [y] "=&l"(y)
             : [b] "l"(b), [w] "l"(w)
             : "cc", "memory");
@@ -127,7 +133,7 @@ HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int32_t *w, int32_t *s0)
  * last column, each accumulator requantized from its register. */
 typedef struct {
     const uint8_t *b;    /* 0: the plane */
-    const int32_t *w;    /* 4: the channel's 9 taps */
+    const int8_t *w;     /* 4: the channel's 9 taps */
     const int32_t *tab;  /* 8: the channel's split table row */
     int8_t *o;           /* 12: its first output */
     int32_t c;           /* 16: output pixel stride (in_c) */
@@ -152,19 +158,22 @@ _Static_assert(sizeof(hil_v6m_dwc_t) == 4 * 11, "optimized.py reserves V6M_DWC_W
 
 #define HIL_DWC_ROW(r, wo)                                                                         \
     "ldrb r2, [r0, #" #r "]\n\t"                                                                   \
-    "ldr r3, [r1, #" #wo "]\n\t"                                                                   \
+    "ldrb r3, [r1, #" #wo "]\n\t"                                                                  \
+    "sxtb r3, r3\n\t"                                                                              \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"                                                                          \
     "ldrb r2, [r0, #" #r "+1]\n\t"                                                                 \
     "muls r3, r2, r3\n\t"                                                                          \
     "adds r5, r5, r3\n\t"                                                                          \
-    "ldr r3, [r1, #" #wo "+4]\n\t"                                                                 \
+    "ldrb r3, [r1, #" #wo "+1]\n\t"                                                                \
+    "sxtb r3, r3\n\t"                                                                              \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"                                                                          \
     "ldrb r2, [r0, #" #r "+2]\n\t"                                                                 \
     "muls r3, r2, r3\n\t"                                                                          \
     "adds r5, r5, r3\n\t"                                                                          \
-    "ldr r3, [r1, #" #wo "+8]\n\t"                                                                 \
+    "ldrb r3, [r1, #" #wo "+2]\n\t"                                                                \
+    "sxtb r3, r3\n\t"                                                                              \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"                                                                          \
     "ldrb r2, [r0, #" #r "+3]\n\t"                                                                 \
@@ -172,7 +181,8 @@ _Static_assert(sizeof(hil_v6m_dwc_t) == 4 * 11, "optimized.py reserves V6M_DWC_W
     "adds r5, r5, r3\n\t"
 #define HIL_DWC_ONE(r, wo)                                                                         \
     "ldrb r2, [r0, #" #r "]\n\t"                                                                   \
-    "ldr r3, [r1, #" #wo "]\n\t"                                                                   \
+    "ldrb r3, [r1, #" #wo "]\n\t"                                                                  \
+    "sxtb r3, r3\n\t"                                                                              \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"
 #define HIL_DWC_RQ(X)                                                                              \
@@ -217,24 +227,26 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
         "adds r3, r0, r3\n\t"
         "mov r11, r3\n\t"
         "cmp r0, r3\n\t"
-        "beq 5f\n"
+        "bne 1f\n\t" /* conditional branches reach 256 bytes: the pair loop is longer */
+        "b 5f\n"
         "1:\n\t"                                 /* two outputs */
         "ldr r4, [r6, #4]\n\t"
         "movs r5, r4\n\t"
-        HIL_DWC_ROW(0, 0) HIL_DWC_ROW(14, 12) HIL_DWC_ROW(28, 24)
+        HIL_DWC_ROW(0, 0) HIL_DWC_ROW(14, 3) HIL_DWC_ROW(28, 6)
         HIL_DWC_RQ(r4) HIL_DWC_RQ(r5)
         "adds r0, #2\n\t"
         "cmp r0, r11\n\t"
-        "bne 1b\n"
+        "beq 5f\n\t"
+        "b 1b\n"
         "5:\n\t"                                 /* an odd last column */
         "mov r2, r12\n\t"
         "ldr r3, [r2, #36]\n\t"
         "cmp r3, #0\n\t"
         "beq 6f\n\t"
         "ldr r4, [r6, #4]\n\t"
-        HIL_DWC_ONE(0, 0) HIL_DWC_ONE(1, 4) HIL_DWC_ONE(2, 8)
-        HIL_DWC_ONE(14, 12) HIL_DWC_ONE(15, 16) HIL_DWC_ONE(16, 20)
-        HIL_DWC_ONE(28, 24) HIL_DWC_ONE(29, 28) HIL_DWC_ONE(30, 32)
+        HIL_DWC_ONE(0, 0) HIL_DWC_ONE(1, 1) HIL_DWC_ONE(2, 2)
+        HIL_DWC_ONE(14, 3) HIL_DWC_ONE(15, 4) HIL_DWC_ONE(16, 5)
+        HIL_DWC_ONE(28, 6) HIL_DWC_ONE(29, 7) HIL_DWC_ONE(30, 8)
         HIL_DWC_RQ(r4)
         "6:\n\t"
         "mov r2, r12\n\t"
@@ -256,7 +268,7 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
 #undef HIL_DWC_RQ
 #endif
 
-HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, const int32_t *w32, const int32_t *tab,
+HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, const int8_t *w9, const int32_t *tab,
                                  uint8_t *plane, int8_t *out)
 {
     const int32_t C = p->in_c, ih = p->in_h, iw = p->in_w, oh = p->out_h, ow = p->out_w;
@@ -277,7 +289,8 @@ HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, cons
                     *d = (uint8_t)(*s + 128);
                 }
             }
-            const int32_t *wc = w32 + 9 * c, *tc = tab + HIL_V6M_RQ_WORDS * c;
+            const int8_t *wc = w9 + 9 * c;
+            const int32_t *tc = tab + HIL_V6M_RQ_WORDS * c;
             int8_t *o = out_b + c;
 #if defined(HIL_OPT_V6M_ASM)
             if (oh > 0 && ow > 0) {
@@ -319,10 +332,12 @@ HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, cons
     }
 }
 
-/* Depthwise, depth multiplier 1. w8: the 1HWC filter as is; w16 (3x3): instead per channel its 9
- * taps as int32 (LDR with immediate offsets). 3x3 stride-1 layers with a split table go through
- * per-channel planes (hil_v6m_dw_plane, the whole layer at once); other 9-tap layers with an even
- * channel count by channel pairs; the rest channel by channel (opt_common.h). */
+/* Depthwise, depth multiplier 1. w8: the 1HWC filter as is; w16 (9 taps): instead per channel its
+ * 9 taps as int8 (LDRB with immediate offsets + SXTB). 3x3 stride-1 layers with a split table go
+ * through per-channel planes (hil_v6m_dw_plane, the whole layer at once); other 9-tap layers with
+ * an even channel count by channel pairs; the rest channel by channel (opt_common.h). With the
+ * split table, the first two paths start from its b words: the generator then emits no bias_eff
+ * and (9 taps) no 1HWC filter. */
 HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8, const int16_t *w16,
                                const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
                                int32_t *scratch, int8_t *out)
@@ -353,13 +368,14 @@ HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *params, const int8_t *in, c
                 const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
                 if (kh == 3 && kw == 3 && w16 && tab && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
                     p->dil_w == 1 && p->out_w <= HIL_V6M_DWS - 2) { /* the whole layer, from its first pixel */
-                    hil_v6m_dw_plane(p, in, (const int32_t *)(const void *)w16, tab, (uint8_t *)(void *)scratch, out);
+                    hil_v6m_dw_plane(p, in, (const int8_t *)(const void *)w16, tab, (uint8_t *)(void *)scratch, out);
                     return;
                 }
                 if (taps == 9 && (C & 1) == 0 && w16) {
-                    const int32_t *wq = (const int32_t *)(const void *)w16; /* v6-M: 9 int32 per channel */
+                    const int8_t *wq = (const int8_t *)(const void *)w16; /* v6-M: 9 int8 per channel */
                     for (int32_t c = 0; c < C; c += 2, wq += 18) {
-                        int32_t a0 = bias[c], a1 = bias[c + 1];
+                        int32_t a0 = tab ? tab[HIL_V6M_RQ_WORDS * c + 1] : bias[c];
+                        int32_t a1 = tab ? tab[HIL_V6M_RQ_WORDS * c + HIL_V6M_RQ_WORDS + 1] : bias[c + 1];
                         hil_opt_dw9_v6m(tp, c, wq, &a0, &a1);
                         if (tab) {
                             out[c] = hil_v6m_clamp(hil_v6m_rq(a0, tab + HIL_V6M_RQ_WORDS * c), p->act_min, p->act_max);
