@@ -227,7 +227,7 @@ def _firmware_source(seed: int, in_place: bool) -> tuple[str, int]:
     # 3x3x64: |acc| up to ~2^22 (the 8-bit pieces' range); 6 channels: the 2x2 blocks with the table
     convs = [_conv_case(rng, 5, 3, 16, 16, 1), _conv_case(rng, 4, 5, 3, 8, 3), _conv_case(rng, 3, 3, 5, 16, 3),
              _conv_case(rng, 3, 3, 64, 8, 3), _conv_case(rng, 3, 4, 5, 6, 3)]
-    scratch = max(max(14 * ((d["H"] + 5) & ~3) for d in dws) // 4 + 11,
+    scratch = max(max(14 * ((d["H"] + 5) & ~3) for d in dws) // 4 + 11 + 9,
                   max(((-(-d["kh"] ** 2 * d["Ci"] // 4) * 4) * 9 // 4) for d in convs) + 64)
     # with the split table the depthwise paths read neither bias_eff nor the 1HWC filter (the generator
     # emits neither): null pointers here

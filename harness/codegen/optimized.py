@@ -137,7 +137,7 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
 # out_off * 2^(7+rs); b = the bias the kernel starts its accumulator from.
 V6M_RQ_WORDS = 4
 V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row
-V6M_DWC_WORDS = 11  # hil_v6m_dwc_t, kept in the scratch after the depthwise plane
+V6M_DWC_WORDS = 11 + 9  # hil_v6m_dwc_t and the channel's 9 taps as int32, after the depthwise plane
 V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
 
 

@@ -126,19 +126,19 @@ HIL_OPT_INL void hil_v6m_rqs(int32_t acc, const int32_t *t, int32_t lo, int32_t 
 #endif
 }
 
-/* 2x2 block (rows r, r+1 x channels c, c+1) over k (a multiple of 4). col: per k the two rows'
- * values as int32; w: per k the two channels' weights + 128 as uint8 (LDRB takes an immediate
- * offset, LDRSB does not; the + 128 comes back out as 128 * sum(x) per row). v6-M: 4 LDR/LDRB
- * pairs, 4 MULS and 4 ADDs into high registers per k, 3.5 instructions per MAC. */
+/* 2x2 block (rows r, r+1 x channels c, c+1) over k (a multiple of 4). col: the two rows' values as
+ * int32, row r+1 kp words after row r; w: per k the two channels' weights + 128 as uint8 (LDRB
+ * takes an immediate offset, LDRSB does not; the + 128 comes back out as 128 * sum(x) per row).
+ * v6-M: 4 LDR/LDRB pairs, 4 MULS and 4 ADDs into high registers per k, ~3.6 instructions per MAC. */
 HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t kp, int32_t *s)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a00 = s[0], a01 = s[1], a10 = s[2], a11 = s[3];
-    const int32_t *end = col + 2 * kp;
+    const int32_t *col1 = col + kp, *end = col + 2 * kp; /* the loop ends when row r+1's pointer gets there */
     uint32_t x0, x1, ya, yb;
 #define HIL_V6M_K(xo, wo)                                                                          \
     "ldr %[x0], [%[pc], #" #xo "]\n\t"                                                             \
-    "ldr %[x1], [%[pc], #" #xo "+4]\n\t"                                                           \
+    "ldr %[x1], [%[pd], #" #xo "]\n\t"                                                             \
     "ldrb %[ya], [%[pw], #" #wo "]\n\t"                                                            \
     "ldrb %[yb], [%[pw], #" #wo "+1]\n\t"                                                          \
     "muls %[ya], %[x0], %[ya]\n\t"                                                                 \
@@ -152,13 +152,15 @@ HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t
     "add %[a11], %[yb]\n\t"
     __asm__(".syntax unified\n" /* gcc restores its own syntax mode after the block */
             "1:\n\t"
-            HIL_V6M_K(0, 0) HIL_V6M_K(8, 2) HIL_V6M_K(16, 4) HIL_V6M_K(24, 6)
-            "adds %[pc], #32\n\t"
+            HIL_V6M_K(0, 0) HIL_V6M_K(4, 2) HIL_V6M_K(8, 4) HIL_V6M_K(12, 6)
+            "adds %[pc], #16\n\t"
+            "adds %[pd], #16\n\t"
             "adds %[pw], #8\n\t"
-            "cmp %[pc], %[end]\n\t"
+            "cmp %[pd], %[end]\n\t"
             "bne 1b\n\t"
-            : [a00] "+h"(a00), [a01] "+h"(a01), [a10] "+h"(a10), [a11] "+h"(a11), [pc] "+l"(col), [pw] "+l"(w),
-              [x0] "=&l"(x0), [x1] "=&l"(x1), [ya] "=&l"(ya), [yb] "=&l"(yb)
+            /* early-clobber pointers: gcc may otherwise give `end` the register of an equal pointer */
+            : [a00] "+h"(a00), [a01] "+h"(a01), [a10] "+h"(a10), [a11] "+h"(a11), [pc] "+&l"(col), [pd] "+&l"(col1),
+              [pw] "+&l"(w), [x0] "=&l"(x0), [x1] "=&l"(x1), [ya] "=&l"(ya), [yb] "=&l"(yb)
             : [end] "r"(end)
             : "cc", "memory");
 #undef HIL_V6M_K
@@ -168,7 +170,7 @@ HIL_OPT_INL void hil_opt_block_v6m(const int32_t *col, const uint8_t *w, int32_t
     s[3] = a11;
 #else
     for (int32_t i = 0; i < kp; ++i) {
-        const int32_t x0 = col[2 * i], x1 = col[2 * i + 1], ya = w[2 * i], yb = w[2 * i + 1];
+        const int32_t x0 = col[i], x1 = col[kp + i], ya = w[2 * i], yb = w[2 * i + 1];
         s[0] += x0 * ya;
         s[1] += x0 * yb;
         s[2] += x1 * ya;
@@ -182,7 +184,7 @@ HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t k
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a00 = s[0], a01 = s[1];
-    const int32_t *end = col + 2 * kp;
+    const int32_t *end = col + kp;
     uint32_t x0, ya, yb;
 #define HIL_V6M_R(xo, wo)                                                                          \
     "ldr %[x0], [%[pc], #" #xo "]\n\t"                                                             \
@@ -194,8 +196,8 @@ HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t k
     "add %[a01], %[x0]\n\t"
     __asm__(".syntax unified\n"
             "1:\n\t"
-            HIL_V6M_R(0, 0) HIL_V6M_R(8, 2) HIL_V6M_R(16, 4) HIL_V6M_R(24, 6)
-            "adds %[pc], #32\n\t"
+            HIL_V6M_R(0, 0) HIL_V6M_R(4, 2) HIL_V6M_R(8, 4) HIL_V6M_R(12, 6)
+            "adds %[pc], #16\n\t"
             "adds %[pw], #8\n\t"
             "cmp %[pc], %[end]\n\t"
             "bne 1b\n\t"
@@ -208,8 +210,8 @@ HIL_OPT_INL void hil_opt_row_v6m(const int32_t *col, const uint8_t *w, int32_t k
     s[1] = a01;
 #else
     for (int32_t i = 0; i < kp; ++i) {
-        s[0] += col[2 * i] * w[2 * i];
-        s[1] += col[2 * i] * w[2 * i + 1];
+        s[0] += col[i] * w[2 * i];
+        s[1] += col[i] * w[2 * i + 1];
     }
 #endif
 }
@@ -417,53 +419,66 @@ HIL_OPT_INL void hil_v6m_put(const hil_opt_conv_t *p, int32_t acc, int32_t c, co
     }
 }
 
-/* n int8 values -> every st-th int32 of dst (st 2: the row pair interleaved, 1: one row); returns
- * their sum. */
-HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst, int32_t st)
+#if defined(HIL_OPT_V6M_ASM)
+/* n (a multiple of 8, > 0) int8 values -> consecutive int32 of dst; returns their sum. 8 values a
+ * loop (LDRB, SXTB, ADD into the sum, two STMIAs): 3.6 instructions a value. Out of line: one
+ * copy for every caller (flash). */
+__attribute__((noinline)) static int32_t hil_v6m_copy8(const int8_t *src, int32_t n, int32_t *dst)
+{
+    register int32_t a __asm__("r4"), b __asm__("r5"), c __asm__("r6"), d __asm__("r7");
+    const int8_t *end = src + n;
+    int32_t sx = 0;
+    __asm__ volatile(".syntax unified\n"
+#define HIL_V6M_W4(o)                                                                              \
+    "ldrb %[a], [%[s], #" #o "]\n\t"                                                               \
+    "ldrb %[b], [%[s], #" #o "+1]\n\t"                                                             \
+    "ldrb %[c], [%[s], #" #o "+2]\n\t"                                                             \
+    "ldrb %[d], [%[s], #" #o "+3]\n\t"                                                             \
+    "sxtb %[a], %[a]\n\t"                                                                          \
+    "sxtb %[b], %[b]\n\t"                                                                          \
+    "sxtb %[c], %[c]\n\t"                                                                          \
+    "sxtb %[d], %[d]\n\t"                                                                          \
+    "add %[sx], %[a]\n\t"                                                                          \
+    "add %[sx], %[b]\n\t"                                                                          \
+    "add %[sx], %[c]\n\t"                                                                          \
+    "add %[sx], %[d]\n\t"                                                                          \
+    "stmia %[o]!, {%[a], %[b], %[c], %[d]}\n\t"
+                     "1:\n\t" HIL_V6M_W4(0) HIL_V6M_W4(4)
+                     "adds %[s], #8\n\t"
+                     "cmp %[s], %[e]\n\t"
+                     "bne 1b\n\t"
+                     : [a] "=&l"(a), [b] "=&l"(b), [c] "=&l"(c), [d] "=&l"(d), [s] "+l"(src), [o] "+l"(dst),
+                       [sx] "+h"(sx)
+                     : [e] "h"(end)
+                     : "cc", "memory");
+#undef HIL_V6M_W4
+    return sx;
+}
+#endif
+
+/* n int8 values -> consecutive int32 of dst; returns their sum. */
+HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
 {
     int32_t sx = 0, i = 0;
 #if defined(HIL_OPT_V6M_ASM)
-    if (st == 1 && n >= 8) { /* one row (the 8-channel path): 8 values a loop, two STMIAs */
-        register int32_t a __asm__("r4"), b __asm__("r5"), c __asm__("r6"), d __asm__("r7");
-        const int8_t *end = src + (n & ~7);
-        __asm__ volatile(".syntax unified\n"
-#define HIL_V6M_W4(o)                                                                              \
-    "ldrb %[a], [%[s], #" #o "]\n\t"                                                              \
-    "ldrb %[b], [%[s], #" #o "+1]\n\t"                                                            \
-    "ldrb %[c], [%[s], #" #o "+2]\n\t"                                                            \
-    "ldrb %[d], [%[s], #" #o "+3]\n\t"                                                            \
-    "sxtb %[a], %[a]\n\t"                                                                         \
-    "sxtb %[b], %[b]\n\t"                                                                         \
-    "sxtb %[c], %[c]\n\t"                                                                         \
-    "sxtb %[d], %[d]\n\t"                                                                         \
-    "add %[sx], %[a]\n\t"                                                                         \
-    "add %[sx], %[b]\n\t"                                                                         \
-    "add %[sx], %[c]\n\t"                                                                         \
-    "add %[sx], %[d]\n\t"                                                                         \
-    "stmia %[o]!, {%[a], %[b], %[c], %[d]}\n\t"
-                         "1:\n\t" HIL_V6M_W4(0) HIL_V6M_W4(4)
-                         "adds %[s], #8\n\t"
-                         "cmp %[s], %[e]\n\t"
-                         "bne 1b\n\t"
-                         : [a] "=&l"(a), [b] "=&l"(b), [c] "=&l"(c), [d] "=&l"(d), [s] "+l"(src), [o] "+l"(dst),
-                           [sx] "+h"(sx)
-                         : [e] "h"(end)
-                         : "cc", "memory");
-#undef HIL_V6M_W4
+    if (n >= 8) {
         i = n & ~7;
+        sx = hil_v6m_copy8(src, i, dst);
+        src += i;
+        dst += i;
     }
 #endif
 #if !defined(__OPTIMIZE_SIZE__)
-    for (; i + 4 <= n; i += 4, src += 4, dst += 4 * st) {
+    for (; i + 4 <= n; i += 4, src += 4, dst += 4) {
         const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
         dst[0] = v0;
-        dst[st] = v1;
-        dst[2 * st] = v2;
-        dst[3 * st] = v3;
+        dst[1] = v1;
+        dst[2] = v2;
+        dst[3] = v3;
         sx += v0 + v1 + v2 + v3;
     }
 #endif
-    for (; i < n; ++i, dst += st) {
+    for (; i < n; ++i, ++dst) {
         const int32_t v = *src++;
         dst[0] = v;
         sx += v;
@@ -471,22 +486,21 @@ HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst, in
     return sx;
 }
 
-/* int8 row (k values) -> every st-th int32 of dst, zero padded to kp; returns sum(x). */
-HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int32_t *dst, int32_t st)
+/* int8 row (k values) -> consecutive int32 of dst, zero padded to kp; returns sum(x). */
+HIL_OPT_INL int32_t hil_v6m_widen(const int8_t *src, int32_t k, int32_t kp, int32_t *dst)
 {
-    const int32_t sx = hil_v6m_copyw(src, k, dst, st);
+    const int32_t sx = hil_v6m_copyw(src, k, dst);
     for (int32_t i = k; i < kp; ++i) {
-        dst[st * i] = 0;
+        dst[i] = 0;
     }
     return sx;
 }
 
-/* One im2col row (output pixel with top-left tap at input (y0, x0)) straight into every st-th
+/* One im2col row (output pixel with top-left tap at input (y0, x0)) straight into consecutive
  * int32 of dst, zero-padded to kp: taps outside the input read the zero point. Without dilation
  * along x the taps inside form one contiguous run per kernel row: zero points, a copy, zero
  * points. Returns sum(x). */
-HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, int32_t y0, int32_t x0, int32_t *dst,
-                                   int32_t st)
+HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, int32_t y0, int32_t x0, int32_t *dst)
 {
     /* the fields in locals: stores through dst (int32_t) could alias *p and force reloads */
     const int32_t C = p->in_c, kw = p->k_w, seg = kw * C, zp = p->in_zp, in_h = p->in_h, in_w = p->in_w;
@@ -499,7 +513,7 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
     for (int32_t ky = 0; ky < k_h; ++ky) {
         const int32_t y = y0 + ky * dil_h;
         if (y < 0 || y >= in_h) {
-            for (i = 0; i < seg; ++i, dst += st) {
+            for (i = 0; i < seg; ++i, ++dst) {
                 dst[0] = zp;
             }
             sx += zp * seg;
@@ -508,20 +522,20 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
         const int8_t *row = in_b + y * in_w * C;
 #if !defined(__OPTIMIZE_SIZE__)
         if (xin) {
-            sx += hil_v6m_copyw(row + x0 * C, seg, dst, st);
-            dst += st * seg;
+            sx += hil_v6m_copyw(row + x0 * C, seg, dst);
+            dst += seg;
             continue;
         }
         /* the kernel columns [ka, kb) fall inside the input */
         const int32_t ka = x0 < 0 ? -x0 : 0, kb0 = in_w - x0, kb = kb0 < kw ? kb0 : kw;
         const int32_t run = dil_w == 1 && kb > ka ? (kb - ka) * C : -1;
         if (run >= 0) {
-            for (i = 0; i < ka * C; ++i, dst += st) {
+            for (i = 0; i < ka * C; ++i, ++dst) {
                 dst[0] = zp;
             }
-            sx += hil_v6m_copyw(row + (x0 + ka) * C, run, dst, st) + zp * (seg - run);
-            dst += st * run;
-            for (i = kb * C; i < seg; ++i, dst += st) {
+            sx += hil_v6m_copyw(row + (x0 + ka) * C, run, dst) + zp * (seg - run);
+            dst += run;
+            for (i = kb * C; i < seg; ++i, ++dst) {
                 dst[0] = zp;
             }
             continue;
@@ -531,20 +545,20 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
             const int32_t x = x0 + kx * dil_w;
             if (x >= 0 && x < in_w) {
                 const int8_t *src = row + x * C;
-                for (i = 0; i < C; ++i, dst += st) {
+                for (i = 0; i < C; ++i, ++dst) {
                     const int32_t v = src[i];
                     dst[0] = v;
                     sx += v;
                 }
             } else {
-                for (i = 0; i < C; ++i, dst += st) {
+                for (i = 0; i < C; ++i, ++dst) {
                     dst[0] = zp;
                 }
                 sx += zp * C;
             }
         }
     }
-    for (i = (int32_t)((dst - start) / st); i < kp; ++i, dst += st) {
+    for (i = (int32_t)(dst - start); i < kp; ++i, ++dst) {
         dst[0] = 0;
     }
     return sx;
@@ -562,23 +576,23 @@ HIL_OPT_INL void hil_v6m_next(const hil_opt_conv_t *p, int32_t *ox, int32_t *oy,
     }
 }
 
-/* Row r of the matrix product (a direct row or the im2col row of the pixel (ox, oy, bt)) into
- * every st-th int32 of col; returns 128 * sum(x). */
+/* Row r of the matrix product (a direct row or the im2col row of the pixel (ox, oy, bt)) into kp
+ * consecutive int32 of col; returns 128 * sum(x). */
 HIL_OPT_INL int32_t hil_v6m_load_row(const hil_opt_conv_t *p, const int8_t *in, int32_t r, int32_t ox, int32_t oy,
-                                     int32_t bt, int32_t *col, int32_t st)
+                                     int32_t bt, int32_t *col)
 {
     if (p->direct) {
-        return hil_v6m_widen(in + r * p->k, p->k, p->kp, col, st) * 128;
+        return hil_v6m_widen(in + r * p->k, p->k, p->kp, col) * 128;
     }
     return hil_v6m_im2col(p, in + bt * p->in_h * p->in_w * p->in_c, oy * p->stride_h - p->pad_h,
-                          ox * p->stride_w - p->pad_w, col, st) * 128;
+                          ox * p->stride_w - p->pad_w, col) * 128;
 }
 
 /* Conv / FC as a matrix product on v6-M. With the split table and out_c % 8 == 0 one row at a
  * time (kp int32 in the scratch, then hil_v6m_g8's 9 argument words), w in the 8-channel layout;
- * else two rows at a time, interleaved (2 kp words), w per channel pair, per k, (wa + 128,
+ * else two rows at a time (2 kp words, row r+1 after row r), w per channel pair, per k, (wa + 128,
  * wb + 128); bias/mult/rsh padded to an even channel count. A row (pair) is read before any of
- * its outputs is written (1x1 in place). */
+ * its outputs is written (1x1 in place). The row loads are one out-of-line call site. */
 HIL_OPT_FN void hil_opt_conv_v6m(const hil_opt_conv_t *params, const int8_t *in, const uint8_t *w, const int32_t *bias,
                                 const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                  int8_t *out)
@@ -590,10 +604,16 @@ HIL_OPT_FN void hil_opt_conv_v6m(const hil_opt_conv_t *params, const int8_t *in,
     /* v6-M: with no left shift, `lsh` carries the generator's split-multiplier table instead */
     const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
     int32_t ox = 0, oy = 0, bt = 0; /* the next im2col row's output pixel */
-    if (tab && (n & 7) == 0) {
-        for (int32_t r = 0; r < p->rows; ++r) {
-            const int32_t sum = hil_v6m_load_row(p, in, r, ox, oy, bt, col, 1);
+    const int32_t g8 = tab && (n & 7) == 0;
+    for (int32_t r = 0; r < p->rows; r += 2 - g8) {
+        const int32_t two = !g8 && r + 1 < p->rows;
+        int32_t sum[2] = {0, 0};
+        /* both rows are read into col before any output of the pair is written (in place) */
+        for (int32_t j = 0; j < 1 + two; ++j) {
+            sum[j] = hil_v6m_load_row(p, in, r + j, ox, oy, bt, col + j * kp);
             hil_v6m_next(p, &ox, &oy, &bt);
+        }
+        if (g8) {
 #if defined(HIL_OPT_V6M_ASM)
             /* its arguments after col in the scratch (the generator adds their 9 words): not on the
              * 2 KB stack */
@@ -604,23 +624,14 @@ HIL_OPT_FN void hil_opt_conv_v6m(const hil_opt_conv_t *params, const int8_t *in,
             g->tab = tab;
             g->o = out + r * n;
             g->o_end = out + r * n + n;
-            g->sum = sum;
+            g->sum = sum[0];
             g->lo = p->act_min;
             g->hi = p->act_max;
             hil_v6m_g8(g);
 #else
-            hil_v6m_rows8(col, w, kp, tab, sum, out + r * n, n, p->act_min, p->act_max);
+            hil_v6m_rows8(col, w, kp, tab, sum[0], out + r * n, n, p->act_min, p->act_max);
 #endif
-        }
-        return;
-    }
-    for (int32_t r = 0; r < p->rows; r += 2) {
-        const int32_t two = r + 1 < p->rows;
-        int32_t sum[2] = {0, 0};
-        /* both rows are read into col before any output of the pair is written (in place) */
-        for (int32_t j = 0; j < 1 + two; ++j) {
-            sum[j] = hil_v6m_load_row(p, in, r + j, ox, oy, bt, col + j, 2);
-            hil_v6m_next(p, &ox, &oy, &bt);
+            continue;
         }
         int8_t *o0 = out + r * n, *o1 = o0 + n;
         /* other channel counts: 2x2 blocks, outputs one by one (small layers: FC heads, odd widths) */

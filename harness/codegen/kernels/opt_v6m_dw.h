@@ -48,40 +48,39 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int8_
  * uint8 (x + 128; padding = zero point + 128) with rows HIL_V6M_DWS bytes apart, so every tap of
  * two horizontally adjacent outputs is an immediate-offset LDRB from one base. Per kernel row the
  * six products of the pair chain through two registers (x0*w0, w0*x1, x1*w1, w1*x2, x2*w2, w2*x3),
- * each loaded value destroyed by its last MULS (weights LDRB + SXTB): 22 instructions per 6 MACs.
- * Output channel c depends on input channel c only, and a channel's plane is copied before any of
- * its outputs is written, so `out` may overlap `in` (in-place). w9: 9 int8 taps per channel. */
+ * each loaded value destroyed by its last MULS: 19 instructions per 6 MACs. Output channel c
+ * depends on input channel c only, and a channel's plane is copied before any of its outputs is
+ * written, so `out` may overlap `in` (in-place). w: the channel's 9 taps as int32 (hil_v6m_dw_plane
+ * widens them from the int8 constants into the scratch once per channel). */
 #define HIL_V6M_DWS 14 /* taps at offsets <= 2 * 14 + 3 = 31, LDRB's immediate range */
-HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int8_t *w, int32_t *s0, int32_t *s1)
+#define HIL_V6M_DWC_WORDS 11 /* hil_v6m_dwc_t (-O2), after the plane in the scratch; then 9 widened taps */
+HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int32_t *w, int32_t *s0, int32_t *s1)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a0 = *s0, a1 = *s1;
     uint32_t x, y;
 #define HIL_DWP_ROW(r, wo)                                                                         \
     "ldrb %[x], [%[b], #" #r "]\n\t"                                                               \
-    "ldrb %[y], [%[w], #" #wo "]\n\t"                                                              \
-    "sxtb %[y], %[y]\n\t"                                                                          \
+    "ldr %[y], [%[w], #" #wo "]\n\t"                                                               \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"                                                                  \
     "ldrb %[x], [%[b], #" #r "+1]\n\t"                                                             \
     "muls %[y], %[x], %[y]\n\t"                                                                    \
     "adds %[a1], %[a1], %[y]\n\t"                                                                  \
-    "ldrb %[y], [%[w], #" #wo "+1]\n\t"                                                            \
-    "sxtb %[y], %[y]\n\t"                                                                          \
+    "ldr %[y], [%[w], #" #wo "+4]\n\t"                                                             \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"                                                                  \
     "ldrb %[x], [%[b], #" #r "+2]\n\t"                                                             \
     "muls %[y], %[x], %[y]\n\t"                                                                    \
     "adds %[a1], %[a1], %[y]\n\t"                                                                  \
-    "ldrb %[y], [%[w], #" #wo "+2]\n\t"                                                            \
-    "sxtb %[y], %[y]\n\t"                                                                          \
+    "ldr %[y], [%[w], #" #wo "+8]\n\t"                                                             \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"                                                                  \
     "ldrb %[x], [%[b], #" #r "+3]\n\t"                                                             \
     "muls %[y], %[x], %[y]\n\t"                                                                    \
     "adds %[a1], %[a1], %[y]\n\t"
     __asm__(".syntax unified\n\t"
-            HIL_DWP_ROW(0, 0) HIL_DWP_ROW(14, 3) HIL_DWP_ROW(28, 6)
+            HIL_DWP_ROW(0, 0) HIL_DWP_ROW(14, 12) HIL_DWP_ROW(28, 24)
             : [a0] "+l"(a0), [a1] "+l"(a1), [x] "=&l"(x), [y] "=&l"(y)
             : [b] "l"(b), [w] "l"(w)
             : "cc", "memory");
@@ -98,22 +97,21 @@ HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int8_t *w, int32_t *s0,
 #endif
 }
 
-/* One output (an odd last column): 9 x (LDRB, LDRB, SXTB, MULS, ADDS). */
-HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int8_t *w, int32_t *s0)
+/* One output (an odd last column): 9 x (LDRB, LDR, MULS, ADDS). */
+HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int32_t *w, int32_t *s0)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t a0 = *s0;
     uint32_t x, y;
 #define HIL_DW1_TAP(r, wo)                                                                         \
     "ldrb %[x], [%[b], #" #r "]\n\t"                                                               \
-    "ldrb %[y], [%[w], #" #wo "]\n\t"                                                              \
-    "sxtb %[y], %[y]\n\t"                                                                          \
+    "ldr %[y], [%[w], #" #wo "]\n\t"                                                               \
     "muls %[x], %[y], %[x]\n\t"                                                                    \
     "adds %[a0], %[a0], %[x]\n\t"
     __asm__(".syntax unified\n\t"
-            HIL_DW1_TAP(0, 0) HIL_DW1_TAP(1, 1) HIL_DW1_TAP(2, 2)
-            HIL_DW1_TAP(14, 3) HIL_DW1_TAP(15, 4) HIL_DW1_TAP(16, 5)
-            HIL_DW1_TAP(28, 6) HIL_DW1_TAP(29, 7) HIL_DW1_TAP(30, 8)
+            HIL_DW1_TAP(0, 0) HIL_DW1_TAP(1, 4) HIL_DW1_TAP(2, 8)
+            HIL_DW1_TAP(14, 12) HIL_DW1_TAP(15, 16) HIL_DW1_TAP(16, 20)
+            HIL_DW1_TAP(28, 24) HIL_DW1_TAP(29, 28) HIL_DW1_TAP(30, 32)
             : [a0] "+l"(a0), [x] "=&l"(x), [y] "=&l"(y)
             : [b] "l"(b), [w] "l"(w)
             : "cc", "memory");
@@ -133,7 +131,7 @@ HIL_OPT_INL void hil_v6m_dw_one(const uint8_t *b, const int8_t *w, int32_t *s0)
  * last column, each accumulator requantized from its register. */
 typedef struct {
     const uint8_t *b;    /* 0: the plane */
-    const int8_t *w;     /* 4: the channel's 9 taps */
+    const int32_t *w;    /* 4: the channel's 9 taps */
     const int32_t *tab;  /* 8: the channel's split table row */
     int8_t *o;           /* 12: its first output */
     int32_t c;           /* 16: output pixel stride (in_c) */
@@ -154,26 +152,23 @@ HIL_V6M_AT(hil_v6m_dwc_t, bend, 28);
 HIL_V6M_AT(hil_v6m_dwc_t, npair, 32);
 HIL_V6M_AT(hil_v6m_dwc_t, odd, 36);
 HIL_V6M_AT(hil_v6m_dwc_t, skip, 40);
-_Static_assert(sizeof(hil_v6m_dwc_t) == 4 * 11, "optimized.py reserves V6M_DWC_WORDS = 11 words for it");
+_Static_assert(sizeof(hil_v6m_dwc_t) == 4 * HIL_V6M_DWC_WORDS, "optimized.py reserves V6M_DWC_WORDS words for it");
 
 #define HIL_DWC_ROW(r, wo)                                                                         \
     "ldrb r2, [r0, #" #r "]\n\t"                                                                   \
-    "ldrb r3, [r1, #" #wo "]\n\t"                                                                  \
-    "sxtb r3, r3\n\t"                                                                              \
+    "ldr r3, [r1, #" #wo "]\n\t"                                                                   \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"                                                                          \
     "ldrb r2, [r0, #" #r "+1]\n\t"                                                                 \
     "muls r3, r2, r3\n\t"                                                                          \
     "adds r5, r5, r3\n\t"                                                                          \
-    "ldrb r3, [r1, #" #wo "+1]\n\t"                                                                \
-    "sxtb r3, r3\n\t"                                                                              \
+    "ldr r3, [r1, #" #wo "+4]\n\t"                                                                 \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"                                                                          \
     "ldrb r2, [r0, #" #r "+2]\n\t"                                                                 \
     "muls r3, r2, r3\n\t"                                                                          \
     "adds r5, r5, r3\n\t"                                                                          \
-    "ldrb r3, [r1, #" #wo "+2]\n\t"                                                                \
-    "sxtb r3, r3\n\t"                                                                              \
+    "ldr r3, [r1, #" #wo "+8]\n\t"                                                                 \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"                                                                          \
     "ldrb r2, [r0, #" #r "+3]\n\t"                                                                 \
@@ -181,8 +176,7 @@ _Static_assert(sizeof(hil_v6m_dwc_t) == 4 * 11, "optimized.py reserves V6M_DWC_W
     "adds r5, r5, r3\n\t"
 #define HIL_DWC_ONE(r, wo)                                                                         \
     "ldrb r2, [r0, #" #r "]\n\t"                                                                   \
-    "ldrb r3, [r1, #" #wo "]\n\t"                                                                  \
-    "sxtb r3, r3\n\t"                                                                              \
+    "ldr r3, [r1, #" #wo "]\n\t"                                                                   \
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"
 #define HIL_DWC_RQ(X)                                                                              \
@@ -232,7 +226,7 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
         "1:\n\t"                                 /* two outputs */
         "ldr r4, [r6, #4]\n\t"
         "movs r5, r4\n\t"
-        HIL_DWC_ROW(0, 0) HIL_DWC_ROW(14, 3) HIL_DWC_ROW(28, 6)
+        HIL_DWC_ROW(0, 0) HIL_DWC_ROW(14, 12) HIL_DWC_ROW(28, 24)
         HIL_DWC_RQ(r4) HIL_DWC_RQ(r5)
         "adds r0, #2\n\t"
         "cmp r0, r11\n\t"
@@ -244,9 +238,9 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
         "cmp r3, #0\n\t"
         "beq 6f\n\t"
         "ldr r4, [r6, #4]\n\t"
-        HIL_DWC_ONE(0, 0) HIL_DWC_ONE(1, 1) HIL_DWC_ONE(2, 2)
-        HIL_DWC_ONE(14, 3) HIL_DWC_ONE(15, 4) HIL_DWC_ONE(16, 5)
-        HIL_DWC_ONE(28, 6) HIL_DWC_ONE(29, 7) HIL_DWC_ONE(30, 8)
+        HIL_DWC_ONE(0, 0) HIL_DWC_ONE(1, 4) HIL_DWC_ONE(2, 8)
+        HIL_DWC_ONE(14, 12) HIL_DWC_ONE(15, 16) HIL_DWC_ONE(16, 20)
+        HIL_DWC_ONE(28, 24) HIL_DWC_ONE(29, 28) HIL_DWC_ONE(30, 32)
         HIL_DWC_RQ(r4)
         "6:\n\t"
         "mov r2, r12\n\t"
@@ -289,7 +283,12 @@ HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, cons
                     *d = (uint8_t)(*s + 128);
                 }
             }
-            const int8_t *wc = w9 + 9 * c;
+            /* the channel's 9 taps widened once (LDR with immediate offsets in the loops): after the
+             * plane and the asm arguments in the scratch (the generator adds V6M_DWC_WORDS + 9) */
+            int32_t *wc = (int32_t *)(void *)(plane + HIL_V6M_DWS * ((oh + 5) & ~3)) + HIL_V6M_DWC_WORDS;
+            for (int32_t t = 0; t < 9; ++t) {
+                wc[t] = w9[9 * c + t];
+            }
             const int32_t *tc = tab + HIL_V6M_RQ_WORDS * c;
             int8_t *o = out_b + c;
 #if defined(HIL_OPT_V6M_ASM)
