@@ -9,6 +9,7 @@ the portable kernels; anything the fast kernels do not cover falls back to them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -77,9 +78,11 @@ def _int8_words(ctx: EmitContext, fam: str) -> int:
     return int(fam == "dsp" and ctx.options.get("prefer", DEFAULT_PREFER) == "size")
 
 
-def _kernels(fam: str) -> list[str]:
-    """The family's header and what it includes (pooling.h: the DSP average pool's parameters)."""
-    family = [f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else [])]
+def _kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
+    """The family's header and what it includes (pooling.h: the DSP average pool's parameters;
+    v6-M: the split-table format's header first)."""
+    rq3 = [V6M_RQ3_HEADER] if fam == "v6m" and ctx is not None and v6m_rq_pieces(ctx) == 3 else []
+    family = [*rq3, f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else [])]
     return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
@@ -131,52 +134,96 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
     return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
 
 
-# v6-M split requantization (kernels/opt_v6m.h, hil_v6m_rq): per channel 4 words
-# (K, b, m0 | m1 << 8 | m2 << 16 | m3 << 24, rs): m = m3 * 2^24 + m2 * 2^16 + m1 * 2^8 + m0 (bytes, so
-# every partial product acc * m_i fits in 32 bits when |acc| < 2^23); K = 2^(6+rs) + 2^6 +
-# out_off * 2^(7+rs); b = the bias the kernel starts its accumulator from.
+# v6-M split requantization (kernels/opt_v6m.h, hil_v6m_rq): per channel 4 words. Two formats, one
+# per model (a header, opt_v6m_rq3.h, selects it at compile time):
+# - 3 pieces (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, every partial
+#   product acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs);
+# - 4 pieces (K, b, m0 | m1 << 8 | m2 << 16 | m3 << 24, rs): 8-bit pieces, |acc| < 2^23 (3x3x64
+#   convolutions, 640-deep FCs), 4 more instructions an output; K = 2^(6+rs) + 2^6 + out_off * 2^(7+rs).
+# b = the bias the kernel starts its accumulator from.
 V6M_RQ_WORDS = 4
+V6M_RQ3_HEADER = "opt_v6m_rq3.h"
 V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row
 V6M_DWC_WORDS = 11 + 9  # hil_v6m_dwc_t and the channel's 9 taps as int32, after the depthwise plane
 V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
+_RQ_LIMIT = {3: 1 << 20, 4: 1 << 23}  # accumulator bound of each format
+_RQ_PIECES: weakref.WeakKeyDictionary[EmitContext, int] = weakref.WeakKeyDictionary()  # per generation
+
+
+def v6m_rq_pieces(ctx: EmitContext) -> int:
+    """The model's split-table format: 4 pieces when some int8 conv / depthwise / FC layer's
+    accumulator bound (|bias| + (128 + |input zero point|) * sum|w| per channel) reaches 2^20, else
+    3 (4 fewer instructions an output). The per-layer table check stays the authority: a layer
+    whose exact bound does not fit gets no table (the general path), whatever the format."""
+    if ctx not in _RQ_PIECES:
+        need4 = False
+        for op in ctx.graph.ops:
+            if op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 2:
+                continue
+            w = ctx.graph.tensor(op.inputs[1])
+            if w.dtype != "int8" or w.data is None:
+                continue
+            axis = 3 if op.opcode == "DEPTHWISE_CONV_2D" else 0
+            sw = np.abs(np.moveaxis(w.data.astype(np.int64), axis, 0).reshape(w.shape[axis], -1)).sum(axis=1)
+            x = ctx.graph.tensor(op.inputs[0])
+            zp = int(np.abs(x.quant.zero_point).max()) if x.quant is not None else 0
+            b = ctx.graph.tensor(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+            bias = np.abs(b.data.astype(np.int64)).reshape(-1) if b is not None and b.data is not None else 0
+            need4 |= bool(((128 + zp) * sw + bias >= _RQ_LIMIT[3]).any())
+        _RQ_PIECES[ctx] = 4 if need4 else 3
+    return _RQ_PIECES[ctx]
 
 
 def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.ndarray,
-                  b_dw: np.ndarray | None = None) -> np.ndarray | None:
-    """The v6-M split-multiplier table, or None when a channel needs the general path (a left
-    shift, a right shift < 2, or an accumulator bound too large for 32-bit partial products).
-    bound: per channel max |acc| (|bias_eff| + 128 * sum|w|), known here from the weights."""
+                  b_dw: np.ndarray | None = None, pieces: int = 4) -> np.ndarray | None:
+    """The v6-M split-multiplier table (`pieces` 3 or 4), or None when a channel needs the general
+    path (a left shift, a right shift < 2, or an accumulator bound too large for 32-bit partial
+    products). bound: per channel max |acc| (|bias_eff| + 128 * sum|w|), known here from the weights."""
     n = len(bound)
     mult = np.broadcast_to(np.asarray(mult, np.int64), (n,))
     rs = -np.broadcast_to(np.asarray(shift, np.int64), (n,))
     bound = np.asarray(bound, np.int64)
     if (rs < 2).any() or (rs > 24).any() or (mult < 0).any():
         return None
-    pieces = [(mult >> (8 * i)) & 0xFF for i in range(4)]  # m3 = m >> 24 < 128
-    k = (1 << (6 + rs)) + 64 + out_off * (1 << (7 + rs))
     lim = 1 << 31
-    # (acc*m0 >> 8) + acc*m1 (likewise m2), then (. >> 8) + acc*m3 + K: every sum stays in int32
-    if ((bound * 256 + bound + 1) >= lim).any() or ((bound * pieces[3] + bound + 1 + np.abs(k)) >= lim).any():
+    if pieces == 3:
+        m0, m1, top = mult & 0x7FF, (mult >> 11) & 0x7FF, mult >> 22
+        k = (1 << (8 + rs)) + 256 + out_off * (1 << (9 + rs))
+        low = bound * (1 << 11) + bound + 1  # (acc*m0 >> 11) + acc*m1
+        words = [m0 | (m1 << 16), top | (rs << 16)]
+    else:
+        m = [(mult >> (8 * i)) & 0xFF for i in range(4)]  # m3 = m >> 24 < 128
+        top = m[3]
+        k = (1 << (6 + rs)) + 64 + out_off * (1 << (7 + rs))
+        low = bound * 256 + bound + 1  # (acc*m0 >> 8) + acc*m1, likewise m2
+        words = [m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24), rs]
+    # then (. >> p) + acc*top + K: every sum stays in int32
+    if (low >= lim).any() or ((bound * top + bound + 1 + np.abs(k)) >= lim).any():
         return None
     t = np.zeros((n + n % 2, V6M_RQ_WORDS), np.int64)
     b = np.zeros(n, np.int64) if b_dw is None else np.asarray(b_dw, np.int64)
-    t[:n] = np.stack([k, b, pieces[0] | (pieces[1] << 8) | (pieces[2] << 16) | (pieces[3] << 24), rs], 1)
+    t[:n] = np.stack([k, b, *words], 1)
     if n % 2:
         t[n] = t[n - 1]
     assert t.min() >= -lim and t.max() < lim
     return t.astype(np.int32).reshape(-1)
 
 
-def v6m_rq_eval(acc: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Python mirror of HIL_V6M_RQ (before the activation clamp), for the tests."""
+def v6m_rq_eval(acc: np.ndarray, row: np.ndarray, pieces: int = 4) -> np.ndarray:
+    """Python mirror of HIL_V6M_RQ_SEQ (before the activation clamp), for the tests."""
     acc = np.asarray(acc, np.int64)
-    k, w2, rs = int(row[0]), int(row[2]), int(row[3])
+    k, w2, w3 = int(row[0]), int(row[2]), int(row[3])
+    if pieces == 3:
+        t = (acc * (w2 & 0xFFFF)) >> 11
+        t = (acc * (w2 >> 16) + t) >> 11
+        u = acc * (w3 & 0xFFFF) + t + k
+        return ((u >> 9) - (acc < 0)) >> (w3 >> 16)
     m = [(w2 >> (8 * i)) & 0xFF for i in range(4)]
     t = (acc * m[0]) >> 8
     t = (acc * m[1] + t) >> 8
     t = (acc * m[2] + t) >> 8
     u = acc * m[3] + t + k
-    return ((u >> 7) - (acc < 0)) >> rs
+    return ((u >> 7) - (acc < 0)) >> w3
 
 
 def _v6m_matrix8(w: np.ndarray) -> np.ndarray:
@@ -226,7 +273,7 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
     n = len(beff)
     mult = np.broadcast_to(np.asarray(mult, np.int64).reshape(-1), (n,)) if np.size(mult) == 1 else mult
     shift = np.broadcast_to(np.asarray(shift, np.int64).reshape(-1), (n,)) if np.size(shift) == 1 else shift
-    tab = _v6m_rq_table(mult, shift, out_off, bound, beff if b_tab is None else b_tab)
+    tab = _v6m_rq_table(mult, shift, out_off, bound, beff if b_tab is None else b_tab, v6m_rq_pieces(ctx))
     if tab is None:
         return
     name = ctx.const_name(op, "opt_rq6")
@@ -324,7 +371,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             if lsh in rq:
                 dwr_consts[lsh] = rq[lsh]
             code = f"{params}\nhil_opt_dwr{sfx}_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
-            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True,
+            return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam, ctx), macs=macs, inplace_safe=True,
                           scratch_words=scratch)
 
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
@@ -357,7 +404,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                     scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
         code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {w8_arg or ctx.ptr(w.index)}, {w16}, {bias_arg}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
     words = kp // 4 + kp if fam == "dsp" else 2 * kp
     out_consts = _pad_even(out_consts)
@@ -374,7 +421,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
     # input row r when rows are no wider out than in
-    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
                   inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=scratch)
 
 
@@ -412,7 +459,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     fn = f"hil_opt_conv_{fam}{'8' if w8 else ''}"
     code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {bias_arg}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
-    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs, scratch_words=scratch)
 
 
 def optimized_avgpool(ctx: EmitContext, x: Tensor, y: Tensor, fields: dict, params: str, macs: int) -> OpCode | None:
