@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 
 from harness.codegen.fixedpoint import multiply_by_quantized_multiplier as mbqm
-from harness.codegen.optimized import (V6M_RQ3_HEADER, V6M_RQ_WORDS, _v6m_matrix, _v6m_matrix8, _v6m_rq_table,
-                                       v6m_rq_eval)
+from harness.codegen.optimized import V6M_RQ3_HEADER, V6M_RQ_WORDS, _v6m_matrix, _v6m_matrix8, _v6m_rq_table, v6m_rq_eval
 
 
 def _ref_rq(acc: np.ndarray, m: int, shift: int, off: int) -> np.ndarray:

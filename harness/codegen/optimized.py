@@ -406,17 +406,17 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    words = kp // 4 + kp if fam == "dsp" else 2 * kp
+    col_words = kp // 4 + kp if fam == "dsp" else 2 * kp
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
     bias_arg = beff_name
     if fam == "v6m":
-        words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64), beff_name, consts,
-                                             mult, shift, fields, flags, rq_names, out_consts, wname)
-    if words * 4 > SCRATCH_LIMIT:
+        col_words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64), beff_name,
+                                                 consts, mult, shift, fields, flags, rq_names, out_consts, wname)
+    if col_words * 4 > SCRATCH_LIMIT:
         return None
-    scratch = max(scratch, words)
+    scratch = max(scratch, col_words)
     code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {bias_arg}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
