@@ -460,13 +460,15 @@ HIL_OPT_INL void hil_v6m_put(const hil_opt_conv_t *p, int32_t acc, int32_t c, co
 }
 
 #if defined(HIL_OPT_V6M_ASM)
-/* n (a multiple of 8, > 0) int8 values -> consecutive int32 of dst; returns their sum. 8 values a
- * loop (LDRB, SXTB, ADD into the sum, two STMIAs): 3.6 instructions a value. Out of line: one
- * copy for every caller (flash). */
-__attribute__((noinline)) static int32_t hil_v6m_copy8(const int8_t *src, int32_t n, int32_t *dst)
+/* rows (>= 1) runs of n (a multiple of 8, > 0) int8 values, n + skip bytes apart in src ->
+ * consecutive int32 of dst; returns their sum. 8 values a loop (LDRB, SXTB, ADD into the sum, two
+ * STMIAs): 3.6 instructions a value, 6 a run. Out of line: one copy for every caller (flash). */
+__attribute__((noinline)) static int32_t hil_v6m_copy8(const int8_t *src, int32_t n, int32_t *dst, int32_t rows,
+                                                       int32_t skip)
 {
     register int32_t a __asm__("r4"), b __asm__("r5"), c __asm__("r6"), d __asm__("r7");
     const int8_t *end = src + n;
+    const int32_t step = n + skip;
     int32_t sx = 0;
     __asm__ volatile(".syntax unified\n"
 #define HIL_V6M_W4(o)                                                                              \
@@ -487,9 +489,15 @@ __attribute__((noinline)) static int32_t hil_v6m_copy8(const int8_t *src, int32_
                      "adds %[s], #8\n\t"
                      "cmp %[s], %[e]\n\t"
                      "bne 1b\n\t"
-                     : [a] "=&l"(a), [b] "=&l"(b), [c] "=&l"(c), [d] "=&l"(d), [s] "+l"(src), [o] "+l"(dst),
-                       [sx] "+h"(sx)
-                     : [e] "h"(end)
+                     "add %[s], %[k]\n\t" /* the next run */
+                     "add %[e], %[st]\n\t"
+                     "mov %[a], %[r]\n\t"
+                     "subs %[a], #1\n\t"
+                     "mov %[r], %[a]\n\t"
+                     "bne 1b\n\t"
+                     : [a] "=&l"(a), [b] "=&l"(b), [c] "=&l"(c), [d] "=&l"(d), [s] "+&l"(src), [o] "+&l"(dst),
+                       [sx] "+&h"(sx), [e] "+&h"(end), [r] "+&h"(rows)
+                     : [k] "h"(skip), [st] "h"(step)
                      : "cc", "memory");
 #undef HIL_V6M_W4
     return sx;
@@ -503,7 +511,7 @@ HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
 #if defined(HIL_OPT_V6M_ASM)
     if (n >= 8) {
         i = n & ~7;
-        sx = hil_v6m_copy8(src, i, dst);
+        sx = hil_v6m_copy8(src, i, dst, 1, 0);
         src += i;
         dst += i;
     }
@@ -549,6 +557,13 @@ HIL_OPT_INL int32_t hil_v6m_im2col(const hil_opt_conv_t *p, const int8_t *in_b, 
     int32_t *const start = dst;
 #if !defined(__OPTIMIZE_SIZE__)
     const int32_t xin = dil_w == 1 && x0 >= 0 && x0 + kw <= in_w; /* every tap of a row inside */
+#endif
+#if defined(HIL_OPT_V6M_ASM)
+    if (xin && (seg & 7) == 0 && seg > 0 && dil_h == 1 && y0 >= 0 && y0 + k_h <= in_h) {
+        /* every tap inside, whole rows of 8: one call for the window */
+        sx = hil_v6m_copy8(in_b + (y0 * in_w + x0) * C, seg, dst, k_h, (in_w - kw) * C);
+        dst += k_h * seg;
+    } else
 #endif
     for (int32_t ky = 0; ky < k_h; ++ky) {
         const int32_t y = y0 + ky * dil_h;
