@@ -22,6 +22,10 @@ from harness.codegen.fixedpoint import multiply_by_quantized_multiplier as mbqm
 from harness.codegen.optimized import V6M_RQ3_HEADER, V6M_RQ_WORDS, _v6m_matrix, _v6m_matrix8, _v6m_rq_table, v6m_rq_eval
 
 
+V6M_HEADERS = ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_rq.h", "opt_v6m_rows.h",
+               "opt_v6m_dw.h")
+
+
 def _ref_rq(acc: np.ndarray, m: int, shift: int, off: int) -> np.ndarray:
     return np.array([mbqm(int(a), m, shift) + off for a in acc], np.int64)
 
@@ -258,7 +262,7 @@ def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, pieces: int, tmp
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_dw.h", V6M_RQ3_HEADER):
+    for name in (*V6M_HEADERS, V6M_RQ3_HEADER):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     src, total = _firmware_source(seed=8, in_place=True, pieces=pieces)  # the plane path runs in place at -O2 and -Os
     (tmp_path / "model.h").write_text(MODEL_H)
@@ -278,7 +282,7 @@ def test_asm_offsets_are_checked_at_compile_time(tmp_path: Path) -> None:
 
     from harness.codegen.emitter import KERNEL_DIR
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_dw.h"):
+    for name in V6M_HEADERS:
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "t.c").write_text('#include "opt_v6m.h"\nint hil_t;\n')
     cmd = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",

@@ -82,7 +82,8 @@ def _kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
     """The family's header and what it includes (pooling.h: the DSP average pool's parameters;
     v6-M: the split-table format's header first)."""
     rq3 = [V6M_RQ3_HEADER] if fam == "v6m" and ctx is not None and v6m_rq_pieces(ctx) == 3 else []
-    family = [*rq3, f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else [])]
+    v6m = ["opt_v6m_rq.h", "opt_v6m_rows.h", "opt_v6m_dw.h"] if fam == "v6m" else []
+    family = [*rq3, f"opt_{fam}.h", *v6m]
     return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
@@ -134,7 +135,7 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
     return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
 
 
-# v6-M split requantization (kernels/opt_v6m.h, hil_v6m_rq): per channel 4 words. Two formats, one
+# v6-M split requantization (kernels/opt_v6m_rq.h, hil_v6m_rq): per channel 4 words. Two formats, one
 # per model (a header, opt_v6m_rq3.h, selects it at compile time):
 # - 3 pieces (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, every partial
 #   product acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs);
