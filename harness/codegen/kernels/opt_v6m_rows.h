@@ -51,8 +51,13 @@ __attribute__((noinline)) static int32_t hil_v6m_copy8(const int8_t *src, int32_
 }
 #endif
 
-/* n int8 values -> consecutive int32 of dst; returns their sum. */
+/* n int8 values -> consecutive int32 of dst; returns their sum. -O2 v6-M: out of line (one copy
+ * for the three callers; flash), the asm copy for the multiple of 8, then one at a time. */
+#if defined(HIL_OPT_V6M_ASM)
+__attribute__((noinline)) static int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
+#else
 HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
+#endif
 {
     int32_t sx = 0, i = 0;
 #if defined(HIL_OPT_V6M_ASM)
@@ -62,8 +67,7 @@ HIL_OPT_INL int32_t hil_v6m_copyw(const int8_t *src, int32_t n, int32_t *dst)
         src += i;
         dst += i;
     }
-#endif
-#if !defined(__OPTIMIZE_SIZE__)
+#elif !defined(__OPTIMIZE_SIZE__)
     for (; i + 4 <= n; i += 4, src += 4, dst += 4) {
         const int32_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
         dst[0] = v0;
