@@ -21,7 +21,6 @@ import pytest
 from harness.codegen.fixedpoint import multiply_by_quantized_multiplier as mbqm
 from harness.codegen.optimized import V6M_RQ3_HEADER, V6M_RQ_WORDS, _v6m_matrix, _v6m_matrix8, _v6m_rq_table, v6m_rq_eval
 
-
 V6M_HEADERS = ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_rq.h", "opt_v6m_rows.h",
                "opt_v6m_dw.h")
 
