@@ -1,8 +1,9 @@
 """The Cortex-M0/M0+ (v6-M) kernels' own contracts, beyond the model-level bit-exact tests:
 
-- the split-multiplier requantization the generator emits (three 32-bit partial products) equals
-  TFLM's double-rounding MultiplyByQuantizedMultiplier plus the output offset for every
-  accumulator within the generator's bound, and is refused where its 32-bit sums could overflow;
+- the split-multiplier requantization the generator emits (three 11-bit or four 8-bit pieces of
+  the multiplier, 32-bit partial products) equals TFLM's double-rounding
+  MultiplyByQuantizedMultiplier plus the output offset for every accumulator within the
+  generator's bound, and is refused where its 32-bit sums could overflow;
 - on QEMU (m0plus), the kernels compute the same bytes as a numpy model of the layer for the
   geometries the planner will use: depthwise and im2col convolutions called once per output row
   (out_h = 1, in_h = 1..3 rows, pad_h adjusted), the depthwise one at -O2 writing each output row
@@ -18,22 +19,26 @@ import numpy as np
 import pytest
 
 from harness.codegen.fixedpoint import multiply_by_quantized_multiplier as mbqm
-from harness.codegen.optimized import V6M_RQ_WORDS, _v6m_matrix8, _v6m_rq_table, v6m_rq_eval
+from harness.codegen.optimized import V6M_RQ3_HEADER, V6M_RQ_WORDS, _v6m_matrix, _v6m_matrix8, _v6m_rq_table, v6m_rq_eval
+
+V6M_HEADERS = ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_rq.h", "opt_v6m_rows.h",
+               "opt_v6m_dw.h")
 
 
 def _ref_rq(acc: np.ndarray, m: int, shift: int, off: int) -> np.ndarray:
     return np.array([mbqm(int(a), m, shift) + off for a in acc], np.int64)
 
 
-def test_split_requantization_equals_tflm_within_the_bound() -> None:
+@pytest.mark.parametrize("pieces", [3, 4])
+def test_split_requantization_equals_tflm_within_the_bound(pieces: int) -> None:
     rng = np.random.default_rng(8)
     checked = 0
     for trial in range(400):
         m = int(rng.integers(1 << 30, 1 << 31)) if trial % 5 else int(rng.integers(0, 1 << 31))
         rs = int(rng.integers(2, 15))
         off = int(rng.integers(-128, 128))
-        bound = int(rng.integers(1, 1 << 19))
-        tab = _v6m_rq_table(np.array([m]), np.array([-rs]), off, np.array([bound]))
+        bound = int(rng.integers(1, 1 << (19 if trial % 2 or pieces == 3 else 23)))
+        tab = _v6m_rq_table(np.array([m]), np.array([-rs]), off, np.array([bound]), pieces=pieces)
         if tab is None:
             continue
         row = tab[:V6M_RQ_WORDS]
@@ -44,14 +49,16 @@ def test_split_requantization_equals_tflm_within_the_bound() -> None:
             c = int((int(j) + 0.5) * step)
             acc = np.concatenate([acc, np.arange(c - 2, c + 3), -np.arange(c - 2, c + 3)])
         acc = acc[np.abs(acc) <= bound]
-        assert (v6m_rq_eval(acc, row) == _ref_rq(acc, m, -rs, off)).all(), (m, rs, off, bound)
+        assert (v6m_rq_eval(acc, row, pieces) == _ref_rq(acc, m, -rs, off)).all(), (m, rs, off, bound)
         checked += 1
     assert checked > 350
 
 
 def test_split_requantization_is_refused_where_it_could_overflow() -> None:
     m = np.array([1 << 30])
-    assert _v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 20])) is None  # |acc| * 2^11 too large
+    assert _v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 23])) is None  # |acc| * 2^8 too large
+    assert _v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 20]), pieces=3) is None  # |acc| * 2^11
+    assert _v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 20]), pieces=4) is not None
     assert _v6m_rq_table(m, np.array([1]), 0, np.array([100])) is None  # a left shift
     assert _v6m_rq_table(m, np.array([-1]), 0, np.array([100])) is None  # right shift < 2
     t = _v6m_rq_table(np.array([1 << 30, 3 << 29, 5]), np.array([-8, -9, -2]), -5, np.array([100, 7, 1 << 19]))
@@ -84,10 +91,10 @@ def _params(**f: int) -> str:
     return "{" + ", ".join(str(int(f.get(k, 0))) for k in fields) + "}"
 
 
-def _requant(rng: np.random.Generator, n: int, bound: np.ndarray, off: int, b: np.ndarray):
+def _requant(rng: np.random.Generator, n: int, bound: np.ndarray, off: int, b: np.ndarray, pieces: int):
     mult = rng.integers(1 << 30, 1 << 31, n)
     shift = -rng.integers(7, 11, n)
-    return mult, shift, _v6m_rq_table(mult, shift, off, bound, b)
+    return mult, shift, _v6m_rq_table(mult, shift, off, bound, b, pieces)
 
 
 def _out(acc: np.ndarray, mult, shift, off: int, lo: int, hi: int) -> np.ndarray:
@@ -97,7 +104,7 @@ def _out(acc: np.ndarray, mult, shift, off: int, lo: int, hi: int) -> np.ndarray
     return np.clip(res, lo, hi).reshape(acc.shape).astype(np.int8)
 
 
-def _dw_case(rng: np.random.Generator, H: int, W: int, C: int, lo: int):
+def _dw_case(rng: np.random.Generator, H: int, W: int, C: int, lo: int, pieces: int):
     zp, off, hi = int(rng.integers(-20, 20)), int(rng.integers(-10, 10)), 127
     x = rng.integers(-128, 128, (H, W, C))
     w = rng.integers(-127, 128, (3, 3, C))
@@ -107,7 +114,8 @@ def _dw_case(rng: np.random.Generator, H: int, W: int, C: int, lo: int):
     acc = beff + sum(xp[ky:ky + H, kx:kx + W] * w[ky, kx] for ky in range(3) for kx in range(3))
     taps = w.reshape(9, C)
     bound = np.abs(beff) + 128 * np.abs(taps).sum(0)
-    mult, shift, tab = _requant(rng, C, bound, off, beff - 128 * taps.sum(0))
+    # the plane path (out_w <= 12) starts from bias_eff - 128 * sum(w), the channel pairs from bias_eff
+    mult, shift, tab = _requant(rng, C, bound, off, beff - 128 * taps.sum(0) if W <= 12 else beff, pieces)
     ref = _out(acc, mult, shift, off, lo, hi)
     return dict(H=H, W=W, C=C, zp=zp, off=off, lo=lo, hi=hi, x=x, w=w, beff=beff, mult=mult, shift=shift, tab=tab,
                 ref=ref)
@@ -123,7 +131,7 @@ def _dw_c(i: int, d: dict, in_place: bool) -> str:
     common = dict(batches=1, in_w=W, in_c=C, out_w=W, out_c=C, k_h=3, k_w=3, stride_h=1, stride_w=1, dil_h=1,
                   dil_w=1, pad_w=1, in_zp=d["zp"], out_off=d["off"], act_min=d["lo"], act_max=d["hi"], rs2=1)
     src = (_c_array("int8_t", f"dx{i}", d["x"]) + _c_array("int8_t", f"dw8_{i}", d["w"])
-           + _c_array("int32_t", f"dw32_{i}", d["w"].reshape(9, C).T) + _c_array("int32_t", f"db{i}", d["beff"])
+           + _c_array("int8_t", f"dw9_{i}", d["w"].reshape(9, C).T) + _c_array("int32_t", f"db{i}", d["beff"])
            + _c_array("int32_t", f"dm{i}", d["mult"]) + _c_array("int32_t", f"dr{i}", rsh)
            + _c_array("int32_t", f"dt{i}", d["tab"]) + _c_array("int8_t", f"dref{i}", d["ref"]))
     row = W * C
@@ -135,7 +143,7 @@ static uint32_t dw_case{i}(void)
     static int8_t buf[{(H + 1) * row}], sep[{H * row}];
     uint32_t bad = 0;
     const hil_opt_conv_t full = {_params(**common, in_h=H, out_h=H, pad_h=1)};
-    hil_opt_dw_v6m(&full, dx{i}, dw8_{i}, (const int16_t *)(const void *)dw32_{i}, db{i}, dm{i}, dr{i}, dt{i},
+    hil_opt_dw_v6m(&full, dx{i}, NOW8, (const int16_t *)(const void *)dw9_{i}, NOB, dm{i}, dr{i}, dt{i},
                   scratch, buf);
     for (int j = 0; j < {H * row}; ++j) bad += buf[j] != dref{i}[j];
     memcpy(buf + {row}, dx{i}, {H * row});
@@ -145,7 +153,7 @@ static uint32_t dw_case{i}(void)
         p.out_h = 1;
         p.in_h = last - first + 1;
         p.pad_h = oy > 0 ? 0 : 1;
-        hil_opt_dw_v6m(&p, buf + {row} * (first + 1), dw8_{i}, (const int16_t *)(const void *)dw32_{i}, db{i}, dm{i},
+        hil_opt_dw_v6m(&p, buf + {row} * (first + 1), NOW8, (const int16_t *)(const void *)dw9_{i}, NOB, dm{i},
                       dr{i}, dt{i}, scratch, {dst});
     }}
     for (int j = 0; j < {H * row}; ++j) bad += {check}[j] != dref{i}[j];
@@ -155,8 +163,9 @@ static uint32_t dw_case{i}(void)
     return src
 
 
-def _conv_case(rng: np.random.Generator, H: int, W: int, Ci: int, n: int, kh: int):
-    """kh x kh conv, stride 1, SAME, n output channels (n % 8 == 0: the 8-channel path)."""
+def _conv_case(rng: np.random.Generator, H: int, W: int, Ci: int, n: int, kh: int, pieces: int):
+    """kh x kh conv, stride 1, SAME, n output channels (n % 8 == 0: the 8-channel path, else the
+    2x2 blocks, biases from the split table)."""
     zp, off, lo, hi = int(rng.integers(-20, 20)), int(rng.integers(-10, 10)), -128, 127
     pad = kh // 2
     x = rng.integers(-128, 128, (H, W, Ci))
@@ -170,7 +179,8 @@ def _conv_case(rng: np.random.Generator, H: int, W: int, Ci: int, n: int, kh: in
             acc += np.einsum("hwc,nc->hwn", xp[ky:ky + H, kx:kx + W], w[:, ky, kx, :])
     w2 = w.reshape(n, -1)
     bound = np.abs(beff) + 128 * np.abs(w2).sum(1)
-    mult, shift, tab = _requant(rng, n, bound, off, beff)
+    mult, shift, tab = _requant(rng, n, bound, off, beff, pieces)
+    assert tab is not None, "every conv case runs with the split table"
     return dict(H=H, W=W, Ci=Ci, n=n, kh=kh, zp=zp, off=off, lo=lo, hi=hi, x=x, w2=w2, beff=beff, mult=mult,
                 shift=shift, tab=tab, ref=_out(acc, mult, shift, off, lo, hi))
 
@@ -185,7 +195,7 @@ def _conv_c(i: int, d: dict) -> str:
     common = dict(k=k, kp=kp, out_c=n, batches=1, in_w=W, in_c=Ci, out_w=W, k_h=kh, k_w=kh, stride_h=1,
                   stride_w=1, dil_h=1, dil_w=1, pad_w=pad, in_zp=d["zp"], out_off=d["off"], act_min=d["lo"],
                   act_max=d["hi"], rs2=1)
-    src = (_c_array("int8_t", f"cx{i}", d["x"]) + _c_array("uint8_t", f"cw{i}", _v6m_matrix8(d["w2"]))
+    src = (_c_array("int8_t", f"cx{i}", d["x"]) + _c_array("uint8_t", f"cw{i}", (_v6m_matrix8 if n % 8 == 0 else _v6m_matrix)(d["w2"]))
            + _c_array("int32_t", f"cb{i}", d["beff"]) + _c_array("int32_t", f"cm{i}", d["mult"])
            + _c_array("int32_t", f"cr{i}", rsh) + _c_array("int32_t", f"ct{i}", d["tab"])
            + _c_array("int8_t", f"cref{i}", d["ref"]))
@@ -217,14 +227,22 @@ static uint32_t conv_case{i}(void)
 """
 
 
-def _firmware_source(seed: int, in_place: bool) -> tuple[str, int]:
+def _firmware_source(seed: int, in_place: bool, pieces: int) -> tuple[str, int]:
     rng = np.random.default_rng(seed)
-    dws = [_dw_case(rng, 5, 7, 6, -128), _dw_case(rng, 4, 12, 3, int(rng.integers(-10, 10))),
-           _dw_case(rng, 3, 1, 4, -128), _dw_case(rng, 6, 14, 2, -128)]  # odd/even/1 columns; 14: generic path
-    convs = [_conv_case(rng, 5, 3, 16, 16, 1), _conv_case(rng, 4, 5, 3, 8, 3), _conv_case(rng, 3, 3, 5, 16, 3)]
-    scratch = max(max(14 * ((d["H"] + 5) & ~3) for d in dws) // 4 + 11,
+    q = pieces
+    dws = [_dw_case(rng, 5, 7, 6, -128, q), _dw_case(rng, 4, 12, 3, int(rng.integers(-10, 10)), q),
+           _dw_case(rng, 3, 1, 4, -128, q), _dw_case(rng, 6, 14, 2, -128, q)]  # odd/even/1 columns; 14: pairs
+    # 3x3x64 (4 pieces): |acc| up to ~2^22; 6 channels: the 2x2 blocks with the table
+    convs = [_conv_case(rng, 5, 3, 16, 16, 1, q), _conv_case(rng, 4, 5, 3, 8, 3, q),
+             _conv_case(rng, 3, 3, 5, 16, 3, q), _conv_case(rng, 3, 3, 64 if q == 4 else 8, 8, 3, q),
+             _conv_case(rng, 3, 4, 5, 6, 3, q)]
+    scratch = max(max(14 * ((d["H"] + 5) & ~3) for d in dws) // 4 + 11 + 9,
                   max(((-(-d["kh"] ** 2 * d["Ci"] // 4) * 4) * 9 // 4) for d in convs) + 64)
-    src = ('#include <stdint.h>\n#include <string.h>\n#include "model.h"\n#include "opt_v6m.h"\n'
+    # with the split table the depthwise paths read neither bias_eff nor the 1HWC filter (the generator
+    # emits neither): null pointers here
+    src = ((f'#include "{V6M_RQ3_HEADER}"\n' if pieces == 3 else "")
+           + '#include <stdint.h>\n#include <string.h>\n#include "model.h"\n#include "opt_v6m.h"\n'
+           "#define NOB ((const int32_t *)0)\n#define NOW8 ((const int8_t *)0)\n"
            f"static int32_t scratch[{scratch}];\nvoid hil_model_reset(void) {{}}\n")
     src += "".join(_dw_c(i, d, in_place) for i, d in enumerate(dws)) + "".join(_conv_c(i, d) for i, d in enumerate(convs))
     total = sum(d["ref"].size for d in dws) * 2 + sum(d["ref"].size for d in convs)
@@ -235,16 +253,17 @@ def _firmware_source(seed: int, in_place: bool) -> tuple[str, int]:
     return src, total
 
 
+@pytest.mark.parametrize("pieces", [3, 4])
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
-def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, tmp_path: Path) -> None:
+def test_v6m_kernels_row_calls_and_in_place_on_m0plus(opt: str, pieces: int, tmp_path: Path) -> None:
     from harness.boards import load_board
     from harness.codegen.emitter import KERNEL_DIR
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_dw.h"):
+    for name in (*V6M_HEADERS, V6M_RQ3_HEADER):
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
-    src, total = _firmware_source(seed=8, in_place=True)  # the plane path runs in place at -O2 and -Os
+    src, total = _firmware_source(seed=8, in_place=True, pieces=pieces)  # the plane path runs in place at -O2 and -Os
     (tmp_path / "model.h").write_text(MODEL_H)
     (tmp_path / "model.c").write_text(src)
     board = load_board("m0plus")
@@ -262,7 +281,7 @@ def test_asm_offsets_are_checked_at_compile_time(tmp_path: Path) -> None:
 
     from harness.codegen.emitter import KERNEL_DIR
 
-    for name in ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_dw.h"):
+    for name in V6M_HEADERS:
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "t.c").write_text('#include "opt_v6m.h"\nint hil_t;\n')
     cmd = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",

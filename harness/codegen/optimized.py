@@ -9,6 +9,7 @@ the portable kernels; anything the fast kernels do not cover falls back to them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -77,15 +78,18 @@ def _int8_words(ctx: EmitContext, fam: str) -> int:
     return int(fam == "dsp" and ctx.options.get("prefer", DEFAULT_PREFER) == "size")
 
 
-def _kernels(fam: str) -> list[str]:
-    """The family's header and what it includes (pooling.h: the DSP average pool's parameters)."""
-    family = [f"opt_{fam}.h", *(["opt_v6m_dw.h"] if fam == "v6m" else []), *(["opt_dsp_mm8.h"] if fam == "dsp" else [])]
+def _kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
+    """The family's header and what it includes (pooling.h: the DSP average pool's parameters;
+    v6-M: the split-table format's header first)."""
+    rq3 = [V6M_RQ3_HEADER] if fam == "v6m" and ctx is not None and v6m_rq_pieces(ctx) == 3 else []
+    v6m = ["opt_v6m_rq.h", "opt_v6m_rows.h", "opt_v6m_dw.h"] if fam == "v6m" else []
+    family = [*rq3, f"opt_{fam}.h", *v6m, *(["opt_dsp_mm8.h"] if fam == "dsp" else [])]
     return ["hil_simd.h", "opt_common.h", *(["pooling.h"] if fam == "dsp" else []), *family]
 
 
-def _dw_kernels(fam: str) -> list[str]:
+def _dw_kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
     """The headers of a depthwise layer: the family's, plus the DSP depthwise kernels' own."""
-    return [*_kernels(fam), *(["opt_dsp_dw.h"] if fam == "dsp" else [])]
+    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h"] if fam == "dsp" else [])]
 
 
 def _dsp_dw3_tr(g: dict) -> bool:
@@ -180,51 +184,96 @@ def _v6m_matrix(w: np.ndarray) -> np.ndarray:
     return (full.reshape(-1, 2, kp).transpose(0, 2, 1) + 128).astype(np.uint8).reshape(-1)
 
 
-# v6-M split requantization (kernels/opt_v6m.h, hil_v6m_rq): per channel 4 words
-# (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, so every partial product
-# acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs); b = the
-# bias the kernel starts its accumulator from.
+# v6-M split requantization (kernels/opt_v6m_rq.h, hil_v6m_rq): per channel 4 words. Two formats, one
+# per model (a header, opt_v6m_rq3.h, selects it at compile time):
+# - 3 pieces (K, b, m0 | m1 << 16, m2 | rs << 16): m = m2 * 2^22 + m1 * 2^11 + m0, every partial
+#   product acc * m_i fits in 32 bits when |acc| < 2^20; K = 2^(8+rs) + 2^8 + out_off * 2^(9+rs);
+# - 4 pieces (K, b, m0 | m1 << 8 | m2 << 16 | m3 << 24, rs): 8-bit pieces, |acc| < 2^23 (3x3x64
+#   convolutions, 640-deep FCs), 4 more instructions an output; K = 2^(6+rs) + 2^6 + out_off * 2^(7+rs).
+# b = the bias the kernel starts its accumulator from.
 V6M_RQ_WORDS = 4
-V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row pair
-V6M_DWC_WORDS = 11  # hil_v6m_dwc_t, kept in the scratch after the depthwise plane
+V6M_RQ3_HEADER = "opt_v6m_rq3.h"
+V6M_G8_WORDS = 9  # hil_v6m_g8_t, kept in the scratch after the row
+V6M_DWC_WORDS = 11 + 9  # hil_v6m_dwc_t and the channel's 9 taps as int32, after the depthwise plane
 V6M_DW_PLANE_LIMIT = 2048  # bytes of scratch the v6-M depthwise plane may take (else no split table)
+_RQ_LIMIT = {3: 1 << 20, 4: 1 << 23}  # accumulator bound of each format
+_RQ_PIECES: weakref.WeakKeyDictionary[EmitContext, int] = weakref.WeakKeyDictionary()  # per generation
+
+
+def v6m_rq_pieces(ctx: EmitContext) -> int:
+    """The model's split-table format: 4 pieces when some int8 conv / depthwise / FC layer's
+    accumulator bound (|bias| + (128 + |input zero point|) * sum|w| per channel) reaches 2^20, else
+    3 (4 fewer instructions an output). The per-layer table check stays the authority: a layer
+    whose exact bound does not fit gets no table (the general path), whatever the format."""
+    if ctx not in _RQ_PIECES:
+        need4 = False
+        for op in ctx.graph.ops:
+            if op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 2:
+                continue
+            w = ctx.graph.tensor(op.inputs[1])
+            if w.dtype != "int8" or w.data is None:
+                continue
+            axis = 3 if op.opcode == "DEPTHWISE_CONV_2D" else 0
+            sw = np.abs(np.moveaxis(w.data.astype(np.int64), axis, 0).reshape(w.shape[axis], -1)).sum(axis=1)
+            x = ctx.graph.tensor(op.inputs[0])
+            zp = int(np.abs(x.quant.zero_point).max()) if x.quant is not None else 0
+            b = ctx.graph.tensor(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+            bias = np.abs(b.data.astype(np.int64)).reshape(-1) if b is not None and b.data is not None else 0
+            need4 |= bool(((128 + zp) * sw + bias >= _RQ_LIMIT[3]).any())
+        _RQ_PIECES[ctx] = 4 if need4 else 3
+    return _RQ_PIECES[ctx]
 
 
 def _v6m_rq_table(mult: np.ndarray, shift: np.ndarray, out_off: int, bound: np.ndarray,
-                  b_dw: np.ndarray | None = None) -> np.ndarray | None:
-    """The v6-M split-multiplier table, or None when a channel needs the general path (a left
-    shift, a right shift < 2, or an accumulator bound too large for 32-bit partial products).
-    bound: per channel max |acc| (|bias_eff| + 128 * sum|w|), known here from the weights."""
+                  b_dw: np.ndarray | None = None, pieces: int = 4) -> np.ndarray | None:
+    """The v6-M split-multiplier table (`pieces` 3 or 4), or None when a channel needs the general
+    path (a left shift, a right shift < 2, or an accumulator bound too large for 32-bit partial
+    products). bound: per channel max |acc| (|bias_eff| + 128 * sum|w|), known here from the weights."""
     n = len(bound)
     mult = np.broadcast_to(np.asarray(mult, np.int64), (n,))
     rs = -np.broadcast_to(np.asarray(shift, np.int64), (n,))
     bound = np.asarray(bound, np.int64)
     if (rs < 2).any() or (rs > 24).any() or (mult < 0).any():
         return None
-    m0, m1, m2 = mult & 0x7FF, (mult >> 11) & 0x7FF, mult >> 22
-    k = (1 << (8 + rs)) + 256 + out_off * (1 << (9 + rs))
     lim = 1 << 31
-    # (acc*m0 >> 11) + acc*m1, then (. >> 11) + acc*m2 + K: every sum stays in int32
-    if ((bound * (1 << 11) + bound + 1) >= lim).any() or ((bound * m2 + bound + 1 + np.abs(k)) >= lim).any():
+    if pieces == 3:
+        m0, m1, top = mult & 0x7FF, (mult >> 11) & 0x7FF, mult >> 22
+        k = (1 << (8 + rs)) + 256 + out_off * (1 << (9 + rs))
+        low = bound * (1 << 11) + bound + 1  # (acc*m0 >> 11) + acc*m1
+        words = [m0 | (m1 << 16), top | (rs << 16)]
+    else:
+        m = [(mult >> (8 * i)) & 0xFF for i in range(4)]  # m3 = m >> 24 < 128
+        top = m[3]
+        k = (1 << (6 + rs)) + 64 + out_off * (1 << (7 + rs))
+        low = bound * 256 + bound + 1  # (acc*m0 >> 8) + acc*m1, likewise m2
+        words = [m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24), rs]
+    # then (. >> p) + acc*top + K: every sum stays in int32
+    if (low >= lim).any() or ((bound * top + bound + 1 + np.abs(k)) >= lim).any():
         return None
     t = np.zeros((n + n % 2, V6M_RQ_WORDS), np.int64)
     b = np.zeros(n, np.int64) if b_dw is None else np.asarray(b_dw, np.int64)
-    t[:n] = np.stack([k, b, m0 | (m1 << 16), m2 | (rs << 16)], 1)
+    t[:n] = np.stack([k, b, *words], 1)
     if n % 2:
         t[n] = t[n - 1]
     assert t.min() >= -lim and t.max() < lim
     return t.astype(np.int32).reshape(-1)
 
 
-def v6m_rq_eval(acc: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Python mirror of HIL_V6M_RQ (before the activation clamp), for the tests."""
+def v6m_rq_eval(acc: np.ndarray, row: np.ndarray, pieces: int = 4) -> np.ndarray:
+    """Python mirror of HIL_V6M_RQ_SEQ (before the activation clamp), for the tests."""
     acc = np.asarray(acc, np.int64)
     k, w2, w3 = int(row[0]), int(row[2]), int(row[3])
-    m0, m1, m2, rs = w2 & 0xFFFF, w2 >> 16, w3 & 0xFFFF, w3 >> 16
-    t = (acc * m0) >> 11
-    t = (acc * m1 + t) >> 11
-    u = acc * m2 + t + k
-    return ((u >> 9) - (acc < 0)) >> rs
+    if pieces == 3:
+        t = (acc * (w2 & 0xFFFF)) >> 11
+        t = (acc * (w2 >> 16) + t) >> 11
+        u = acc * (w3 & 0xFFFF) + t + k
+        return ((u >> 9) - (acc < 0)) >> (w3 >> 16)
+    m = [(w2 >> (8 * i)) & 0xFF for i in range(4)]
+    t = (acc * m[0]) >> 8
+    t = (acc * m[1] + t) >> 8
+    t = (acc * m[2] + t) >> 8
+    u = acc * m[3] + t + k
+    return ((u >> 7) - (acc < 0)) >> w3
 
 
 def _v6m_matrix8(w: np.ndarray) -> np.ndarray:
@@ -274,7 +323,7 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
     n = len(beff)
     mult = np.broadcast_to(np.asarray(mult, np.int64).reshape(-1), (n,)) if np.size(mult) == 1 else mult
     shift = np.broadcast_to(np.asarray(shift, np.int64).reshape(-1), (n,)) if np.size(shift) == 1 else shift
-    tab = _v6m_rq_table(mult, shift, out_off, bound, beff if b_tab is None else b_tab)
+    tab = _v6m_rq_table(mult, shift, out_off, bound, beff if b_tab is None else b_tab, v6m_rq_pieces(ctx))
     if tab is None:
         return
     name = ctx.const_name(op, "opt_rq6")
@@ -284,6 +333,25 @@ def _v6m_split(ctx: EmitContext, op: Op, w2d: np.ndarray, beff: np.ndarray, mult
         for i in (0, 1):
             out_consts.pop(rq_names[i], None)
             rq_names[i] = "(const int32_t *)0"
+
+
+def _v6m_matrix_consts(ctx: EmitContext, op: Op, w2d: np.ndarray, beff_name: str, consts: dict, mult: np.ndarray,
+                       shift: np.ndarray, fields: dict, flags: dict, rq_names: list[str], out_consts: dict,
+                       wname: str) -> tuple[int, str]:
+    """v6-M conv / FC constants beyond the pair layout: the split table when every channel allows
+    it (its b words are then the biases: no bias_eff array) and, with out_c % 8 == 0, the 8-channel
+    weight layout (one row at a time: kp words of scratch + hil_v6m_g8's arguments; else the
+    interleaved row pair, 2 kp). Returns (scratch words, the kernel's bias argument)."""
+    n, k = w2d.shape
+    kp = -(-k // 4) * 4
+    _v6m_split(ctx, op, w2d, consts[beff_name], mult, shift, fields["output_offset"], flags, rq_names, out_consts)
+    if rq_names[2] not in out_consts:
+        return 2 * kp, beff_name
+    out_consts.pop(beff_name, None)
+    if n % 8:
+        return 2 * kp, "(const int32_t *)0"
+    out_consts[wname] = _v6m_matrix8(w2d)
+    return kp + V6M_G8_WORDS, "(const int32_t *)0"
 
 
 def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
@@ -301,12 +369,13 @@ MM8_ROWS = 3  # HIL_MM8_ROWS in kernels/opt_dsp_mm8.h
 def _matrix_scratch_words(fam: str, w8: int, kp: int, n: int, rows: int) -> int:
     """Words of scratch a matrix kernel takes: the im2col row, then the widened rows (DSP: two
     16-bit-weight rows, or MM8_ROWS int8-weight rows after a buffer that also stages a last partial
-    block's outputs, one row if that is all; v6-M: a pair of int32 rows)."""
+    block's outputs, one row if that is all; v6-M: a pair of int32 rows, or one row and
+    hil_v6m_g8's arguments for its 8-channel path: _v6m_matrix_consts)."""
     if fam == "dsp" and w8 and rows == 1:
         return kp // 4 + kp // 2
     if fam == "dsp" and w8:
         return -(-max(kp, MM8_ROWS * n) // 4) + MM8_ROWS * kp // 2
-    return kp // 4 + (kp if fam == "dsp" else 2 * kp)
+    return kp // 4 + kp if fam == "dsp" else 2 * kp
 
 
 def _matrix_layout(ctx: EmitContext, op: Op, fam: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
@@ -370,7 +439,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             stream = ctx.const_name(op, "opt_dwp")
             words = _dsp_dw3_stream(taps, consts[beff_name], rq[rq_names[0]], rq[rq_names[1]], _dsp_dw3_tr(g))
             code = f"{params}\nhil_opt_dwp3_s8(&p, {xin}, {stream}, hil_scratch, {yout});"
-            return OpCode(code=code, constants={stream: words}, kernels=_dw_kernels(fam), macs=macs,
+            return OpCode(code=code, constants={stream: words}, kernels=_dw_kernels(fam, ctx), macs=macs,
                           inplace_safe=True, scratch_words=plane)
         if fam == "dsp" and ring_fits:
             # padded input rows in a ring: no bounds checks, natively in place; one constant stream
@@ -390,56 +459,65 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             if lsh in rq:
                 dwr_consts[lsh] = rq[lsh]
             code = f"{params}\nhil_opt_dwr{sfx}_s8(&p, {xin}, {stream}, {lsh}, hil_scratch, {yout});"
-            return OpCode(code=code, constants=dwr_consts, kernels=_dw_kernels(fam), macs=macs, inplace_safe=True,
+            return OpCode(code=code, constants=dwr_consts, kernels=_dw_kernels(fam, ctx), macs=macs, inplace_safe=True,
                           scratch_words=scratch)
 
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
         scratch = max(scratch, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
+        bias_arg, w8_arg = beff_name, ""  # v6-M with the split table: neither is read
         if fam == "dsp" and g["in_c"] % 4 == 0 and not w8:  # (with w8 the filter's own words)
             w16 = ctx.const_name(op, "opt_w16")
             out_consts[w16] = _dsp_pairs(taps).reshape(-1)
         elif fam == "v6m" and taps.shape[0] == 9:
-            # per channel its 9 taps as int32 (LDR with immediate offsets)
-            name = ctx.const_name(op, "opt_w32")
-            out_consts[name] = taps.T.astype(np.int32).reshape(-1)
+            # per channel its 9 taps as int8 (LDRB with immediate offsets + SXTB)
+            name = ctx.const_name(op, "opt_w9")
+            out_consts[name] = taps.T.astype(np.int8).reshape(-1)
             w16 = f"(const int16_t *)(const void *){name}"
-            # the fast path (table present, 3x3 stride 1, out_w <= 12) copies one channel's input plane
+            # the plane path (table present, 3x3 stride 1, out_w <= 12) copies one channel's input plane
             # (x + 128, rows HIL_V6M_DWS = 14 bytes apart) into the scratch; its bias drops 128 * sum(w)
+            plane_geom = v6m_plane_dw(fam, g, {"has_lshift": 0}, ["", "", "hil_w_"])
             plane = 14 * ((g["out_h"] + 5) & ~3)  # rows rounded so the arguments after it are aligned
-            if plane <= V6M_DW_PLANE_LIMIT:
-                # odd channel counts can reach the shared per-channel loop (multiplier and shift arrays)
-                _v6m_split(ctx, op, taps.T, consts[beff_name], mult, shift, fields["output_offset"], flags,
-                           rq_names, out_consts, b_tab=np.asarray(consts[beff_name], np.int64) - 128 * taps.sum(axis=0),
-                           only_table=g["in_c"] % 2 == 0)
-                scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
-        code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {ctx.ptr(w.index)}, {w16}, {beff_name}, "
+            if not plane_geom or plane <= V6M_DW_PLANE_LIMIT:
+                beff = np.asarray(consts[beff_name], np.int64)
+                # odd channel counts off the plane path reach the shared per-channel loop (multiplier
+                # and shift arrays, bias_eff, the 1HWC filter)
+                table_only = plane_geom or g["in_c"] % 2 == 0
+                _v6m_split(ctx, op, taps.T, beff, mult, shift, fields["output_offset"], flags, rq_names, out_consts,
+                           b_tab=beff - 128 * taps.sum(axis=0) if plane_geom else beff, only_table=table_only)
+                if rq_names[2] in out_consts and table_only:  # every path starts from the table's b
+                    out_consts.pop(beff_name)
+                    bias_arg, w8_arg = "(const int32_t *)0", "(const int8_t *)0"
+                if rq_names[2] in out_consts and plane_geom:
+                    scratch = max(scratch, plane // 4 + V6M_DWC_WORDS)
+        code = (f"{params}\nhil_opt_dw_{fam}{sfx}(&p, {xin}, {w8_arg or ctx.ptr(w.index)}, {w16}, {bias_arg}, "
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
-        return OpCode(code=code, constants=out_consts, kernels=_dw_kernels(fam), macs=macs,
+        return OpCode(code=code, constants=out_consts, kernels=_dw_kernels(fam, ctx), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    need = _matrix_scratch_words(fam, w8, kp, n, rows)
-    if need * 4 > SCRATCH_LIMIT:
-        return None
-    scratch = max(scratch, need)
     if w8:
+        need = _matrix_scratch_words(fam, w8, kp, n, rows)
+        if need * 4 > SCRATCH_LIMIT:
+            return None
         code, out_consts = _dsp8_call(ctx, op, params, xin, yout, w.data.reshape(n, k).astype(np.int64),
                                       consts[beff_name], rq, rq_names)
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
-                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=scratch)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
+                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=max(scratch, need))
+    col_words = _matrix_scratch_words(fam, 0, kp, n, rows)
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
+    bias_arg = beff_name
     if fam == "v6m":
-        _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64), consts[beff_name], mult, shift,
-                   fields["output_offset"], flags, rq_names, out_consts)
-        if n % 8 == 0 and rq_names[2] in out_consts:  # the kernel's 8-channel path (kernels/opt_v6m.h)
-            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64))
-            scratch = max(scratch, need + V6M_G8_WORDS)
-    code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {beff_name}, {', '.join(rq_names)}, "
+        col_words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64), beff_name,
+                                                 consts, mult, shift, fields, flags, rq_names, out_consts, wname)
+    if col_words * 4 > SCRATCH_LIMIT:
+        return None
+    scratch = max(scratch, col_words)
+    code = (f"{params}\nhil_opt_conv_{fam}{sfx}(&p, {xin}, {wname}, {bias_arg}, {', '.join(rq_names)}, "
             f"hil_scratch, {yout});")
     # direct rows are copied into `col` before their outputs are stored: output row r may overwrite
     # input row r when rows are no wider out than in
-    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
                   inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=scratch)
 
 
@@ -454,10 +532,6 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
-    words = _matrix_scratch_words(fam, _int8_words(ctx, fam), kp, n, rows)
-    if words * 4 > SCRATCH_LIMIT:
-        return None
-    scratch = words
     rq, flags, rq_names = _requant(ctx, op, consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")], n)
     beff_name = ctx.const_name(op, "bias_eff")
     p = {"rows": rows, "k": k, "kp": kp, "out_c": n, "direct": 1, "batches": rows, "in_h": 1, "in_w": 1,
@@ -465,24 +539,29 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
          "dil_w": 1, "pad_h": 0, "pad_w": 0, "in_zp": -fields["input_offset"], "out_off": fields["output_offset"],
          "act_min": fields["act_min"], "act_max": fields["act_max"], **flags}
     if _int8_words(ctx, fam):
+        scratch = _matrix_scratch_words(fam, 1, kp, n, rows)
+        if scratch * 4 > SCRATCH_LIMIT:
+            return None
         code, out_consts = _dsp8_call(ctx, op, c_struct("hil_opt_conv_t", p), ctx.ptr(x.index), ctx.ptr(y.index),
                                       w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq, rq_names)
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs, scratch_words=scratch)
     out_consts = {beff_name: consts[beff_name], **rq}
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
+    words, bias_arg = _matrix_scratch_words(fam, 0, kp, n, rows), beff_name
     if fam == "v6m":
-        _v6m_split(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name],
-                   consts[ctx.const_name(op, "mult")], consts[ctx.const_name(op, "shift")],
-                   fields["output_offset"], flags, rq_names, out_consts)
-        if n % 8 == 0 and rq_names[2] in out_consts:
-            out_consts[wname] = _v6m_matrix8(w.data.reshape(n, k).astype(np.int64) + foff)
-            scratch = max(scratch, words + V6M_G8_WORDS)
+        words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, beff_name,
+                                             consts, consts[ctx.const_name(op, "mult")],
+                                             consts[ctx.const_name(op, "shift")], fields, flags, rq_names,
+                                             out_consts, wname)
+    if words * 4 > SCRATCH_LIMIT:
+        return None
+    scratch = words
     fn = f"hil_opt_conv_{fam}"
-    code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
+    code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {bias_arg}, "
             f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
-    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
+    return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs, scratch_words=scratch)
 
 
 def optimized_avgpool(ctx: EmitContext, x: Tensor, y: Tensor, fields: dict, params: str, macs: int) -> OpCode | None:

@@ -3,6 +3,9 @@
  * int32 in the scratch, the same hil_mbqm as hil_addsub_q_) and an element costs two table loads,
  * one add and the output requantization. Bit-exact with hil_add_s8 / hil_sub_s8 (and TFLM). */
 #include "arith.h"
+#if defined(__ARM_ARCH_6M__)
+#include "opt_common.h" /* the v6-M high word of a 32x32 product without a 64-bit multiply */
+#endif
 
 void hil_addsub_lut_s8(const hil_addsub_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n,
                        int32_t sub, int32_t *tables)
@@ -14,6 +17,24 @@ void hil_addsub_lut_s8(const hil_addsub_params_t *p, const int8_t *in1, const in
         t2[v + 128] = sub ? -x2 : x2;
     }
     const int32_t mo = p->out_mult, so = p->out_shift, zo = p->out_offset, lo = p->act_min, hi = p->act_max;
+#if defined(__ARM_ARCH_6M__)
+    if (mo >= 0 && so <= -2) {
+        /* both roundings in the high word of raw * mo +- 2^30 (opt_common.h, hil_opt_rq's rs2 path):
+         * ~45 instructions an element instead of ~105 with the 64-bit multiply */
+        const int32_t rs = -so - 2, z2 = 1 + 2 * zo;
+        for (int32_t i = 0; i < n; ++i) {
+            const int32_t raw = t1[(uint8_t)(in1[i] ^ 0x80)] + t2[(uint8_t)(in2[i] ^ 0x80)];
+#if defined(HIL_OPT_V6M_ASM)
+            const int32_t h = hil_opt_hi_v6m_asm(raw, mo);
+#else
+            const int32_t sgn = raw >> 31;
+            const int32_t h = hil_opt_hi_v6m(raw, mo, 0x40000000u ^ ((uint32_t)sgn << 31), sgn);
+#endif
+            out[i] = (int8_t)hil_clamp_i32(((h >> rs) + z2) >> 1, lo, hi);
+        }
+        return;
+    }
+#endif
     for (int32_t i = 0; i < n; ++i) {
         const int32_t raw = t1[(uint8_t)(in1[i] ^ 0x80)] + t2[(uint8_t)(in2[i] ^ 0x80)];
         out[i] = (int8_t)hil_clamp_i32(hil_mbqm(raw, mo, so) + zo, lo, hi);

@@ -6,9 +6,9 @@
 
 /* Depthwise helpers */
 /* 3x3 depthwise, channels c and c+1 of one output pixel: tp = the 9 taps' input rows, w = the 9
- * taps of channel c then of channel c+1, as int32. v6-M: LDRSH reads both channels' inputs, SXTB /
- * ASRS split them, 10 instructions per 2 MACs. */
-HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32_t *w, int32_t *a0, int32_t *a1)
+ * taps of channel c then of channel c+1, as int8. v6-M: LDRSH reads both channels' inputs, SXTB /
+ * ASRS split them, LDRB + SXTB each weight: 12 instructions per 2 MACs. */
+HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int8_t *w, int32_t *a0, int32_t *a1)
 {
 #if defined(HIL_OPT_V6M_ASM)
     int32_t s0 = *a0, s1 = *a1;
@@ -18,15 +18,17 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32
     "ldrsh %[v], [%[v], %[c]]\n\t"                                                                 \
     "asrs %[x1], %[v], #8\n\t"                                                                     \
     "sxtb %[v], %[v]\n\t"                                                                          \
-    "ldr %[w0], [%[pw], #" #wo "]\n\t"                                                             \
-    "ldr %[w1], [%[pw], #" #wo "+36]\n\t"                                                          \
+    "ldrb %[w0], [%[pw], #" #wo "]\n\t"                                                            \
+    "ldrb %[w1], [%[pw], #" #wo "+9]\n\t"                                                          \
+    "sxtb %[w0], %[w0]\n\t"                                                                        \
+    "sxtb %[w1], %[w1]\n\t"                                                                        \
     "muls %[w0], %[v], %[w0]\n\t"                                                                  \
     "add %[s0], %[w0]\n\t"                                                                         \
     "muls %[w1], %[x1], %[w1]\n\t"                                                                 \
     "add %[s1], %[w1]\n\t"
     __asm__(".syntax unified\n\t"
-            HIL_DW9_TAP(0, 0) HIL_DW9_TAP(1, 4) HIL_DW9_TAP(2, 8) HIL_DW9_TAP(3, 12) HIL_DW9_TAP(4, 16)
-            HIL_DW9_TAP(5, 20) HIL_DW9_TAP(6, 24) HIL_DW9_TAP(7, 28) HIL_DW9_TAP(8, 32)
+            HIL_DW9_TAP(0, 0) HIL_DW9_TAP(1, 1) HIL_DW9_TAP(2, 2) HIL_DW9_TAP(3, 3) HIL_DW9_TAP(4, 4)
+            HIL_DW9_TAP(5, 5) HIL_DW9_TAP(6, 6) HIL_DW9_TAP(7, 7) HIL_DW9_TAP(8, 8)
             : [s0] "+h"(s0), [s1] "+h"(s1), [v] "=&l"(v), [x1] "=&l"(x1), [w0] "=&l"(w0), [w1] "=&l"(w1)
             : [tab] "l"(tp), [c] "l"(c), [pw] "l"(w)
             : "cc", "memory");
@@ -48,8 +50,10 @@ HIL_OPT_INL void hil_opt_dw9_v6m(const int8_t *const *tp, int32_t c, const int32
  * six products of the pair chain through two registers (x0*w0, w0*x1, x1*w1, w1*x2, x2*w2, w2*x3),
  * each loaded value destroyed by its last MULS: 19 instructions per 6 MACs. Output channel c
  * depends on input channel c only, and a channel's plane is copied before any of its outputs is
- * written, so `out` may overlap `in` (in-place). w32: 9 int32 taps per channel. */
+ * written, so `out` may overlap `in` (in-place). w: the channel's 9 taps as int32 (hil_v6m_dw_plane
+ * widens them from the int8 constants into the scratch once per channel). */
 #define HIL_V6M_DWS 14 /* taps at offsets <= 2 * 14 + 3 = 31, LDRB's immediate range */
+#define HIL_V6M_DWC_WORDS 11 /* hil_v6m_dwc_t (-O2), after the plane in the scratch; then 9 widened taps */
 HIL_OPT_INL void hil_v6m_dw_pair(const uint8_t *b, const int32_t *w, int32_t *s0, int32_t *s1)
 {
 #if defined(HIL_OPT_V6M_ASM)
@@ -148,7 +152,7 @@ HIL_V6M_AT(hil_v6m_dwc_t, bend, 28);
 HIL_V6M_AT(hil_v6m_dwc_t, npair, 32);
 HIL_V6M_AT(hil_v6m_dwc_t, odd, 36);
 HIL_V6M_AT(hil_v6m_dwc_t, skip, 40);
-_Static_assert(sizeof(hil_v6m_dwc_t) == 4 * 11, "optimized.py reserves V6M_DWC_WORDS = 11 words for it");
+_Static_assert(sizeof(hil_v6m_dwc_t) == 4 * HIL_V6M_DWC_WORDS, "optimized.py reserves V6M_DWC_WORDS words for it");
 
 #define HIL_DWC_ROW(r, wo)                                                                         \
     "ldrb r2, [r0, #" #r "]\n\t"                                                                   \
@@ -176,23 +180,7 @@ _Static_assert(sizeof(hil_v6m_dwc_t) == 4 * 11, "optimized.py reserves V6M_DWC_W
     "muls r2, r3, r2\n\t"                                                                          \
     "adds r4, r4, r2\n\t"
 #define HIL_DWC_RQ(X)                                                                              \
-    "ldrh r2, [r6, #8]\n\t"                                                                         \
-    "muls r2, " #X ", r2\n\t"                                                                      \
-    "asrs r2, r2, #11\n\t"                                                                         \
-    "ldrh r3, [r6, #10]\n\t"                                                                         \
-    "muls r3, " #X ", r3\n\t"                                                                      \
-    "adds r2, r2, r3\n\t"                                                                          \
-    "asrs r2, r2, #11\n\t"                                                                         \
-    "ldrh r3, [r6, #12]\n\t"                                                                         \
-    "muls r3, " #X ", r3\n\t"                                                                      \
-    "adds r2, r2, r3\n\t"                                                                          \
-    "ldr r3, [r6, #0]\n\t"                                                                        \
-    "adds r2, r2, r3\n\t"                                                                          \
-    "asrs r2, r2, #9\n\t"                                                                          \
-    "asrs " #X ", " #X ", #31\n\t"                                                                 \
-    "adds r2, r2, " #X "\n\t"                                                                      \
-    "ldrh r3, [r6, #14]\n\t"                                                                        \
-    "asrs r2, r2, r3\n\t"                                                                          \
+    HIL_V6M_RQ_SEQ("r2", "r3", #X, "r6")                                                           \
     "cmp r2, r9\n\t"                                                                               \
     "bge 3f\n\t"                                                                                   \
     "mov r2, r9\n"                                                                                 \
@@ -233,7 +221,8 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
         "adds r3, r0, r3\n\t"
         "mov r11, r3\n\t"
         "cmp r0, r3\n\t"
-        "beq 5f\n"
+        "bne 1f\n\t" /* conditional branches reach 256 bytes: the pair loop is longer */
+        "b 5f\n"
         "1:\n\t"                                 /* two outputs */
         "ldr r4, [r6, #4]\n\t"
         "movs r5, r4\n\t"
@@ -241,7 +230,8 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
         HIL_DWC_RQ(r4) HIL_DWC_RQ(r5)
         "adds r0, #2\n\t"
         "cmp r0, r11\n\t"
-        "bne 1b\n"
+        "beq 5f\n\t"
+        "b 1b\n"
         "5:\n\t"                                 /* an odd last column */
         "mov r2, r12\n\t"
         "ldr r3, [r2, #36]\n\t"
@@ -272,7 +262,7 @@ __attribute__((naked, noinline, unused)) static void hil_v6m_dwc(hil_v6m_dwc_t *
 #undef HIL_DWC_RQ
 #endif
 
-HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, const int32_t *w32, const int32_t *tab,
+HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, const int8_t *w9, const int32_t *tab,
                                  uint8_t *plane, int8_t *out)
 {
     const int32_t C = p->in_c, ih = p->in_h, iw = p->in_w, oh = p->out_h, ow = p->out_w;
@@ -293,7 +283,13 @@ HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, cons
                     *d = (uint8_t)(*s + 128);
                 }
             }
-            const int32_t *wc = w32 + 9 * c, *tc = tab + HIL_V6M_RQ_WORDS * c;
+            /* the channel's 9 taps widened once (LDR with immediate offsets in the loops): after the
+             * plane and the asm arguments in the scratch (the generator adds V6M_DWC_WORDS + 9) */
+            int32_t *wc = (int32_t *)(void *)(plane + HIL_V6M_DWS * ((oh + 5) & ~3)) + HIL_V6M_DWC_WORDS;
+            for (int32_t t = 0; t < 9; ++t) {
+                wc[t] = w9[9 * c + t];
+            }
+            const int32_t *tc = tab + HIL_V6M_RQ_WORDS * c;
             int8_t *o = out_b + c;
 #if defined(HIL_OPT_V6M_ASM)
             if (oh > 0 && ow > 0) {
@@ -335,10 +331,12 @@ HIL_OPT_FN void hil_v6m_dw_plane(const hil_opt_conv_t *p, const int8_t *in, cons
     }
 }
 
-/* Depthwise, depth multiplier 1. w8: the 1HWC filter as is; w16 (3x3): instead per channel its 9
- * taps as int32 (LDR with immediate offsets). 3x3 stride-1 layers with a split table go through
- * per-channel planes (hil_v6m_dw_plane, the whole layer at once); other 9-tap layers with an even
- * channel count by channel pairs; the rest channel by channel (opt_common.h). */
+/* Depthwise, depth multiplier 1. w8: the 1HWC filter as is; w16 (9 taps): instead per channel its
+ * 9 taps as int8 (LDRB with immediate offsets + SXTB). 3x3 stride-1 layers with a split table go
+ * through per-channel planes (hil_v6m_dw_plane, the whole layer at once); other 9-tap layers with
+ * an even channel count by channel pairs; the rest channel by channel (opt_common.h). With the
+ * split table, the first two paths start from its b words: the generator then emits no bias_eff
+ * and (9 taps) no 1HWC filter. */
 HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8, const int16_t *w16,
                                const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
                                int32_t *scratch, int8_t *out)
@@ -369,13 +367,14 @@ HIL_OPT_FN void hil_opt_dw_v6m(const hil_opt_conv_t *params, const int8_t *in, c
                 const int32_t *tab = p->has_lshift ? (const int32_t *)0 : lsh;
                 if (kh == 3 && kw == 3 && w16 && tab && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
                     p->dil_w == 1 && p->out_w <= HIL_V6M_DWS - 2) { /* the whole layer, from its first pixel */
-                    hil_v6m_dw_plane(p, in, (const int32_t *)(const void *)w16, tab, (uint8_t *)(void *)scratch, out);
+                    hil_v6m_dw_plane(p, in, (const int8_t *)(const void *)w16, tab, (uint8_t *)(void *)scratch, out);
                     return;
                 }
                 if (taps == 9 && (C & 1) == 0 && w16) {
-                    const int32_t *wq = (const int32_t *)(const void *)w16; /* v6-M: 9 int32 per channel */
+                    const int8_t *wq = (const int8_t *)(const void *)w16; /* v6-M: 9 int8 per channel */
                     for (int32_t c = 0; c < C; c += 2, wq += 18) {
-                        int32_t a0 = bias[c], a1 = bias[c + 1];
+                        int32_t a0 = tab ? tab[HIL_V6M_RQ_WORDS * c + 1] : bias[c];
+                        int32_t a1 = tab ? tab[HIL_V6M_RQ_WORDS * c + HIL_V6M_RQ_WORDS + 1] : bias[c + 1];
                         hil_opt_dw9_v6m(tp, c, wq, &a0, &a1);
                         if (tab) {
                             out[c] = hil_v6m_clamp(hil_v6m_rq(a0, tab + HIL_V6M_RQ_WORDS * c), p->act_min, p->act_max);

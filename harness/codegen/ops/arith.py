@@ -183,7 +183,9 @@ def emit_add_sub(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         # an optimized target's residual ADD: both inputs' terms tabulated per call (512 scratch words)
         code = (f"{params}\nhil_addsub_lut_s8(&p, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, "
                 f"{y.size}, {int(op.opcode == 'SUB')}, hil_scratch);")
-        return OpCode(code=code, kernels=["arith.h", "arith_addsub_lut_s8.c"], scratch_words=512)
+        # opt_common.h: the v6-M requantization without a 64-bit multiply
+        return OpCode(code=code, kernels=["arith.h", "hil_simd.h", "opt_common.h", "arith_addsub_lut_s8.c"],
+                      scratch_words=512)
     fn = f"hil_{op.opcode.lower()}_{'s8' if y.dtype == 'int8' else 's16'}"
     code = (params + "\n" + bdecl
             + f"{fn}(&p, {bptr}, {ctx.ptr(t1.index)}, {ctx.ptr(t2.index)}, {ctx.ptr(y.index)}, {y.size});")
