@@ -36,7 +36,7 @@ def _vectors(path: Path, n: int, seed: int = 0) -> list[bytes]:
     return out + [bytes([0x80]) * size, bytes([0x7F]) * size]
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m7", "m7:size", "m33", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m7", "m7:size", "m33", "m0plus", "m3"])
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     path = ROOT / SUITES[suite]
@@ -48,7 +48,7 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     assert f'"target": "{board.core}"' in manifest
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus", "m3"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
                                             ("dense_chain", "int8"), ("ds_cnn", "int8_pt"), ("pool_chain", "int8"),
                                             ("inplace_chain", "int8")])
@@ -75,7 +75,7 @@ def test_wide_residual_add_bitexact_on_the_core(board_name: str) -> None:
 
 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
-@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus", "m3"])
 def test_in_place_layers_bitexact_on_the_core(board_name: str, opt: str) -> None:
     """The planner's in-place layers (native depthwise / 1x1 kernels, the row ring for the rest)
     on the real instruction sets, at both optimisation levels (their code paths differ)."""
@@ -156,8 +156,8 @@ int hil_model_invoke(const void *in, void *out)
         p.out_off = (int32_t)(i % 256) - 128;
         const int32_t want = hil_mbqm(acc, m, -rs) + p.out_off;
         if (hil_opt_rq(&p, acc, m, 0, rs - 2) != want) ++bad;
-#if defined(HIL_OPT_DSP) && HIL_SIMD_NATIVE
-        /* the asm form the DSP kernels use: without and with the SSAT of the full int8 range */
+#if defined(HIL_OPT_RQ_ASM)
+        /* the asm form the DSP and v7-M kernels use: without and with the SSAT of the full int8 range */
         if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 0) != want) ++bad;
         if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 1) != (want < -128 ? -128 : want > 127 ? 127 : want)) ++bad;
 #endif
@@ -169,7 +169,7 @@ int hil_model_invoke(const void *in, void *out)
 """
 
 
-@pytest.mark.parametrize("board_name, family", [("m4", "dsp"), ("m0plus", "v6m")])
+@pytest.mark.parametrize("board_name, family", [("m4", "dsp"), ("m0plus", "v6m"), ("m3", "v7m")])
 def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tmp_path: Path) -> None:
     import struct
 
@@ -193,6 +193,7 @@ def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tm
 
 XCPUS = {
     "cortex-m0plus": ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"],
+    "cortex-m3": ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"],
     "cortex-m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
     "cortex-m7": ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
     "cortex-m33": ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=soft"],

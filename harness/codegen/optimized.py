@@ -23,7 +23,7 @@ FAMILIES = {
     "portable": "portable",
     "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp", "cortex-m55": "dsp",
     "cortex-m0": "v6m", "cortex-m0plus": "v6m",
-    "cortex-m3": "portable",
+    "cortex-m3": "v7m",  # ARMv7-M without DSP: MLA / SMLAL kernels (kernels/opt_v7m.h)
 }
 TARGETS = tuple(FAMILIES)
 # the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" keeps
@@ -247,10 +247,11 @@ def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
 
 
 def _matrix_layout(ctx: EmitContext, op: Op, fam: str, w8: int) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
-    """The matrix kernels' weight array name and layout function for this family and preference."""
+    """The matrix kernels' weight array name and layout function for this family and preference
+    (v7m: the DSP cores' int8 layout, its bytes unpacked by SXTB/SBFX)."""
     if fam == "dsp" and not w8:
         return ctx.const_name(op, "opt_w16"), _dsp_matrix
-    return ctx.const_name(op, "opt_w8"), (_dsp_matrix8 if fam == "dsp" else _v6m_matrix)
+    return ctx.const_name(op, "opt_w8"), (_dsp_matrix8 if fam in ("dsp", "v7m") else _v6m_matrix)
 
 
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
@@ -359,7 +360,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     if fam == "portable" or w.dtype != "int8" or w.data is None:
         return None
     foff = int(fields["filter_offset"])
-    if fam == "v6m" and foff != 0:
+    if fam in ("v6m", "v7m") and foff != 0:
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
