@@ -219,3 +219,22 @@ def test_optimized_code_cross_compiles_with_werror(cpu: str, tmp_path: Path) -> 
                        "-ffreestanding", "-I", str(d), "-c", *srcs]
                 r = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
                 assert r.returncode == 0, f"{builder} for {cpu} {opt} {syntax}:\n{r.stderr[:3000]}"
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+@pytest.mark.parametrize("board_name", ["m4", "m7", "m33"])
+@pytest.mark.parametrize("builder", ["conv_chain", "dw_chain", "dense_chain", "ds_cnn", "inplace_chain"])
+def test_int16x8_models_bitexact_on_the_core(builder: str, board_name: str, opt: str) -> None:
+    """The DSP cores' int16x8 kernels (kernels/opt_dsp_s16.h: 32-bit SMLAD sums proven exact at
+    generation time, the high-word requantization) against TFLM's 64-bit reference kernels."""
+    path = cg_models.model_path(builder, "int16x8")
+    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=6), target="board", opt=opt)
+    assert run.bitexact == 1.0
+    assert re.search(r"hil_s16_(conv|dw)_dsp\(", (Path(run.firmware.model_dir) / "model.c").read_text())
+
+
+@pytest.mark.parametrize("suite", ["har", "digits"])
+def test_int16x8_suite_models_bitexact_on_the_core(suite: str) -> None:
+    path = ROOT / f"suites/{suite}/artifacts/int16x8.tflite"
+    run = run_model(path, load_board("m4"), _vectors(path, 3), target="board")
+    assert run.bitexact == 1.0

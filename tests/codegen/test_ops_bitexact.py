@@ -15,7 +15,7 @@ CHAINS = ["conv_chain", "dw_chain", "dense_chain", "dense_3d", "pool_chain", "so
 
 
 # int8 chains also run through the optimized per-core kernels (their portable C on the host)
-TARGETED = [(q, t) for q in QUANT for t in ([None, "cortex-m4", "cortex-m0plus", "cortex-m3"] if q != "int16x8" else [None])]
+TARGETED = [(q, t) for q in QUANT for t in ([None, "cortex-m4", "cortex-m0plus", "cortex-m3"] if q != "int16x8" else [None, "cortex-m4"])]
 
 
 @pytest.mark.parametrize("quant, target", TARGETED)
