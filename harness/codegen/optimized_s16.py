@@ -107,8 +107,8 @@ def s16_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, b: Tenso
     rows = g["batches"] * g["out_h"] * g["out_w"]
     oc = _matrix_op(op, ctx, wdata.reshape(n, k), b, consts, fields, macs,
                     {"rows": rows, "k": k, "out_c": n, "direct": direct, **geo}, xin, yout)
-    if oc is not None:
-        oc.inplace_safe = bool(direct and n <= g["in_c"])  # both rows copied before a row is stored
+    if oc is not None:  # in place, both rows are copied before a row is stored
+        oc.inplace_safe = bool(direct and n <= g["in_c"] and op.index in ctx.inplace)
     return oc
 
 
@@ -129,7 +129,9 @@ def s16_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, b: Tensor 
 def _matrix_op(op: Op, ctx: EmitContext, w2d: np.ndarray, b: Tensor | None, consts: dict, fields: dict, macs: int,
                p: dict, xin: str, yout: str) -> OpCode | None:
     kp = -(-p["k"] // 4) * 4
-    scratch = kp // 2 + kp  # an im2col row + the interleaved row pair
+    scratch = kp  # the row pair as int16
+    if p["direct"] and kp == p["k"] and op.index not in ctx.inplace:
+        p, scratch = {**p, "direct": 2}, 0  # rows read where they are (kernels/opt_dsp_s16.h)
     if scratch * 4 > SCRATCH_LIMIT:
         return None
     ch = _channel_consts(ctx, op, w2d, b, consts, pad_even=True)
@@ -137,6 +139,6 @@ def _matrix_op(op: Op, ctx: EmitContext, w2d: np.ndarray, b: Tensor | None, cons
         return None
     wname = ctx.const_name(op, "s16_w8")
     code = (f"{_params({**p, 'kp': kp}, fields)}\nhil_s16_conv_dsp(&p, {xin}, {wname}, {', '.join(ch)}, "
-            f"hil_scratch, {yout});")
+            f"{'hil_scratch' if scratch else '(int32_t *)0'}, {yout});")
     return OpCode(code=code, constants={**ch, wname: _matrix(w2d)}, kernels=[*_kernels("dsp"), HEADER], macs=macs,
                   scratch_words=scratch)

@@ -12,7 +12,8 @@
  *   which the generator checks), then >> e with e = s - 32 beyond: per channel (m, e), and
  *   out = ((hi(acc * m) >> e) + 1) >> 1 (SMULL, ASR, ADD, SSAT with ASR #1 for the full range).
  * - Conv / FC (hil_s16_conv_dsp): the activations are already 16-bit, so a word of the (im2col)
- *   row is an SMLAD operand as it is; two rows are interleaved per 4 values (one pointer, LDRD).
+ *   row is an SMLAD operand as it is (1x1 / FC rows with k % 4 == 0 are read in place, others
+ *   copied once per row pair); the second row is read at a constant offset from the first.
  *   Weights stay int8 in flash: per channel pair, per 4 input values, one word per channel with
  *   its bytes ordered (w0, w2, w1, w3), so SXTB16 gives (w0, w1) and SXTB16 ROR 8 (w2, w3), the
  *   order of the activation pairs. A 2x2 block: 3 LDRD + 4 SXTB16 + 8 SMLAD per 16 MACs.
@@ -42,25 +43,6 @@ HIL_OPT_INL int16_t hil_s16_out(const hil_opt_conv_t *p, int32_t acc, int32_t m,
     return (int16_t)v;
 }
 
-/* k int16 values -> dst as words of 2 values, 2 words per 4 values then `gap` words skipped (the
- * other row of a pair), zero padded to kp values (kp % 4 == 0). */
-HIL_OPT_INL void hil_s16_pairs(const int16_t *src, int32_t k, int32_t kp, int32_t gap, uint32_t *dst)
-{
-    int32_t i = 0;
-    for (; i + 4 <= k; i += 4, dst += 2 + gap) {
-        dst[0] = hil_load32(src + i);
-        dst[1] = hil_load32(src + i + 2);
-    }
-    for (; i < kp; i += 4, dst += 2 + gap) {
-        int16_t v[4];
-        for (int32_t j = 0; j < 4; ++j) {
-            v[j] = i + j < k ? src[i + j] : 0;
-        }
-        dst[0] = hil_load32(v);
-        dst[1] = hil_load32(v + 2);
-    }
-}
-
 /* Row r of the int16 im2col matrix into dst (k values); padding taps are 0 (zero point 0). */
 HIL_OPT_INL void hil_s16_im2col(const hil_opt_conv_t *p, const int16_t *in, int32_t r, int16_t *dst)
 {
@@ -81,8 +63,8 @@ HIL_OPT_INL void hil_s16_im2col(const hil_opt_conv_t *p, const int16_t *in, int3
     }
 }
 
-/* The row pair in `col` (interleaved as hil_s16_pairs writes it with gap 2; one row: gap 0) times
- * every output channel. w: per channel pair kp / 2 words (see the header comment). */
+/* The rows at col (two: a second one kp / 2 words further) times every output channel. w: per
+ * channel pair kp / 2 words (see the header comment). */
 HIL_OPT_INL void hil_s16_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, int32_t two, const uint32_t *w,
                                 const int32_t *bias, const int32_t *mult, const int32_t *rsh, int16_t *o0,
                                 int16_t *o1)
@@ -92,8 +74,10 @@ HIL_OPT_INL void hil_s16_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
         const uint32_t *pa = col, *pw = w + c * (kp / 4);
         int32_t s00 = bias[c], s01 = bias[c + 1];
         int32_t s10 = s00, s11 = s01;
+        /* unrolled twice, not per depth: fewer instructions here (no spills) and 0.7 KB less flash
+         * per layer than the int8 kernels' full unroll */
         if (!two) {
-            HIL_OPT_UNROLL
+            _Pragma("GCC unroll 2")
             for (int32_t i = 0; i < kp; i += 4) {
                 uint32_t x0, x1, wa, wb;
                 HIL_LDRD_PI(x0, x1, pa);
@@ -104,11 +88,12 @@ HIL_OPT_INL void hil_s16_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
                 s01 = hil_smlad(x1, hil_sxtb16_ror8(wb), s01);
             }
         } else {
-            HIL_OPT_UNROLL_K
+            _Pragma("GCC unroll 2")
             for (int32_t i = 0; i < kp; i += 4) {
-                uint32_t x0, x1, z0, z1, wa, wb;
+                uint32_t x0, x1, wa, wb;
+                const uint64_t z = hil_load64(pa + kp / 2); /* the second row: a constant offset */
+                const uint32_t z0 = (uint32_t)z, z1 = (uint32_t)(z >> 32);
                 HIL_LDRD_PI(x0, x1, pa);
-                HIL_LDRD_PI(z0, z1, pa);
                 HIL_LDRD_PI(wa, wb, pw);
                 uint32_t y = hil_sxtb16(wa);
                 s00 = hil_smlad(x0, y, s00);
@@ -138,24 +123,31 @@ HIL_OPT_INL void hil_s16_mm_dsp(const hil_opt_conv_t *p, const uint32_t *col, in
 }
 
 /* int16x8 conv / FC as a matrix product, two rows at a time. bias (int32), mult, rsh (the e
- * above): per channel, padded to an even count. scratch: kp / 2 (im2col) + kp words. Both rows of
- * a pair are copied before any output of the pair is stored (a direct 1x1 may run in place). */
+ * above): per channel, padded to an even count. direct == 2 (k % 4 == 0, not in place): the rows
+ * are read where they are (4-byte aligned: the planner's offsets); else each row of the pair is
+ * copied (im2col, zero padded to kp) into the scratch (kp words) before any output of the pair is
+ * stored, so a direct 1x1 may run in place. */
 HIL_OPT_FN void hil_s16_conv_dsp(const hil_opt_conv_t *params, const int16_t *in, const int8_t *w, const int32_t *bias,
                                  const int32_t *mult, const int32_t *rsh, int32_t *scratch, int16_t *out)
 {
     const hil_opt_conv_t pcopy = *params; /* a local copy: int16_t stores cannot alias it */
     const hil_opt_conv_t *p = &pcopy;
-    int16_t *tmp = (int16_t *)(void *)scratch;
-    uint32_t *col = (uint32_t *)scratch + p->kp / 2;
     for (int32_t r = 0; r < p->rows; r += 2) {
         const int32_t two = r + 1 < p->rows;
-        for (int32_t j = 0; j <= two; ++j) {
-            const int16_t *row = in + (r + j) * p->k;
-            if (!p->direct) {
-                hil_s16_im2col(p, in, r + j, tmp);
-                row = tmp;
+        const uint32_t *col = (const uint32_t *)(const void *)(in + r * p->k);
+        if (p->direct != 2) {
+            for (int32_t j = 0; j <= two; ++j) {
+                int16_t *dst = (int16_t *)(void *)scratch + j * p->kp;
+                if (p->direct) {
+                    memcpy(dst, in + (r + j) * p->k, (size_t)p->k * sizeof(int16_t));
+                } else {
+                    hil_s16_im2col(p, in, r + j, dst);
+                }
+                for (int32_t i = p->k; i < p->kp; ++i) {
+                    dst[i] = 0;
+                }
             }
-            hil_s16_pairs(row, p->k, p->kp, two ? 2 : 0, col + 2 * j);
+            col = (const uint32_t *)scratch;
         }
         hil_s16_mm_dsp(p, col, two, (const uint32_t *)(const void *)w, bias, mult, rsh, out + r * p->out_c,
                        out + (r + 1) * p->out_c);
