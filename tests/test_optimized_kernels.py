@@ -51,7 +51,7 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
 @pytest.mark.parametrize("board_name", ["m4", "m4:size", "m0plus", "m3"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
                                             ("dense_chain", "int8"), ("ds_cnn", "int8_pt"), ("pool_chain", "int8"),
-                                            ("inplace_chain", "int8")])
+                                            ("inplace_chain", "int8"), ("odd_shapes", "int8_pt")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
     """"m4:size": the M4 with the int8-weight kernels (prefer size)."""
     path = cg_models.model_path(builder, quant)
@@ -223,7 +223,7 @@ def test_optimized_code_cross_compiles_with_werror(cpu: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 @pytest.mark.parametrize("board_name", ["m4", "m7", "m33"])
-@pytest.mark.parametrize("builder", ["conv_chain", "dw_chain", "dense_chain", "ds_cnn", "inplace_chain"])
+@pytest.mark.parametrize("builder", ["conv_chain", "dw_chain", "dense_chain", "ds_cnn", "inplace_chain", "odd_shapes"])
 def test_int16x8_models_bitexact_on_the_core(builder: str, board_name: str, opt: str) -> None:
     """The DSP cores' int16x8 kernels (kernels/opt_dsp_s16.h: 32-bit SMLAD sums proven exact at
     generation time, the high-word requantization) against TFLM's 64-bit reference kernels."""
@@ -238,3 +238,13 @@ def test_int16x8_suite_models_bitexact_on_the_core(suite: str) -> None:
     path = ROOT / f"suites/{suite}/artifacts/int16x8.tflite"
     run = run_model(path, load_board("m4"), _vectors(path, 3), target="board")
     assert run.bitexact == 1.0
+
+
+@pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("dw_chain", "int8_pt"), ("dense_3d", "int8"),
+                                            ("odd_shapes", "int8_pt"), ("ds_cnn", "int8_pt")])
+def test_v7m_kernels_at_Os_on_the_m3(builder: str, quant: str) -> None:
+    """The Cortex-M3 kernels (kernels/opt_v7m.h) out of line and rolled (-Os), every path."""
+    path = cg_models.model_path(builder, quant)
+    run = run_model(path, load_board("m3"), _vectors(path, 2, seed=7), target="board", opt="-Os")
+    assert run.bitexact == 1.0
+    assert "hil_opt_conv_v7m(" in (Path(run.firmware.model_dir) / "model.c").read_text()

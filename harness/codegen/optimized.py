@@ -246,6 +246,16 @@ def v6m_plane_dw(fam: str, g: dict, flags: dict, rq_names: list[str]) -> bool:
             and g["dil_h"] == 1 and g["dil_w"] == 1 and g["out_w"] <= 12)
 
 
+def _v7m_scratch(rows: int, direct: int, k: int) -> int:
+    """Words of scratch hil_opt_conv_v7m uses (kernels/opt_v7m.h): an im2col byte row unless the
+    rows are direct, the row pair widened to int32 (one row: kp words), none for a single direct
+    row with k % 4 == 0 (read as int8 words)."""
+    kp = -(-k // 4) * 4
+    if rows == 1 and direct and k == kp:
+        return 0
+    return (0 if direct else kp // 4) + (kp if rows == 1 else 2 * kp)
+
+
 def _matrix_layout(ctx: EmitContext, op: Op, fam: str, w8: int) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
     """The matrix kernels' weight array name and layout function for this family and preference
     (v7m: the DSP cores' int8 layout, its bytes unpacked by SXTB/SBFX)."""
@@ -332,7 +342,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
+    words = _v7m_scratch(rows, direct, k) if fam == "v7m" else kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = max(scratch, words)
@@ -364,7 +374,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
-    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
+    words = _v7m_scratch(rows, 1, k) if fam == "v7m" else kp // 4 + (kp if fam == "dsp" else 2 * kp)
     if words * 4 > SCRATCH_LIMIT:
         return None
     scratch = words
@@ -388,7 +398,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
             scratch = max(scratch, words + V6M_G8_WORDS)
     fn = f"hil_opt_conv_{fam}{'8' if w8 else ''}"
     code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {beff_name}, "
-            f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
+            f"{', '.join(rq_names)}, {'hil_scratch' if scratch else '(int32_t *)0'}, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs, scratch_words=scratch)
 
 

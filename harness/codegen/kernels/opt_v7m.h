@@ -49,7 +49,7 @@ HIL_OPT_INL void hil_opt_widen_v7m(const int8_t *src, int32_t k, int32_t kp, int
  * contiguous row. */
 HIL_OPT_INL void hil_opt_mm_v7m(const hil_opt_conv_t *p, const int32_t *col, int32_t two, const uint32_t *w,
                                 const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
-                                int8_t *o0, int8_t *o1)
+                                int8_t *o0, int8_t *o1, const int bytes)
 {
     const int32_t kp = p->kp, n = p->out_c;
     for (int32_t c = 0; c < n; c += 2) {
@@ -58,10 +58,16 @@ HIL_OPT_INL void hil_opt_mm_v7m(const hil_opt_conv_t *p, const int32_t *col, int
         int32_t s00 = bias[c], s01 = bias[c + 1];
         int32_t s10 = s00, s11 = s01;
         if (!two) {
-            HIL_OPT_UNROLL
+            _Pragma("GCC unroll 2")
             for (int32_t i = 0; i < kp; i += 4, pa += 4, pw += 2) {
                 const uint32_t wa = pw[0], wb = pw[1];
-                const int32_t x0 = pa[0], x1 = pa[1], x2 = pa[2], x3 = pa[3];
+                int32_t x0, x1, x2, x3;
+                if (bytes) { /* the int8 row itself (k % 4 == 0) */
+                    const uint32_t xw = hil_load32((const int8_t *)(const void *)col + i);
+                    x0 = HIL_V7M_B0(xw), x1 = HIL_V7M_B1(xw), x2 = HIL_V7M_B2(xw), x3 = HIL_V7M_B3(xw);
+                } else {
+                    x0 = pa[0], x1 = pa[1], x2 = pa[2], x3 = pa[3];
+                }
                 s00 += x0 * HIL_V7M_B0(wa);
                 s01 += x0 * HIL_V7M_B0(wb);
                 s00 += x1 * HIL_V7M_B1(wa);
@@ -72,7 +78,7 @@ HIL_OPT_INL void hil_opt_mm_v7m(const hil_opt_conv_t *p, const int32_t *col, int
                 s01 += x3 * HIL_V7M_B3(wb);
             }
         } else {
-            HIL_OPT_UNROLL_K
+            _Pragma("GCC unroll 2")
             for (int32_t i = 0; i < kp; i += 4, pa += 8, pw += 2) {
                 const uint32_t wa = pw[0], wb = pw[1];
 #define HIL_V7M_STEP(J, B)                                                                         \
@@ -105,16 +111,23 @@ HIL_OPT_INL void hil_opt_mm_v7m(const hil_opt_conv_t *p, const int32_t *col, int
 }
 
 /* Conv / FC as a matrix product, two rows at a time. w: the int8 layout above; bias/mult/rsh
- * padded to an even channel count. scratch: kp / 4 (im2col bytes) + 2 * kp words. Both rows are
- * widened before any output of the pair is stored (a direct 1x1 may run in place). */
+ * padded to an even channel count. scratch (optimized.py, _v7m_scratch): kp / 4 (im2col bytes,
+ * not for direct rows) + 2 * kp words, kp for a single row, none for one direct row with k % 4
+ * == 0 (read as int8 words, unpacked per channel pair). Both rows are widened before any output
+ * of the pair is stored (a direct 1x1 may run in place). */
 HIL_OPT_FN void hil_opt_conv_v7m(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w, const int32_t *bias,
                                  const int32_t *mult, const int32_t *rsh, const int32_t *lsh, int32_t *scratch,
                                  int8_t *out)
 {
     const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
     const hil_opt_conv_t *p = &pcopy;
+    if (p->rows == 1 && p->direct && p->k == p->kp) { /* FC with batch 1: no copy, no scratch */
+        hil_opt_mm_v7m(p, (const int32_t *)(const void *)in, 0, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh,
+                       out, out, 1);
+        return;
+    }
     int8_t *tmp = (int8_t *)scratch;
-    int32_t *col = scratch + p->kp / 4;
+    int32_t *col = scratch + (p->direct ? 0 : p->kp / 4);
     for (int32_t r = 0; r < p->rows; r += 2) {
         const int32_t two = r + 1 < p->rows;
         const int32_t step = two ? 2 : 1;
@@ -127,7 +140,7 @@ HIL_OPT_FN void hil_opt_conv_v7m(const hil_opt_conv_t *params, const int8_t *in,
             hil_opt_widen_v7m(row, p->k, p->kp, step, col + j);
         }
         hil_opt_mm_v7m(p, col, two, (const uint32_t *)(const void *)w, bias, mult, rsh, lsh, out + r * p->out_c,
-                       out + (r + 1) * p->out_c);
+                       out + (r + 1) * p->out_c, 0);
     }
 }
 
