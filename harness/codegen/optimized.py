@@ -342,10 +342,11 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    words = _v7m_scratch(rows, direct, k) if fam == "v7m" else kp // 4 + (kp if fam == "dsp" else 2 * kp)
-    if words * 4 > SCRATCH_LIMIT:
+    words = kp // 4 + (kp if fam == "dsp" else 2 * kp)
+    need = _v7m_scratch(rows, direct, k) if fam == "v7m" else words
+    if need * 4 > SCRATCH_LIMIT:
         return None
-    scratch = max(scratch, words)
+    scratch = max(scratch, need)
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam, w8)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
