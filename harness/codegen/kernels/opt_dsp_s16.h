@@ -206,6 +206,7 @@ HIL_OPT_FN void hil_s16_dw_dsp(const hil_opt_conv_t *params, const int16_t *in, 
                             const uint64_t x = hil_load64((const uint32_t *)(const void *)(
                                 base + (ky * p->dil_h * p->in_w + kx * p->dil_w) * C + g));
                             HIL_S16_DW_TAP((uint32_t)x, (uint32_t)(x >> 32), wg[t * (C / 4)]);
+                            HIL_OPT_BARRIER(); /* one tap's loads at a time: hoisted together, they spill */
                         }
                     } else {
                         HIL_OPT_UNROLL
