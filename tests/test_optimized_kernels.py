@@ -248,3 +248,92 @@ def test_v7m_kernels_at_Os_on_the_m3(builder: str, quant: str) -> None:
     run = run_model(path, load_board("m3"), _vectors(path, 2, seed=7), target="board", opt="-Os")
     assert run.bitexact == 1.0
     assert re.search(r"hil_opt_(conv|dw)_v7m\(", (Path(run.firmware.model_dir) / "model.c").read_text())
+
+
+def _mbqm64(acc: np.ndarray, mult: int, shift: int) -> np.ndarray:
+    """TFLM's MultiplyByQuantizedMultiplier(int64, ...) (hil_mbqm64), in Python integers."""
+    reduced = (mult + (1 << 15)) >> 16 if mult < 0x7FFF0000 else 0x7FFF
+    ts = 15 - shift
+    return np.array([(int(a) * reduced + (1 << (ts - 1))) >> ts for a in acc], dtype=object)
+
+
+def test_int16x8_requantization_equals_tflm() -> None:
+    """optimized_s16's per-channel (m, e) and the kernel's high-word form (mirrored by s16_eval)
+    against TFLM's 64-bit rounding, over shifts -2..-31 (e > 0 from -19 on), multipliers at both
+    ends of their range and accumulators up to the 32-bit bound; shifts > -2 are refused."""
+    from harness.codegen.optimized_s16 import s16_eval, s16_requant
+
+    rng = np.random.default_rng(18)
+    accs = np.concatenate([[0, 1, -1, 2**31 - 1, -(2**31), 2**20, -(2**20) - 1],
+                           rng.integers(-(2**31), 2**31, 400)])
+    for shift in range(-31, -1):
+        for mult in (1 << 30, (1 << 31) - 1, 0x7FFF0000, 0x7FFEFFFF, int(rng.integers(1 << 30, 1 << 31))):
+            rq = s16_requant(np.array([mult]), np.array([shift]), 1)
+            assert rq is not None
+            m, e = int(rq[0][0]), int(rq[1][0])
+            got = s16_eval(accs, m, e)
+            assert list(got) == list(_mbqm64(accs, mult, shift)), (shift, mult)
+    assert s16_requant(np.array([1 << 30]), np.array([-1]), 1) is None
+    assert s16_requant(np.array([1 << 30]), np.array([3]), 1) is None
+
+
+S16_RQ_MODEL_C = r"""
+#include <stdint.h>
+#include <string.h>
+#include "model.h"
+#include "hil_fixedpoint.h"
+#include "opt_dsp_s16.h"
+void hil_model_reset(void) {}
+int hil_model_invoke(const void *in, void *out)
+{
+    uint32_t s, n, bad = 0;
+    memcpy(&s, in, 4);
+    memcpy(&n, (const uint8_t *)in + 4, 4);
+    hil_opt_conv_t p;
+    memset(&p, 0, sizeof p);
+    for (uint32_t i = 0; i < n; ++i) {
+        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        int32_t acc = (int32_t)s;
+        if (i & 1) acc >>= (s >> 27);
+        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        const int32_t mult = (int32_t)(0x40000000u | (s >> 2));
+        const int32_t shift = -2 - (int32_t)(i % 30);
+        /* the generator's (m, e), optimized_s16.s16_requant */
+        const int32_t red = mult < 0x7FFF0000 ? ((mult + (1 << 15)) >> 16) : 0x7FFF;
+        const int32_t sh = 14 - shift;
+        const int32_t m = sh <= 32 ? red << (32 - sh) : red, e = sh > 32 ? sh - 32 : 0;
+        const int32_t want = hil_mbqm64(acc, mult, shift);
+        p.act_min = -32768; p.act_max = 32767; /* the SSAT path */
+        if (hil_s16_out(&p, acc, m, e) != (want < -32768 ? -32768 : want > 32767 ? 32767 : want)) ++bad;
+        p.act_min = -100; p.act_max = 30000; /* the compare path */
+        if (hil_s16_out(&p, acc, m, e) != (want < -100 ? -100 : want > 30000 ? 30000 : want)) ++bad;
+    }
+    memcpy(out, &bad, 4);
+    memcpy((uint8_t *)out + 4, &n, 4);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("board_name", ["m4", "m33"])
+def test_int16x8_requantization_on_the_core_equals_tflm(board_name: str, tmp_path: Path) -> None:
+    """hil_s16_out (SMULL high word, SSAT) against hil_mbqm64 on the core, seeded streams."""
+    import struct
+
+    from harness.codegen.emitter import KERNEL_DIR
+    from harness.codegen.optimized import _kernels
+    from harness.codegen.optimized_s16 import HEADER
+    from harness.device import open_device
+    from harness.firmware.build import build_firmware
+
+    for name in {"hil_fixedpoint.h", *_kernels("dsp"), HEADER}:
+        (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
+    (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
+    (tmp_path / "model.c").write_text(S16_RQ_MODEL_C)
+    board = load_board(board_name)
+    fw = build_firmware(board, tmp_path)
+    with open_device(board, fw.elf, timeout=60) as dev:
+        for seed in (7, 0x9E3779B9):
+            out, _ = dev.invoke(struct.pack("<II", seed, 20000))
+            bad, n = struct.unpack("<II", out)
+            assert n == 20000 and bad == 0
