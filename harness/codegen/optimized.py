@@ -318,6 +318,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             return OpCode(code=code, constants=dwr_consts, kernels=_kernels(fam), macs=macs, inplace_safe=True,
                           scratch_words=scratch)
 
+        if fam == "v7m":  # one window's patch (kernels/opt_v7m.h)
+            if taps.size > SCRATCH_LIMIT:
+                return None
+            scratch = -(-taps.size // 4)
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
         scratch = max(scratch, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"

@@ -8,9 +8,9 @@
  *   rows: a 2x2 block is per 16 MACs 1 + 4 LDRD, 8 unpacks and 16 MLA (1.81 instructions/MAC).
  *   A single row (FC with batch 1, an odd last row) is widened contiguously: 2 LDRD of inputs per
  *   step instead of 4, 19 instructions per 8 MACs.
- * - Depthwise (hil_opt_dw_v7m, depth multiplier 1): interior pixels read every tap at a constant
- *   offset from one base (LDRSB with immediate offsets: input, weight, MLA per MAC); border pixels
- *   go through the shared tap table (opt_common.h).
+ * - Depthwise (hil_opt_dw_v7m, depth multiplier 1): every tap at a constant offset (LDRSB with
+ *   immediate offsets: input, weight, MLA per MAC), from the input itself for interior pixels, from
+ *   a zero-point-padded copy of the window (a patch) for border ones.
  * - Requantization: the 6-instruction SMLAL form (hil_opt_rq2_dsp uses only v7-M instructions).
  */
 #ifndef HIL_OPT_V7M_H
@@ -144,10 +144,27 @@ HIL_OPT_FN void hil_opt_conv_v7m(const hil_opt_conv_t *params, const int8_t *in,
     }
 }
 
+/* One output pixel of the depthwise: tap t of channel c at src[(t / k_w) * ys + (t % k_w) * xs + c]
+ * (constant offsets once inlined: LDRSB, LDRSB, MLA per MAC). */
+HIL_OPT_INL void hil_v7m_dw_pixel(const hil_opt_conv_t *p, const int8_t *src, int32_t ys, int32_t xs, const int8_t *w8,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
+                                  int8_t *out)
+{
+    const int32_t C = p->in_c, kw = p->k_w, taps = p->k_h * p->k_w;
+    for (int32_t c = 0; c < C; ++c) {
+        int32_t acc = bias[c];
+        HIL_OPT_UNROLL_K
+        for (int32_t t = 0; t < taps; ++t) {
+            acc += (int32_t)src[(t / kw) * ys + (t - (t / kw) * kw) * xs + c] * (int32_t)w8[t * C + c];
+        }
+        out[c] = hil_opt_out(p, acc, c, mult, rsh, lsh);
+    }
+}
+
 /* Depthwise, depth multiplier 1, any window up to HIL_OPT_MAX_TAPS, the 1HWC filter as is.
- * Interior pixels: per channel every tap at a constant offset from one input base and one weight
- * base (constants once inlined: LDRSB, LDRSB, MLA per MAC). Border pixels: the tap table (taps in
- * the padding read a row of zero points, folded into bias_eff). scratch: the tap table + a row. */
+ * Interior pixels read every tap where it is; a border pixel first copies its window into a patch
+ * in the scratch (taps x in_c bytes, taps in the padding set to the input zero point, folded into
+ * bias_eff), so both run the same constant-offset loop, no bounds checks per MAC. */
 HIL_OPT_FN void hil_opt_dw_v7m(const hil_opt_conv_t *params, const int8_t *in, const int8_t *w8, const int16_t *w16,
                                const int32_t *bias, const int32_t *mult, const int32_t *rsh, const int32_t *lsh,
                                int32_t *scratch, int8_t *out)
@@ -155,33 +172,28 @@ HIL_OPT_FN void hil_opt_dw_v7m(const hil_opt_conv_t *params, const int8_t *in, c
     const hil_opt_conv_t pcopy = *params;
     const hil_opt_conv_t *p = &pcopy;
     const int32_t C = p->in_c, kh = p->k_h, kw = p->k_w, taps = kh * kw;
-    const int8_t **tp = (const int8_t **)(void *)scratch;
-    int8_t *zrow = (int8_t *)(void *)(tp + taps);
+    int8_t *patch = (int8_t *)(void *)scratch;
     (void)w16;
-    for (int32_t c = 0; c < C; ++c) {
-        zrow[c] = (int8_t)p->in_zp;
-    }
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = in + b * p->in_h * p->in_w * C;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
             const int32_t y0 = oy * p->stride_h - p->pad_h;
             for (int32_t ox = 0; ox < p->out_w; ++ox, out += C) {
                 const int32_t x0 = ox * p->stride_w - p->pad_w;
-                if (y0 < 0 || y0 + (kh - 1) * p->dil_h >= p->in_h || x0 < 0 || x0 + (kw - 1) * p->dil_w >= p->in_w) {
-                    hil_opt_dw_taps(p, in_b, y0, x0, zrow, tp);
-                    hil_opt_dw_pixel(p, tp, w8, bias, mult, rsh, lsh, out);
+                if (y0 >= 0 && y0 + (kh - 1) * p->dil_h < p->in_h && x0 >= 0 && x0 + (kw - 1) * p->dil_w < p->in_w) {
+                    hil_v7m_dw_pixel(p, in_b + (y0 * p->in_w + x0) * C, p->dil_h * p->in_w * C, p->dil_w * C, w8,
+                                     bias, mult, rsh, lsh, out);
                     continue;
                 }
-                const int8_t *base = in_b + (y0 * p->in_w + x0) * C;
-                for (int32_t c = 0; c < C; ++c) {
-                    int32_t acc = bias[c];
-                    HIL_OPT_UNROLL_K
-                    for (int32_t t = 0; t < taps; ++t) {
-                        const int32_t ky = t / kw, kx = t - (t / kw) * kw;
-                        acc += (int32_t)base[(ky * p->dil_h * p->in_w + kx * p->dil_w) * C + c] * (int32_t)w8[t * C + c];
+                for (int32_t t = 0; t < taps; ++t) {
+                    const int32_t y = y0 + (t / kw) * p->dil_h, x = x0 + (t % kw) * p->dil_w;
+                    if (y >= 0 && y < p->in_h && x >= 0 && x < p->in_w) {
+                        memcpy(patch + t * C, in_b + (y * p->in_w + x) * C, (size_t)C);
+                    } else {
+                        memset(patch + t * C, p->in_zp, (size_t)C);
                     }
-                    out[c] = hil_opt_out(p, acc, c, mult, rsh, lsh);
                 }
+                hil_v7m_dw_pixel(p, patch, kw * C, C, w8, bias, mult, rsh, lsh, out);
             }
         }
     }
