@@ -169,26 +169,35 @@ int hil_model_invoke(const void *in, void *out)
 """
 
 
-@pytest.mark.parametrize("board_name, family", [("m4", "dsp"), ("m0plus", "v6m"), ("m3", "v7m")])
-def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tmp_path: Path) -> None:
+def _check_firmware_mismatches(board_name: str, tmp_path: Path, headers: set[str], model_c: str,
+                               seeds: tuple[int, int]) -> None:
+    """Build a check firmware (kernel headers + model_c, which counts mismatches over a seeded
+    stream of n cases) for the board, run it per seed and require 0 mismatches."""
     import struct
 
     from harness.codegen.emitter import KERNEL_DIR
-    from harness.codegen.optimized import _kernels
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in {"hil_fixedpoint.h", "pooling.h", *_kernels(family)}:  # the family's headers, as generated
+    for name in headers:  # the kernels' headers, as generated
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
-    (tmp_path / "model.c").write_text(f'#define HIL_OPT_HEADER "opt_{family}.h"\n' + REQUANT_MODEL_C)
+    (tmp_path / "model.c").write_text(model_c)
     board = load_board(board_name)
     fw = build_firmware(board, tmp_path)
     with open_device(board, fw.elf, timeout=60) as dev:
-        for seed in (1, 0x9E3779B9):
+        for seed in seeds:
             out, _ = dev.invoke(struct.pack("<II", seed, 20000))
             bad, n = struct.unpack("<II", out)
             assert n == 20000 and bad == 0
+
+
+@pytest.mark.parametrize("board_name, family", [("m4", "dsp"), ("m0plus", "v6m"), ("m3", "v7m")])
+def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tmp_path: Path) -> None:
+    from harness.codegen.optimized import _kernels
+
+    _check_firmware_mismatches(board_name, tmp_path, {"hil_fixedpoint.h", "pooling.h", *_kernels(family)},
+                               f'#define HIL_OPT_HEADER "opt_{family}.h"\n' + REQUANT_MODEL_C, (1, 0x9E3779B9))
 
 
 XCPUS = {
@@ -318,22 +327,8 @@ int hil_model_invoke(const void *in, void *out)
 @pytest.mark.parametrize("board_name", ["m4", "m33"])
 def test_int16x8_requantization_on_the_core_equals_tflm(board_name: str, tmp_path: Path) -> None:
     """hil_s16_out (SMULL high word, SSAT) against hil_mbqm64 on the core, seeded streams."""
-    import struct
-
-    from harness.codegen.emitter import KERNEL_DIR
     from harness.codegen.optimized import _kernels
     from harness.codegen.optimized_s16 import HEADER
-    from harness.device import open_device
-    from harness.firmware.build import build_firmware
 
-    for name in {"hil_fixedpoint.h", *_kernels("dsp"), HEADER}:
-        (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
-    (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
-    (tmp_path / "model.c").write_text(S16_RQ_MODEL_C)
-    board = load_board(board_name)
-    fw = build_firmware(board, tmp_path)
-    with open_device(board, fw.elf, timeout=60) as dev:
-        for seed in (7, 0x9E3779B9):
-            out, _ = dev.invoke(struct.pack("<II", seed, 20000))
-            bad, n = struct.unpack("<II", out)
-            assert n == 20000 and bad == 0
+    _check_firmware_mismatches(board_name, tmp_path, {"hil_fixedpoint.h", *_kernels("dsp"), HEADER}, S16_RQ_MODEL_C,
+                               (7, 0x9E3779B9))
