@@ -59,24 +59,7 @@ def dscnn_model() -> Path:
         return out
     import tensorflow as tf
 
-    tf.keras.utils.set_random_seed(0)
-    L = tf.keras.layers
-    x = inp = L.Input((49, 10, 1), batch_size=1)
-    x = L.Conv2D(64, (10, 4), strides=2, padding="same", use_bias=False)(x)
-    x = L.BatchNormalization()(x)
-    x = L.ReLU()(x)
-    for _ in range(4):
-        x = L.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
-        x = L.BatchNormalization()(x)
-        x = L.ReLU()(x)
-        x = L.Conv2D(64, 1, use_bias=False)(x)
-        x = L.BatchNormalization()(x)
-        x = L.ReLU()(x)
-    x = L.AveragePooling2D((25, 5))(x)
-    x = L.Flatten()(x)
-    x = L.Dense(12)(x)
-    x = L.Softmax()(x)
-    model = tf.keras.Model(inp, x)
+    model = dscnn_keras(tf)
     rng = np.random.default_rng(0)
 
     def rep():
@@ -94,6 +77,28 @@ def dscnn_model() -> Path:
     tmp.write_bytes(conv.convert())
     tmp.rename(out)
     return out
+
+
+def dscnn_keras(tf):
+    """The DS-CNN's Keras model (seeded random weights), before quantization."""
+    tf.keras.utils.set_random_seed(0)
+    L = tf.keras.layers
+    x = inp = L.Input((49, 10, 1), batch_size=1)
+    x = L.Conv2D(64, (10, 4), strides=2, padding="same", use_bias=False)(x)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    for _ in range(4):
+        x = L.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+        x = L.Conv2D(64, 1, use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    x = L.AveragePooling2D((25, 5))(x)
+    x = L.Flatten()(x)
+    x = L.Dense(12)(x)
+    x = L.Softmax()(x)
+    return tf.keras.Model(inp, x)
 
 
 def bench_board(name: str) -> Board:

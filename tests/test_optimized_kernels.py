@@ -36,7 +36,7 @@ def _vectors(path: Path, n: int, seed: int = 0) -> list[bytes]:
     return out + [bytes([0x80]) * size, bytes([0x7F]) * size]
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m7", "m7:speed", "m33", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m7", "m7:speed", "m33", "m0plus", "m3"])
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     path = ROOT / SUITES[suite]
@@ -48,10 +48,11 @@ def test_suite_model_bitexact_on_the_core(suite: str, board_name: str) -> None:
     assert f'"target": "{board.core}"' in manifest
 
 
-@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m0plus", "m3"])
 @pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("conv_chain", "int8_pt"), ("dw_chain", "int8_pt"),
                                             ("dw3_planes", "int8_pt"), ("dense_chain", "int8"), ("ds_cnn", "int8_pt"),
-                                            ("pool_chain", "int8"), ("inplace_chain", "int8"), ("mm8_shapes", "int8_pt")])
+                                            ("pool_chain", "int8"), ("inplace_chain", "int8"), ("mm8_shapes", "int8_pt"),
+                                            ("odd_shapes", "int8_pt")])
 def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: str) -> None:
     """"m4": the M4 with the int8-weight kernels (prefer size, the default); "m4:speed" with the
     16-bit weight pairs."""
@@ -77,7 +78,7 @@ def test_wide_residual_add_bitexact_on_the_core(board_name: str, opt: str) -> No
 
 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
-@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m0plus"])
+@pytest.mark.parametrize("board_name", ["m4", "m4:speed", "m0plus", "m3"])
 def test_in_place_layers_bitexact_on_the_core(board_name: str, opt: str) -> None:
     """The planner's in-place layers (native depthwise / 1x1 kernels, the row ring for the rest)
     on the real instruction sets, at both optimisation levels (their code paths differ)."""
@@ -158,8 +159,8 @@ int hil_model_invoke(const void *in, void *out)
         p.out_off = (int32_t)(i % 256) - 128;
         const int32_t want = hil_mbqm(acc, m, -rs) + p.out_off;
         if (hil_opt_rq(&p, acc, m, 0, rs - 2) != want) ++bad;
-#if defined(HIL_OPT_DSP) && HIL_SIMD_NATIVE
-        /* the asm form the DSP kernels use: without and with the SSAT of the full int8 range */
+#if defined(HIL_OPT_RQ_ASM)
+        /* the asm form the DSP and v7-M kernels use: without and with the SSAT of the full int8 range */
         if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 0) != want) ++bad;
         if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 1) != (want < -128 ? -128 : want > 127 ? 127 : want)) ++bad;
 #endif
@@ -171,30 +172,40 @@ int hil_model_invoke(const void *in, void *out)
 """
 
 
-@pytest.mark.parametrize("board_name, family", [("m4", "dsp"), ("m0plus", "v6m")])
-def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tmp_path: Path) -> None:
+def _check_firmware_mismatches(board_name: str, tmp_path: Path, headers: set[str], model_c: str,
+                               seeds: tuple[int, int]) -> None:
+    """Build a check firmware (kernel headers + model_c, which counts mismatches over a seeded
+    stream of n cases) for the board, run it per seed and require 0 mismatches."""
     import struct
 
     from harness.codegen.emitter import KERNEL_DIR
-    from harness.codegen.optimized import _kernels
     from harness.device import open_device
     from harness.firmware.build import build_firmware
 
-    for name in {"hil_fixedpoint.h", "pooling.h", *_kernels(family)}:  # the family's headers, as generated
+    for name in headers:  # the kernels' headers, as generated
         (tmp_path / name).write_text((KERNEL_DIR / name).read_text())
     (tmp_path / "model.h").write_text(REQUANT_MODEL_H)
-    (tmp_path / "model.c").write_text(f'#define HIL_OPT_HEADER "opt_{family}.h"\n' + REQUANT_MODEL_C)
+    (tmp_path / "model.c").write_text(model_c)
     board = load_board(board_name)
     fw = build_firmware(board, tmp_path)
     with open_device(board, fw.elf, timeout=60) as dev:
-        for seed in (1, 0x9E3779B9):
+        for seed in seeds:
             out, _ = dev.invoke(struct.pack("<II", seed, 20000))
             bad, n = struct.unpack("<II", out)
             assert n == 20000 and bad == 0
 
 
+@pytest.mark.parametrize("board_name, family", [("m4", "dsp"), ("m0plus", "v6m"), ("m3", "v7m")])
+def test_requantization_on_the_core_equals_tflm(board_name: str, family: str, tmp_path: Path) -> None:
+    from harness.codegen.optimized import _kernels
+
+    _check_firmware_mismatches(board_name, tmp_path, {"hil_fixedpoint.h", "pooling.h", *_kernels(family)},
+                               f'#define HIL_OPT_HEADER "opt_{family}.h"\n' + REQUANT_MODEL_C, (1, 0x9E3779B9))
+
+
 XCPUS = {
     "cortex-m0plus": ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"],
+    "cortex-m3": ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"],
     "cortex-m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
     "cortex-m7": ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
     "cortex-m33": ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=soft"],
@@ -255,3 +266,107 @@ def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, 
     run = run_model(path, load_board("m4"), _vectors(path, 3, seed=c), target="cortex-m4:size")
     assert run.bitexact == 1.0
     assert "hil_opt_dwp3_s8(" in (Path(run.firmware.model_dir) / "model.c").read_text()
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+@pytest.mark.parametrize("board_name", ["m4", "m7", "m33"])
+@pytest.mark.parametrize("builder", ["conv_chain", "dw_chain", "dense_chain", "ds_cnn", "inplace_chain", "odd_shapes"])
+def test_int16x8_models_bitexact_on_the_core(builder: str, board_name: str, opt: str) -> None:
+    """The DSP cores' int16x8 kernels (kernels/opt_dsp_s16.h: 32-bit SMLAD sums proven exact at
+    generation time, the high-word requantization) against TFLM's 64-bit reference kernels."""
+    path = cg_models.model_path(builder, "int16x8")
+    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=6), target="board", opt=opt)
+    assert run.bitexact == 1.0
+    assert re.search(r"hil_s16_(conv|dw)_dsp\(", (Path(run.firmware.model_dir) / "model.c").read_text())
+
+
+@pytest.mark.parametrize("suite", ["har", "digits"])
+def test_int16x8_suite_models_bitexact_on_the_core(suite: str) -> None:
+    path = ROOT / f"suites/{suite}/artifacts/int16x8.tflite"
+    run = run_model(path, load_board("m4"), _vectors(path, 3), target="board")
+    assert run.bitexact == 1.0
+
+
+@pytest.mark.parametrize("builder, quant", [("conv_chain", "int8"), ("dw_chain", "int8_pt"), ("dense_3d", "int8"),
+                                            ("odd_shapes", "int8_pt"), ("ds_cnn", "int8_pt")])
+def test_v7m_kernels_at_Os_on_the_m3(builder: str, quant: str) -> None:
+    """The Cortex-M3 kernels (kernels/opt_v7m.h) out of line and rolled (-Os), every path."""
+    path = cg_models.model_path(builder, quant)
+    run = run_model(path, load_board("m3"), _vectors(path, 2, seed=7), target="board", opt="-Os")
+    assert run.bitexact == 1.0
+    assert re.search(r"hil_opt_(conv|dw)_v7m\(", (Path(run.firmware.model_dir) / "model.c").read_text())
+
+
+def _mbqm64(acc: np.ndarray, mult: int, shift: int) -> np.ndarray:
+    """TFLM's MultiplyByQuantizedMultiplier(int64, ...) (hil_mbqm64), in Python integers."""
+    reduced = (mult + (1 << 15)) >> 16 if mult < 0x7FFF0000 else 0x7FFF
+    ts = 15 - shift
+    return np.array([(int(a) * reduced + (1 << (ts - 1))) >> ts for a in acc], dtype=object)
+
+
+def test_int16x8_requantization_equals_tflm() -> None:
+    """optimized_s16's per-channel (m, e) and the kernel's high-word form (mirrored by s16_eval)
+    against TFLM's 64-bit rounding, over shifts -2..-31 (e > 0 from -19 on), multipliers at both
+    ends of their range and accumulators up to the 32-bit bound; shifts > -2 are refused."""
+    from harness.codegen.optimized_s16 import s16_eval, s16_requant
+
+    rng = np.random.default_rng(18)
+    accs = np.concatenate([[0, 1, -1, 2**31 - 1, -(2**31), 2**20, -(2**20) - 1],
+                           rng.integers(-(2**31), 2**31, 400)])
+    for shift in range(-31, -1):
+        for mult in (1 << 30, (1 << 31) - 1, 0x7FFF0000, 0x7FFEFFFF, int(rng.integers(1 << 30, 1 << 31))):
+            rq = s16_requant(np.array([mult]), np.array([shift]), 1)
+            assert rq is not None
+            m, e = int(rq[0][0]), int(rq[1][0])
+            got = s16_eval(accs, m, e)
+            assert list(got) == list(_mbqm64(accs, mult, shift)), (shift, mult)
+    assert s16_requant(np.array([1 << 30]), np.array([-1]), 1) is None
+    assert s16_requant(np.array([1 << 30]), np.array([3]), 1) is None
+
+
+S16_RQ_MODEL_C = r"""
+#include <stdint.h>
+#include <string.h>
+#include "model.h"
+#include "hil_fixedpoint.h"
+#include "opt_dsp_s16.h"
+void hil_model_reset(void) {}
+int hil_model_invoke(const void *in, void *out)
+{
+    uint32_t s, n, bad = 0;
+    memcpy(&s, in, 4);
+    memcpy(&n, (const uint8_t *)in + 4, 4);
+    hil_opt_conv_t p;
+    memset(&p, 0, sizeof p);
+    for (uint32_t i = 0; i < n; ++i) {
+        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        int32_t acc = (int32_t)s;
+        if (i & 1) acc >>= (s >> 27);
+        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        const int32_t mult = (int32_t)(0x40000000u | (s >> 2));
+        const int32_t shift = -2 - (int32_t)(i % 30);
+        /* the generator's (m, e), optimized_s16.s16_requant */
+        const int32_t red = mult < 0x7FFF0000 ? ((mult + (1 << 15)) >> 16) : 0x7FFF;
+        const int32_t sh = 14 - shift;
+        const int32_t m = sh <= 32 ? red << (32 - sh) : red, e = sh > 32 ? sh - 32 : 0;
+        const int32_t want = hil_mbqm64(acc, mult, shift);
+        p.act_min = -32768; p.act_max = 32767; /* the SSAT path */
+        if (hil_s16_out(&p, acc, m, e) != (want < -32768 ? -32768 : want > 32767 ? 32767 : want)) ++bad;
+        p.act_min = -100; p.act_max = 30000; /* the compare path */
+        if (hil_s16_out(&p, acc, m, e) != (want < -100 ? -100 : want > 30000 ? 30000 : want)) ++bad;
+    }
+    memcpy(out, &bad, 4);
+    memcpy((uint8_t *)out + 4, &n, 4);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("board_name", ["m4", "m33"])
+def test_int16x8_requantization_on_the_core_equals_tflm(board_name: str, tmp_path: Path) -> None:
+    """hil_s16_out (SMULL high word, SSAT) against hil_mbqm64 on the core, seeded streams."""
+    from harness.codegen.optimized import _kernels
+    from harness.codegen.optimized_s16 import HEADER
+
+    _check_firmware_mismatches(board_name, tmp_path, {"hil_fixedpoint.h", *_kernels("dsp"), HEADER}, S16_RQ_MODEL_C,
+                               (7, 0x9E3779B9))

@@ -24,7 +24,7 @@ FAMILIES = {
     "portable": "portable",
     "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp", "cortex-m55": "dsp",
     "cortex-m0": "v6m", "cortex-m0plus": "v6m",
-    "cortex-m3": "portable",
+    "cortex-m3": "v7m",  # ARMv7-M without DSP: MLA / SMLAL kernels (kernels/opt_v7m.h)
 }
 TARGETS = tuple(FAMILIES)
 # the generator's flash/speed trade-off (`--prefer`, or a target "cortex-m4:size"): "size" (the
@@ -159,6 +159,19 @@ def _dsp_stream8(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, rsh: np.ndar
     per_ch = [np.concatenate([a, a[-1:]] if n % 2 else [a]).reshape(-1, 2) & 0xFFFFFFFF
               for a in (np.broadcast_to(np.asarray(v, np.int64).reshape(-1), (n,)) for v in (bias, mult, rsh))]
     return np.concatenate([per_ch[0], words, per_ch[1], per_ch[2]], axis=1).astype(np.uint32).reshape(-1)
+
+
+def _v7m_matrix(w: np.ndarray) -> np.ndarray:
+    """[n, k] weights -> the M3 matrix layout: per pair of output channels, per step of 4 input
+    values, (wa, wb) words of 4 int8 in input order (SXTB / SBFX unpack them); k zero padded to a
+    multiple of 4, an odd channel count padded with a zero channel. One byte per weight, as the
+    portable build's filter."""
+    n, k = w.shape
+    kp = -(-k // 4) * 4
+    full = np.zeros((n + n % 2, kp), np.int64)
+    full[:n, :k] = w
+    assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
+    return full.reshape(-1, 2, kp // 4, 4).transpose(0, 2, 1, 3).astype(np.int8).reshape(-1)
 
 
 def _dsp_matrix(w: np.ndarray) -> np.ndarray:
@@ -378,11 +391,23 @@ def _matrix_scratch_words(fam: str, w8: int, kp: int, n: int, rows: int) -> int:
     return kp // 4 + kp if fam == "dsp" else 2 * kp
 
 
+def _v7m_scratch(rows: int, direct: int, k: int) -> int:
+    """Words of scratch hil_opt_conv_v7m uses (kernels/opt_v7m.h): an im2col byte row unless the
+    rows are direct, the row pair widened to int32 (one row: kp words), none for a single direct
+    row with k % 4 == 0 (read as int8 words)."""
+    kp = -(-k // 4) * 4
+    if rows == 1 and direct and k == kp:
+        return 0
+    return (0 if direct else kp // 4) + (kp if rows == 1 else 2 * kp)
+
+
 def _matrix_layout(ctx: EmitContext, op: Op, fam: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
-    """The matrix kernels' weight array name and layout function for this family and preference."""
+    """The matrix kernels' weight array name and layout function for this family and preference
+    (the DSP cores' int8-weight path has its own stream, _dsp8_call; v7m: int8 pairs of channels,
+    the bytes unpacked by SXTB/SBFX)."""
     if fam == "dsp":
         return ctx.const_name(op, "opt_w16"), _dsp_matrix
-    return ctx.const_name(op, "opt_w8"), _v6m_matrix
+    return ctx.const_name(op, "opt_w8"), (_v7m_matrix if fam == "v7m" else _v6m_matrix)
 
 
 def _dsp8_call(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
@@ -462,6 +487,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
             return OpCode(code=code, constants=dwr_consts, kernels=_dw_kernels(fam, ctx), macs=macs, inplace_safe=True,
                           scratch_words=scratch)
 
+        if fam == "v7m":  # one window's patch (kernels/opt_v7m.h)
+            if taps.size > SCRATCH_LIMIT:
+                return None
+            scratch = -(-taps.size // 4)
         # the tap table (k_h*k_w pointers, 8-byte ones on a 64-bit host) + a row of input zero points
         scratch = max(scratch, 2 * g["k_h"] * g["k_w"] + -(-g["in_c"] // 4))
         w16 = "(const int16_t *)0"
@@ -502,7 +531,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                                       consts[beff_name], rq, rq_names)
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
                       inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=max(scratch, need))
-    col_words = _matrix_scratch_words(fam, 0, kp, n, rows)
+    col_words = _v7m_scratch(rows, direct, k) if fam == "v7m" else _matrix_scratch_words(fam, 0, kp, n, rows)
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64))
@@ -528,7 +557,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     if fam == "portable" or w.dtype != "int8" or w.data is None:
         return None
     foff = int(fields["filter_offset"])
-    if fam == "v6m" and foff != 0:
+    if fam in ("v6m", "v7m") and foff != 0:
         return None
     n, k, rows = geom["out_depth"], geom["in_depth"], geom["batches"]
     kp = -(-k // 4) * 4
@@ -549,7 +578,8 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)
     out_consts[wname] = matrix(w.data.reshape(n, k).astype(np.int64) + foff)
-    words, bias_arg = _matrix_scratch_words(fam, 0, kp, n, rows), beff_name
+    words = _v7m_scratch(rows, 1, k) if fam == "v7m" else _matrix_scratch_words(fam, 0, kp, n, rows)
+    bias_arg = beff_name
     if fam == "v6m":
         words, bias_arg = _v6m_matrix_consts(ctx, op, w.data.reshape(n, k).astype(np.int64) + foff, beff_name,
                                              consts, consts[ctx.const_name(op, "mult")],
@@ -560,7 +590,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
     scratch = words
     fn = f"hil_opt_conv_{fam}"
     code = (f"{c_struct('hil_opt_conv_t', p)}\n{fn}(&p, {ctx.ptr(x.index)}, {wname}, {bias_arg}, "
-            f"{', '.join(rq_names)}, hil_scratch, {ctx.ptr(y.index)});")
+            f"{', '.join(rq_names)}, {'hil_scratch' if scratch else '(int32_t *)0'}, {ctx.ptr(y.index)});")
     return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs, scratch_words=scratch)
 
 

@@ -82,6 +82,24 @@ def inplace_chain(tf, in_shape=(12, 6, 4)):
     return tf.keras.Model(inp, x)
 
 
+def odd_shapes(tf, in_shape=(7, 9, 3)):
+    """The per-core kernels' tails: odd output-pixel counts (a last single row), odd channel counts
+    and depths (k % 4 != 0), depthwise with channels % 4 != 0, 1x1 rows with k % 4 == 0 (read in
+    place), FC with batch 1 and k % 4 == 0 or odd."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.Conv2D(7, 3, padding="same", activation="relu")(x)
+    x = L.Conv2D(6, 1, activation="relu6")(x)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.Conv2D(8, 1)(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="valid", activation="relu")(x)
+    x = L.Conv2D(8, 1)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(9)(x)
+    x = L.Dense(5, activation="relu")(x)
+    return tf.keras.Model(inp, x)
+
+
 def dw_nine_taps(tf, in_shape=(12, 10, 4)):
     """Depthwise windows of 9 taps that are not 3x3 (1x9, 9x1): kernels specialised for 9 taps
     must check the shape, not the count."""
@@ -209,7 +227,7 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, dw3_planes, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, mm8_shapes,
+    for f in (conv_chain, dw_chain, dw3_planes, odd_shapes, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, mm8_shapes,
               softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 

@@ -11,7 +11,7 @@ from harness.codegen.reader import read_tflite
 
 CASES = [("int8", None), ("int8", "cortex-m4"), ("int8", "cortex-m4:speed"), ("int8", "cortex-m0plus"),
          ("int8_pt", "cortex-m4"), ("int8_pt", "cortex-m4:speed"),
-         ("int16x8", None), ("float32", None)]
+         ("int8", "cortex-m3"), ("int16x8", None), ("int16x8", "cortex-m4"), ("float32", None)]
 
 
 @pytest.mark.parametrize("quant, target", CASES)
@@ -43,7 +43,7 @@ def test_in_place_not_taken_when_it_saves_nothing(tflite_model):
     assert not plan_memory(g).inplace
 
 
-@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus"])
+@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus", "cortex-m3"])
 def test_residual_input_is_never_overwritten(target, tflite_model, tmp_path):
     """The depthwise input feeds the ADD too: it keeps its own block; the result is bit-exact."""
     from harness.codegen.planner import _plan
@@ -57,6 +57,6 @@ def test_residual_input_is_never_overwritten(target, tflite_model, tmp_path):
     compare(tflite_model("residual_block", "int8"), tmp_path, n_random=6, seed=5, target=target)
 
 
-@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus"])
+@pytest.mark.parametrize("target", [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus", "cortex-m3"])
 def test_nine_tap_windows_that_are_not_3x3(target, tflite_model, tmp_path):
     compare(tflite_model("dw_nine_taps", "int8"), tmp_path, n_random=6, seed=9, target=target)

@@ -11,11 +11,11 @@ import pytest
 from harness_utils import compare
 
 QUANT = ["int8", "int8_pt", "int16x8"]
-CHAINS = ["conv_chain", "dw_chain", "dw3_planes", "dense_chain", "dense_3d", "pool_chain", "softmax_wide"]
+CHAINS = ["conv_chain", "dw_chain", "dw3_planes", "odd_shapes", "dense_chain", "dense_3d", "pool_chain", "softmax_wide"]
 
 
 # int8 chains also run through the optimized per-core kernels (their portable C on the host)
-TARGETED = [(q, t) for q in QUANT for t in ([None, "cortex-m4", "cortex-m0plus"] if q != "int16x8" else [None])]
+TARGETED = [(q, t) for q in QUANT for t in ([None, "cortex-m4", "cortex-m0plus", "cortex-m3"] if q != "int16x8" else [None, "cortex-m4"])]
 
 
 @pytest.mark.parametrize("quant, target", TARGETED)

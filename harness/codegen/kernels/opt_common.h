@@ -174,7 +174,11 @@ HIL_OPT_INL int32_t hil_opt_rq(const hil_opt_conv_t *p, int32_t acc, int32_t m, 
     return h + p->out_off;
 }
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+/* SMLAL, SSAT and shifted operands are Thumb-2 (v7-M: the M3 too), not DSP-extension instructions */
+#if defined(__GNUC__) && defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+#define HIL_OPT_RQ_ASM 1
+#endif
+#if defined(HIL_OPT_RQ_ASM)
 /* The rs2 requantization in 6 instructions: the nudge's low word is 2^30 + (sign << 31) (one ADD
  * with a shifted operand, where gcc spends AND + EOR), then SMLAL, the shift, the offset and the
  * final halving folded into SSAT when the clamp is the full int8 range. */
@@ -207,7 +211,7 @@ HIL_OPT_INL int32_t hil_opt_rq2_dsp(int32_t acc, int32_t m, int32_t rs, int32_t 
 HIL_OPT_INL int8_t hil_opt_out(const hil_opt_conv_t *p, int32_t acc, int32_t c, const int32_t *mult,
                                  const int32_t *rsh, const int32_t *lsh)
 {
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+#if defined(HIL_OPT_RQ_ASM)
     if (p->rs2) {
         const int full = p->act_min == -128 && p->act_max == 127;
         int32_t v = hil_opt_rq2_dsp(acc, mult[c], rsh[c], 1 + 2 * p->out_off, full);

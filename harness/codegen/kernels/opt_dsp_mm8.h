@@ -1,5 +1,5 @@
 /* The DSP cores' conv / FC matrix kernel with int8 weights in flash (prefer size, issue 18):
- * hil_opt_conv_dsp8. The generator (harness/codegen/optimized.py, _dsp_matrix8) stores per pair of
+ * hil_opt_conv_dsp8. The generator (harness/codegen/optimized.py, _dsp_stream8) stores per pair of
  * output channels, per step of 4 inputs, one word of 4 int8 per channel in input order; SXTB16 /
  * SXTB16 ROR 8 unpack it into the (0,2), (1,3) pairs the input rows were widened into.
  *

@@ -8,6 +8,7 @@ from harness.codegen.ir import Graph, Op
 from harness.codegen.ops import EmitContext, OpCode, register
 from harness.codegen.ops._common import c_struct, effective_bias, float_range, out_range, requant_arrays, tensors
 from harness.codegen.optimized import optimized_fc
+from harness.codegen.optimized_s16 import s16_fc
 from harness.codegen.packing import packed_fc
 
 SUPPORTED = ("int8 (per-tensor or per-channel weights), int16 activations with int8 weights and int64/int32 "
@@ -70,6 +71,9 @@ def emit_fc(op: Op, graph: Graph, ctx: EmitContext) -> OpCode:
         if x.zero_point != 0 or y.zero_point != 0:
             raise ctx.unsupported(op, "int16 activations with a non-zero zero point", SUPPORTED)
         suffix = "s16"
+        fast = s16_fc(op, ctx, x, w, y, b, geom, fields, consts, macs)  # the DSP cores' int16x8 kernels
+        if fast is not None:
+            return fast
         if b is None:
             bias = "(const int64_t *)0"
         elif b.dtype in ("int64", "int32") and b.data is not None:
