@@ -370,3 +370,27 @@ def test_int16x8_requantization_on_the_core_equals_tflm(board_name: str, tmp_pat
 
     _check_firmware_mismatches(board_name, tmp_path, {"hil_fixedpoint.h", *_kernels("dsp"), HEADER}, S16_RQ_MODEL_C,
                                (7, 0x9E3779B9))
+
+
+@pytest.mark.parametrize("k, n, opt", [(8, 3, "-O2"), (13, 7, "-O2"), (16, 5, "-O2"), (8, 3, "-Os")])
+def test_batch1_fc_with_any_channel_count_on_the_core(k: int, n: int, opt: str, tmp_path: Path) -> None:
+    """The int8-weight FC with batch 1 (hil_mm8_row: two channel pairs a step) for out_c % 4 == 1, 2
+    or 3: its tail must cover every remaining pair (out_c = 3 once left channel 2 unwritten: a 3-class
+    MLP head, as in examples/wine)."""
+    from cg_models import single_op
+
+    rng = np.random.default_rng(k * 10 + n)
+    raw = single_op(
+        "FULLY_CONNECTED",
+        [{"shape": [1, k], "dtype": "int8", "scale": 0.03, "zero_point": -10},
+         {"shape": [n, k], "dtype": "int8", "scale": 0.02, "zero_point": 0,
+          "data": rng.integers(-127, 128, (n, k)).astype(np.int8)},
+         {"shape": [n], "dtype": "int32", "scale": 0.0006, "zero_point": 0,
+          "data": rng.integers(-3000, 3000, n).astype(np.int32)}],
+        [{"shape": [1, n], "dtype": "int8", "scale": 0.05, "zero_point": 3}],
+        {"fusedActivationFunction": 0}, "FullyConnectedOptions")
+    path = tmp_path / "fc.tflite"
+    path.write_bytes(raw)
+    run = run_model(path, load_board("m4"), _vectors(path, 4, seed=n), target="board", opt=opt)
+    assert run.bitexact == 1.0
+    assert "hil_opt_conv_dsp8(" in (Path(run.firmware.model_dir) / "model.c").read_text()

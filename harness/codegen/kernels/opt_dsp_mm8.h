@@ -235,7 +235,7 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
         o[c + 2] = HIL_MM8_OUT(d, m2, r2, ls + 2);
         o[c + 3] = HIL_MM8_OUT(e, m3, r3, ls + 3);
     }
-    if (c < n) { /* the last pair (an odd last channel is paired with zeros) */
+    for (; c < n; c += 2) { /* the last one or two pairs (an odd last channel is paired with zeros) */
         const uint32_t *pa = col;
         uint32_t a, b;
         HIL_LDRD_PI(a, b, q);
