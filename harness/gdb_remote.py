@@ -16,6 +16,7 @@ import socket
 import time
 
 from harness.errors import EmulatorDied, ProtocolError
+from harness.link import connect_unix
 
 _INTERRUPT = b"\x03"
 
@@ -47,17 +48,7 @@ class GdbRemote:
 
     @classmethod
     def connect_unix(cls, path: str, *, timeout: float = 5.0, connect_timeout: float = 5.0) -> GdbRemote:
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.connect(path)
-                break
-            except OSError as exc:
-                sock.close()
-                if time.monotonic() >= deadline:
-                    raise EmulatorDied(f"gdbstub at {path} did not accept a connection: {exc}") from exc
-                time.sleep(0.01)
+        sock = connect_unix(path, "gdbstub", connect_timeout)
         return cls(sock, timeout=timeout, where=f"gdbstub {path}")
 
     # -- packets ----------------------------------------------------------------------------

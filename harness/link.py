@@ -192,3 +192,24 @@ def open_link(
         # Without TCP_NODELAY every small frame waits ~40 ms for Nagle (emulation.md 5.2).
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return Link(port, url)
+
+
+def connect_unix(path: str, what: str, connect_timeout: float,
+                 died: Callable[[], EmulatorDied | Exception | None] | None = None) -> socket.socket:
+    """A connected unix stream socket to `path`, retried until the emulator behind it listens;
+    EmulatorDied naming `what` at the deadline, or `died()`'s verdict as soon as it has one."""
+    deadline = time.monotonic() + connect_timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except OSError as exc:
+            sock.close()
+            err = died() if died is not None else None
+            if err is not None:
+                raise err from exc
+            if time.monotonic() >= deadline:
+                raise EmulatorDied(f"{what} at {path} did not accept a connection within {connect_timeout:.0f} s: "
+                                   f"{exc}") from exc
+            time.sleep(0.01)

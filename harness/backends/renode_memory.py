@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import ConfigError, EmulatorDied, HilError, ProtocolError
+from harness.link import connect_unix
 
 SERVER_SOURCE = Path(__file__).with_name("renode_memory_server.ipy")
 GREETING = b"HILMEM1\n"  # HIL_MEMORY_GREETING in the server
@@ -50,21 +51,7 @@ class RenodeSocketMemory:
     @classmethod
     def connect(cls, path: str, ram: tuple[int, int], *, died: Callable[[], HilError | None],
                 timeout: float = 10.0, connect_timeout: float = 10.0) -> RenodeSocketMemory:
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.connect(path)
-                break
-            except OSError as exc:
-                sock.close()
-                err = died()
-                if err is not None:
-                    raise err from exc
-                if time.monotonic() >= deadline:
-                    raise EmulatorDied(f"renode memory server at {path} did not accept a connection within "
-                                       f"{connect_timeout:.0f} s: {exc}") from exc
-                time.sleep(0.01)
+        sock = connect_unix(path, "renode memory server", connect_timeout, died)
         return cls(sock, ram, died=died, timeout=timeout, where=f"renode memory server {path}")
 
     # -- wire -------------------------------------------------------------------------------
