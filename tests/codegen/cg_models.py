@@ -227,8 +227,8 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, dw3_planes, odd_shapes, dw_nine_taps, inplace_chain, residual_block, dense_chain, dense_3d, pool_chain, mm8_shapes,
-              softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+    for f in (conv_chain, dw_chain, dw3_planes, odd_shapes, dw_nine_taps, inplace_chain, residual_block, dense_chain,
+              dense_3d, pool_chain, mm8_shapes, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
 

@@ -9,7 +9,8 @@ from harness_utils import compare
 # int16x8: the same comparison runs
 # on them through their portable C (the Arm-only instructions are checked on QEMU in
 # tests/test_optimized_kernels.py).
-TARGETS = [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus", "cortex-m3"]  # :speed = 16-bit weight pairs; the bare core: int8 weights (prefer size)
+# :speed = 16-bit weight pairs; the bare core: int8 weights (prefer size)
+TARGETS = [None, "cortex-m4", "cortex-m4:speed", "cortex-m0plus", "cortex-m3"]
 CASES = [(q, t) for q in ["int8", "int8_pt", "int16x8"] for t in (TARGETS if q != "int16x8" else [None, "cortex-m4"])]
 
 
