@@ -311,8 +311,9 @@ class RenodeBackend(Backend[RenodeSettings]):
         path = self._tmp / "memory.sock"
         self.command(f"include @{script}")
         self.command(f"python \"{SERVE_FUNCTION}('{path}', self.Machine['sysbus'])\"")
-        self._memory = RenodeSocketMemory.connect(str(path), (self.board.ram.origin, self.board.ram.end),
-                                                  died=self.poll_exit)
+        # the buffers live in the board's mailbox region when it has one (linker.py), else in RAM
+        region = self.board.mailbox or self.board.ram
+        self._memory = RenodeSocketMemory.connect(str(path), (region.origin, region.end), died=self.poll_exit)
         return self._memory
 
     # -- counts ---------------------------------------------------------------------------

@@ -35,8 +35,9 @@ class RenodeSocketMemory:
 
     def __init__(self, sock: socket.socket, ram: tuple[int, int], *, died: Callable[[], HilError | None],
                  timeout: float = 10.0, where: str = "renode memory server") -> None:
-        """`ram`: (origin, end) of the board's RAM, the only range served; `died()`: the
-        backend's verdict when the connection breaks (crash, fault exit), else None."""
+        """`ram`: (origin, end) of the range holding the mailbox (the board's RAM, or its
+        [memory.mailbox]), the only range served; `died()`: the backend's verdict when the
+        connection breaks (crash, fault exit), else None."""
         self.sock = sock
         self.ram = ram
         self.died = died
