@@ -17,16 +17,16 @@
 #include "opt_common.h"
 #include "pooling.h"
 /* int8 row (k values) -> 16-bit pairs (b0,b2),(b1,b3),(b4,b6),... zero padded to kp values,
- * written as 2-word steps every 4 words (dst[4s], dst[4s+1]): the other row of the pair fills
- * dst[4s+2], dst[4s+3], so one pointer walks both rows with post-incremented LDRDs. */
-HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst)
+ * written as 2-word steps `step` words apart (dst[step * s], dst[step * s + 1]): the other rows
+ * of a block fill the words between, so one pointer walks them all with post-incremented LDRDs
+ * (hil_opt_conv_dsp: a row pair, step 4; opt_dsp_mm8.h: HIL_MM8_ROWS rows). */
+HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst, int32_t step)
 {
     int32_t i = 0;
-    for (; i + 4 <= k; i += 4) {
+    for (; i + 4 <= k; i += 4, dst += step) {
         const uint32_t w = hil_load32(src + i);
         dst[0] = hil_sxtb16(w);
         dst[1] = hil_sxtb16_ror8(w);
-        dst += 4;
     }
     if (i < k) {
         uint32_t w = 0;
@@ -122,16 +122,16 @@ HIL_OPT_BODY void hil_opt_conv_dsp_body(const hil_opt_conv_t *params, const int8
         const int32_t two = r + 1 < p->rows;
         const int32_t r1 = two ? r + 1 : r; /* a single last row is computed twice, stored once */
         if (p->direct) {
-            hil_opt_widen_dsp(in + r * p->k, p->k, col);
+            hil_opt_widen_dsp(in + r * p->k, p->k, col, 4);
             if (two) {
-                hil_opt_widen_dsp(in + r1 * p->k, p->k, col + 2);
+                hil_opt_widen_dsp(in + r1 * p->k, p->k, col + 2, 4);
             }
         } else {
             hil_opt_im2col(p, in, r, tmp);
-            hil_opt_widen_dsp(tmp, p->k, col);
+            hil_opt_widen_dsp(tmp, p->k, col, 4);
             if (two) {
                 hil_opt_im2col(p, in, r1, tmp);
-                hil_opt_widen_dsp(tmp, p->k, col + 2);
+                hil_opt_widen_dsp(tmp, p->k, col + 2, 4);
             }
         }
         hil_opt_mm_dsp(p, col, two, (const uint32_t *)w, bias, mult, rsh, lsh, out + r * p->out_c,

@@ -35,26 +35,6 @@
 #define HIL_MM8_FENCE() ((void)0)
 #endif
 
-/* int8 row (k values) -> 16-bit pairs (b0,b2),(b1,b3),... zero padded to a multiple of 4: step s
- * at dst[step * s], dst[step * s + 1]; a block's other rows fill the words between. */
-HIL_OPT_INL void hil_mm8_widen(const int8_t *src, int32_t k, uint32_t *dst, int32_t step)
-{
-    int32_t i = 0;
-    for (; i + 4 <= k; i += 4, dst += step) {
-        const uint32_t w = hil_load32(src + i);
-        dst[0] = hil_sxtb16(w);
-        dst[1] = hil_sxtb16_ror8(w);
-    }
-    if (i < k) {
-        uint32_t w = 0;
-        for (int32_t j = 0; i + j < k; ++j) {
-            w |= (uint32_t)(uint8_t)src[i + j] << (8 * j);
-        }
-        dst[0] = hil_sxtb16(w);
-        dst[1] = hil_sxtb16_ror8(w);
-    }
-}
-
 /* Matrix row r, widened into dst (steps `step` words apart). Direct rows are the input's own; im2col
  * windows inside the input (dil_w == 1) take each kernel row's k_w * in_c contiguous bytes at once:
  * widened straight from the input when that length is a multiple of 4, else copied into tmp (one
@@ -63,7 +43,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
                               int32_t step)
 {
     if (p->direct) {
-        hil_mm8_widen(in + r * p->k, p->k, dst, step);
+        hil_opt_widen_dsp(in + r * p->k, p->k, dst, step);
         return;
     }
     const int32_t ox = r % p->out_w, t = r / p->out_w, oy = t % p->out_h, b = t / p->out_h;
@@ -71,14 +51,14 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     const int32_t seg = p->k_w * p->in_c;
     if (p->dil_w != 1 || y0 < 0 || x0 < 0 || y0 + (p->k_h - 1) * p->dil_h >= p->in_h || x0 + p->k_w > p->in_w) {
         hil_opt_im2col(p, in, r, tmp);
-        hil_mm8_widen(tmp, p->k, dst, step);
+        hil_opt_widen_dsp(tmp, p->k, dst, step);
         return;
     }
     const int8_t *src = in + ((b * p->in_h + y0) * p->in_w + x0) * p->in_c;
     const int32_t down = p->dil_h * p->in_w * p->in_c;
     if ((seg & 3) == 0) {
         for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, dst += seg / 4 * step) {
-            hil_mm8_widen(src, seg, dst, step);
+            hil_opt_widen_dsp(src, seg, dst, step);
         }
         return;
     }
@@ -86,7 +66,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, d += seg) {
         memcpy(d, src, (size_t)seg);
     }
-    hil_mm8_widen(tmp, p->k, dst, step);
+    hil_opt_widen_dsp(tmp, p->k, dst, step);
 }
 
 /* The stream's multipliers and shifts of channels c, c + 1 (q: past the pair's weights), as locals:
@@ -155,7 +135,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
 #define HIL_MM8_STEP HIL_MM8_STEP_C
 #endif
 
-/* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_mm8_widen) times all channels; row
+/* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_opt_widen_dsp) times all channels; row
  * j's outputs at o + j * out_c. q: the layer's stream (per channel pair 2 biases, kp / 2 weight
  * words, 2 multipliers, 2 shifts). */
 HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *q, const int32_t *lsh,
