@@ -91,6 +91,8 @@ def check_tflm_support(model: bytes, name: str = "model") -> None:
                     f"{name}: op {opname} has float16 weights; TFLM does not run float16 models. "
                     "Host only: use the fp32 or an integer variant on the device."
                 )
+            if opname == "SOFTMAX" and tnames[:1] == ["INT8"]:
+                _check_softmax_scale(name, sg.operators.index(op), ins[0], op.builtinOptions)
             if opname in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D") and len(tnames) > 1:
                 if tnames[0] == "FLOAT32" and tnames[1] in ("INT8", "INT4"):
                     raise UnsupportedModel(
@@ -105,6 +107,21 @@ def check_tflm_support(model: bytes, name: str = "model") -> None:
                             f"{name}: FULLY_CONNECTED has per-channel INT4 weights; TFLM does not run "
                             "them. Host only: use per-tensor int4 FC or the w4a8 variant (int8 on a 4-bit grid)."
                         )
+
+
+def _check_softmax_scale(name: str, index: int, tensor, options) -> None:
+    """TFLM's int8 SOFTMAX needs beta x input scale x 2^26 > 1 (PreprocessSoftmaxScaling); below
+    that its runtime aborts the whole process (a failed check, no exception, no message). Such a
+    scale means the logits' range is ~1e-8: the activations before it have collapsed to zero."""
+    beta = float(getattr(options, "beta", 1.0) or 1.0)
+    q = tensor.quantization
+    scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
+    if beta * scale * 2.0**26 <= 1.0:
+        raise UnsupportedModel(
+            f"{name}: op {index} SOFTMAX: input tensor {tensor.name.decode()!r} has scale {scale:.3g} "
+            f"(beta {beta:g}); TFLM needs beta x scale > 2^-26 = {2.0**-26:.3g} and aborts the process "
+            "otherwise. The logits' range is ~0: the activations before it collapsed (an untrained or "
+            "badly calibrated model). Host only.")
 
 
 _ARENA_RE = re.compile(r"Arena allocation total (\d+) bytes")

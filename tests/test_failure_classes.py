@@ -188,6 +188,41 @@ def test_unsupported_op_in_a_real_model_names_model_op_and_index(tmp_path: Path)
     assert "har" in msg and "supported ops:" in msg and "MEAN" in msg
 
 
+def _shrink_softmax_input(src: Path, scale: float) -> bytes:
+    """The .tflite with the quantization scale of its SOFTMAX's input set to `scale`."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    model = fb.ModelT.InitFromPackedBuf(src.read_bytes(), 0)
+    sg = model.subgraphs[0]
+    for op in sg.operators:
+        oc = model.operatorCodes[op.opcodeIndex]
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == fb.BuiltinOperator.SOFTMAX:
+            sg.tensors[op.inputs[0]].quantization.scale = [scale]
+    builder = flatbuffers.Builder(4096)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_softmax_scale_tflm_would_abort_on_is_an_unsupported_model(tmp_path: Path) -> None:
+    """TFLM's runtime aborts the whole process (SIGABRT, no message) loading an int8 SOFTMAX whose
+    input scale is below 2^-26 (a model whose activations collapsed to zero); the reference
+    refuses it first, naming the file, the op, its index and the tensor. Just above the limit it
+    loads and runs: the check is TFLM's own condition, not a stricter one."""
+    from harness.reference import Reference
+
+    bad = tmp_path / "har_collapsed.tflite"
+    bad.write_bytes(_shrink_softmax_input(HAR / "int8.tflite", 1.2e-8))
+    with pytest.raises(UnsupportedModel) as info:
+        Reference(bad)
+    msg = str(info.value)
+    assert str(bad) in msg and re.search(r"op \d+ SOFTMAX", msg) and "1.2e-08" in msg, msg
+    ok = tmp_path / "har_small.tflite"
+    ok.write_bytes(_shrink_softmax_input(HAR / "int8.tflite", 1.6e-8))
+    ref = Reference(ok)
+    assert len(ref.run_raw(bytes(sum(d.nbytes for d in ref.input_details)))) > 0
+
+
 # --------------------------------------------------------------------------- fuzzing: results loader
 
 # The protocol decoder (tests/test_protocol.py, tests/test_flipproxy.py), board files
