@@ -32,6 +32,8 @@ class GdbRemote:
     (the memory transport resumes before it rings the doorbell on the UART).
     """
 
+    polls = False  # every access stops the VM
+
     def __init__(self, sock: socket.socket, *, timeout: float = 5.0, where: str = "gdbstub") -> None:
         self.sock = sock
         self.timeout = timeout

@@ -396,6 +396,13 @@ class DeviceSession:
                 self._events.extend(self.decoder.feed(data))
         return self._events.pop(0)
 
+    def check_unsolicited(self) -> None:
+        """Without blocking: raise for a FAULT or BOOT frame the device sent while the host was
+        not waiting on the link (the memory doorbell); other bytes are dropped."""
+        data = self.link.read(4096, timeout=0)
+        if data:
+            self._salvage(self.decoder.feed(data))
+
     def _with_transcript(self, err: HilError) -> HilError:
         err.args = (f"{err}; last command sent: {self.last_command or 'none'}.\n"
                     f"Link transcript (tail):\n{self.link.transcript_tail()}",)

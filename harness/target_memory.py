@@ -28,6 +28,8 @@ class RenodeMonitorMemory:
     """`sysbus LoadBinary` (a file: one short command line for any size) to write,
     `sysbus ReadBytes` to read; Renode serves both while the emulation runs."""
 
+    polls = False  # a monitor command per access: 4-200 ms
+
     def __init__(self, command: Callable[[str], str], scratch_dir: str | None = None) -> None:
         self.command = command
         self._dir = tempfile.mkdtemp(prefix="hil-renode-mem-", dir=scratch_dir)
@@ -64,6 +66,8 @@ class PyocdMemory:
     a RAM region of pyOCD's memory map for the target: a wrong mailbox address is a clear
     error, not a write into flash or a peripheral.
     """
+
+    polls = False  # the doorbell stays a MEM_INVOKE frame: polling over SWD is unmeasured here
 
     def __init__(self, target: Any) -> None:
         self.target = target
@@ -104,6 +108,8 @@ class SemihostingFiles:
     The files live in the backend's private directory; `write` and `read` are a pwrite and a
     pread (the address is the device's mailbox, which the firmware fills from the file).
     """
+
+    polls = False  # MEM_INVOKE carries the MEM_FILES flag
 
     MEM_FILES = 0x01  # HIL_MEM_FILES in firmware/include/hil_protocol.h
 
@@ -148,10 +154,12 @@ class SemihostingFiles:
 class SharedRam:
     """QEMU: the board's mailbox region is QEMU's machine RAM, backed by a file
     (`-object memory-backend-file,share=on`) that the host maps too. A write or read is a copy
-    at memory speed: no packet, no trap, the VM never stops. The MEM_INVOKE doorbell and its
-    reply on the UART order the two sides (the host writes before it rings, reads after the
-    reply), and the reply's CRC-32s still check both copies.
+    at memory speed: no packet, no trap, the VM never stops. The doorbell in the same memory
+    orders the two sides (the host writes before it rings, reads after the device publishes
+    `done`), and the result block's CRC-32s still check both copies.
     """
+
+    polls = True  # a read is a memcpy
 
     def __init__(self, path: str, region: MemoryRegion, where: str = "shared RAM") -> None:
         self.region = region

@@ -6,28 +6,38 @@ while the inference itself takes under a millisecond. Every backend can reach ta
 faster: QEMU through its gdbstub, Renode through its monitor, a real board through SWD (pyOCD).
 
 The memory transport writes the input into the firmware's input buffer (the "mailbox", whose
-address the MAILBOX command reports), rings the doorbell with a MEM_INVOKE frame on the serial
-link and reads the output buffer back. The frames' integrity checks stay: MEM_INVOKE's reply
-carries the CRC-32 of the mailbox as the device consumed it and of the output it wrote, and the
-host checks both. MEM_INVOKE runs the same counted region as INVOKE (firmware/runtime/main.c),
-so both transports give identical counts for the same firmware and inputs.
+address the MAILBOX command reports), rings the doorbell and reads the output buffer back. The
+doorbell is a word in the mailbox where the memory access can poll while the core runs (QEMU
+shared RAM, Renode's memory server): no byte crosses the serial link while the device polls,
+and one wake byte when it sleeps on the UART. Elsewhere (QEMU's gdbstub, semihosting files,
+pyOCD) it is a MEM_INVOKE frame on the serial link. The integrity checks stay: the reply (the
+doorbell's result block or MEM_INVOKE's frame) carries the CRC-32 of the mailbox as the device
+consumed it and of the output it wrote, and the host checks both. Both run the same counted
+region as INVOKE (firmware/runtime/main.c), so every transport gives identical counts for the
+same firmware and inputs.
 """
 
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.errors import ConfigError, DeviceError, ProtocolError
+from harness.errors import ConfigError, DeviceError, DeviceTimeout, ProtocolError
 from harness.protocol import Cmd, DeviceSession, Invocation
 
 TRANSPORTS = ("auto", "uart", "memory")
 
 
 class MemoryAccess(Protocol):
-    """Target RAM as the backend reaches it (QEMU gdbstub, Renode monitor, pyOCD)."""
+    """Target RAM as the backend reaches it (QEMU gdbstub, Renode monitor, pyOCD).
+
+    `polls` is True where reading and writing never stop the core and a read costs well
+    under a millisecond: the doorbell is then rung and answered in memory."""
+
+    polls: bool
 
     def attach(self, session: DeviceSession) -> bytes:
         """Set-up over the serial link, once; returns the MEM_INVOKE payload (flags)."""
@@ -39,7 +49,8 @@ class MemoryAccess(Protocol):
 
 @dataclass(frozen=True)
 class Mailbox:
-    """The MAILBOX reply: where the input and output buffers are, and the last MEM_INVOKE's CRCs."""
+    """The MAILBOX reply: where the input and output buffers are, the last MEM_INVOKE's CRCs
+    and the doorbell (0 from firmware older than the memory doorbell)."""
 
     input_address: int
     input_bytes: int
@@ -47,12 +58,83 @@ class Mailbox:
     output_bytes: int
     input_crc: int
     output_crc: int
+    doorbell_address: int = 0
 
     @classmethod
     def parse(cls, payload: bytes) -> Mailbox:
-        if len(payload) != 24:
-            raise ProtocolError(f"MAILBOX reply has {len(payload)} bytes, expected 24", kind="mailbox")
-        return cls(*struct.unpack("<6I", payload))
+        if len(payload) not in (24, 28):
+            raise ProtocolError(f"MAILBOX reply has {len(payload)} bytes, expected 24 or 28", kind="mailbox")
+        return cls(*struct.unpack(f"<{len(payload) // 4}I", payload))
+
+
+# struct hil_doorbell in firmware/runtime/main.c: ring, done, polling, then the result block
+_DOORBELL_STATE = struct.Struct("<2I")  # done, polling (at +4)
+_DOORBELL_RESULT = struct.Struct("<9I")  # at +12: status, ticks lo/hi, out bytes, invokes, flags, CRCs, crc
+WAKE_BYTE = b"\x00"  # outside any frame: the device's receiver skips it and looks at the doorbell
+
+
+class Doorbell:
+    """The memory doorbell: ring by writing a sequence number, wait for the device to publish
+    it in `done` after its result block. While the device polls (after a doorbell, until its
+    spin runs out) nothing crosses the serial link; when it sleeps on the UART (`polling` 0)
+    one wake byte rouses it. The device's FAULT or BOOT frames on the link still end the wait."""
+
+    SPIN = 0.0003  # s of busy polling after a ring (a short inference answers within it)
+    NAP = 0.00005  # s between polls after that
+
+    def __init__(self, session: DeviceSession, memory: MemoryAccess, address: int) -> None:
+        self.session, self.memory, self.address = session, memory, address
+        self.seq = _DOORBELL_STATE.unpack(memory.read(address + 4, 8))[0]
+        self.woken = 0  # wake bytes sent (how often the device had stopped polling)
+
+    def _state(self) -> tuple[int, int]:
+        done, polling = _DOORBELL_STATE.unpack(self.memory.read(self.address + 4, 8))
+        return done, polling
+
+    def ring(self, timeout: float) -> tuple[int, int, int, int, int, int, int]:
+        """One inference: (status, ticks, output bytes, invokes, count flags, input CRC, output CRC)."""
+        self.seq = (self.seq + 1) & 0xFFFFFFFF
+        self.session.last_command = f"doorbell (ring {self.seq})"
+        self.memory.write(self.address, struct.pack("<I", self.seq))
+        deadline = time.monotonic() + timeout
+        woke, polls, spin_until = False, 0, time.monotonic() + self.SPIN
+        while True:
+            done, polling = self._state()
+            if done == self.seq:
+                break
+            if not woke and not polling:
+                self.session.link.write(WAKE_BYTE)
+                woke, self.woken = True, self.woken + 1
+            polls += 1
+            if polls % 32 == 0:
+                self.session.check_unsolicited()
+            now = time.monotonic()
+            if now > spin_until:
+                time.sleep(self.NAP)  # a long inference: leave the core to the emulator
+            if now > deadline:
+                self._timed_out(timeout)
+                break
+        words = _DOORBELL_RESULT.unpack(self.memory.read(self.address + 12, _DOORBELL_RESULT.size))
+        crc = zlib.crc32(_DOORBELL_RESULT.pack(*words)[:32], zlib.crc32(struct.pack("<I", self.seq)))
+        if crc != words[8]:
+            raise ProtocolError(f"doorbell result block (ring {self.seq}) has CRC-32 {words[8]:08x}, computed "
+                                f"{crc:08x}: the memory read is corrupt", kind="mailbox")
+        status, lo, hi, out_len, invokes, flags, in_crc, out_crc = words[:8]
+        return status, lo | hi << 32, out_len, invokes, flags, in_crc, out_crc
+
+    def _timed_out(self, timeout: float) -> None:
+        """No answer in time: the zero bytes of the liveness probe also wake a sleeping device,
+        so a device that answers the probe has usually served the ring by then."""
+        self.session.check_unsolicited()
+        alive = self.session._alive_after_timeout()
+        if self._state()[0] == self.seq:
+            return
+        if alive:
+            raise ProtocolError(f"the device answers on the serial link but did not serve doorbell ring {self.seq} "
+                                f"at {self.address:#010x} within {timeout:.1f} s", kind="doorbell")
+        raise DeviceTimeout(f"no answer to doorbell ring {self.seq} within {timeout:.1f} s and no answer on the "
+                            "serial link: the firmware hung or crashed silently.\nLink transcript (tail):\n"
+                            f"{self.session.link.transcript_tail()}", last_command=self.session.last_command)
 
 
 def check_transport(name: str) -> str:
@@ -97,8 +179,8 @@ class UartTransport:
 
 
 class MemoryTransport:
-    """Inputs written into the mailbox, outputs read back, both through `memory`; only the
-    MEM_INVOKE doorbell (11-12 bytes) and its reply (24 bytes) cross the serial link."""
+    """Inputs written into the mailbox, outputs read back, both through `memory`; the doorbell
+    in memory where `memory.polls`, else MEM_INVOKE (11-12 bytes, reply 24) on the serial link."""
 
     name = "memory"
 
@@ -108,6 +190,8 @@ class MemoryTransport:
         memory.resume()  # a debugger that stopped the target on connect must not stall the UART
         self.mailbox = Mailbox.parse(session.request(Cmd.MAILBOX).payload)
         self.doorbell = memory.attach(session)
+        self.memory_doorbell = (Doorbell(session, memory, self.mailbox.doorbell_address)
+                                if memory.polls and self.mailbox.doorbell_address and not self.doorbell else None)
         self._loaded_crc: int | None = None
         self._output_crc: int | None = None
 
@@ -132,14 +216,30 @@ class MemoryTransport:
         if self._loaded_crc is None:
             raise DeviceError("MEM_INVOKE without an input in the mailbox: call load() first")
         self.memory.resume()
-        status, ticks, out_len = self.session.run(timeout=timeout, cmd=Cmd.MEM_INVOKE, payload=self.doorbell)
-        in_crc, self._output_crc = self._crcs()
+        if self.memory_doorbell is not None:
+            status, ticks, out_len, in_crc, self._output_crc = self._ring(timeout)
+        else:
+            status, ticks, out_len = self.session.run(timeout=timeout, cmd=Cmd.MEM_INVOKE, payload=self.doorbell)
+            in_crc, self._output_crc = self._crcs()
         if in_crc != self._loaded_crc:
             raise ProtocolError(
                 f"the device consumed a mailbox with CRC-32 {in_crc:08x}, but the host wrote {self._loaded_crc:08x} "
                 f"at {self.mailbox.input_address:#010x}: the memory write did not land (wrong address, or the "
                 "target overwrote it)", kind="mailbox", expected=self._loaded_crc, got=in_crc)
         return status, ticks, out_len
+
+    def _ring(self, timeout: float | None) -> tuple[int, int, int, int, int]:
+        """The doorbell in memory, with DeviceSession.run's bookkeeping (invoke index, flags)."""
+        session = self.session
+        assert self.memory_doorbell is not None
+        status, ticks, out_len, invokes, flags, in_crc, out_crc = self.memory_doorbell.ring(
+            session.timeout if timeout is None else timeout)
+        session._invokes = invokes
+        if status != 0:
+            raise DeviceError(f"hil_model_invoke returned {status} (model '{session._identity().model}')",
+                              status=status)
+        session.count_flags = flags
+        return status, ticks, out_len, in_crc, out_crc
 
     def read_output(self, length: int) -> bytes:
         mb = self.mailbox

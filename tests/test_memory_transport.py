@@ -109,15 +109,17 @@ def test_auto_picks_memory_on_qemu_and_memory_needs_a_backend_that_has_it() -> N
 class _Corrupting:
     """Real gdbstub access with one byte flipped on the way (a write that did not land right)."""
 
-    def __init__(self, inner: Any, *, on_write: bool = False, on_read: bool = False) -> None:
-        self.inner, self.on_write, self.on_read = inner, on_write, on_read
+    def __init__(self, inner: Any, at: int, *, on_write: bool = False, on_read: bool = False) -> None:
+        self.inner, self.at, self.on_write, self.on_read = inner, at, on_write, on_read
+        self.polls = inner.polls
 
     def write(self, address: int, data: bytes) -> None:
-        self.inner.write(address, bytes([data[0] ^ 1]) + data[1:] if self.on_write else data)
+        flip = self.on_write and address == self.at
+        self.inner.write(address, bytes([data[0] ^ 1]) + data[1:] if flip else data)
 
     def read(self, address: int, length: int) -> bytes:
         data = self.inner.read(address, length)
-        return bytes([data[0] ^ 1]) + data[1:] if self.on_read else data
+        return bytes([data[0] ^ 1]) + data[1:] if self.on_read and address == self.at else data
 
     def resume(self) -> None:
         self.inner.resume()
@@ -132,7 +134,9 @@ def test_mailbox_crcs_catch_a_corrupt_write_or_read(where: str, memory: str) -> 
     fw = build("m4", "echo", defines=FILES if memory == "semihosting" else None)
     with open_device("m4", fw.elf, transport="memory", backend=_qemu("m4", fw.elf, memory)) as dev:
         assert dev.invoke(VECTORS[0])[0] == echo_reference(VECTORS[0], 0)  # the uncorrupted path works
-        memory = _Corrupting(dev.backend.memory_access(), on_write=where == "write", on_read=where == "read")
+        mb = dev.transport.mailbox
+        memory = _Corrupting(dev.backend.memory_access(), mb.input_address if where == "write" else mb.output_address,
+                             on_write=where == "write", on_read=where == "read")
         dev.transport = MemoryTransport(dev.session, memory)
         with pytest.raises(ProtocolError, match="device consumed a mailbox with CRC-32" if where == "write"
                            else "the memory read is corrupt") as err:
@@ -141,8 +145,9 @@ def test_mailbox_crcs_catch_a_corrupt_write_or_read(where: str, memory: str) -> 
 
 
 def test_lost_mem_invoke_reply_is_recovered_without_a_second_inference() -> None:
-    fw = build("m4", "echo")
-    with FlipProxy() as proxy, open_device("m4", fw.elf, transport="memory",
+    """m0plus: its gdbstub cannot poll, so MEM_INVOKE on the UART starts each inference."""
+    fw = build("m0plus", "echo")
+    with FlipProxy() as proxy, open_device("m0plus", fw.elf, transport="memory",
                                            connect_via=proxy.connect_via) as dev:
         proxy.add(Fault("up", "flip", after=b"\xa5\x5a\x89", offset=12))  # inside the first MEM_INVOKE reply
         outs, _ = _run(dev, VECTORS[:3])
@@ -150,6 +155,51 @@ def test_lost_mem_invoke_reply_is_recovered_without_a_second_inference() -> None
         assert dev.session.retried >= 1
         assert outs == [echo_reference(x, i) for i, x in enumerate(VECTORS[:3])]
         assert dev.stats().invokes == 3  # RESULT showed it ran; it was not invoked again
+
+
+# --------------------------------------------------------------------------- the memory doorbell
+
+
+def test_doorbell_in_shared_ram_sends_nothing_on_the_link_while_the_device_polls() -> None:
+    """After the first ring (one wake byte: the device slept on the UART after BOOT), the
+    device polls the doorbell: the next inferences put no byte on the serial link either way."""
+    fw = build("m4", "echo")
+    with open_device("m4", fw.elf, transport="memory") as dev:
+        bell = dev.transport.memory_doorbell
+        assert bell is not None and bell.address == dev.transport.mailbox.doorbell_address
+        _run(dev, VECTORS[:1])
+        sent = dev.session.link.transcript_tail(4096)
+        outs, _ = _run(dev, VECTORS[1:4])
+        assert dev.session.link.transcript_tail(4096) == sent  # nothing more went either way
+        assert outs == [echo_reference(x, i + 1) for i, x in enumerate(VECTORS[1:4])]
+        assert bell.woken == 1
+        assert dev.stats().invokes == 4
+
+
+def test_doorbell_wakes_a_device_that_stopped_polling() -> None:
+    """Firmware that does not poll (HIL_DOORBELL_SPIN=0) sleeps on the UART after every
+    inference: a ring then needs the wake byte (unless it lands just before the device's last
+    look), and nothing is lost or run twice."""
+    fw = build("m4", "echo", defines={"HIL_DOORBELL_SPIN": 0})
+    with open_device("m4", fw.elf, transport="memory") as dev:
+        outs, counts = _run(dev, VECTORS[:4])
+        assert outs == [echo_reference(x, i) for i, x in enumerate(VECTORS[:4])]
+        assert dev.transport.memory_doorbell.woken >= 2  # the first ring always, later ones nearly always
+        assert dev.stats().invokes == 4
+    with open_device("m4", fw.elf, transport="uart") as dev:
+        assert _run(dev, VECTORS[:4])[1] == counts  # the same counted region
+
+
+def test_doorbell_result_block_crc_catches_a_corrupt_read() -> None:
+    fw = build("m4", "echo")
+    with open_device("m4", fw.elf, transport="memory") as dev:
+        dev.invoke(VECTORS[0])
+        mb = dev.transport.mailbox
+        dev.transport = MemoryTransport(dev.session, _Corrupting(dev.backend.memory_access(),
+                                                                 mb.doorbell_address + 12, on_read=True))
+        with pytest.raises(ProtocolError, match=r"doorbell result block \(ring \d+\) has CRC-32") as err:
+            dev.invoke(VECTORS[1])
+        assert err.value.details["kind"] == "mailbox"
 
 
 def _listening_tcp(pid: int) -> list[str]:
@@ -284,21 +334,25 @@ def test_renode_memory_transport_matches_uart() -> None:
 # --------------------------------------------------------------------------- failures
 
 
-def test_fault_and_hang_during_mem_invoke_are_classified() -> None:
+@pytest.mark.parametrize(("board_name", "started_by"), [("m4", "doorbell"), ("m0plus", "MEM_INVOKE")])
+def test_fault_and_hang_during_a_memory_invoke_are_classified(board_name: str, started_by: str) -> None:
+    """Started by the doorbell in shared RAM (m4) or by MEM_INVOKE on the UART (m0plus, gdbstub):
+    a fault's FAULT frame on the link ends the wait with its registers, a hang the timeout."""
     from _device_util import qemu_children
 
     from harness.errors import DeviceFault, DeviceTimeout
 
-    fault = build("m4", "fault")
+    fault = build(board_name, "fault")
     private_dirs = []  # the shared-RAM file lives there: gone after stop, whatever happened
-    with pytest.raises(DeviceFault) as info, open_device("m4", fault.elf, transport="memory", timeout=10) as dev:
+    with pytest.raises(DeviceFault) as info, open_device(board_name, fault.elf, transport="memory",
+                                                        timeout=10) as dev:
         private_dirs.append(dev.backend._tmp)
         dev.invoke(b"\x00\x00\x00\x00")
     assert info.value.details["function"] == "testmodel_fault_udf"
-    assert info.value.details["last_command"].startswith("MEM_INVOKE")
-    hang = build("m4", "hang")
-    with pytest.raises(DeviceTimeout, match="MEM_INVOKE"), \
-            open_device("m4", hang.elf, transport="memory", timeout=1.0) as dev:
+    assert info.value.details["last_command"].startswith(started_by)
+    hang = build(board_name, "hang")
+    with pytest.raises(DeviceTimeout, match=started_by), \
+            open_device(board_name, hang.elf, transport="memory", timeout=1.0) as dev:
         private_dirs.append(dev.backend._tmp)
         dev.invoke(b"\x00\x00\x00\x00")
     assert qemu_children() == []

@@ -21,7 +21,9 @@ from harness.backends.qemu import QemuBackend
 from harness.boards import load_board
 from harness.device import open_device
 from harness.errors import ConfigError, DeviceFault, ProtocolError
+from harness.protocol import Cmd
 from harness.target_memory import SharedRam
+from harness.transport import Mailbox, MemoryTransport
 
 X = bytes((i * 7 + 3) % 256 for i in range(490))
 
@@ -84,16 +86,20 @@ def test_addresses_outside_the_shared_region_are_a_config_error() -> None:
     in_ram = dataclasses.replace(board, mailbox=None,
                                  settings=dataclasses.replace(board.settings, shared_mailbox=False))
     fw = build(in_ram, "echo")
-    with open_device(board, fw.elf, transport="memory") as dev:
-        assert isinstance(dev.transport.memory, SharedRam)
-        address = dev.transport.mailbox.input_address
-        assert board.ram.origin <= address < board.ram.end
-        with pytest.raises(ConfigError, match=rf"mailbox {address:#010x}\+490 is outside the mailbox region "
-                           rf"of board 'm4' {board.mailbox.origin:#010x}\+0x1000000"):
-            dev.invoke(X)
+    with open_device(board, fw.elf, transport="uart", backend=QemuBackend(board, fw.elf, memory="shared")) as dev:
+        memory = dev.backend.memory_access()
+        assert isinstance(memory, SharedRam)
+        mailbox = Mailbox.parse(dev.session.request(Cmd.MAILBOX).payload)
+        assert board.ram.origin <= mailbox.input_address < board.ram.end
+        # the transport reads the doorbell first: it refuses to start
+        with pytest.raises(ConfigError, match=rf"mailbox {mailbox.doorbell_address + 4:#010x}\+8 is outside the mailbox "
+                           rf"region of board 'm4' {board.mailbox.origin:#010x}\+0x1000000"):
+            MemoryTransport(dev.session, memory)
+        with pytest.raises(ConfigError, match=rf"mailbox {mailbox.input_address:#010x}\+490 is outside"):
+            memory.write(mailbox.input_address, X)
         with pytest.raises(ConfigError, match="is outside"):
-            dev.transport.memory.read(end - 4, 8)  # runs off the end
-        assert dev.transport.memory.read(end - 4, 4) == b"\0\0\0\0"  # the last word is inside
+            memory.read(end - 4, 8)  # runs off the end
+        assert memory.read(end - 4, 4) == b"\0\0\0\0"  # the last word is inside
 
 
 def test_file_is_gone_after_a_crash() -> None:

@@ -90,6 +90,8 @@ void hil_clock_init(void);
 void hil_uart_init(void);
 void hil_uart_putc(uint8_t c);
 uint8_t hil_uart_getc(void);
+/* Nonzero when a received byte is waiting (hil_uart_getc would not block). */
+int hil_uart_rx_ready(void);
 
 /* Free-running 64-bit up-counter: each driver (firmware/counter/<kind>.c) extends its hardware
  * counter across wraps (an overflow interrupt, or polling from SysTick for DWT). */

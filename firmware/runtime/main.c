@@ -24,6 +24,24 @@ volatile uint32_t hil_counter_unsure;
 static uint32_t mailbox_in_crc, mailbox_out_crc;
 static int mem_reply;
 
+/* The memory doorbell (docs/protocol.md): where the host can reach RAM while the core runs
+ * (QEMU shared RAM, Renode, SWD), it rings by writing `ring` after the input instead of sending
+ * MEM_INVOKE over the UART, and polls `done` for the result block; no byte crosses the serial
+ * link. The device polls `ring` for a while after each doorbell (`polling` = 1) and otherwise
+ * sleeps on the UART: the host then sends one wake byte (any non-sync byte). Outside the
+ * counted region: counts are the same whichever way an inference is started. */
+struct hil_doorbell {
+    volatile uint32_t ring;    /* host: sequence number of the request (input already written) */
+    volatile uint32_t done;    /* device: `ring` of the last request served, after `result` */
+    volatile uint32_t polling; /* device: 1 while it polls `ring` (no wake byte needed) */
+    uint32_t result[9];        /* status, ticks lo, hi, output bytes, invokes, count flags,
+                                * input CRC, output CRC, CRC-32 of `done` and the 8 words before */
+};
+static struct hil_doorbell doorbell HIL_MAILBOX;
+#ifndef HIL_DOORBELL_SPIN /* polls of `ring` after a doorbell before sleeping on the UART again */
+#define HIL_DOORBELL_SPIN 400000u
+#endif
+
 #if HIL_MAILBOX_FILES
 /* -DHIL_MAILBOX_FILES=1 (emulators with semihosting): SYS_READ/SYS_WRITE move the mailbox
  * straight between a host file and RAM (one trap each, no debugger round trips). Off by
@@ -188,8 +206,8 @@ static void emit_mem_result(void) {
 }
 
 static void emit_mailbox(void) {
-    const uint32_t v[6] = {(uint32_t)(uintptr_t)input_buf, HIL_MODEL_INPUT_BYTES, (uint32_t)(uintptr_t)output_buf,
-                           HIL_MODEL_OUTPUT_BYTES, mailbox_in_crc, mailbox_out_crc};
+    const uint32_t v[7] = {(uint32_t)(uintptr_t)input_buf, HIL_MODEL_INPUT_BYTES, (uint32_t)(uintptr_t)output_buf,
+                           HIL_MODEL_OUTPUT_BYTES, mailbox_in_crc, mailbox_out_crc, (uint32_t)(uintptr_t)&doorbell};
     tx_bytes(v, sizeof v);
 }
 
@@ -201,18 +219,75 @@ static void emit_stats(void) {
     tx_u32(hil_stack_guard_bytes());
 }
 
+/* The counted inference on input_buf, the same for every way it is started. */
+static void run_invoke(void) {
+#ifdef HIL_MODEL_PROFILE
+    memset(layer_ticks, 0, sizeof layer_ticks);
+#endif
+    hil_counter_unsure = 0u;
+    uint64_t t0 = hil_counter_now();
+    int st = hil_model_invoke(input_buf, output_buf);
+    uint64_t t1 = hil_counter_now();
+    last_count_flags = hil_counter_unsure ? HIL_COUNT_UNSURE : 0u;
+    last_status = st;
+    last_ticks = t1 - t0;
+    invokes++;
+}
+
+static int doorbell_rung(void) { return doorbell.ring != doorbell.done; }
+
+/* Serve the doorbell: the same counted inference as MEM_INVOKE, its reply in the result block. */
+static void serve_doorbell(void) {
+    uint32_t seq = doorbell.ring;
+    mailbox_in_crc = hil_crc32(0, input_buf, HIL_MODEL_INPUT_BYTES);
+    run_invoke();
+    mailbox_out_crc = hil_crc32(0, output_buf, HIL_MODEL_OUTPUT_BYTES);
+    uint32_t *r = doorbell.result;
+    r[0] = (uint32_t)last_status;
+    r[1] = (uint32_t)last_ticks;
+    r[2] = (uint32_t)(last_ticks >> 32);
+    r[3] = HIL_MODEL_OUTPUT_BYTES;
+    r[4] = invokes;
+    r[5] = last_count_flags;
+    r[6] = mailbox_in_crc;
+    r[7] = mailbox_out_crc;
+    r[8] = hil_crc32(hil_crc32(0, &seq, 4), r, 32);
+    __asm volatile("dmb" ::: "memory"); /* the result before `done`, for a host reading over SWD */
+    doorbell.done = seq;
+}
+
+/* After a doorbell, poll for the next one until the UART has a byte or the spin runs out. */
+static void poll_doorbell(void) {
+    doorbell.polling = 1u;
+    for (uint32_t spin = 0; spin < HIL_DOORBELL_SPIN && !hil_uart_rx_ready(); spin++) {
+        if (doorbell_rung()) {
+            serve_doorbell();
+            spin = 0;
+        }
+    }
+    doorbell.polling = 0u;
+    /* `polling` 0 is visible before this last look at `ring`: a ring the look misses finds
+     * polling 0 and the host sends the wake byte */
+    __asm volatile("dmb" ::: "memory");
+    if (doorbell_rung()) serve_doorbell();
+}
+
 /* ---- frame input ---- */
 static uint32_t rd_u32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static uint16_t rd_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
-/* Block until a well-formed frame arrives. Bad frames are answered with ERROR and the
+/* Block until a well-formed frame arrives (returns 1) or a byte outside a frame finds the
+ * doorbell rung (returns 0: the host's wake byte). Bad frames are answered with ERROR and the
  * receiver goes back to hunting for the sync bytes. */
-static void recv_frame(uint8_t *type, uint8_t *seq, uint16_t *len) {
+static int recv_frame(uint8_t *type, uint8_t *seq, uint16_t *len) {
     for (;;) {
         uint8_t c = hil_uart_getc();
-        if (c != HIL_SYNC0) continue;
+        if (c != HIL_SYNC0) {
+            if (doorbell_rung()) return 0;
+            continue;
+        }
         do c = hil_uart_getc();
         while (c == HIL_SYNC0);
         if (c != HIL_SYNC1) continue;
@@ -241,7 +316,7 @@ static void recv_frame(uint8_t *type, uint8_t *seq, uint16_t *len) {
         *type = h[0];
         *seq = h[1];
         *len = n;
-        return;
+        return 1;
     }
 }
 
@@ -299,17 +374,7 @@ static void handle(uint8_t type, uint8_t seq, uint16_t len) {
         mem_reply = 1;
         /* fall through */
     case HIL_CMD_INVOKE: {
-#ifdef HIL_MODEL_PROFILE
-        memset(layer_ticks, 0, sizeof layer_ticks);
-#endif
-        hil_counter_unsure = 0u;
-        uint64_t t0 = hil_counter_now();
-        int st = hil_model_invoke(input_buf, output_buf);
-        uint64_t t1 = hil_counter_now();
-        last_count_flags = hil_counter_unsure ? HIL_COUNT_UNSURE : 0u;
-        last_status = st;
-        last_ticks = t1 - t0;
-        invokes++;
+        run_invoke();
         if (mem_reply) {
             mailbox_out_crc = hil_crc32(0, output_buf, HIL_MODEL_OUTPUT_BYTES);
 #if HIL_MAILBOX_FILES
@@ -399,11 +464,17 @@ int main(void) {
     }
     layer_ticks[0] = 0u;
 #endif
+    doorbell.polling = 0u; /* the mailbox is not loaded (NOLOAD): nothing rung before boot */
+    doorbell.done = doorbell.ring;
     send_emitted(HIL_MSG_BOOT, 0, emit_identity);
     for (;;) {
         uint8_t type, seq;
         uint16_t len;
-        recv_frame(&type, &seq, &len);
-        handle(type, seq, len);
+        if (recv_frame(&type, &seq, &len)) {
+            handle(type, seq, len);
+        } else {
+            serve_doorbell();
+            poll_doorbell();
+        }
     }
 }

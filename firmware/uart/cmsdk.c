@@ -35,12 +35,14 @@ void hil_uart_putc(uint8_t c) {
     UART_DATA = c;
 }
 
+int hil_uart_rx_ready(void) { return (UART_STATE & STATE_RXFULL) != 0u; }
+
 uint8_t hil_uart_getc(void) {
-    while (!(UART_STATE & STATE_RXFULL)) {
+    while (!hil_uart_rx_ready()) {
 #if HIL_UART_SLEEP
         hil_irq_wait_begin();
         UART_INTCLEAR = INT_RX; /* the RX status is sticky: drop the last byte's */
-        if (!(UART_STATE & STATE_RXFULL)) __asm volatile("wfi" ::: "memory");
+        if (!hil_uart_rx_ready()) __asm volatile("wfi" ::: "memory");
         hil_irq_wait_end();
 #endif
     }

@@ -54,11 +54,13 @@ void hil_uart_putc(uint8_t c) {
     UART_TXDRDY = 0u;
 }
 
+int hil_uart_rx_ready(void) { return UART_RXDRDY != 0u; }
+
 uint8_t hil_uart_getc(void) {
-    while (!UART_RXDRDY) {
+    while (!hil_uart_rx_ready()) {
 #if HIL_UART_SLEEP
         hil_irq_wait_begin();
-        if (!UART_RXDRDY) __asm volatile("wfi" ::: "memory");
+        if (!hil_uart_rx_ready()) __asm volatile("wfi" ::: "memory");
         hil_irq_wait_end();
 #endif
     }

@@ -67,8 +67,10 @@ void hil_uart_putc(uint8_t c) {
     UARTE_ENDTX = 0u;
 }
 
+int hil_uart_rx_ready(void) { return UARTE_ENDRX != 0u; }
+
 uint8_t hil_uart_getc(void) {
-    while (!UARTE_ENDRX) {
+    while (!hil_uart_rx_ready()) {
     }
     uint8_t c = rx_byte;
     start_rx();

@@ -51,11 +51,13 @@ void hil_uart_putc(uint8_t c) {
     UART_DR = c;
 }
 
+int hil_uart_rx_ready(void) { return !(UART_FR & FR_RXFE); }
+
 uint8_t hil_uart_getc(void) {
-    while (UART_FR & FR_RXFE) {
+    while (!hil_uart_rx_ready()) {
 #if HIL_UART_SLEEP
         hil_irq_wait_begin();
-        if (UART_FR & FR_RXFE) __asm volatile("wfi" ::: "memory");
+        if (!hil_uart_rx_ready()) __asm volatile("wfi" ::: "memory");
         hil_irq_wait_end();
 #endif
     }
