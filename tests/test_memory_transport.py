@@ -162,8 +162,9 @@ def test_lost_mem_invoke_reply_is_recovered_without_a_second_inference() -> None
 
 def test_doorbell_in_shared_ram_sends_nothing_on_the_link_while_the_device_polls() -> None:
     """After the first ring (one wake byte: the device slept on the UART after BOOT), the
-    device polls the doorbell: the next inferences put no byte on the serial link either way."""
-    fw = build("m4", "echo")
+    device polls the doorbell: the next inferences put no byte on the serial link either way.
+    (A spin of 10^8 polls, seconds, so a loaded machine cannot make the device stop polling.)"""
+    fw = build("m4", "echo", defines={"HIL_DOORBELL_SPIN": 100_000_000})
     with open_device("m4", fw.elf, transport="memory") as dev:
         bell = dev.transport.memory_doorbell
         assert bell is not None and bell.address == dev.transport.mailbox.doorbell_address
