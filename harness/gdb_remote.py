@@ -32,7 +32,7 @@ class GdbRemote:
     (the memory transport resumes before it rings the doorbell on the UART).
     """
 
-    polls = False  # every access stops the VM
+    polls: tuple[float, float] | None = None  # every access stops the VM
 
     def __init__(self, sock: socket.socket, *, timeout: float = 5.0, where: str = "gdbstub") -> None:
         self.sock = sock

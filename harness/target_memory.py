@@ -28,7 +28,7 @@ class RenodeMonitorMemory:
     """`sysbus LoadBinary` (a file: one short command line for any size) to write,
     `sysbus ReadBytes` to read; Renode serves both while the emulation runs."""
 
-    polls = False  # a monitor command per access: 4-200 ms
+    polls: tuple[float, float] | None = None  # a monitor command per access: 4-200 ms
 
     def __init__(self, command: Callable[[str], str], scratch_dir: str | None = None) -> None:
         self.command = command
@@ -67,7 +67,7 @@ class PyocdMemory:
     error, not a write into flash or a peripheral.
     """
 
-    polls = False  # the doorbell stays a MEM_INVOKE frame: polling over SWD is unmeasured here
+    polls: tuple[float, float] | None = None  # the doorbell stays a MEM_INVOKE frame: polling over SWD is unmeasured here
 
     def __init__(self, target: Any) -> None:
         self.target = target
@@ -109,7 +109,7 @@ class SemihostingFiles:
     pread (the address is the device's mailbox, which the firmware fills from the file).
     """
 
-    polls = False  # MEM_INVOKE carries the MEM_FILES flag
+    polls: tuple[float, float] | None = None  # MEM_INVOKE carries the MEM_FILES flag
 
     MEM_FILES = 0x01  # HIL_MEM_FILES in firmware/include/hil_protocol.h
 
@@ -159,7 +159,7 @@ class SharedRam:
     `done`), and the result block's CRC-32s still check both copies.
     """
 
-    polls = True  # a read is a memcpy
+    polls: tuple[float, float] | None = (0.0003, 0.00005)  # a read is a memcpy: busy 0.3 ms (a short inference), then 50 us naps
 
     def __init__(self, path: str, region: MemoryRegion, where: str = "shared RAM") -> None:
         self.region = region

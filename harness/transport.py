@@ -34,10 +34,11 @@ TRANSPORTS = ("auto", "uart", "memory")
 class MemoryAccess(Protocol):
     """Target RAM as the backend reaches it (QEMU gdbstub, Renode monitor, pyOCD).
 
-    `polls` is True where reading and writing never stop the core and a read costs well
-    under a millisecond: the doorbell is then rung and answered in memory."""
+    `polls` is set where reading and writing never stop the core and a read costs well under
+    a millisecond: the doorbell is then rung and answered in memory, the host polling it busily
+    for `polls[0]` s and then every `polls[1]` s. None: MEM_INVOKE on the serial link."""
 
-    polls: bool
+    polls: tuple[float, float] | None
 
     def attach(self, session: DeviceSession) -> bytes:
         """Set-up over the serial link, once; returns the MEM_INVOKE payload (flags)."""
@@ -79,11 +80,10 @@ class Doorbell:
     spin runs out) nothing crosses the serial link; when it sleeps on the UART (`polling` 0)
     one wake byte rouses it. The device's FAULT or BOOT frames on the link still end the wait."""
 
-    SPIN = 0.0003  # s of busy polling after a ring (a short inference answers within it)
-    NAP = 0.00005  # s between polls after that
-
     def __init__(self, session: DeviceSession, memory: MemoryAccess, address: int) -> None:
         self.session, self.memory, self.address = session, memory, address
+        assert memory.polls is not None
+        self.spin, self.nap = memory.polls
         self.seq = _DOORBELL_STATE.unpack(memory.read(address + 4, 8))[0]
         self.woken = 0  # wake bytes sent (how often the device had stopped polling)
 
@@ -97,7 +97,7 @@ class Doorbell:
         self.session.last_command = f"doorbell (ring {self.seq})"
         self.memory.write(self.address, struct.pack("<I", self.seq))
         deadline = time.monotonic() + timeout
-        woke, polls, spin_until = False, 0, time.monotonic() + self.SPIN
+        woke, polls, spin_until = False, 0, time.monotonic() + self.spin
         while True:
             done, polling = self._state()
             if done == self.seq:
@@ -110,7 +110,7 @@ class Doorbell:
                 self.session.check_unsolicited()
             now = time.monotonic()
             if now > spin_until:
-                time.sleep(self.NAP)  # a long inference: leave the core to the emulator
+                time.sleep(self.nap)  # leave the cores to the emulator
             if now > deadline:
                 self._timed_out(timeout)
                 break
@@ -191,7 +191,7 @@ class MemoryTransport:
         self.mailbox = Mailbox.parse(session.request(Cmd.MAILBOX).payload)
         self.doorbell = memory.attach(session)
         self.memory_doorbell = (Doorbell(session, memory, self.mailbox.doorbell_address)
-                                if memory.polls and self.mailbox.doorbell_address and not self.doorbell else None)
+                                if memory.polls is not None and self.mailbox.doorbell_address and not self.doorbell else None)
         self._loaded_crc: int | None = None
         self._output_crc: int | None = None
 
