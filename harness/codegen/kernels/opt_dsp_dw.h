@@ -307,18 +307,18 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 
 /* Depthwise 3x3, depth multiplier 1, stride 1 or 2 (either axis), any channel count, every right
  * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane:
- * - the channel's padded input plane is copied into the scratch as int16 (one LDRSB + STRH a
- *   value; the zero-point border is written once per call), so a word holds two horizontally
+ * - the channel's padded input plane is copied into the scratch as int16 (two LDRSB + PKHBT + STR
+ *   per 2 values; the zero-point border is written once per call), so a word holds two horizontally
  *   adjacent pixels P_j = (x_2j, x_2j+1) and SMLAD multiplies two taps of one channel at once;
  * - per kernel row r the stream holds one int8 word (w_r0, w_r2, w_r1, w_r1), unpacked once per
  *   channel by SXTB16 / SXTB16 ROR 8 into Wa = (w_r0, w_r1) and Wb = (w_r2, w_r1);
  * - stride 1, two outputs per step, per kernel row: out_o += SMLAD(P_j, Wa) + SMLABB(P_j+1, Wb),
  *   out_o+1 += SMLATB(P_j, Wa) + SMLADX(P_j+1, Wb): 4 instructions per 6 MACs; stride 2:
  *   out_o += SMLAD(P_o, Wa) + SMLABB(P_o+1, Wb).
- * At -O2 on the DSP cores each row is one asm loop (12 registers, so gcc spills nothing): per
- * pair of outputs 7 loads, 12 multiplies, 2 x 7 requantization and store, 3 loop instructions.
- * With an odd out_w a row's last pair also computes the next row's first output (stored, then
- * overwritten by that row) except on the last row, whose last output is computed alone.
+ * At -O2 on the DSP cores a channel's rows are one asm block (14 registers; HIL_DWP_CHANNEL):
+ * per row steps of 4 outputs (stride 1: 68 instructions per 36 MACs), then one of 2 and one of 1
+ * as out_w needs, then 5 instructions to the next row; the plane's rows of >= 8 values are copied
+ * by an asm step of 8 (17 instructions).
  * A channel's plane is copied before any of its outputs is stored, and an output only overwrites
  * its own channel's inputs: in place natively. q: per channel (w_0, w_1, w_2 words, bias_eff,
  * multiplier, right shift - 2). scratch: the plane, ((out_h - 1) * stride_h + 3) rows of
@@ -326,55 +326,34 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_DWP_ASM 1
 /* the 6-instruction requantization of opt_common.h (hil_opt_rq2_dsp) of accumulator S into t, then
- * the activation clamps CL (none for the full int8 range) */
-#define HIL_DWP_LOW "cmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t"
-#define HIL_DWP_HIGH "cmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t"
-#define HIL_DWP_RQ(S, CL)                                                                          \
+ * the activation clamps inside the int8 range (assembled only when the layer has them) */
+#define HIL_DWP_RQ(S)                                                                              \
     "asr %[t], %[" S "], #31\n\t"                                                                  \
     "add %[x], %[k30], %[t], lsl #31\n\t"                                                          \
     "smlal %[x], %[t], %[" S "], %[m]\n\t"                                                         \
     "asr %[t], %[t], %[rsn]\n\t"                                                                   \
     "add %[t], %[t], %[k]\n\t"                                                                     \
-    "ssat %[t], #8, %[t], asr #1\n\t" CL
-/* The loops' operands (12 registers, 14 with s2, s3: the 2- and 1-output steps take the 12, as
- * gcc spills around 14-register blocks); offsets are assembler expressions on e1 / e2, the byte
- * offsets of the next two plane rows: "#%c[e1]-4" is P_j+1 of row 1 after pp moved past P_j. */
-#define HIL_DWP_OPS4                                                                               \
-    : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_),     \
-      [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_) HIL_DWP_INS
-#define HIL_DWP_OPS                                                                                \
-    : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [t] "=&r"(t_),     \
-      [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_) HIL_DWP_INS
-#define HIL_DWP_INS                                                                                \
-    : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off), [amin] "i"(p->act_min), \
-      [amax] "i"(p->act_max), [e1] "i"(4 * npair), [e2] "i"(8 * npair), [C] "i"(OS), [C2] "i"(2 * OS),    \
-      [C3] "i"(3 * OS), [C4] "i"(4 * OS)                                                          \
-    : "cc", "memory"
-#define HIL_DWP_NEXT "subs %[rsn], %[rsn], #256\n\tbcs 1b" /* the count in rsn's upper bits */
-/* the 4 outputs of a step: requantized, stored OS bytes apart */
-#define HIL_DWP_STORE4(CL)                                                                         \
-    HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                                   \
-    HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                                             \
-    HIL_DWP_RQ("s2", CL) "strb %[t], [%[o], %[C2]]\n\t"                                            \
-    HIL_DWP_RQ("s3", CL) "strb %[t], [%[o], %[C3]]\n\t"                                            \
-    "add %[o], %[o], %[C4]\n\t" HIL_DWP_NEXT
-/* kernel row at byte offset E (rows 1, 2: weights at WO) of a stride-1 step of 2 / 4 outputs,
- * and of a single output (stride 2, or stride 1's odd last one); pp has moved 4 / 8 / 4 on */
+    "ssat %[t], #8, %[t], asr #1\n\t"                                                              \
+    ".if %c[lo]\n\tcmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t.endif\n\t"                \
+    ".if %c[hi]\n\tcmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t.endif\n\t"
+/* kernel row at byte offset E (an assembler expression on e1, the byte step of a plane row; rows
+ * 1, 2: weights at WO) of a stride-1 step of 2 / 4 outputs, of a single output (stride 2, or
+ * stride 1's odd last one) and of stride 2's steps of 2 / 4 outputs; pp has moved 4 / 8 / 4 / 8 / 16 on */
 #define HIL_DWP_ROW2(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #%c[" E "]-4]\n\t"                                                          \
-    "ldr %[x], [%[pp], %[" E "]]\n\t"                                                              \
+    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"
 #define HIL_DWP_ROW4(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #%c[" E "]-8]\n\t"                                                          \
-    "ldr %[x], [%[pp], #%c[" E "]-4]\n\t"                                                          \
+    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
-    "ldr %[t], [%[pp], %[" E "]]\n\t"                                                              \
+    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
@@ -383,87 +362,141 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smladx %[s3], %[t], %[wb], %[s3]\n\t"
 #define HIL_DWP_ROW1(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #%c[" E "]-4]\n\t"                                                          \
-    "ldr %[x], [%[pp], %[" E "]]\n\t"                                                              \
+    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
-/* stride 2, 4 outputs: per kernel row 5 pair words, 8 multiplies; pp has moved 16 on */
-#define HIL_DWP_ROW4S2(WO, E)                                                                      \
+#define HIL_DWP_ROW2S2(WO, E)                                                                      \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #%c[" E "]-16]\n\t"                                                         \
-    "ldr %[x], [%[pp], #%c[" E "]-12]\n\t"                                                         \
+    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
-    "ldr %[t], [%[pp], #%c[" E "]-8]\n\t"                                                          \
+    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"
+#define HIL_DWP_ROW4S2(WO, E)                                                                      \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #" E "-16]\n\t"                                                             \
+    "ldr %[x], [%[pp], #" E "-12]\n\t"                                                             \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
-    "ldr %[x], [%[pp], #%c[" E "]-4]\n\t"                                                          \
+    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
     "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
-    "ldr %[t], [%[pp], %[" E "]]\n\t"                                                              \
+    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
     "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
-/* The steps; row 0 starts every accumulator from the bias (ldr from wt[6]). rsn = rs + (steps -
- * 1) * 256: ASR reads the shift from the low byte. */
-#define HIL_DWP_QUADS(CL)                                                                          \
-    __asm__ volatile("1:\n\t"                                                                      \
-                     "ldr %[s0], [%[wp], #24]\n\t"                                                 \
-                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
-                     "ldr %[t], [%[pp]], #8\n\t"                                                   \
-                     "ldr %[x], [%[pp], #-4]\n\t"                                                  \
-                     "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                        \
-                     "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                         \
-                     "smlatb %[s3], %[x], %[wa], %[s0]\n\t"                                        \
-                     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
-                     "ldr %[t], [%[pp]]\n\t"                                                       \
-                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
-                     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                        \
-                     "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                        \
-                     "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                        \
-                     HIL_DWP_ROW4("8", "e1") HIL_DWP_ROW4("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS4)
-#define HIL_DWP_QUADS2(CL)                                                                         \
-    __asm__ volatile("1:\n\t"                                                                      \
-                     "ldr %[s3], [%[wp], #24]\n\t"                                                 \
-                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
-                     "ldr %[t], [%[pp]], #16\n\t"                                                  \
-                     "ldr %[x], [%[pp], #-12]\n\t"                                                 \
-                     "smlad %[s0], %[t], %[wa], %[s3]\n\t"                                         \
-                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
-                     "smlad %[s1], %[x], %[wa], %[s3]\n\t"                                         \
-                     "ldr %[t], [%[pp], #-8]\n\t"                                                  \
-                     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                        \
-                     "smlad %[s2], %[t], %[wa], %[s3]\n\t"                                         \
-                     "ldr %[x], [%[pp], #-4]\n\t"                                                  \
-                     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                        \
-                     "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                         \
-                     "ldr %[t], [%[pp]]\n\t"                                                       \
-                     "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                        \
-                     HIL_DWP_ROW4S2("8", "e1") HIL_DWP_ROW4S2("16", "e2") HIL_DWP_STORE4(CL) HIL_DWP_OPS4)
-#define HIL_DWP_PAIRS(CL)                                                                          \
-    __asm__ volatile("1:\n\t"                                                                      \
-                     "ldr %[s0], [%[wp], #24]\n\t"                                                 \
-                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
-                     "ldr %[t], [%[pp]], #4\n\t"                                                   \
-                     "ldr %[x], [%[pp]]\n\t"                                                       \
-                     "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                        \
-                     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
-                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
-                     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                        \
-                     HIL_DWP_ROW2("8", "e1") HIL_DWP_ROW2("16", "e2")                              \
-                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
-                     HIL_DWP_RQ("s1", CL) "strb %[t], [%[o], %[C]]\n\t"                            \
-                     "add %[o], %[o], %[C2]\n\t" HIL_DWP_NEXT HIL_DWP_OPS)
-#define HIL_DWP_SINGLES(CL)                                                                        \
-    __asm__ volatile("1:\n\t"                                                                      \
-                     "ldr %[s0], [%[wp], #24]\n\t"                                                 \
-                     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                              \
-                     "ldr %[t], [%[pp]], #4\n\t"                                                   \
-                     "ldr %[x], [%[pp]]\n\t"                                                       \
-                     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                         \
-                     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                        \
-                     HIL_DWP_ROW1("8", "e1") HIL_DWP_ROW1("16", "e2")                              \
-                     HIL_DWP_RQ("s0", CL) "strb %[t], [%[o]]\n\t"                                  \
-                     "add %[o], %[o], %[C]\n\t" HIL_DWP_NEXT HIL_DWP_OPS)
+#define HIL_DWP_E1 "%c[e1]"
+#define HIL_DWP_E2 "%c[e1]*2"
+/* Kernel row 0 of each step (every accumulator starts from the bias, wt[6]), then rows 1 and 2 */
+#define HIL_DWP_QUAD1                                                                              \
+    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #8\n\t"                                                                    \
+    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s3], %[x], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
+    "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
+    HIL_DWP_ROW4("8", HIL_DWP_E1) HIL_DWP_ROW4("16", HIL_DWP_E2)
+#define HIL_DWP_QUAD2                                                                              \
+    "ldr %[s3], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #16\n\t"                                                                   \
+    "ldr %[x], [%[pp], #-12]\n\t"                                                                  \
+    "smlad %[s0], %[t], %[wa], %[s3]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[t], [%[pp], #-8]\n\t"                                                                   \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
+    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
+    HIL_DWP_ROW4S2("8", HIL_DWP_E1) HIL_DWP_ROW4S2("16", HIL_DWP_E2)
+#define HIL_DWP_PAIR1                                                                              \
+    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #4\n\t"                                                                    \
+    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    HIL_DWP_ROW2("8", HIL_DWP_E1) HIL_DWP_ROW2("16", HIL_DWP_E2)
+#define HIL_DWP_PAIR2                                                                              \
+    "ldr %[s1], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #8\n\t"                                                                    \
+    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    "smlad %[s0], %[t], %[wa], %[s1]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    HIL_DWP_ROW2S2("8", HIL_DWP_E1) HIL_DWP_ROW2S2("16", HIL_DWP_E2)
+#define HIL_DWP_SINGLE                                                                             \
+    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #4\n\t"                                                                    \
+    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    HIL_DWP_ROW1("8", HIL_DWP_E1) HIL_DWP_ROW1("16", HIL_DWP_E2)
+/* A whole channel, every output row in one asm block (nothing spills between rows): per row nq
+ * steps of 4 outputs (the count in rsn's upper bits; ASR reads the shift from its low byte), then
+ * np of 2 and ns single ones (0 or 1 each), then pp moves to the next row's start by dpp and o by
+ * wt[8]; the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
+#define HIL_DWP_CHANNEL()                                                                          \
+    __asm__ volatile(                                                                              \
+        "0:\n\t"                                                                                   \
+        ".if %c[nq]\n\t"                                                                           \
+        "1:\n\t"                                                                                   \
+        ".if %c[s2f]\n\t" HIL_DWP_QUAD2 ".else\n\t" HIL_DWP_QUAD1 ".endif\n\t"                     \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
+        HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
+        HIL_DWP_RQ("s3") "strb %[t], [%[o], #%c[C]*3]\n\t"                                         \
+        "add %[o], %[o], #%c[C]*4\n\t"                                                             \
+        ".if %c[nq] > 1\n\t"                                                                       \
+        "subs %[rsn], %[rsn], #256\n\t"                                                            \
+        "bcs 1b\n\t"                                                                               \
+        "add %[rsn], %[rsn], #%c[nq]*256\n\t"                                                      \
+        ".endif\n\t"                                                                               \
+        ".endif\n\t"                                                                               \
+        ".if %c[np]\n\t"                                                                           \
+        ".if %c[s2f]\n\t" HIL_DWP_PAIR2 ".else\n\t" HIL_DWP_PAIR1 ".endif\n\t"                     \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
+        "add %[o], %[o], #%c[C]*2\n\t"                                                             \
+        ".endif\n\t"                                                                               \
+        ".if %c[ns]\n\t" HIL_DWP_SINGLE                                                            \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        "add %[o], %[o], #%c[C]\n\t"                                                               \
+        ".endif\n\t"                                                                               \
+        "add %[pp], %[pp], #%c[dpp]\n\t"                                                           \
+        "ldrd %[t], %[x], [%[wp], #28]\n\t"                                                        \
+        "add %[o], %[o], %[x]\n\t"                                                                 \
+        "cmp %[pp], %[t]\n\t"                                                                      \
+        "bne 0b"                                                                                   \
+        : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_), \
+          [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)          \
+        : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),           \
+          [amin] "i"(p->act_min), [amax] "i"(p->act_max), [lo] "i"(p->act_min > -128),             \
+          [hi] "i"(p->act_max < 127), [e1] "i"(4 * npair), [C] "i"(OS), [nq] "i"(nq), [np] "i"(np), \
+          [ns] "i"(ns), [s2f] "i"(sw == 2), [dpp] "i"(dpp)                                         \
+        : "cc", "memory")
 /* 8 input values of one channel, IX bytes apart from S, to 4 int16-pair words at D; S and D move on */
 #define HIL_DWP_WIDEN8(S, D, IX)                                                                   \
     do {                                                                                           \
@@ -487,17 +520,6 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                 : [x1] "i"(IX), [x2] "i"(2 * (IX)), [x3] "i"(3 * (IX)), [x4] "i"(4 * (IX)),         \
                   [x5] "i"(5 * (IX)), [x6] "i"(6 * (IX)), [x7] "i"(7 * (IX)), [x8] "i"(8 * (IX))    \
                 : "memory");                                                                       \
-    } while (0)
-/* one of the loops with the layer's clamp: none (the full int8 range), low, or both */
-#define HIL_DWP_RUN(LOOP)                                                                          \
-    do {                                                                                           \
-        if (full) {                                                                                \
-            LOOP("");                                                                              \
-        } else if (low) {                                                                          \
-            LOOP(HIL_DWP_LOW);                                                                     \
-        } else {                                                                                   \
-            LOOP(HIL_DWP_LOW HIL_DWP_HIGH);                                                        \
-        }                                                                                          \
     } while (0)
 #endif
 
@@ -555,42 +577,38 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     *(int16_t *)(void *)dw = *s;
                 }
             }
-            /* Wa, Wb of the 3 kernel rows and the bias (the asm loops read them with LDRD) */
-            const uint32_t wt[7] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]), hil_sxtb16_ror8(q[1]),
-                                    hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3]};
             const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
             HIL_OPT_BARRIER(); /* the plane's stores before its loads */
-            for (int32_t oy = 0; oy < out_h; ++oy) {
-                const uint32_t *r0 = (const uint32_t *)(const void *)(plane + oy * sh * rowh);
-                int8_t *o = out_b + oy * oys + c;
-                int32_t ox = 0;
 #if defined(HIL_DWP_ASM)
-                /* steps of 4 outputs, then (stride 1) of 2, then single ones */
-                const int32_t quads = out_w / 4, pairs = sw == 2 ? 0 : (out_w - 4 * quads) / 2;
-                const int32_t singles = out_w - 4 * quads - 2 * pairs;
-                const int full = p->act_min == -128 && p->act_max == 127, low = p->act_max == 127;
-                const uint32_t *pp = r0;
+            {
+                /* per row: steps of 4 outputs, then one of 2 (stride 1: also of the odd last 3), then
+                 * a single one; pp has moved on by adv bytes of the plane row */
+                const int32_t nq = out_w / 4, np = (out_w % 4) / 2, ns = out_w % 2;
+                const int32_t adv = sw == 2 ? 16 * nq + 8 * np + 4 * ns : 8 * nq + 4 * np + 4 * ns;
+                const int32_t dpp = 4 * sh * npair - adv;
+                const uint32_t *pp = (const uint32_t *)(const void *)plane;
+                int8_t *o = out_b + c;
+                /* Wa, Wb of the 3 kernel rows, the bias, pp's end and o's step at a row's end (LDRD) */
+                const uint32_t wt[9] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]),
+                                        hil_sxtb16_ror8(q[1]), hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3],
+                                        (uint32_t)(uintptr_t)(plane + out_h * sh * rowh),
+                                        (uint32_t)(oys - out_w * OS)};
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
-                int32_t rsn = rs + (quads - 1) * 256; /* ASR reads the shift from the low byte */
-                if (quads > 0 && sw == 2) {
-                    HIL_DWP_RUN(HIL_DWP_QUADS2);
-                } else if (quads > 0) {
-                    HIL_DWP_RUN(HIL_DWP_QUADS);
-                }
-                if (pairs > 0) {
-                    rsn = rs;
-                    HIL_DWP_RUN(HIL_DWP_PAIRS);
-                }
-                if (singles > 0) { /* stride 1's odd last output reads P_j, P_j+1 as stride 2's do */
-                    rsn = rs + (singles - 1) * 256;
-                    HIL_DWP_RUN(HIL_DWP_SINGLES);
-                }
+                int32_t rsn = rs + (nq > 1 ? (nq - 1) * 256 : 0);
+                HIL_DWP_CHANNEL();
                 (void)s1_;
                 (void)s2_;
                 (void)s3_;
                 (void)bias;
-                (void)ox;
+            }
 #else
+            /* Wa, Wb of the 3 kernel rows and the bias */
+            const uint32_t wt[7] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]), hil_sxtb16_ror8(q[1]),
+                                    hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3]};
+            for (int32_t oy = 0; oy < out_h; ++oy) {
+                const uint32_t *r0 = (const uint32_t *)(const void *)(plane + oy * sh * rowh);
+                int8_t *o = out_b + oy * oys + c;
+                int32_t ox = 0;
                 const uint32_t *r1 = r0 + npair, *r2 = r0 + 2 * npair;
                 uint32_t x0 = r0[0], x1 = r1[0], x2 = r2[0];
                 for (; sw == 1 && ox + 2 <= out_w; ox += 2, o += 2 * OS) {
@@ -625,8 +643,8 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     s0 = hil_smlabb(n2, wt[5], s0);
                     o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
                 }
-#endif
             }
+#endif
             HIL_OPT_BARRIER(); /* this channel's outputs before the next plane's loads (in place) */
         }
     }
