@@ -316,7 +316,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
  *   out_o+1 += SMLATB(P_j, Wa) + SMLADX(P_j+1, Wb): 4 instructions per 6 MACs; stride 2:
  *   out_o += SMLAD(P_o, Wa) + SMLABB(P_o+1, Wb).
  * At -O2 on the DSP cores a channel's rows are one asm block (14 registers; HIL_DWP_CHANNEL):
- * per row steps of 4 outputs (stride 1: 68 instructions per 36 MACs), then one of 2 and one of 1
+ * per row steps of 4 outputs (stride 1: 68 instructions per 36 MACs), then one of 3, 2 or 1
  * as out_w needs, then 5 instructions to the next row; the plane's rows of >= 8 values are copied
  * by an asm step of 8 (17 instructions).
  * A channel's plane is copied before any of its outputs is stored, and an output only overwrites
@@ -390,6 +390,29 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
     "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
     "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
+#define HIL_DWP_ROW3(WO, E)                                                                        \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
+    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"
+#define HIL_DWP_ROW3S2(WO, E)                                                                      \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #" E "-12]\n\t"                                                             \
+    "ldr %[x], [%[pp], #" E "-8]\n\t"                                                              \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"
 #define HIL_DWP_E1 "%c[e1]"
 #define HIL_DWP_E2 "%c[e1]*2"
 /* Kernel row 0 of each step (every accumulator starts from the bias, wt[6]), then rows 1 and 2 */
@@ -446,6 +469,33 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "ldr %[t], [%[pp]]\n\t"                                                                        \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     HIL_DWP_ROW2S2("8", HIL_DWP_E1) HIL_DWP_ROW2S2("16", HIL_DWP_E2)
+#define HIL_DWP_TRIPLE1                                                                            \
+    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #8\n\t"                                                                    \
+    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                                          \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
+    HIL_DWP_ROW3("8", HIL_DWP_E1) HIL_DWP_ROW3("16", HIL_DWP_E2)
+#define HIL_DWP_TRIPLE2                                                                            \
+    "ldr %[s2], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #12\n\t"                                                                   \
+    "ldr %[x], [%[pp], #-8]\n\t"                                                                   \
+    "smlad %[s0], %[t], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s2]\n\t"                                                          \
+    "ldr %[t], [%[pp], #-4]\n\t"                                                                   \
+    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
+    HIL_DWP_ROW3S2("8", HIL_DWP_E1) HIL_DWP_ROW3S2("16", HIL_DWP_E2)
 #define HIL_DWP_SINGLE                                                                             \
     "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
@@ -456,8 +506,8 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     HIL_DWP_ROW1("8", HIL_DWP_E1) HIL_DWP_ROW1("16", HIL_DWP_E2)
 /* A whole channel, every output row in one asm block (nothing spills between rows): per row nq
  * steps of 4 outputs (the count in rsn's upper bits; ASR reads the shift from its low byte), then
- * np of 2 and ns single ones (0 or 1 each), then pp moves to the next row's start by dpp and o by
- * wt[8]; the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
+ * one step of the nr = out_w % 4 outputs left, then pp moves to the next row's start by dpp and o
+ * by wt[8]; the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
 #define HIL_DWP_CHANNEL()                                                                          \
     __asm__ volatile(                                                                              \
         "0:\n\t"                                                                                   \
@@ -475,13 +525,20 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
         "add %[rsn], %[rsn], #%c[nq]*256\n\t"                                                      \
         ".endif\n\t"                                                                               \
         ".endif\n\t"                                                                               \
-        ".if %c[np]\n\t"                                                                           \
+        ".if %c[nr] == 3\n\t"                                                                      \
+        ".if %c[s2f]\n\t" HIL_DWP_TRIPLE2 ".else\n\t" HIL_DWP_TRIPLE1 ".endif\n\t"                 \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
+        HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
+        "add %[o], %[o], #%c[C]*3\n\t"                                                             \
+        ".endif\n\t"                                                                               \
+        ".if %c[nr] == 2\n\t"                                                                      \
         ".if %c[s2f]\n\t" HIL_DWP_PAIR2 ".else\n\t" HIL_DWP_PAIR1 ".endif\n\t"                     \
         HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
         HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
         "add %[o], %[o], #%c[C]*2\n\t"                                                             \
         ".endif\n\t"                                                                               \
-        ".if %c[ns]\n\t" HIL_DWP_SINGLE                                                            \
+        ".if %c[nr] == 1\n\t" HIL_DWP_SINGLE                                                       \
         HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
         "add %[o], %[o], #%c[C]\n\t"                                                               \
         ".endif\n\t"                                                                               \
@@ -494,8 +551,8 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
           [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)          \
         : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),           \
           [amin] "i"(p->act_min), [amax] "i"(p->act_max), [lo] "i"(p->act_min > -128),             \
-          [hi] "i"(p->act_max < 127), [e1] "i"(4 * npair), [C] "i"(OS), [nq] "i"(nq), [np] "i"(np), \
-          [ns] "i"(ns), [s2f] "i"(sw == 2), [dpp] "i"(dpp)                                         \
+          [hi] "i"(p->act_max < 127), [e1] "i"(4 * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
+          [s2f] "i"(sw == 2), [dpp] "i"(dpp)                                         \
         : "cc", "memory")
 /* 8 input values of one channel, IX bytes apart from S, to 4 int16-pair words at D; S and D move on */
 #define HIL_DWP_WIDEN8(S, D, IX)                                                                   \
@@ -581,10 +638,9 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
             HIL_OPT_BARRIER(); /* the plane's stores before its loads */
 #if defined(HIL_DWP_ASM)
             {
-                /* per row: steps of 4 outputs, then one of 2 (stride 1: also of the odd last 3), then
-                 * a single one; pp has moved on by adv bytes of the plane row */
-                const int32_t nq = out_w / 4, np = (out_w % 4) / 2, ns = out_w % 2;
-                const int32_t adv = sw == 2 ? 16 * nq + 8 * np + 4 * ns : 8 * nq + 4 * np + 4 * ns;
+                /* per row: steps of 4 outputs, then one of nr = 3, 2 or 1; pp has moved on by adv bytes */
+                const int32_t nq = out_w / 4, nr = out_w % 4;
+                const int32_t adv = sw == 2 ? 16 * nq + 4 * nr : 8 * nq + (nr == 3 ? 8 : nr > 0 ? 4 : 0);
                 const int32_t dpp = 4 * sh * npair - adv;
                 const uint32_t *pp = (const uint32_t *)(const void *)plane;
                 int8_t *o = out_b + c;
