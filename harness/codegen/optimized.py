@@ -89,12 +89,12 @@ def _kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
 
 def _dw_kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
     """The headers of a depthwise layer: the family's, plus the DSP depthwise kernels' own."""
-    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h"] if fam == "dsp" else [])]
+    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h", "opt_dsp_dwp.h"] if fam == "dsp" else [])]
 
 
 def _dsp_dw3_tr(g: dict) -> bool:
     """Does hil_opt_dwp3_s8 run this layer transposed (plane rows along the output's height, the
-    longer axis, at stride 1)? The same test as in kernels/opt_dsp_dw.h."""
+    longer axis, at stride 1)? The same test as in kernels/opt_dsp_dwp.h."""
     return g["stride_h"] == 1 and g["stride_w"] == 1 and g["out_h"] > g["out_w"]
 
 
@@ -457,7 +457,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
         plane = _dsp_dw_plane_words(g, flags)
         ring_fits = g["in_c"] % 4 == 0 and ring <= RING_LIMIT
-        # 3x3 over per-channel int16 planes (opt_dsp_dw.h), stride 1 or 2: fewer instructions than the
+        # 3x3 over per-channel int16 planes (opt_dsp_dwp.h), stride 1 or 2: fewer instructions than the
         # ring on every such layer since its rows run in one asm block (VWW's 3x3x128, stride 2: 4.27
         # against 4.54 insn/MAC)
         if fam == "dsp" and plane:
