@@ -64,8 +64,9 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     ".if %c[lo]\n\tcmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t.endif\n\t"                \
     ".if %c[hi]\n\tcmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t.endif\n\t"
 /* kernel row at byte offset E (an assembler expression on e1, the byte step of a plane row; rows
- * 1, 2: weights at WO) of a stride-1 step of 2 / 4 outputs, of a single output (stride 2, or
- * stride 1's odd last one) and of stride 2's steps of 2 / 4 outputs; pp has moved 4 / 8 / 4 / 8 / 16 on */
+ * 1, 2: weights at WO) of a stride-1 step of 2 outputs (pp has moved 4 on), of a single output
+ * (stride 2, or stride 1's odd last one; 4), of stride 1's steps of 3 / 4 (8) and of stride 2's
+ * steps of 2 / 3 / 4 outputs (N = 8 / 12 / 16: pp has moved N on) */
 #define HIL_DWP_ROW2(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
     "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
@@ -74,50 +75,13 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"
-#define HIL_DWP_ROW4(WO, E)                                                                        \
-    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
-    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
-    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
-    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
-    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
-    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
-    "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
-    "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
-    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
-    "smladx %[s3], %[t], %[wb], %[s3]\n\t"
 #define HIL_DWP_ROW1(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
     "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
     "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
-#define HIL_DWP_ROW2S2(WO, E)                                                                      \
-    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
-    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
-    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
-    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
-    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
-    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"
-#define HIL_DWP_ROW4S2(WO, E)                                                                      \
-    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-16]\n\t"                                                             \
-    "ldr %[x], [%[pp], #" E "-12]\n\t"                                                             \
-    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
-    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
-    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
-    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
-    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
-    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
-    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
-    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
-    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
-    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
-    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
-#define HIL_DWP_ROW3(WO, E)                                                                        \
+#define HIL_DWP_ROW34(WO, E)                                                                       \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
     "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
     "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
@@ -128,18 +92,30 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s2], %[t], %[wb], %[s2]\n\t"
-#define HIL_DWP_ROW3S2(WO, E)                                                                      \
+#define HIL_DWP_ROW3(WO, E) HIL_DWP_ROW34(WO, E)
+#define HIL_DWP_ROW4(WO, E)                                                                        \
+    HIL_DWP_ROW34(WO, E)                                                                           \
+    "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
+    "smladx %[s3], %[t], %[wb], %[s3]\n\t"
+#define HIL_DWP_ROW2S2(WO, E, N)                                                                   \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-12]\n\t"                                                             \
-    "ldr %[x], [%[pp], #" E "-8]\n\t"                                                              \
+    "ldr %[t], [%[pp], #" E "-" N "]\n\t"                                                          \
+    "ldr %[x], [%[pp], #" E "-" N "+4]\n\t"                                                        \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
-    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
-    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "ldr %[t], [%[pp], #" E "-" N "+8]\n\t"                                                        \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"
+#define HIL_DWP_ROW3S2(WO, E, N)                                                                   \
+    HIL_DWP_ROW2S2(WO, E, N)                                                                       \
+    "ldr %[x], [%[pp], #" E "-" N "+12]\n\t"                                                       \
     "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"
+#define HIL_DWP_ROW4S2(WO, E)                                                                      \
+    HIL_DWP_ROW3S2(WO, E, "16")                                                                    \
+    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
+    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
+    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
 #define HIL_DWP_E1 "%c[e1]"
 #define HIL_DWP_E2 "%c[e1]*2"
 /* Kernel row 0 of each step (every accumulator starts from the bias, wt[6]), then rows 1 and 2 */
@@ -195,7 +171,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
     "ldr %[t], [%[pp]]\n\t"                                                                        \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
-    HIL_DWP_ROW2S2("8", HIL_DWP_E1) HIL_DWP_ROW2S2("16", HIL_DWP_E2)
+    HIL_DWP_ROW2S2("8", HIL_DWP_E1, "8") HIL_DWP_ROW2S2("16", HIL_DWP_E2, "8")
 #define HIL_DWP_TRIPLE1                                                                            \
     "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
@@ -222,7 +198,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
-    HIL_DWP_ROW3S2("8", HIL_DWP_E1) HIL_DWP_ROW3S2("16", HIL_DWP_E2)
+    HIL_DWP_ROW3S2("8", HIL_DWP_E1, "12") HIL_DWP_ROW3S2("16", HIL_DWP_E2, "12")
 #define HIL_DWP_SINGLE                                                                             \
     "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
@@ -329,9 +305,24 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     const int32_t y0 = pad_h, y1 = pad_h + in_h < ph ? pad_h + in_h : ph;
     const int32_t xn = pad_w + in_w < rowh ? in_w : rowh - pad_w;
     const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
-    for (int32_t i = 0; i < ph * npair; ++i) {
-        ((uint32_t *)(void *)scratch)[i] = zz; /* the border: the same for every channel */
+    uint32_t *pl = (uint32_t *)(void *)scratch;
+    for (int32_t y = 0; y < ph; ++y, pl += npair) { /* the border, the same for every channel: */
+        const int inside = y >= y0 && y < y1;          /* the words the copy leaves (part) unwritten */
+        const int32_t w0 = inside ? (pad_w + 1) / 2 : npair, w1 = inside ? (pad_w + xn) / 2 : npair;
+        for (int32_t w = 0; w < w0; ++w) {
+            pl[w] = zz;
+        }
+        for (int32_t w = w1; w < npair; ++w) {
+            pl[w] = zz;
+        }
     }
+#if defined(HIL_DWP_ASM)
+    /* Wa, Wb of the 3 kernel rows and the bias (set per channel), then pp's end and o's step at a
+     * row's end: the asm block reads them in pairs (LDRD) */
+    uint32_t wt[9];
+    wt[7] = (uint32_t)(uintptr_t)(plane + out_h * sh * rowh);
+    wt[8] = (uint32_t)(oys - out_w * OS);
+#endif
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = in + b * p->in_h * p->in_w * C;
         int8_t *out_b = out + b * p->out_h * p->out_w * C;
@@ -371,11 +362,11 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 const int32_t dpp = 4 * sh * npair - adv;
                 const uint32_t *pp = (const uint32_t *)(const void *)plane;
                 int8_t *o = out_b + c;
-                /* Wa, Wb of the 3 kernel rows, the bias, pp's end and o's step at a row's end (LDRD) */
-                const uint32_t wt[9] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]),
-                                        hil_sxtb16_ror8(q[1]), hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3],
-                                        (uint32_t)(uintptr_t)(plane + out_h * sh * rowh),
-                                        (uint32_t)(oys - out_w * OS)};
+                for (int32_t r = 0; r < 3; ++r) {
+                    wt[2 * r] = hil_sxtb16(q[r]);
+                    wt[2 * r + 1] = hil_sxtb16_ror8(q[r]);
+                }
+                wt[6] = q[3];
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
                 int32_t rsn = rs + (nq > 1 ? (nq - 1) * 256 : 0);
                 HIL_DWP_CHANNEL();
