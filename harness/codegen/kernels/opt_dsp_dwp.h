@@ -118,12 +118,16 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
 #define HIL_DWP_E1 "%c[e1]"
 #define HIL_DWP_E2 "%c[e1]*2"
-/* Kernel row 0 of each step (every accumulator starts from the bias, wt[6]), then rows 1 and 2 */
-#define HIL_DWP_QUAD1                                                                              \
-    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
+/* Kernel row 0 of a step: the bias into accumulator B (every output starts from it, wt[6]), the
+ * row's weights, the first two pair words (pp moves N bytes on; the second is at X after it) */
+#define HIL_DWP_HEAD(B, N, X)                                                                      \
+    "ldr %[" B "], [%[wp], #24]\n\t"                                                              \
     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #8\n\t"                                                                    \
-    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    "ldr %[t], [%[pp]], #" N "\n\t"                                                                \
+    "ldr %[x], [%[pp], #" X "]\n\t"
+/* The steps: kernel row 0, then rows 1 and 2 */
+#define HIL_DWP_QUAD1                                                                              \
+    HIL_DWP_HEAD("s0", "8", "-4")                                                                  \
     "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
     "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s3], %[x], %[wa], %[s0]\n\t"                                                         \
@@ -135,10 +139,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
     HIL_DWP_ROW4("8", HIL_DWP_E1) HIL_DWP_ROW4("16", HIL_DWP_E2)
 #define HIL_DWP_QUAD2                                                                              \
-    "ldr %[s3], [%[wp], #24]\n\t"                                                                  \
-    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #16\n\t"                                                                   \
-    "ldr %[x], [%[pp], #-12]\n\t"                                                                  \
+    HIL_DWP_HEAD("s3", "16", "-12")                                                                \
     "smlad %[s0], %[t], %[wa], %[s3]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s3]\n\t"                                                          \
@@ -152,20 +153,14 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
     HIL_DWP_ROW4S2("8", HIL_DWP_E1) HIL_DWP_ROW4S2("16", HIL_DWP_E2)
 #define HIL_DWP_PAIR1                                                                              \
-    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
-    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #4\n\t"                                                                    \
-    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    HIL_DWP_HEAD("s0", "4", "0")                                                                   \
     "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
     HIL_DWP_ROW2("8", HIL_DWP_E1) HIL_DWP_ROW2("16", HIL_DWP_E2)
 #define HIL_DWP_PAIR2                                                                              \
-    "ldr %[s1], [%[wp], #24]\n\t"                                                                  \
-    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #8\n\t"                                                                    \
-    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    HIL_DWP_HEAD("s1", "8", "-4")                                                                  \
     "smlad %[s0], %[t], %[wa], %[s1]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
@@ -173,10 +168,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     HIL_DWP_ROW2S2("8", HIL_DWP_E1, "8") HIL_DWP_ROW2S2("16", HIL_DWP_E2, "8")
 #define HIL_DWP_TRIPLE1                                                                            \
-    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
-    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #8\n\t"                                                                    \
-    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    HIL_DWP_HEAD("s0", "8", "-4")                                                                  \
     "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
     "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                                          \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
@@ -186,10 +178,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
     HIL_DWP_ROW3("8", HIL_DWP_E1) HIL_DWP_ROW3("16", HIL_DWP_E2)
 #define HIL_DWP_TRIPLE2                                                                            \
-    "ldr %[s2], [%[wp], #24]\n\t"                                                                  \
-    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #12\n\t"                                                                   \
-    "ldr %[x], [%[pp], #-8]\n\t"                                                                   \
+    HIL_DWP_HEAD("s2", "12", "-8")                                                                 \
     "smlad %[s0], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s2]\n\t"                                                          \
@@ -200,10 +189,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
     HIL_DWP_ROW3S2("8", HIL_DWP_E1, "12") HIL_DWP_ROW3S2("16", HIL_DWP_E2, "12")
 #define HIL_DWP_SINGLE                                                                             \
-    "ldr %[s0], [%[wp], #24]\n\t"                                                                  \
-    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #4\n\t"                                                                    \
-    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    HIL_DWP_HEAD("s0", "4", "0")                                                                   \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     HIL_DWP_ROW1("8", HIL_DWP_E1) HIL_DWP_ROW1("16", HIL_DWP_E2)
