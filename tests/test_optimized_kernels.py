@@ -235,22 +235,29 @@ def test_optimized_code_cross_compiles_with_werror(cpu: str, tmp_path: Path) -> 
 
 # 3x3 depthwise layers of the DSP plane kernel (hil_opt_dwp3_s8) that Keras does not produce: clamps
 # inside the int8 range on both sides (RELU_N1_TO_1) or one (RELU), per-channel scales whose shifts
-# run from 2 to ~20, odd channel counts and widths, stride 1 and 2, layers taller than wide.
+# run from 2 to ~20, odd channel counts and widths, stride 1 and 2, layers taller than wide. Each
+# row of outputs is steps of 4, 2 (stride 2: its own step) and 1 in one asm block; rows of >= 8
+# input values are copied 8 at a time.
 DW3_CASES = [  # (in h, w, c), stride, padding (0 SAME, 1 VALID), fused activation (1 RELU, 2 RELU_N1_TO_1)
     ((6, 7, 3), 1, 0, 2), ((7, 9, 6), 2, 0, 2), ((5, 6, 5), 1, 1, 1), ((8, 8, 4), 1, 0, 2),
-    ((11, 5, 3), 1, 0, 2), ((9, 4, 4), 1, 1, 1)]  # taller than wide: run transposed
+    ((11, 5, 3), 1, 0, 2), ((9, 4, 4), 1, 1, 1),  # taller than wide: run transposed
+    ((12, 13, 7), 2, 0, 0), ((13, 22, 2), 2, 1, 1),  # stride 2: rows of 4 + 2 + 1 and 2 x 4 + 2 outputs
+    ((6, 6, 9), 2, 0, 2), ((3, 3, 5), 1, 0, 1),  # 3x3 outputs (stride 2 and 1): a step of 2, then 1
+    ((20, 19, 3), 1, 0, 0),  # transposed rows of 20 outputs, copied 8 values at a time
+    ((5, 40, 4), 1, 0, 2), ((4, 4, 1), 2, 0, 1)]  # rows of 40; stride 2 with one output row of 2
 
 
-@pytest.mark.parametrize("shape, stride, padding, act", DW3_CASES)
-def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, padding: int, act: int,
-                                                            tmp_path: Path) -> None:
+def _dw3_model(tmp_path: Path, shape: tuple[int, int, int], stride: int, padding: int, act: int,
+               max_exp: float = 0.0) -> Path:
+    """A single 3x3 depthwise layer; per-channel weight scales 0.01 * 2^-[max_exp, 18] (max_exp < 0:
+    some channels' multipliers > 1, a left shift)."""
     from cg_models import single_op
 
     h, w, c = shape
     rng = np.random.default_rng(h * 100 + w * 10 + c)
     oh = -(-h // stride) if padding == 0 else (h - 3) // stride + 1
     ow = -(-w // stride) if padding == 0 else (w - 3) // stride + 1
-    wscale = (2.0 ** -rng.uniform(0, 18, c)).astype(np.float32) * 0.01  # per channel: shifts ~2 .. ~20
+    wscale = (2.0 ** -rng.uniform(max_exp, 18, c)).astype(np.float32) * 0.01  # per channel: shifts ~2 .. ~20
     raw = single_op(
         "DEPTHWISE_CONV_2D",
         [{"shape": [1, h, w, c], "dtype": "int8", "scale": 0.05, "zero_point": 7},
@@ -263,9 +270,38 @@ def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, 
          "dilationWFactor": 1, "dilationHFactor": 1}, "DepthwiseConv2DOptions")
     path = tmp_path / "dw3.tflite"
     path.write_bytes(raw)
-    run = run_model(path, load_board("m4"), _vectors(path, 3, seed=c), target="cortex-m4:size")
+    return path
+
+
+@pytest.mark.parametrize("shape, stride, padding, act", DW3_CASES)
+def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, padding: int, act: int,
+                                                            tmp_path: Path) -> None:
+    path = _dw3_model(tmp_path, shape, stride, padding, act)
+    run = run_model(path, load_board("m4"), _vectors(path, 3, seed=shape[2]), target="cortex-m4:size")
     assert run.bitexact == 1.0
     assert "hil_opt_dwp3_s8(" in (Path(run.firmware.model_dir) / "model.c").read_text()
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+@pytest.mark.parametrize("board_name", ["m7", "m33"])
+@pytest.mark.parametrize("case", [DW3_CASES[1], DW3_CASES[6], DW3_CASES[8], DW3_CASES[10]])
+def test_dsp_dw3_plane_kernel_on_the_other_dsp_cores(case, board_name: str, opt: str, tmp_path: Path) -> None:
+    """The plane kernel's asm (-O2) and C (-Os) forms on the M7 and M33."""
+    shape, stride, padding, act = case
+    path = _dw3_model(tmp_path, shape, stride, padding, act)
+    run = run_model(path, load_board(board_name), _vectors(path, 2, seed=shape[2]), target="board", opt=opt)
+    assert run.bitexact == 1.0
+    assert "hil_opt_dwp3_s8(" in (Path(run.firmware.model_dir) / "model.c").read_text()
+
+
+def test_dsp_dw3_left_shift_channels_take_another_kernel(tmp_path: Path) -> None:
+    """Channels whose multiplier exceeds 1 (a left shift) are not the plane kernel's: the layer
+    falls back to the general DSP depthwise, still bit-exact."""
+    path = _dw3_model(tmp_path, (8, 8, 8), 1, 0, 2, max_exp=-12.0)  # two channels << 3 and more
+    run = run_model(path, load_board("m4"), _vectors(path, 2, seed=9), target="cortex-m4:size")
+    assert run.bitexact == 1.0
+    text = (Path(run.firmware.model_dir) / "model.c").read_text()
+    assert "hil_opt_dwp3_s8(" not in text and re.search(r"hil_opt_dw(r8_s8|_dsp8)\(", text)
 
 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])

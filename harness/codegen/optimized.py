@@ -89,12 +89,12 @@ def _kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
 
 def _dw_kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
     """The headers of a depthwise layer: the family's, plus the DSP depthwise kernels' own."""
-    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h"] if fam == "dsp" else [])]
+    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h", "opt_dsp_dwp.h"] if fam == "dsp" else [])]
 
 
 def _dsp_dw3_tr(g: dict) -> bool:
     """Does hil_opt_dwp3_s8 run this layer transposed (plane rows along the output's height, the
-    longer axis, at stride 1)? The same test as in kernels/opt_dsp_dw.h."""
+    longer axis, at stride 1)? The same test as in kernels/opt_dsp_dwp.h."""
     return g["stride_h"] == 1 and g["stride_w"] == 1 and g["out_h"] > g["out_w"]
 
 
@@ -457,10 +457,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         ring = 2 * span * ((g["out_w"] - 1) * g["stride_w"] + (g["k_w"] - 1) * g["dil_w"] + 1) * g["in_c"]
         plane = _dsp_dw_plane_words(g, flags)
         ring_fits = g["in_c"] % 4 == 0 and ring <= RING_LIMIT
-        # 3x3 over per-channel int16 planes (opt_dsp_dw.h): at stride 1, and at stride 2 with rows of
-        # >= 4 outputs (shorter rows, 4 copied values an output, are faster on the ring)
-        stride1 = (g["stride_h"], g["stride_w"]) == (1, 1)
-        if fam == "dsp" and plane and (stride1 or g["out_w"] >= 4 or not ring_fits):
+        # 3x3 over per-channel int16 planes (opt_dsp_dwp.h), stride 1 or 2: fewer instructions than the
+        # ring on every such layer since its rows run in one asm block (VWW's 3x3x128, stride 2: 4.27
+        # against 4.54 insn/MAC)
+        if fam == "dsp" and plane:
             stream = ctx.const_name(op, "opt_dwp")
             words = _dsp_dw3_stream(taps, consts[beff_name], rq[rq_names[0]], rq[rq_names[1]], _dsp_dw3_tr(g))
             code = f"{params}\nhil_opt_dwp3_s8(&p, {xin}, {stream}, hil_scratch, {yout});"

@@ -5,7 +5,7 @@
  *   0,2 and 1,3 of each word); the weights are stored by the generator already as 16-bit pairs in
  *   that order, so a 2x2 block (2 pixels x 2 channels) is 4 loads + 4 SMLAD per 8 MACs (prefer
  *   speed). With int8 weights (prefer size, the default): hil_opt_conv_dsp8 in opt_dsp_mm8.h.
- * - Depthwise: opt_dsp_dw.h. Requantization in 6 instructions (hil_opt_rq2_dsp, opt_common.h).
+ * - Depthwise: opt_dsp_dw.h, opt_dsp_dwp.h. Requantization in 6 instructions (hil_opt_rq2_dsp, opt_common.h).
  * - Average pool (hil_opt_avgpool_s8): SXTAB16 lane sums.
  */
 #ifndef HIL_OPT_DSP_H

@@ -1,0 +1,413 @@
+/* The int8 3x3 depthwise kernel over per-channel int16 planes (hil_opt_dwp3_s8) for the cores
+ * with the DSP extension (Cortex-M4/M7/M33/M55), chosen at generation time
+ * (harness/codegen/optimized.py); the other DSP depthwise kernels: opt_dsp_dw.h. */
+#ifndef HIL_OPT_DSP_DWP_H
+#define HIL_OPT_DSP_DWP_H
+
+#include "opt_common.h"
+
+/* SMLATB / SMLADX (not in hil_simd.h): top(x) * bottom(y) + acc; x.lo * y.hi + x.hi * y.lo + acc. */
+#if HIL_SIMD_NATIVE
+static inline int32_t hil_dw_smlatb(uint32_t x, uint32_t y, int32_t acc) { return __smlatb((int32_t)x, (int32_t)y, acc); }
+static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
+{
+    return __smladx((int16x2_t)x, (int16x2_t)y, acc);
+}
+/* (int16)lo | (int16)hi << 16: PKHBT */
+static inline uint32_t hil_dw_pack16(int32_t lo, int32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi)); /* no ACLE intrinsic in gcc 12 */
+    return r;
+}
+#else
+static inline uint32_t hil_dw_pack16(int32_t lo, int32_t hi) { return (uint32_t)(uint16_t)lo | (uint32_t)hi << 16; }
+static inline int32_t hil_dw_smlatb(uint32_t x, uint32_t y, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(hil_hi16(x) * hil_lo16(y)));
+}
+static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(hil_lo16(x) * hil_hi16(y)) + (uint32_t)(hil_hi16(x) * hil_lo16(y)));
+}
+#endif
+
+/* Depthwise 3x3, depth multiplier 1, stride 1 or 2 (either axis), any channel count, every right
+ * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane:
+ * - the channel's padded input plane is copied into the scratch as int16 (two LDRSB + PKHBT + STR
+ *   per 2 values; the zero-point border is written once per call), so a word holds two horizontally
+ *   adjacent pixels P_j = (x_2j, x_2j+1) and SMLAD multiplies two taps of one channel at once;
+ * - per kernel row r the stream holds one int8 word (w_r0, w_r2, w_r1, w_r1), unpacked once per
+ *   channel by SXTB16 / SXTB16 ROR 8 into Wa = (w_r0, w_r1) and Wb = (w_r2, w_r1);
+ * - stride 1, two outputs per step, per kernel row: out_o += SMLAD(P_j, Wa) + SMLABB(P_j+1, Wb),
+ *   out_o+1 += SMLATB(P_j, Wa) + SMLADX(P_j+1, Wb): 4 instructions per 6 MACs; stride 2:
+ *   out_o += SMLAD(P_o, Wa) + SMLABB(P_o+1, Wb).
+ * At -O2 on the DSP cores a channel's rows are one asm block (14 registers; HIL_DWP_CHANNEL):
+ * per row steps of 4 outputs (stride 1: 68 instructions per 36 MACs), then one of 3, 2 or 1
+ * as out_w needs, then 5 instructions to the next row; the plane's rows of >= 8 values are copied
+ * by an asm step of 8 (17 instructions).
+ * A channel's plane is copied before any of its outputs is stored, and an output only overwrites
+ * its own channel's inputs: in place natively. q: per channel (w_0, w_1, w_2 words, bias_eff,
+ * multiplier, right shift - 2). scratch: the plane, ((out_h - 1) * stride_h + 3) rows of
+ * ((out_w - 1) * stride_w + 5) / 2 words. */
+#if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#define HIL_DWP_ASM 1
+/* the 6-instruction requantization of opt_common.h (hil_opt_rq2_dsp) of accumulator S into t, then
+ * the activation clamps inside the int8 range (assembled only when the layer has them) */
+#define HIL_DWP_RQ(S)                                                                              \
+    "asr %[t], %[" S "], #31\n\t"                                                                  \
+    "add %[x], %[k30], %[t], lsl #31\n\t"                                                          \
+    "smlal %[x], %[t], %[" S "], %[m]\n\t"                                                         \
+    "asr %[t], %[t], %[rsn]\n\t"                                                                   \
+    "add %[t], %[t], %[k]\n\t"                                                                     \
+    "ssat %[t], #8, %[t], asr #1\n\t"                                                              \
+    ".if %c[lo]\n\tcmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t.endif\n\t"                \
+    ".if %c[hi]\n\tcmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t.endif\n\t"
+/* kernel row at byte offset E (an assembler expression on e1, the byte step of a plane row; rows
+ * 1, 2: weights at WO) of a stride-1 step of 2 outputs (pp has moved 4 on), of a single output
+ * (stride 2, or stride 1's odd last one; 4), of stride 1's steps of 3 / 4 (8) and of stride 2's
+ * steps of 2 / 3 / 4 outputs (N = 8 / 12 / 16: pp has moved N on) */
+#define HIL_DWP_ROW2(WO, E)                                                                        \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"
+#define HIL_DWP_ROW1(WO, E)                                                                        \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
+#define HIL_DWP_ROW34(WO, E)                                                                       \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
+    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
+    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"
+#define HIL_DWP_ROW3(WO, E) HIL_DWP_ROW34(WO, E)
+#define HIL_DWP_ROW4(WO, E)                                                                        \
+    HIL_DWP_ROW34(WO, E)                                                                           \
+    "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
+    "smladx %[s3], %[t], %[wb], %[s3]\n\t"
+#define HIL_DWP_ROW2S2(WO, E, N)                                                                   \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    "ldr %[t], [%[pp], #" E "-" N "]\n\t"                                                          \
+    "ldr %[x], [%[pp], #" E "-" N "+4]\n\t"                                                        \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "ldr %[t], [%[pp], #" E "-" N "+8]\n\t"                                                        \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"
+#define HIL_DWP_ROW3S2(WO, E, N)                                                                   \
+    HIL_DWP_ROW2S2(WO, E, N)                                                                       \
+    "ldr %[x], [%[pp], #" E "-" N "+12]\n\t"                                                       \
+    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"
+#define HIL_DWP_ROW4S2(WO, E)                                                                      \
+    HIL_DWP_ROW3S2(WO, E, "16")                                                                    \
+    "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
+    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
+    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"
+#define HIL_DWP_E1 "%c[e1]"
+#define HIL_DWP_E2 "%c[e1]*2"
+/* Kernel row 0 of a step: the bias into accumulator B (every output starts from it, wt[6]), the
+ * row's weights, the first two pair words (pp moves N bytes on; the second is at X after it) */
+#define HIL_DWP_HEAD(B, N, X)                                                                      \
+    "ldr %[" B "], [%[wp], #24]\n\t"                                                              \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldr %[t], [%[pp]], #" N "\n\t"                                                                \
+    "ldr %[x], [%[pp], #" X "]\n\t"
+/* The steps: kernel row 0, then rows 1 and 2 */
+#define HIL_DWP_QUAD1                                                                              \
+    HIL_DWP_HEAD("s0", "8", "-4")                                                                  \
+    "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s3], %[x], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
+    "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
+    HIL_DWP_ROW4("8", HIL_DWP_E1) HIL_DWP_ROW4("16", HIL_DWP_E2)
+#define HIL_DWP_QUAD2                                                                              \
+    HIL_DWP_HEAD("s3", "16", "-12")                                                                \
+    "smlad %[s0], %[t], %[wa], %[s3]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[t], [%[pp], #-8]\n\t"                                                                   \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
+    "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
+    HIL_DWP_ROW4S2("8", HIL_DWP_E1) HIL_DWP_ROW4S2("16", HIL_DWP_E2)
+#define HIL_DWP_PAIR1                                                                              \
+    HIL_DWP_HEAD("s0", "4", "0")                                                                   \
+    "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    HIL_DWP_ROW2("8", HIL_DWP_E1) HIL_DWP_ROW2("16", HIL_DWP_E2)
+#define HIL_DWP_PAIR2                                                                              \
+    HIL_DWP_HEAD("s1", "8", "-4")                                                                  \
+    "smlad %[s0], %[t], %[wa], %[s1]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    HIL_DWP_ROW2S2("8", HIL_DWP_E1, "8") HIL_DWP_ROW2S2("16", HIL_DWP_E2, "8")
+#define HIL_DWP_TRIPLE1                                                                            \
+    HIL_DWP_HEAD("s0", "8", "-4")                                                                  \
+    "smlatb %[s1], %[t], %[wa], %[s0]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s0]\n\t"                                                          \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "ldr %[t], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
+    HIL_DWP_ROW3("8", HIL_DWP_E1) HIL_DWP_ROW3("16", HIL_DWP_E2)
+#define HIL_DWP_TRIPLE2                                                                            \
+    HIL_DWP_HEAD("s2", "12", "-8")                                                                 \
+    "smlad %[s0], %[t], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[s2]\n\t"                                                          \
+    "ldr %[t], [%[pp], #-4]\n\t"                                                                   \
+    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
+    HIL_DWP_ROW3S2("8", HIL_DWP_E1, "12") HIL_DWP_ROW3S2("16", HIL_DWP_E2, "12")
+#define HIL_DWP_SINGLE                                                                             \
+    HIL_DWP_HEAD("s0", "4", "0")                                                                   \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    HIL_DWP_ROW1("8", HIL_DWP_E1) HIL_DWP_ROW1("16", HIL_DWP_E2)
+/* A whole channel, every output row in one asm block (nothing spills between rows): per row nq
+ * steps of 4 outputs (the count in rsn's upper bits; ASR reads the shift from its low byte), then
+ * one step of the nr = out_w % 4 outputs left, then pp moves to the next row's start by dpp and o
+ * by wt[8]; the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
+#define HIL_DWP_CHANNEL()                                                                          \
+    __asm__ volatile(                                                                              \
+        "0:\n\t"                                                                                   \
+        ".if %c[nq]\n\t"                                                                           \
+        "1:\n\t"                                                                                   \
+        ".if %c[s2f]\n\t" HIL_DWP_QUAD2 ".else\n\t" HIL_DWP_QUAD1 ".endif\n\t"                     \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
+        HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
+        HIL_DWP_RQ("s3") "strb %[t], [%[o], #%c[C]*3]\n\t"                                         \
+        "add %[o], %[o], #%c[C]*4\n\t"                                                             \
+        ".if %c[nq] > 1\n\t"                                                                       \
+        "subs %[rsn], %[rsn], #256\n\t"                                                            \
+        "bcs 1b\n\t"                                                                               \
+        "add %[rsn], %[rsn], #%c[nq]*256\n\t"                                                      \
+        ".endif\n\t"                                                                               \
+        ".endif\n\t"                                                                               \
+        ".if %c[nr] == 3\n\t"                                                                      \
+        ".if %c[s2f]\n\t" HIL_DWP_TRIPLE2 ".else\n\t" HIL_DWP_TRIPLE1 ".endif\n\t"                 \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
+        HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
+        "add %[o], %[o], #%c[C]*3\n\t"                                                             \
+        ".endif\n\t"                                                                               \
+        ".if %c[nr] == 2\n\t"                                                                      \
+        ".if %c[s2f]\n\t" HIL_DWP_PAIR2 ".else\n\t" HIL_DWP_PAIR1 ".endif\n\t"                     \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
+        "add %[o], %[o], #%c[C]*2\n\t"                                                             \
+        ".endif\n\t"                                                                               \
+        ".if %c[nr] == 1\n\t" HIL_DWP_SINGLE                                                       \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        "add %[o], %[o], #%c[C]\n\t"                                                               \
+        ".endif\n\t"                                                                               \
+        "add %[pp], %[pp], #%c[dpp]\n\t"                                                           \
+        "ldrd %[t], %[x], [%[wp], #28]\n\t"                                                        \
+        "add %[o], %[o], %[x]\n\t"                                                                 \
+        "cmp %[pp], %[t]\n\t"                                                                      \
+        "bne 0b"                                                                                   \
+        : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_), \
+          [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)          \
+        : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),           \
+          [amin] "i"(p->act_min), [amax] "i"(p->act_max), [lo] "i"(p->act_min > -128),             \
+          [hi] "i"(p->act_max < 127), [e1] "i"(4 * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
+          [s2f] "i"(sw == 2), [dpp] "i"(dpp)                                         \
+        : "cc", "memory")
+/* 8 input values of one channel, IX bytes apart from S, to 4 int16-pair words at D; S and D move on */
+#define HIL_DWP_WIDEN8(S, D, IX)                                                                   \
+    do {                                                                                           \
+        uint32_t a_, b_, c_;                                                                       \
+        __asm__ volatile("ldrsb %[a], [%[s]]\n\t"                                                           \
+                "ldrsb %[b], [%[s], %[x1]]\n\t"                                                    \
+                "pkhbt %[a], %[a], %[b], lsl #16\n\t"                                              \
+                "ldrsb %[b], [%[s], %[x2]]\n\t"                                                    \
+                "ldrsb %[c], [%[s], %[x3]]\n\t"                                                    \
+                "pkhbt %[b], %[b], %[c], lsl #16\n\t"                                              \
+                "strd %[a], %[b], [%[d]], #8\n\t"                                                  \
+                "ldrsb %[a], [%[s], %[x4]]\n\t"                                                    \
+                "ldrsb %[b], [%[s], %[x5]]\n\t"                                                    \
+                "pkhbt %[a], %[a], %[b], lsl #16\n\t"                                              \
+                "ldrsb %[b], [%[s], %[x6]]\n\t"                                                    \
+                "ldrsb %[c], [%[s], %[x7]]\n\t"                                                    \
+                "pkhbt %[b], %[b], %[c], lsl #16\n\t"                                              \
+                "strd %[a], %[b], [%[d]], #8\n\t"                                                  \
+                "add %[s], %[s], %[x8]"                                                            \
+                : [s] "+r"(S), [d] "+r"(D), [a] "=&r"(a_), [b] "=&r"(b_), [c] "=&r"(c_)             \
+                : [x1] "i"(IX), [x2] "i"(2 * (IX)), [x3] "i"(3 * (IX)), [x4] "i"(4 * (IX)),         \
+                  [x5] "i"(5 * (IX)), [x6] "i"(6 * (IX)), [x7] "i"(7 * (IX)), [x8] "i"(8 * (IX))    \
+                : "memory");                                                                       \
+    } while (0)
+#endif
+
+HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, int32_t *scratch,
+                                int8_t *out)
+{
+    const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
+    const hil_opt_conv_t *p = &pcopy;
+    const int32_t C = p->in_c;
+    /* the plane's rows run along the longer output axis: transposed (tr) when out_h > out_w at
+     * stride 1 (the generator transposes the 3x3 weights to match, optimized.py _dsp_dw3_tr) */
+    const int tr = p->stride_h == 1 && p->stride_w == 1 && p->out_h > p->out_w;
+    const int32_t sh = tr ? p->stride_w : p->stride_h, sw = tr ? p->stride_h : p->stride_w;
+    const int32_t out_h = tr ? p->out_w : p->out_h, out_w = tr ? p->out_h : p->out_w;
+    const int32_t in_h = tr ? p->in_w : p->in_h, in_w = tr ? p->in_h : p->in_w;
+    const int32_t pad_h = tr ? p->pad_w : p->pad_h, pad_w = tr ? p->pad_h : p->pad_w;
+    const int32_t ix = tr ? p->in_w * C : C, iy = tr ? C : p->in_w * C;    /* input steps along / across */
+    const int32_t OS = tr ? p->out_w * C : C, oys = tr ? C : p->out_w * C; /* output steps */
+    const int32_t pw = (out_w - 1) * sw + 3, npair = (pw + 2) / 2, ph = (out_h - 1) * sh + 3;
+    const int32_t rowh = 2 * npair; /* int16 values a plane row */
+    int16_t *plane = (int16_t *)(void *)scratch;
+    /* the input's rows and columns inside the plane (a layer may leave its last ones unread) */
+    const int32_t y0 = pad_h, y1 = pad_h + in_h < ph ? pad_h + in_h : ph;
+    const int32_t xn = pad_w + in_w < rowh ? in_w : rowh - pad_w;
+    const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
+    uint32_t *pl = (uint32_t *)(void *)scratch;
+    for (int32_t y = 0; y < ph; ++y, pl += npair) { /* the border, the same for every channel: */
+        const int inside = y >= y0 && y < y1;          /* the words the copy leaves (part) unwritten */
+        const int32_t w0 = inside ? (pad_w + 1) / 2 : npair, w1 = inside ? (pad_w + xn) / 2 : npair;
+        for (int32_t w = 0; w < w0; ++w) {
+            pl[w] = zz;
+        }
+        for (int32_t w = w1; w < npair; ++w) {
+            pl[w] = zz;
+        }
+    }
+#if defined(HIL_DWP_ASM)
+    /* Wa, Wb of the 3 kernel rows and the bias (set per channel), then pp's end and o's step at a
+     * row's end: the asm block reads them in pairs (LDRD) */
+    uint32_t wt[9];
+    wt[7] = (uint32_t)(uintptr_t)(plane + out_h * sh * rowh);
+    wt[8] = (uint32_t)(oys - out_w * OS);
+#endif
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + b * p->in_h * p->in_w * C;
+        int8_t *out_b = out + b * p->out_h * p->out_w * C;
+        for (int32_t c = 0; c < C; ++c, q += 6) {
+            for (int32_t y = y0; y < y1; ++y) { /* the channel's plane: two values a word store */
+                const int8_t *s = in_b + (y - pad_h) * iy + c;
+                int16_t *d = plane + y * rowh + pad_w;
+                int32_t n = xn;
+                if (pad_w & 1) { /* the first value shares its word with the zero-point border */
+                    *d++ = *s;
+                    s += ix;
+                    --n;
+                }
+                uint32_t *dw = (uint32_t *)(void *)d;
+#if defined(HIL_DWP_ASM)
+                if (8 * ix <= 4095) { /* 8 values a step, 17 instructions (gcc's loop: 20) */
+                    for (; n >= 8; n -= 8) {
+                        HIL_DWP_WIDEN8(s, dw, ix);
+                    }
+                }
+#endif
+                HIL_OPT_UNROLL
+                for (; n >= 2; n -= 2, s += 2 * ix) {
+                    *dw++ = hil_dw_pack16(s[0], s[ix]);
+                }
+                if (n > 0) {
+                    *(int16_t *)(void *)dw = *s;
+                }
+            }
+            const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
+            HIL_OPT_BARRIER(); /* the plane's stores before its loads */
+#if defined(HIL_DWP_ASM)
+            {
+                /* per row: steps of 4 outputs, then one of nr = 3, 2 or 1; pp has moved on by adv bytes */
+                const int32_t nq = out_w / 4, nr = out_w % 4;
+                const int32_t adv = sw == 2 ? 16 * nq + 4 * nr : 8 * nq + (nr == 3 ? 8 : nr > 0 ? 4 : 0);
+                const int32_t dpp = 4 * sh * npair - adv;
+                const uint32_t *pp = (const uint32_t *)(const void *)plane;
+                int8_t *o = out_b + c;
+                for (int32_t r = 0; r < 3; ++r) {
+                    wt[2 * r] = hil_sxtb16(q[r]);
+                    wt[2 * r + 1] = hil_sxtb16_ror8(q[r]);
+                }
+                wt[6] = q[3];
+                uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
+                int32_t rsn = rs + (nq > 1 ? (nq - 1) * 256 : 0);
+                HIL_DWP_CHANNEL();
+                (void)s1_;
+                (void)s2_;
+                (void)s3_;
+                (void)bias;
+            }
+#else
+            /* Wa, Wb of the 3 kernel rows and the bias */
+            const uint32_t wt[7] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]), hil_sxtb16_ror8(q[1]),
+                                    hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3]};
+            for (int32_t oy = 0; oy < out_h; ++oy) {
+                const uint32_t *r0 = (const uint32_t *)(const void *)(plane + oy * sh * rowh);
+                int8_t *o = out_b + oy * oys + c;
+                int32_t ox = 0;
+                const uint32_t *r1 = r0 + npair, *r2 = r0 + 2 * npair;
+                uint32_t x0 = r0[0], x1 = r1[0], x2 = r2[0];
+                for (; sw == 1 && ox + 2 <= out_w; ox += 2, o += 2 * OS) {
+                    const int32_t j = ox / 2 + 1;
+                    const uint32_t n0 = r0[j], n1 = r1[j], n2 = r2[j];
+                    int32_t s0 = hil_smlad(x0, wt[0], bias), s1 = hil_dw_smlatb(x0, wt[0], bias);
+                    s0 = hil_smlabb(n0, wt[1], s0);
+                    s1 = hil_dw_smladx(n0, wt[1], s1);
+                    s0 = hil_smlad(x1, wt[2], s0);
+                    s1 = hil_dw_smlatb(x1, wt[2], s1);
+                    s0 = hil_smlabb(n1, wt[3], s0);
+                    s1 = hil_dw_smladx(n1, wt[3], s1);
+                    s0 = hil_smlad(x2, wt[4], s0);
+                    s1 = hil_dw_smlatb(x2, wt[4], s1);
+                    s0 = hil_smlabb(n2, wt[5], s0);
+                    s1 = hil_dw_smladx(n2, wt[5], s1);
+                    o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
+                    o[OS] = hil_opt_out(p, s1, 0, &m, &rs, (const int32_t *)0);
+                    x0 = n0;
+                    x1 = n1;
+                    x2 = n2;
+                }
+                for (; ox < out_w; ++ox, o += OS) { /* stride 2, or stride 1's odd last output */
+                    const int32_t j = sw == 1 ? ox / 2 : ox;
+                    const uint32_t a0 = r0[j], a1 = r1[j], a2 = r2[j];
+                    const uint32_t n0 = r0[j + 1], n1 = r1[j + 1], n2 = r2[j + 1];
+                    int32_t s0 = hil_smlad(a0, wt[0], bias);
+                    s0 = hil_smlabb(n0, wt[1], s0);
+                    s0 = hil_smlad(a1, wt[2], s0);
+                    s0 = hil_smlabb(n1, wt[3], s0);
+                    s0 = hil_smlad(a2, wt[4], s0);
+                    s0 = hil_smlabb(n2, wt[5], s0);
+                    o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
+                }
+            }
+#endif
+            HIL_OPT_BARRIER(); /* this channel's outputs before the next plane's loads (in place) */
+        }
+    }
+}
+
+#endif /* HIL_OPT_DSP_DWP_H */
