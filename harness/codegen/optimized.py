@@ -541,7 +541,9 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_dw_kernels(fam, ctx), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
-    if fam == "dsp" and g["in_c"] <= 3 and (g["dil_h"], g["dil_w"]) == (1, 1):
+    # first layers whose kernel rows are not whole words (the matrix kernel copies those per pixel
+    # before widening; rows of 4k values it widens in place, as fast, with no weight unpacking)
+    if fam == "dsp" and g["in_c"] <= 3 and (g["dil_h"], g["dil_w"]) == (1, 1) and g["k_w"] * g["in_c"] % 4:
         first = _dsp_first(ctx, op, params, xin, yout, w.data, g, consts[beff_name], rq, rq_names, macs)
         if first is not None:
             return first

@@ -55,6 +55,7 @@ HIL_OPT_INL void hil_first_widen(const hil_opt_conv_t *p, const int8_t *row, int
         d1[i] = zp;
     }
     int32_t j = 0;
+    HIL_OPT_UNROLL
     for (; j + 4 <= m; j += 4) {
         const uint32_t w = hil_load32(row + j);
         const uint32_t a = hil_sxtb16(w), b = hil_sxtb16_ror8(w);
