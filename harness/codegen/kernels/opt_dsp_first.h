@@ -100,31 +100,48 @@ HIL_OPT_INL void hil_first_widen(const hil_opt_conv_t *p, const int8_t *row, int
  * layer: 1.8 instead of 1.6 insn/MAC). */
 #if HIL_SIMD_NATIVE && defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_FIRST_ASM 1
+/* one step at byte offset hilfj%= (pixel 0) and hilfj%= + d (pixel 1) */
+#define HIL_FIRST_STEP_TXT                                                                         \
+    "ldr %[u], [%[x], #hilfj%=]\n\t"                                                                \
+    "ldr %[v], [%[x], #(hilfj%= + %c[d])]\n\t"                                                      \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                            \
+    "smlad %[a0], %[u], %[wa], %[a0]\n\t"                                                          \
+    "smlad %[b0], %[v], %[wa], %[b0]\n\t"                                                          \
+    "smlad %[a1], %[u], %[wb], %[a1]\n\t"                                                          \
+    "smlad %[b1], %[v], %[wb], %[b1]\n\t"                                                          \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                            \
+    "smlad %[a2], %[u], %[wa], %[a2]\n\t"                                                          \
+    "smlad %[b2], %[v], %[wa], %[b2]\n\t"                                                          \
+    "smlad %[a3], %[u], %[wb], %[a3]\n\t"                                                          \
+    "smlad %[b3], %[v], %[wb], %[b3]\n\t"                                                          \
+    ".set hilfj%=, hilfj%= + 4\n\t"
+/* The first step starts pixel 1's accumulators from pixel 0's biases (before they change): no
+ * copies. Then the rest of kernel row 0, then kernel rows 1 .. k_h - 1. */
 #define HIL_FIRST_MACS_ASM(px_, kh_, nw_, rowb_, d_, pw_, a, b)                                   \
     do {                                                                                           \
         uint32_t u_, v_, wa_, wb_;                                                                 \
-        __asm__(".set hilfk%=, 0\n\t"                                                              \
-                ".rept %c[kh]\n\t"                                                                 \
-                ".set hilfj%=, hilfk%=\n\t"                                                         \
-                ".rept %c[nw]\n\t"                                                                 \
-                "ldr %[u], [%[x], #hilfj%=]\n\t"                                                    \
-                "ldr %[v], [%[x], #(hilfj%= + %c[d])]\n\t"                                          \
+        __asm__("ldr %[u], [%[x]]\n\t"                                                              \
+                "ldr %[v], [%[x], #%c[d]]\n\t"                                                      \
                 "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                \
+                "smlad %[b0], %[v], %[wa], %[a0]\n\t"                                              \
                 "smlad %[a0], %[u], %[wa], %[a0]\n\t"                                              \
-                "smlad %[b0], %[v], %[wa], %[b0]\n\t"                                              \
+                "smlad %[b1], %[v], %[wb], %[a1]\n\t"                                              \
                 "smlad %[a1], %[u], %[wb], %[a1]\n\t"                                              \
-                "smlad %[b1], %[v], %[wb], %[b1]\n\t"                                              \
                 "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                \
+                "smlad %[b2], %[v], %[wa], %[a2]\n\t"                                              \
                 "smlad %[a2], %[u], %[wa], %[a2]\n\t"                                              \
-                "smlad %[b2], %[v], %[wa], %[b2]\n\t"                                              \
+                "smlad %[b3], %[v], %[wb], %[a3]\n\t"                                              \
                 "smlad %[a3], %[u], %[wb], %[a3]\n\t"                                              \
-                "smlad %[b3], %[v], %[wb], %[b3]\n\t"                                              \
-                ".set hilfj%=, hilfj%= + 4\n\t"                                                     \
-                ".endr\n\t"                                                                        \
+                ".set hilfj%=, 4\n\t"                                                              \
+                ".rept %c[nw] - 1\n\t" HIL_FIRST_STEP_TXT ".endr\n\t"                               \
+                ".set hilfk%=, %c[rowb]\n\t"                                                        \
+                ".rept %c[kh] - 1\n\t"                                                             \
+                ".set hilfj%=, hilfk%=\n\t"                                                         \
+                ".rept %c[nw]\n\t" HIL_FIRST_STEP_TXT ".endr\n\t"                                   \
                 ".set hilfk%=, hilfk%= + %c[rowb]\n\t"                                              \
                 ".endr"                                                                            \
-                : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [b0] "+r"(b[0]), \
-                  [b1] "+r"(b[1]), [b2] "+r"(b[2]), [b3] "+r"(b[3]), [w] "+r"(pw_), [u] "=&r"(u_),     \
+                : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [b0] "=&r"(b[0]), \
+                  [b1] "=&r"(b[1]), [b2] "=&r"(b[2]), [b3] "=&r"(b[3]), [w] "+r"(pw_), [u] "=&r"(u_),  \
                   [v] "=&r"(v_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)                                   \
                 : [x] "r"(px_), [kh] "i"(kh_), [nw] "i"(nw_), [rowb] "i"(rowb_), [d] "i"(d_)        \
                 : "memory");                                                                       \
@@ -141,11 +158,11 @@ HIL_OPT_INL void hil_first_block(const hil_opt_conv_t *p, const uint8_t *x, int3
     int32_t a[4], b[4];
     uint32_t t0, t1;
     HIL_LDRD_PI(t0, t1, s);
-    a[0] = b[0] = (int32_t)t0;
-    a[1] = b[1] = (int32_t)t1;
+    a[0] = (int32_t)t0;
+    a[1] = (int32_t)t1;
     HIL_LDRD_PI(t0, t1, s);
-    a[2] = b[2] = (int32_t)t0;
-    a[3] = b[3] = (int32_t)t1;
+    a[2] = (int32_t)t0;
+    a[3] = (int32_t)t1;
 #if defined(HIL_FIRST_ASM)
     if (__builtin_constant_p(p->k_h) && __builtin_constant_p(nw) && __builtin_constant_p(rowb) &&
         __builtin_constant_p(x1) && (p->k_h - 1) * rowb + 4 * nw + x1 < 4096) {
@@ -153,6 +170,10 @@ HIL_OPT_INL void hil_first_block(const hil_opt_conv_t *p, const uint8_t *x, int3
     } else
 #endif
     {
+        b[0] = a[0];
+        b[1] = a[1];
+        b[2] = a[2];
+        b[3] = a[3];
         HIL_OPT_UNROLL_K
         for (int32_t ky = 0; ky < p->k_h; ++ky) {
             HIL_OPT_UNROLL_K
