@@ -176,9 +176,10 @@ HIL_OPT_INL void hil_first_block(const hil_opt_conv_t *p, const uint8_t *x, int3
         b[3] = a[3];
         HIL_OPT_UNROLL_K
         for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const uint8_t *px = x + ky * rowb;
             HIL_OPT_UNROLL_K
-            for (int32_t j = 0; j < nw; ++j) {
-                HIL_FIRST_STEP_C(x, ky * rowb + 4 * j, ky * rowb + 4 * j + x1, s, a, b);
+            for (int32_t j = 0; j < nw; ++j, px += 4) {
+                HIL_FIRST_STEP_C(px, 0, x1, s, a, b);
             }
         }
     }
