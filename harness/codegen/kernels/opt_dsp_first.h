@@ -2,18 +2,19 @@
  *
  * Why: with 3 input channels a window row is 9 values, so the matrix kernel's SMLAD pairs along
  * the channels (opt_dsp_mm8.h) pay an im2col copy per pixel (one memcpy a kernel row) and a
- * widening per pixel. Here, per output row, the k_h input rows it reads are widened once into
- * int16 in their natural order (zero-point padded at the borders): a pixel's window row is then
+ * widening per pixel. Here each input row is widened once into int16 in its natural order
+ * (zero-point padded at the borders) into a ring: a pixel's window row is then
  * nw = ceil(k_w * in_c / 2) consecutive words at a fixed offset from its pixel's start, and one word
  * is an SMLAD operand of two adjacent taps (across channels and columns; an odd last tap pairs with
  * a zero weight). Window starts at odd elements are read with unaligned LDRs (the M4/M7/M33 allow
  * them for LDR), so no shifted copy is needed at stride 1.
- * Weights: int8 in flash (the generator's packing.py, dsp_first_words), per 4 output channels and
- * per tap pair two words (a0, b0, a1, b1), (c0, d0, c1, d1) that SXTB16 / SXTB16 ROR 8 unpack into
- * the four channels' 16-bit pairs; unpacked once per call into the scratch. A block is 2 pixels x 4
- * channels: per tap pair 2 LDR (pixels) + 2 LDRD (weights) + 8 SMLAD.
- * Scratch (words): the unpacked weights (quads * k2 * 4), then k_h widened rows of rw words (long
- * enough for one more pixel when out_w is odd: it is computed, not stored; optimized.py sizes it).
+ * Weights: int8 in flash (the generator's packing.py, dsp_first_stream), per 4 output channels
+ * and per tap pair two words (a0, b0, a1, b1), (c0, d0, c1, d1) that SXTB16 / SXTB16 ROR 8 unpack
+ * into the four channels' 16-bit pairs; unpacked once per call into the scratch. A block is 2
+ * pixels x 4 channels: per tap pair 2 LDR (pixels) + 2 LDRD (weights) + 8 SMLAD.
+ * Scratch (words): per channel quad 12 + 4 * k_h * nw (biases, unpacked weights, multipliers,
+ * shifts), then the ring of 2 k_h widened rows of rw words (long enough for one more pixel when
+ * out_w is odd: it is computed, not stored); packing.py, dsp_first_scratch_words, sizes it.
  */
 #ifndef HIL_OPT_DSP_FIRST_H
 #define HIL_OPT_DSP_FIRST_H
