@@ -107,9 +107,10 @@ def test_generated_layout_differs_per_target(tmp_path: Path) -> None:
     v6m = generate(path, tmp_path / "m0", target="cortex-m0plus")
     portable = generate(path, tmp_path / "p")
     assert "opt_dsp.h" in dsp.files and "opt_v6m.h" in v6m.files and "opt_common.h" not in portable.files
-    assert "hil_w_op0_opt_w16" in (tmp_path / "m4" / "model.c").read_text()  # 16-bit pairs for SMLAD
+    # op0 (3 input channels) takes the first-layer kernel (opt_dsp_first.h) under either preference
+    assert "hil_w_op1_opt_w16" in (tmp_path / "m4" / "model.c").read_text()  # 16-bit pairs for SMLAD
     small = generate(path, tmp_path / "m4s", target="cortex-m4")  # prefer size, the default
-    assert "hil_w_op0_opt_w8" in (tmp_path / "m4s" / "model.c").read_text()  # int8 words, SXTB16
+    assert "hil_w_op1_opt_w8" in (tmp_path / "m4s" / "model.c").read_text()  # int8 words, SXTB16
     assert small.weight_bytes <= portable.weight_bytes < dsp.weight_bytes
     with pytest.raises(HilError, match="unknown preference"):
         generate(path, tmp_path / "y", target="cortex-m4:fast")

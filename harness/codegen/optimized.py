@@ -17,6 +17,7 @@ import numpy as np
 from harness.codegen.ir import Op, Tensor
 from harness.codegen.ops import EmitContext, OpCode
 from harness.codegen.ops._common import c_struct
+from harness.codegen.packing import dsp_first_scratch_words, dsp_first_stream
 from harness.errors import ConfigError
 
 # core name (as in boards/*.toml) -> kernel family
@@ -422,6 +423,23 @@ def _dsp8_call(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w2d: 
     return f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts
 
 
+def _dsp_first(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w: np.ndarray, g: dict, beff: np.ndarray,
+               rq: dict, rq_names: list[str], macs: int) -> OpCode | None:
+    """A first layer's conv (1-3 input channels; kernels/opt_dsp_first.h: widened input rows, SMLAD
+    pairs across taps), or None when its scratch would exceed SCRATCH_LIMIT."""
+    scratch = dsp_first_scratch_words(g)
+    if scratch * 4 > SCRATCH_LIMIT:
+        return None
+    name = ctx.const_name(op, "opt_wf")
+    consts = {name: dsp_first_stream(w, beff, rq[rq_names[0]], rq[rq_names[1]])}
+    if rq_names[2] in rq:  # left shifts, padded to the channel quads
+        ls = rq[rq_names[2]]
+        consts[rq_names[2]] = np.concatenate([ls, np.repeat(ls[-1:], -len(ls) % 4)])
+    code = f"{params}\nhil_opt_first_dsp(&p, {xin}, {name}, {rq_names[2]}, hil_scratch, {yout});"
+    return OpCode(code=code, constants=consts, kernels=[*_kernels("dsp", ctx), "opt_dsp_first.h"], macs=macs,
+                  scratch_words=scratch)
+
+
 def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom: dict, fields: dict,
                    consts: dict, macs: int, dw: bool) -> OpCode | None:
     """The core's int8 CONV_2D / DEPTHWISE_CONV_2D kernel, or None to keep the portable one."""
@@ -523,6 +541,12 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
                 f"{', '.join(rq_names)}, hil_scratch, {yout});")
         return OpCode(code=code, constants=out_consts, kernels=_dw_kernels(fam, ctx), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
+    # first layers whose kernel rows are not whole words (the matrix kernel copies those per pixel
+    # before widening; rows of 4k values it widens in place, as fast, with no weight unpacking)
+    if fam == "dsp" and g["in_c"] <= 3 and (g["dil_h"], g["dil_w"]) == (1, 1) and g["k_w"] * g["in_c"] % 4:
+        first = _dsp_first(ctx, op, params, xin, yout, w.data, g, consts[beff_name], rq, rq_names, macs)
+        if first is not None:
+            return first
     if w8:
         need = _matrix_scratch_words(fam, w8, kp, n, rows)
         if need * 4 > SCRATCH_LIMIT:

@@ -148,3 +148,37 @@ def weight_bits_of(op: Op, graph: Graph, oc: OpCode) -> int | None:
         t = graph.tensor(op.inputs[1])
         return {"float32": 32, "int8": 8, "int4": 8, "int16": 16}.get(t.dtype)
     return None
+
+
+def dsp_first_stream(w: np.ndarray, bias: np.ndarray, mult: np.ndarray, rsh: np.ndarray) -> np.ndarray:
+    """[n, k_h, k_w, in_c] int8 filter + per-channel constants -> kernels/opt_dsp_first.h's stream:
+    per 4 output channels (a, b, c, d; n padded with zero channels whose constants repeat the last)
+    the 4 biases, then per kernel row, per pair of adjacent window values (t0, t1) (k_w * in_c
+    padded to even with a zero tap) the words (a0, b0, a1, b1), (c0, d0, c1, d1) (SXTB16 / SXTB16
+    ROR 8 unpack them into each channel's 16-bit (t0, t1) pair, the order of the kernel's widened
+    input rows), then the 4 multipliers and the 4 right shifts. One byte per weight (+ padding)."""
+    n, k_h, k_w, in_c = w.shape
+    seg = k_w * in_c
+    nw = -(-seg // 2)
+    quads = -(-n // 4)
+    full = np.zeros((quads * 4, k_h, 2 * nw), np.int64)
+    full[:n, :, :seg] = w.reshape(n, k_h, seg)
+    assert full.min(initial=0) >= -128 and full.max(initial=0) <= 127
+    # [quad, channel a..d, k_h, nw, t] -> [quad, k_h, nw, (ab | cd), t, (a | b)]
+    order = full.reshape(-1, 2, 2, k_h, nw, 2).transpose(0, 3, 4, 1, 5, 2)
+    words = np.ascontiguousarray(order.astype(np.int8)).reshape(quads, -1).view("<u4").astype(np.int64)
+
+    def per_quad(v: np.ndarray) -> np.ndarray:
+        v = np.broadcast_to(np.asarray(v, np.int64).reshape(-1), (n,))
+        return np.concatenate([v, np.repeat(v[-1:], quads * 4 - n)]).reshape(quads, 4) & 0xFFFFFFFF
+
+    return np.concatenate([per_quad(bias), words, per_quad(mult), per_quad(rsh)], axis=1).astype(np.uint32).reshape(-1)
+
+
+def dsp_first_scratch_words(g: dict) -> int:
+    """Words of scratch hil_opt_first_dsp takes (HIL_FIRST_NW / HIL_FIRST_RW in opt_dsp_first.h):
+    per channel quad 12 constant words and 4 per tap pair (unpacked), then a ring of 2 k_h widened rows."""
+    nw = (g["k_w"] * g["in_c"] + 1) // 2
+    ow2 = g["out_w"] + g["out_w"] % 2
+    rw = ((ow2 - 1) * g["stride_w"] * g["in_c"] + 2 * nw + 1) // 2
+    return -(-g["out_c"] // 4) * (12 + g["k_h"] * nw * 4) + 2 * g["k_h"] * rw

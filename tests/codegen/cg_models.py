@@ -159,6 +159,25 @@ def mm8_shapes(tf, in_shape=(7, 5, 3)):
     return tf.keras.Model(inp, L.Concatenate()([L.Flatten()(y), z]))
 
 
+def first_conv(tf, in_shape=(9, 7, 3), only=None):
+    """First-layer convolutions (1-3 input channels, kernels/opt_dsp_first.h), each reading the
+    input: stride 2 same padding (VWW's shape, 8 channels), stride 1 same with an odd channel count,
+    non-square valid windows with strides (2, 1), a 2x3 window with strides (1, 2) and 3 channels,
+    a 4x1 window with 2 channels of relu6; odd output widths (one pixel computed, not stored).
+    only=i: that convolution alone (one call site: at -O2 the kernel's asm path, whose offsets are
+    the layer's constants; with several call sites it runs its C steps)."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    convs = [lambda: L.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+             lambda: L.Conv2D(5, 3, strides=1, padding="same"),
+             lambda: L.Conv2D(6, (4, 2), strides=(2, 1), padding="valid"),
+             lambda: L.Conv2D(3, (2, 3), strides=(1, 2), padding="same", activation="relu6"),
+             lambda: L.Conv2D(2, (4, 1), padding="same", activation="relu6")]
+    if only is not None:
+        return tf.keras.Model(inp, convs[only]()(x))
+    return tf.keras.Model(inp, L.Concatenate()([L.Flatten()(c()(x)) for c in convs]))
+
+
 def pool_chain(tf):
     L = tf.keras.layers
     x = inp = L.Input((12, 12, 4), batch_size=1)
@@ -228,7 +247,7 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
     for f in (conv_chain, dw_chain, dw3_planes, odd_shapes, dw_nine_taps, inplace_chain, residual_block, dense_chain,
-              dense_3d, pool_chain, mm8_shapes, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+              dense_3d, pool_chain, mm8_shapes, first_conv, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
 
