@@ -77,6 +77,18 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     HIL_LDRD_PI(r0, r1, q)
 #define HIL_MM8_OUT(acc, m, r, ls) \
     hil_opt_out(p, acc, 0, (const int32_t *)&(m), (const int32_t *)&(r), (ls))
+/* With rq30 (opt_dsp.h): kk per channel (shared by the block's rows), 5 instructions an output */
+#define HIL_MM8_OUT1(acc, m, r, ls) \
+    (p->rq30 ? hil_mm8_out30(p, acc, m, r, hil_opt_rq30_k(p->out_off, r)) : HIL_MM8_OUT(acc, m, r, ls))
+HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t m, uint32_t r, int32_t kk)
+{
+    int32_t v = hil_opt_rq30(acc, (int32_t)m, (int32_t)r, kk);
+    if (p->act_min != -128 || p->act_max != 127) {
+        v = v < p->act_min ? p->act_min : v;
+        v = v > p->act_max ? p->act_max : v;
+    }
+    return (int8_t)v;
+}
 
 /* One step of 4 inputs for the 3-row block: the channel pair's weight words (LDRD, 4 SXTB16), then
  * per row its 2 words (LDRD) and 4 SMLAD: 20 instructions per 24 MACs. One asm block on the cores:
@@ -164,6 +176,20 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
             }
         }
         HIL_MM8_RQ(q, m0, m1, r0, r1);
+        if (p->rq30) {
+            const int32_t k0 = hil_opt_rq30_k(p->out_off, r0), k1 = hil_opt_rq30_k(p->out_off, r1);
+            HIL_OPT_UNROLL
+            for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                o[j * n] = hil_mm8_out30(p, a[j], m0, r0, k0);
+            }
+            if (c + 1 < n) {
+                HIL_OPT_UNROLL
+                for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                    o[j * n + 1] = hil_mm8_out30(p, b[j], m1, r1, k1);
+                }
+            }
+            continue;
+        }
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         HIL_OPT_UNROLL
         for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
@@ -210,10 +236,10 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         HIL_MM8_RQ(q, m0, m1, r0, r1);
         HIL_MM8_RQ(q1, m2, m3, r2, r3);
-        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
-        o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
-        o[c + 2] = HIL_MM8_OUT(d, m2, r2, ls + 2);
-        o[c + 3] = HIL_MM8_OUT(e, m3, r3, ls + 3);
+        o[c] = HIL_MM8_OUT1(a, m0, r0, ls);
+        o[c + 1] = HIL_MM8_OUT1(b, m1, r1, ls + 1);
+        o[c + 2] = HIL_MM8_OUT1(d, m2, r2, ls + 2);
+        o[c + 3] = HIL_MM8_OUT1(e, m3, r3, ls + 3);
     }
     for (; c < n; c += 2) { /* the last one or two pairs (an odd last channel is paired with zeros) */
         const uint32_t *pa = col;
@@ -226,9 +252,9 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
         }
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         HIL_MM8_RQ(q, m0, m1, r0, r1);
-        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
+        o[c] = HIL_MM8_OUT1(a, m0, r0, ls);
         if (c + 1 < n) {
-            o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
+            o[c + 1] = HIL_MM8_OUT1(b, m1, r1, ls + 1);
         }
     }
 }
