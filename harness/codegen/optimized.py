@@ -413,7 +413,7 @@ def _matrix_layout(ctx: EmitContext, op: Op, fam: str) -> tuple[str, Callable[[n
 def _rq30(w2d: np.ndarray, beff: np.ndarray, rs_minus2: np.ndarray, out_off: int) -> int:
     """1 when hil_opt_rq30 (kernels/opt_dsp.h) is exact for this layer: every accumulator (bias_eff +
     int8 inputs x weights) within +-2^30 (it is doubled), and the rounding addend
-    (2 + 4 * offset) << (rs - 2) plus the high word within int32. Needs rs2 (the caller checks)."""
+    (1 + 2 * offset) << (rs - 1) plus the high word within int32. Needs rs2 (the caller checks)."""
     bound = np.abs(np.asarray(beff, np.int64)).reshape(-1) + 128 * np.abs(w2d).sum(axis=1)
     kk = np.abs(2 + 4 * int(out_off)) * (np.int64(1) << np.asarray(rs_minus2, np.int64))
     return int(bool((bound < 2**30).all() and (bound + kk + 2 < 2**31).all()))
@@ -426,7 +426,8 @@ def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.n
     rq30 = _rq30(w2d, beff, rq[rq_names[1]], p["out_off"]) if p["rs2"] and not p["has_lshift"] else 0
     params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30})
     name = ctx.const_name(op, "opt_w8")
-    consts = {name: _dsp_stream8(w2d, beff, rq[rq_names[0]], rq[rq_names[1]])}
+    # rq30 layers' shift words hold rs - 1 (hil_opt_rq30), the others rs - 2 (rs2) or rs
+    consts = {name: _dsp_stream8(w2d, beff, rq[rq_names[0]], rq[rq_names[1]] + rq30)}
     lsh = rq_names[2]
     if lsh in rq:
         consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]

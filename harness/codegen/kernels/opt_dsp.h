@@ -41,10 +41,11 @@ HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst, 
 /* The matrix kernels' requantization when every right shift is >= 2 and every accumulator fits
  * 30 bits (the generator checks both: hil_opt_conv_t.rq30): TFLM's rounding doubling high multiply
  * is floor((acc * m + 2^30) / 2^31) for either sign, i.e. SMMULR of 2 * acc; its round-half-away
- * division by 2^rs and the output offset are one addend kk = (2 + 4 * offset) << (rs - 2) (per
+ * division by 2^rs and the output offset are one addend kk = (1 + 2 * offset) << (rs - 1) (per
  * channel: hil_opt_rq30_k), the sign of acc (a product in [-2^30, 0) rounds to 0 either way) and
- * a floor division: LSL, SMMLAR, ADD, ASR, SSAT (5 instructions, 6 with hil_opt_rq2_dsp). r: rs - 2. */
-#define hil_opt_rq30_k(off, r) ((int32_t)((uint32_t)(2 + 4 * (off)) << (r)))
+ * a floor division: LSL, SMMLAR, ADD, ASR, SSAT (5 instructions, 6 with hil_opt_rq2_dsp). r: rs - 1
+ * (the DSP int8-weight stream holds rs - 1 for these layers). */
+#define hil_opt_rq30_k(off, r) ((int32_t)((uint32_t)(1 + 2 * (off)) << (r)))
 HIL_OPT_INL int32_t hil_opt_rq30(int32_t acc, int32_t m, int32_t r, int32_t kk)
 {
 #if defined(HIL_OPT_RQ_ASM) && HIL_SIMD_NATIVE
@@ -53,13 +54,13 @@ HIL_OPT_INL int32_t hil_opt_rq30(int32_t acc, int32_t m, int32_t r, int32_t kk)
             "smmlar %[t], %[t], %[m], %[kk]\n\t"
             "add %[t], %[t], %[a], asr #31\n\t"
             "asr %[t], %[t], %[r]\n\t"
-            "ssat %[t], #8, %[t], asr #2"
+            "ssat %[t], #8, %[t], asr #1"
             : [t] "=&r"(t)
             : [a] "r"(acc), [m] "r"(m), [r] "r"(r), [kk] "r"(kk));
     return t;
 #else
     const int32_t y = (int32_t)((uint64_t)((int64_t)acc * 2 * m + 0x80000000LL) >> 32);
-    const int32_t t = ((y + kk + (acc >> 31)) >> r) >> 2;
+    const int32_t t = ((y + kk + (acc >> 31)) >> r) >> 1;
     return t < -128 ? -128 : (t > 127 ? 127 : t);
 #endif
 }

@@ -147,6 +147,116 @@ HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t 
 #define HIL_MM8_STEP HIL_MM8_STEP_C
 #endif
 
+/* One channel pair of the 3-row block as one asm block (-O2 on the DSP cores, rq30 layers with the
+ * full int8 clamp): gcc, left to place the 14 registers of the MAC steps, the output pointer, the
+ * block's base and the loop bounds itself, spent 11-50 instructions a pair on spills and copies.
+ * Here the first step starts the accumulators from the biases (no copies), the other kp / 4 - 1
+ * steps are unrolled (8 a loop pass past 16 steps, the pass count on the stack), and the 6 outputs
+ * take hil_opt_rq30's 5 instructions + STRB at immediate offsets; the pair loop's count, o and col
+ * live on the stack (memory operands). q: the stream, advanced past the pairs. c1: 1 + 2 * offset. */
+#if HIL_SIMD_NATIVE && defined(__GNUC__) && defined(__OPTIMIZE__) && HIL_MM8_ROWS == 3 && HIL_OPT_INLINED
+#define HIL_MM8_ASM_PAIR 1
+#define HIL_MM8_S(pre)                                                                             \
+    "ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                            \
+    "sxtb16 %[ya], %[wa]\n\t"                                                                      \
+    "sxtb16 %[yb], %[wb]\n\t"                                                                      \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                              \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                              \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                                         \
+    "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                                         \
+    "smlad %[a0], %[x1], %[wa], %[a0]\n\t"                                                         \
+    "smlad %[b0], %[x1], %[wb], %[b0]\n\t"                                                         \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a1], %[x0], %[ya], %[a1]\n\t"                                                         \
+    "smlad %[b1], %[x0], %[yb], %[b1]\n\t"                                                         \
+    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                                                         \
+    "smlad %[b1], %[x1], %[wb], %[b1]\n\t"                                                         \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a2], %[x0], %[ya], %[a2]\n\t"                                                         \
+    "smlad %[b2], %[x0], %[yb], %[b2]\n\t"                                                         \
+    "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                                         \
+    "smlad %[b2], %[x1], %[wb], %[b2]\n\t"
+#define HIL_MM8_Q(acc, m, r, off)                                                                  \
+    "lsl %[x1], %[" acc "], #1\n\t"                                                                \
+    "smmlar %[x1], %[x1], %[" m "], %[x0]\n\t"                                                     \
+    "add %[x1], %[x1], %[" acc "], asr #31\n\t"                                                    \
+    "asr %[x1], %[x1], %[" r "]\n\t"                                                               \
+    "ssat %[x1], #8, %[x1], asr #1\n\t"                                                            \
+    "strb %[x1], [%[pa], #" off "]\n\t"
+HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_t *col, int32_t pairs,
+                                   int32_t n, int32_t kp, int32_t c1)
+{
+    const uint32_t *q = *qp, *pa = col;
+    int32_t passes;
+    uint32_t a0, a1, a2, b0, b1, b2, wa, wb, ya, yb, x0, x1;
+    __asm__ volatile(
+        "2:\n\t"
+        /* step 0: rows 1 and 2 from the biases (in a0, b0), then row 0 in place */
+        "ldrd %[a0], %[b0], [%[q]], #8\n\t"
+        "ldrd %[wa], %[wb], [%[q]], #8\n\t"
+        "sxtb16 %[ya], %[wa]\n\t"
+        "sxtb16 %[yb], %[wb]\n\t"
+        "sxtb16 %[wa], %[wa], ror #8\n\t"
+        "sxtb16 %[wb], %[wb], ror #8\n\t"
+        "ldrd %[x0], %[x1], [%[pa], #8]\n\t"
+        "smlad %[a1], %[x0], %[ya], %[a0]\n\t"
+        "smlad %[b1], %[x0], %[yb], %[b0]\n\t"
+        "smlad %[a1], %[x1], %[wa], %[a1]\n\t"
+        "smlad %[b1], %[x1], %[wb], %[b1]\n\t"
+        "ldrd %[x0], %[x1], [%[pa], #16]\n\t"
+        "smlad %[a2], %[x0], %[ya], %[a0]\n\t"
+        "smlad %[b2], %[x0], %[yb], %[b0]\n\t"
+        "smlad %[a2], %[x1], %[wa], %[a2]\n\t"
+        "smlad %[b2], %[x1], %[wb], %[b2]\n\t"
+        "ldrd %[x0], %[x1], [%[pa]], #24\n\t"
+        "smlad %[a0], %[x0], %[ya], %[a0]\n\t"
+        "smlad %[b0], %[x0], %[yb], %[b0]\n\t"
+        "smlad %[a0], %[x1], %[wa], %[a0]\n\t"
+        "smlad %[b0], %[x1], %[wb], %[b0]\n\t"
+        ".rept %c[rem]\n\t" HIL_MM8_S() ".endr\n\t"
+        ".if %c[passes]\n\t"
+        "mov %[x0], #%c[passes]\n\t"
+        "str %[x0], %[cnt]\n"
+        "1:\n\t"
+        ".rept 8\n\t" HIL_MM8_S() ".endr\n\t"
+        "ldr %[x0], %[cnt]\n\t"
+        "subs %[x0], %[x0], #1\n\t"
+        "str %[x0], %[cnt]\n\t"
+        "bne 1b\n\t"
+        ".endif\n\t"
+        /* requantization: multipliers in ya, yb, shifts - 1 in wa, wb, kk in x0, o in pa */
+        "ldrd %[ya], %[yb], [%[q]], #8\n\t"
+        "ldrd %[wa], %[wb], [%[q]], #8\n\t"
+        "ldr %[pa], %[o]\n\t"
+        ".if %c[c1] < 0\n\t"
+        "mvn %[x0], #(-(%c[c1]) - 1)\n\t"
+        ".else\n\t"
+        "mov %[x0], #%c[c1]\n\t"
+        ".endif\n\t"
+        "lsl %[x0], %[x0], %[wa]\n\t"
+        HIL_MM8_Q("a0", "ya", "wa", "0") HIL_MM8_Q("a1", "ya", "wa", "%c[n1]") HIL_MM8_Q("a2", "ya", "wa", "%c[n2]")
+        "asr %[x0], %[x0], %[wa]\n\t"
+        "lsl %[x0], %[x0], %[wb]\n\t"
+        HIL_MM8_Q("b0", "yb", "wb", "1") HIL_MM8_Q("b1", "yb", "wb", "%c[n1p]") HIL_MM8_Q("b2", "yb", "wb", "%c[n2p]")
+        "add %[pa], %[pa], #2\n\t"
+        "str %[pa], %[o]\n\t"
+        "ldr %[pa], %[col]\n\t"
+        "ldr %[x0], %[pairs]\n\t"
+        "subs %[x0], %[x0], #1\n\t"
+        "str %[x0], %[pairs]\n\t"
+        "bne 2b"
+        : [q] "+r"(q), [pa] "+r"(pa), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0),
+          [b1] "=&r"(b1), [b2] "=&r"(b2), [wa] "=&r"(wa), [wb] "=&r"(wb), [ya] "=&r"(ya), [yb] "=&r"(yb),
+          [x0] "=&r"(x0), [x1] "=&r"(x1), [o] "+m"(o), [cnt] "=m"(passes), [pairs] "+m"(pairs)
+        : [col] "m"(col), [rem] "i"(kp <= 64 ? kp / 4 - 1 : (kp / 4 - 1) % 8),
+          [passes] "i"(kp <= 64 ? 0 : (kp / 4 - 1) / 8), [n1] "i"(n), [n2] "i"(2 * n), [n1p] "i"(n + 1),
+          [n2p] "i"(2 * n + 1), [c1] "i"(c1)
+        : "cc", "memory");
+    *qp = q;
+}
+#endif
+
 /* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_opt_widen_dsp) times all channels; row
  * j's outputs at o + j * out_c. q: the layer's stream (per channel pair 2 biases, kp / 2 weight
  * words, 2 multipliers, 2 shifts). */
@@ -154,7 +264,16 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
                                int8_t *o)
 {
     const int32_t kp = p->kp, n = p->out_c;
-    for (int32_t c = 0; c < n; c += 2, o += 2) {
+    int32_t c = 0;
+#if defined(HIL_MM8_ASM_PAIR)
+    if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) && p->rq30 &&
+        p->act_min == -128 && p->act_max == 127 && n >= 2 && 2 * n + 1 <= 4095) {
+        c = n & ~1; /* an odd last channel: the C path below */
+        hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off);
+        o += c;
+    }
+#endif
+    for (; c < n; c += 2, o += 2) {
         const uint32_t *pa = col;
         uint32_t ba, bb;
         HIL_LDRD_PI(ba, bb, q);
