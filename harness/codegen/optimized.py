@@ -424,10 +424,13 @@ def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.n
     """The int8-weight DSP matrix kernel's call and constants: one stream (_dsp_stream8) and, only
     when some channel shifts left, the left shifts; p: the layer's hil_opt_conv_t fields (rq30 added)."""
     rq30 = _rq30(w2d, beff, rq[rq_names[1]], p["out_off"]) if p["rs2"] and not p["has_lshift"] else 0
-    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30})
+    # rq30 = 2: rows widened doubled and biases doubled, so the requantization skips its LSL: one
+    # instruction less an output for kp / 2 more a row (one SXTAB16 a widened word)
+    dbl = int(rq30 and p["out_c"] > p["kp"] // 2)
+    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl})
     name = ctx.const_name(op, "opt_w8")
     # rq30 layers' shift words hold rs - 1 (hil_opt_rq30), the others rs - 2 (rs2) or rs
-    consts = {name: _dsp_stream8(w2d, beff, rq[rq_names[0]], rq[rq_names[1]] + rq30)}
+    consts = {name: _dsp_stream8(w2d, np.asarray(beff, np.int64) * (1 + dbl), rq[rq_names[0]], rq[rq_names[1]] + rq30)}
     lsh = rq_names[2]
     if lsh in rq:
         consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]

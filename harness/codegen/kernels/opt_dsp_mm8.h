@@ -43,7 +43,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
                               int32_t step)
 {
     if (p->direct) {
-        hil_opt_widen_dsp(in + r * p->k, p->k, dst, step);
+        hil_opt_widen2_dsp(in + r * p->k, p->k, dst, step, p->rq30 == 2);
         return;
     }
     const int32_t ox = r % p->out_w, t = r / p->out_w, oy = t % p->out_h, b = t / p->out_h;
@@ -51,14 +51,14 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     const int32_t seg = p->k_w * p->in_c;
     if (p->dil_w != 1 || y0 < 0 || x0 < 0 || y0 + (p->k_h - 1) * p->dil_h >= p->in_h || x0 + p->k_w > p->in_w) {
         hil_opt_im2col(p, in, r, tmp);
-        hil_opt_widen_dsp(tmp, p->k, dst, step);
+        hil_opt_widen2_dsp(tmp, p->k, dst, step, p->rq30 == 2);
         return;
     }
     const int8_t *src = in + ((b * p->in_h + y0) * p->in_w + x0) * p->in_c;
     const int32_t down = p->dil_h * p->in_w * p->in_c;
     if ((seg & 3) == 0) {
         for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, dst += seg / 4 * step) {
-            hil_opt_widen_dsp(src, seg, dst, step);
+            hil_opt_widen2_dsp(src, seg, dst, step, p->rq30 == 2);
         }
         return;
     }
@@ -66,7 +66,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, d += seg) {
         memcpy(d, src, (size_t)seg);
     }
-    hil_opt_widen_dsp(tmp, p->k, dst, step);
+    hil_opt_widen2_dsp(tmp, p->k, dst, step, p->rq30 == 2);
 }
 
 /* The stream's multipliers and shifts of channels c, c + 1 (q: past the pair's weights), as locals:
@@ -82,7 +82,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     (p->rq30 ? hil_mm8_out30(p, acc, m, r, hil_opt_rq30_k(p->out_off, r)) : HIL_MM8_OUT(acc, m, r, ls))
 HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t m, uint32_t r, int32_t kk)
 {
-    int32_t v = hil_opt_rq30(acc, (int32_t)m, (int32_t)r, kk);
+    int32_t v = hil_opt_rq30(acc, (int32_t)m, (int32_t)r, kk, p->rq30 == 2);
     if (p->act_min != -128 || p->act_max != 127) {
         v = v < p->act_min ? p->act_min : v;
         v = v > p->act_max ? p->act_max : v;
@@ -178,14 +178,18 @@ HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t 
     "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                                         \
     "smlad %[b2], %[x1], %[wb], %[b2]\n\t"
 #define HIL_MM8_Q(acc, m, r, off)                                                                  \
+    ".if %c[dbl]\n\t"                                                                            \
+    "smmlar %[x1], %[" acc "], %[" m "], %[x0]\n\t"                                                \
+    ".else\n\t"                                                                                  \
     "lsl %[x1], %[" acc "], #1\n\t"                                                                \
     "smmlar %[x1], %[x1], %[" m "], %[x0]\n\t"                                                     \
+    ".endif\n\t"                                                                                 \
     "add %[x1], %[x1], %[" acc "], asr #31\n\t"                                                    \
     "asr %[x1], %[x1], %[" r "]\n\t"                                                               \
     "ssat %[x1], #8, %[x1], asr #1\n\t"                                                            \
     "strb %[x1], [%[pa], #" off "]\n\t"
 HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_t *col, int32_t pairs,
-                                   int32_t n, int32_t kp, int32_t c1)
+                                   int32_t n, int32_t kp, int32_t c1, int32_t dbl)
 {
     const uint32_t *q = *qp, *pa = col;
     int32_t passes;
@@ -251,7 +255,7 @@ HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_
           [x0] "=&r"(x0), [x1] "=&r"(x1), [o] "+m"(o), [cnt] "=m"(passes), [pairs] "+m"(pairs)
         : [col] "m"(col), [rem] "i"(kp <= 64 ? kp / 4 - 1 : (kp / 4 - 1) % 8),
           [passes] "i"(kp <= 64 ? 0 : (kp / 4 - 1) / 8), [n1] "i"(n), [n2] "i"(2 * n), [n1p] "i"(n + 1),
-          [n2p] "i"(2 * n + 1), [c1] "i"(c1)
+          [n2p] "i"(2 * n + 1), [c1] "i"(c1), [dbl] "i"(dbl)
         : "cc", "memory");
     *qp = q;
 }
@@ -266,10 +270,10 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
     const int32_t kp = p->kp, n = p->out_c;
     int32_t c = 0;
 #if defined(HIL_MM8_ASM_PAIR)
-    if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) && p->rq30 &&
+    if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) && __builtin_constant_p(p->rq30) && p->rq30 &&
         p->act_min == -128 && p->act_max == 127 && n >= 2 && 2 * n + 1 <= 4095) {
         c = n & ~1; /* an odd last channel: the C path below */
-        hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off);
+        hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off, p->rq30 == 2);
         o += c;
     }
 #endif
