@@ -69,7 +69,7 @@ def _vectors(n: int, size: int, seed: int) -> list[bytes]:
         bytes([0x80]) * size, bytes([0x7F]) * size]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}to{c[1]}-{c[2]}x{c[3]}-act{c[4]}-rq30{c[7]}")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}to{c[1]}-{c[2]}x{c[3]}-act{c[4]}-rq30_{_rq30(c)}")
 def test_pointwise_on_the_host(case: tuple, tmp_path: Path) -> None:
     path = _conv1x1(case, tmp_path / "pw.tflite")
     compare(path, tmp_path / "c", n_random=6, seed=case[0], target="cortex-m4")

@@ -169,10 +169,10 @@ int hil_model_invoke(const void *in, void *out)
         const int64_t kk = (int64_t)(2 + 4 * p.out_off) * ((int64_t)1 << (rs - 2));
         const int64_t mag = (acc < 0 ? -(int64_t)acc : acc) + (kk < 0 ? -kk : kk) + 2;
         if (acc > -0x40000000 && acc < 0x40000000 && mag < 0x80000000LL &&
-            hil_opt_rq30(acc, m, rs - 1, hil_opt_rq30_k(p.out_off, rs - 1), 0) != (want < -128 ? -128 : want > 127 ? 127 : want))
+            hil_opt_rq30(acc, m, rs - 1, hil_opt_rq30_k(p.out_off, rs - 1), 1) != (want < -128 ? -128 : want > 127 ? 127 : want))
             ++bad;
         if (acc > -0x40000000 && acc < 0x40000000 && mag < 0x80000000LL &&  /* rows and bias widened doubled */
-            hil_opt_rq30(2 * acc, m, rs - 1, hil_opt_rq30_k(p.out_off, rs - 1), 1) != (want < -128 ? -128 : want > 127 ? 127 : want))
+            hil_opt_rq30(2 * acc, m, rs - 1, hil_opt_rq30_k(p.out_off, rs - 1), 0) != (want < -128 ? -128 : want > 127 ? 127 : want))
             ++bad;
 #endif
     }

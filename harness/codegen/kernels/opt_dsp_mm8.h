@@ -82,7 +82,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     (p->rq30 ? hil_mm8_out30(p, acc, m, r, hil_opt_rq30_k(p->out_off, r)) : HIL_MM8_OUT(acc, m, r, ls))
 HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t m, uint32_t r, int32_t kk)
 {
-    int32_t v = hil_opt_rq30(acc, (int32_t)m, (int32_t)r, kk, p->rq30 == 2);
+    int32_t v = hil_opt_rq30(acc, (int32_t)m, (int32_t)r, kk, p->rq30 & 1);
     if (p->act_min != -128 || p->act_max != 127) {
         v = v < p->act_min ? p->act_min : v;
         v = v > p->act_max ? p->act_max : v;
