@@ -96,30 +96,33 @@ HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t 
  * and gcc, scheduling the loads itself, sometimes takes one more and spills an accumulator every
  * step (ResNet-8's 3x3 convolutions: 10-20 % more instructions). Depths up to 64 unroll whole in C
  * instead (no loop counter; gcc then starts the accumulators from the biases without copies). */
+/* the step's text (also hil_mm8_pairs_asm's): operands a0-a2, b0-b2, q, pa, wa, wb, ya, yb, x0, x1 */
+#define HIL_MM8_S()                                                                                \
+    "ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                            \
+    "sxtb16 %[ya], %[wa]\n\t"                                                                      \
+    "sxtb16 %[yb], %[wb]\n\t"                                                                      \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                              \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                              \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                                         \
+    "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                                         \
+    "smlad %[a0], %[x1], %[wa], %[a0]\n\t"                                                         \
+    "smlad %[b0], %[x1], %[wb], %[b0]\n\t"                                                         \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a1], %[x0], %[ya], %[a1]\n\t"                                                         \
+    "smlad %[b1], %[x0], %[yb], %[b1]\n\t"                                                         \
+    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                                                         \
+    "smlad %[b1], %[x1], %[wb], %[b1]\n\t"                                                         \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a2], %[x0], %[ya], %[a2]\n\t"                                                         \
+    "smlad %[b2], %[x0], %[yb], %[b2]\n\t"                                                         \
+    "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                                         \
+    "smlad %[b2], %[x1], %[wb], %[b2]\n\t"
 #if HIL_SIMD_NATIVE && defined(__GNUC__) && HIL_MM8_ROWS == 3
 #define HIL_MM8_STEP(q, pa, a, b)                                                                  \
     do {                                                                                           \
         uint32_t wa_, wb_, ya_, yb_, x0_, x1_;                                                     \
-        __asm__("ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                 \
-                "sxtb16 %[ya], %[wa]\n\t"                                                           \
-                "sxtb16 %[yb], %[wb]\n\t"                                                           \
-                "sxtb16 %[wa], %[wa], ror #8\n\t"                                                   \
-                "sxtb16 %[wb], %[wb], ror #8\n\t"                                                   \
-                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
-                "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                              \
-                "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                              \
-                "smlad %[a0], %[x1], %[wa], %[a0]\n\t"                                              \
-                "smlad %[b0], %[x1], %[wb], %[b0]\n\t"                                              \
-                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
-                "smlad %[a1], %[x0], %[ya], %[a1]\n\t"                                              \
-                "smlad %[b1], %[x0], %[yb], %[b1]\n\t"                                              \
-                "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                                              \
-                "smlad %[b1], %[x1], %[wb], %[b1]\n\t"                                              \
-                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
-                "smlad %[a2], %[x0], %[ya], %[a2]\n\t"                                              \
-                "smlad %[b2], %[x0], %[yb], %[b2]\n\t"                                              \
-                "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                              \
-                "smlad %[b2], %[x1], %[wb], %[b2]"                                                  \
+        __asm__(HIL_MM8_S()                                                                        \
                 : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [b0] "+r"(b[0]), [b1] "+r"(b[1]), \
                   [b2] "+r"(b[2]), [q] "+r"(q), [pa] "+r"(pa), [wa] "=&r"(wa_), [wb] "=&r"(wb_),    \
                   [ya] "=&r"(ya_), [yb] "=&r"(yb_), [x0] "=&r"(x0_), [x1] "=&r"(x1_)              \
@@ -147,36 +150,16 @@ HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t 
 #define HIL_MM8_STEP HIL_MM8_STEP_C
 #endif
 
-/* One channel pair of the 3-row block as one asm block (-O2 on the DSP cores, rq30 layers with the
+/* All channel pairs of the 3-row block as one asm block (-O2 on the DSP cores, rq30 layers with the
  * full int8 clamp): gcc, left to place the 14 registers of the MAC steps, the output pointer, the
  * block's base and the loop bounds itself, spent 11-50 instructions a pair on spills and copies.
  * Here the first step starts the accumulators from the biases (no copies), the other kp / 4 - 1
  * steps are unrolled (8 a loop pass past 16 steps, the pass count on the stack), and the 6 outputs
- * take hil_opt_rq30's 5 instructions + STRB at immediate offsets; the pair loop's count, o and col
- * live on the stack (memory operands). q: the stream, advanced past the pairs. c1: 1 + 2 * offset. */
+ * take hil_opt_rq30's 4 (rq30 == 2) or 5 instructions + STRB at immediate offsets; the pair loop's
+ * count, o and col live on the stack (memory operands). q: the stream, advanced past the pairs.
+ * c1: 1 + 2 * offset; dbl: rq30 == 2. */
 #if HIL_SIMD_NATIVE && defined(__GNUC__) && defined(__OPTIMIZE__) && HIL_MM8_ROWS == 3 && HIL_OPT_INLINED
 #define HIL_MM8_ASM_PAIR 1
-#define HIL_MM8_S(pre)                                                                             \
-    "ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                            \
-    "sxtb16 %[ya], %[wa]\n\t"                                                                      \
-    "sxtb16 %[yb], %[wb]\n\t"                                                                      \
-    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                              \
-    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                              \
-    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
-    "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                                         \
-    "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                                         \
-    "smlad %[a0], %[x1], %[wa], %[a0]\n\t"                                                         \
-    "smlad %[b0], %[x1], %[wb], %[b0]\n\t"                                                         \
-    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
-    "smlad %[a1], %[x0], %[ya], %[a1]\n\t"                                                         \
-    "smlad %[b1], %[x0], %[yb], %[b1]\n\t"                                                         \
-    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                                                         \
-    "smlad %[b1], %[x1], %[wb], %[b1]\n\t"                                                         \
-    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
-    "smlad %[a2], %[x0], %[ya], %[a2]\n\t"                                                         \
-    "smlad %[b2], %[x0], %[yb], %[b2]\n\t"                                                         \
-    "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                                         \
-    "smlad %[b2], %[x1], %[wb], %[b2]\n\t"
 #define HIL_MM8_Q(acc, m, r, off)                                                                  \
     ".if %c[dbl]\n\t"                                                                            \
     "smmlar %[x1], %[" acc "], %[" m "], %[x0]\n\t"                                                \
@@ -270,7 +253,8 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
     const int32_t kp = p->kp, n = p->out_c;
     int32_t c = 0;
 #if defined(HIL_MM8_ASM_PAIR)
-    if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) && __builtin_constant_p(p->rq30) && p->rq30 &&
+    if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) &&
+        __builtin_constant_p(p->rq30) && p->rq30 &&
         p->act_min == -128 && p->act_max == 127 && n >= 2 && 2 * n + 1 <= 4095) {
         c = n & ~1; /* an odd last channel: the C path below */
         hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off, p->rq30 == 2);
