@@ -165,6 +165,17 @@ int hil_model_invoke(const void *in, void *out)
         if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 0) != want) ++bad;
         if (hil_opt_rq2_dsp(acc, m, rs - 2, 1 + 2 * p.out_off, 1) != (want < -128 ? -128 : want > 127 ? 127 : want)) ++bad;
 #endif
+#if defined(HIL_OPT_DSP)
+        /* the DSP matrix kernel's SMMLAR form, within the generator's bounds (optimized.py, _rq30) */
+        const int64_t kk = (int64_t)(2 + 4 * p.out_off) * ((int64_t)1 << (rs - 2));
+        const int64_t mag = (acc < 0 ? -(int64_t)acc : acc) + (kk < 0 ? -kk : kk) + 2;
+        if (acc > -0x40000000 && acc < 0x40000000 && mag < 0x80000000LL &&
+            hil_opt_rq30(acc, m, rs - 1, hil_opt_rq30_k(p.out_off, rs - 1), 1) != (want < -128 ? -128 : want > 127 ? 127 : want))
+            ++bad;
+        if (acc > -0x40000000 && acc < 0x40000000 && mag < 0x80000000LL &&  /* rows and bias widened doubled */
+            hil_opt_rq30(2 * acc, m, rs - 1, hil_opt_rq30_k(p.out_off, rs - 1), 0) != (want < -128 ? -128 : want > 127 ? 127 : want))
+            ++bad;
+#endif
     }
     memcpy(out, &bad, 4);
     memcpy((uint8_t *)out + 4, &n, 4);

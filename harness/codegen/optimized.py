@@ -411,12 +411,27 @@ def _matrix_layout(ctx: EmitContext, op: Op, fam: str) -> tuple[str, Callable[[n
     return ctx.const_name(op, "opt_w8"), (_v7m_matrix if fam == "v7m" else _v6m_matrix)
 
 
-def _dsp8_call(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
+def _rq30(w2d: np.ndarray, beff: np.ndarray, rs_minus2: np.ndarray, out_off: int) -> int:
+    """1 when hil_opt_rq30 (kernels/opt_dsp.h) is exact for this layer: every accumulator (bias_eff +
+    int8 inputs x weights) within +-2^30 (it is doubled), and the rounding addend
+    (1 + 2 * offset) << (rs - 1) plus the high word within int32. Needs rs2 (the caller checks)."""
+    bound = np.abs(np.asarray(beff, np.int64)).reshape(-1) + 128 * np.abs(w2d).sum(axis=1)
+    kk = np.abs(2 + 4 * int(out_off)) * (np.int64(1) << np.asarray(rs_minus2, np.int64))
+    return int(bool((bound < 2**30).all() and (bound + kk + 2 < 2**31).all()))
+
+
+def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
                rq: dict, rq_names: list[str]) -> tuple[str, dict]:
     """The int8-weight DSP matrix kernel's call and constants: one stream (_dsp_stream8) and, only
-    when some channel shifts left, the left shifts."""
+    when some channel shifts left, the left shifts; p: the layer's hil_opt_conv_t fields (rq30 added)."""
+    rq30 = _rq30(w2d, beff, rq[rq_names[1]], p["out_off"]) if p["rs2"] and not p["has_lshift"] else 0
+    # rq30 = 2: rows widened doubled and biases doubled, so the requantization skips its LSL: one
+    # instruction less an output for kp / 2 more a row (one SXTAB16 a widened word)
+    dbl = int(rq30 and p["out_c"] > p["kp"] // 2)
+    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl})
     name = ctx.const_name(op, "opt_w8")
-    consts = {name: _dsp_stream8(w2d, beff, rq[rq_names[0]], rq[rq_names[1]])}
+    # rq30 layers' shift words hold rs - 1 (hil_opt_rq30), the others rs - 2 (rs2) or rs
+    consts = {name: _dsp_stream8(w2d, np.asarray(beff, np.int64) * (1 + dbl), rq[rq_names[0]], rq[rq_names[1]] + rq30)}
     lsh = rq_names[2]
     if lsh in rq:
         consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]
@@ -551,7 +566,7 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         need = _matrix_scratch_words(fam, w8, kp, n, rows)
         if need * 4 > SCRATCH_LIMIT:
             return None
-        code, out_consts = _dsp8_call(ctx, op, params, xin, yout, w.data.reshape(n, k).astype(np.int64),
+        code, out_consts = _dsp8_call(ctx, op, p, xin, yout, w.data.reshape(n, k).astype(np.int64),
                                       consts[beff_name], rq, rq_names)
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
                       inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=max(scratch, need))
@@ -595,7 +610,7 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         scratch = _matrix_scratch_words(fam, 1, kp, n, rows)
         if scratch * 4 > SCRATCH_LIMIT:
             return None
-        code, out_consts = _dsp8_call(ctx, op, c_struct("hil_opt_conv_t", p), ctx.ptr(x.index), ctx.ptr(y.index),
+        code, out_consts = _dsp8_call(ctx, op, p, ctx.ptr(x.index), ctx.ptr(y.index),
                                       w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq, rq_names)
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs, scratch_words=scratch)
     out_consts = {beff_name: consts[beff_name], **rq}

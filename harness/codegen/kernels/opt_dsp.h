@@ -19,23 +19,71 @@
 /* int8 row (k values) -> 16-bit pairs (b0,b2),(b1,b3),(b4,b6),... zero padded to kp values,
  * written as 2-word steps `step` words apart (dst[step * s], dst[step * s + 1]): the other rows
  * of a block fill the words between, so one pointer walks them all with post-incremented LDRDs
- * (hil_opt_conv_dsp: a row pair, step 4; opt_dsp_mm8.h: HIL_MM8_ROWS rows). */
-HIL_OPT_INL void hil_opt_widen_dsp(const int8_t *src, int32_t k, uint32_t *dst, int32_t step)
+ * (hil_opt_conv_dsp: a row pair, step 4; opt_dsp_mm8.h: HIL_MM8_ROWS rows). dbl: store 2 x the
+ * values (rq30 == 2 layers: their requantization then skips its doubling, hil_opt_rq30). */
+HIL_OPT_INL void hil_opt_widen2_dsp(const int8_t *src, int32_t k, uint32_t *dst, int32_t step, int32_t dbl)
 {
     int32_t i = 0;
-    for (; i + 4 <= k; i += 4, dst += step) {
-        const uint32_t w = hil_load32(src + i);
-        dst[0] = hil_sxtb16(w);
-        dst[1] = hil_sxtb16_ror8(w);
+    if (dbl) { /* 2 x each value: one SXTAB16 of the word more (a loop of its own: no test per word at -Os) */
+        for (; i + 4 <= k; i += 4, dst += step) {
+            const uint32_t w = hil_load32(src + i);
+            dst[0] = hil_sxtab16(hil_sxtb16(w), w);
+            dst[1] = hil_sxtab16_ror8(hil_sxtb16_ror8(w), w);
+        }
+    } else {
+        for (; i + 4 <= k; i += 4, dst += step) {
+            const uint32_t w = hil_load32(src + i);
+            dst[0] = hil_sxtb16(w);
+            dst[1] = hil_sxtb16_ror8(w);
+        }
     }
     if (i < k) {
         uint32_t w = 0;
         for (int32_t j = 0; i + j < k; ++j) {
             w |= (uint32_t)(uint8_t)src[i + j] << (8 * j);
         }
-        dst[0] = hil_sxtb16(w);
-        dst[1] = hil_sxtb16_ror8(w);
+        const uint32_t lo = hil_sxtb16(w), hi = hil_sxtb16_ror8(w);
+        dst[0] = dbl ? hil_sxtab16(lo, w) : lo;
+        dst[1] = dbl ? hil_sxtab16_ror8(hi, w) : hi;
     }
+}
+#define hil_opt_widen_dsp(src, k, dst, step) hil_opt_widen2_dsp(src, k, dst, step, 0)
+
+/* The matrix kernels' requantization when every right shift is >= 2 and every accumulator fits
+ * 30 bits (the generator checks both: hil_opt_conv_t.rq30): TFLM's rounding doubling high multiply
+ * is floor((acc * m + 2^30) / 2^31) for either sign, i.e. SMMULR of 2 * acc; its round-half-away
+ * division by 2^rs and the output offset are one addend kk = (1 + 2 * offset) << (rs - 1) (per
+ * channel: hil_opt_rq30_k), the sign of acc (a product in [-2^30, 0) rounds to 0 either way) and
+ * a floor division: LSL, SMMLAR, ADD, ASR, SSAT (5 instructions, 6 with hil_opt_rq2_dsp). r: rs - 1
+ * (the DSP int8-weight stream holds rs - 1 for these layers). sh: 1, or 0 when acc is already
+ * doubled (rq30 == 2: p->rq30 & 1). */
+#define hil_opt_rq30_k(off, r) ((int32_t)((uint32_t)(1 + 2 * (off)) << (r)))
+HIL_OPT_INL int32_t hil_opt_rq30(int32_t acc, int32_t m, int32_t r, int32_t kk, int32_t sh)
+{
+#if defined(HIL_OPT_RQ_ASM) && HIL_SIMD_NATIVE
+    int32_t t;
+    if (__builtin_constant_p(sh) && sh == 0) { /* acc is already 2 x the accumulator (rq30 == 2) */
+        __asm__("smmlar %[t], %[a], %[m], %[kk]\n\t"
+                "add %[t], %[t], %[a], asr #31\n\t"
+                "asr %[t], %[t], %[r]\n\t"
+                "ssat %[t], #8, %[t], asr #1"
+                : [t] "=&r"(t)
+                : [a] "r"(acc), [m] "r"(m), [r] "r"(r), [kk] "r"(kk));
+        return t;
+    }
+    __asm__("lsl %[t], %[a], %[sh]\n\t" /* an immediate #1 when sh is known */
+            "smmlar %[t], %[t], %[m], %[kk]\n\t"
+            "add %[t], %[t], %[a], asr #31\n\t"
+            "asr %[t], %[t], %[r]\n\t"
+            "ssat %[t], #8, %[t], asr #1"
+            : [t] "=&r"(t)
+            : [a] "r"(acc), [m] "r"(m), [r] "r"(r), [kk] "r"(kk), [sh] "rI"(sh));
+    return t;
+#else
+    const int32_t y = (int32_t)((uint64_t)((int64_t)acc * (1 << sh) * m + 0x80000000LL) >> 32);
+    const int32_t t = ((y + kk + (acc >> 31)) >> r) >> 1;
+    return t < -128 ? -128 : (t > 127 ? 127 : t);
+#endif
 }
 
 /* Two words from *p, then p += 2 words: one LDRD with post-increment on the DSP cores. */

@@ -43,7 +43,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
                               int32_t step)
 {
     if (p->direct) {
-        hil_opt_widen_dsp(in + r * p->k, p->k, dst, step);
+        hil_opt_widen2_dsp(in + r * p->k, p->k, dst, step, p->rq30 == 2);
         return;
     }
     const int32_t ox = r % p->out_w, t = r / p->out_w, oy = t % p->out_h, b = t / p->out_h;
@@ -51,14 +51,14 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     const int32_t seg = p->k_w * p->in_c;
     if (p->dil_w != 1 || y0 < 0 || x0 < 0 || y0 + (p->k_h - 1) * p->dil_h >= p->in_h || x0 + p->k_w > p->in_w) {
         hil_opt_im2col(p, in, r, tmp);
-        hil_opt_widen_dsp(tmp, p->k, dst, step);
+        hil_opt_widen2_dsp(tmp, p->k, dst, step, p->rq30 == 2);
         return;
     }
     const int8_t *src = in + ((b * p->in_h + y0) * p->in_w + x0) * p->in_c;
     const int32_t down = p->dil_h * p->in_w * p->in_c;
     if ((seg & 3) == 0) {
         for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, dst += seg / 4 * step) {
-            hil_opt_widen_dsp(src, seg, dst, step);
+            hil_opt_widen2_dsp(src, seg, dst, step, p->rq30 == 2);
         }
         return;
     }
@@ -66,7 +66,7 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     for (int32_t ky = 0; ky < p->k_h; ++ky, src += down, d += seg) {
         memcpy(d, src, (size_t)seg);
     }
-    hil_opt_widen_dsp(tmp, p->k, dst, step);
+    hil_opt_widen2_dsp(tmp, p->k, dst, step, p->rq30 == 2);
 }
 
 /* The stream's multipliers and shifts of channels c, c + 1 (q: past the pair's weights), as locals:
@@ -77,6 +77,18 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
     HIL_LDRD_PI(r0, r1, q)
 #define HIL_MM8_OUT(acc, m, r, ls) \
     hil_opt_out(p, acc, 0, (const int32_t *)&(m), (const int32_t *)&(r), (ls))
+/* With rq30 (opt_dsp.h): kk per channel (shared by the block's rows), 5 instructions an output */
+#define HIL_MM8_OUT1(acc, m, r, ls) \
+    (p->rq30 ? hil_mm8_out30(p, acc, m, r, hil_opt_rq30_k(p->out_off, r)) : HIL_MM8_OUT(acc, m, r, ls))
+HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t m, uint32_t r, int32_t kk)
+{
+    int32_t v = hil_opt_rq30(acc, (int32_t)m, (int32_t)r, kk, p->rq30 & 1);
+    if (p->act_min != -128 || p->act_max != 127) {
+        v = v < p->act_min ? p->act_min : v;
+        v = v > p->act_max ? p->act_max : v;
+    }
+    return (int8_t)v;
+}
 
 /* One step of 4 inputs for the 3-row block: the channel pair's weight words (LDRD, 4 SXTB16), then
  * per row its 2 words (LDRD) and 4 SMLAD: 20 instructions per 24 MACs. One asm block on the cores:
@@ -84,30 +96,33 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
  * and gcc, scheduling the loads itself, sometimes takes one more and spills an accumulator every
  * step (ResNet-8's 3x3 convolutions: 10-20 % more instructions). Depths up to 64 unroll whole in C
  * instead (no loop counter; gcc then starts the accumulators from the biases without copies). */
+/* the step's text (also hil_mm8_pairs_asm's): operands a0-a2, b0-b2, q, pa, wa, wb, ya, yb, x0, x1 */
+#define HIL_MM8_S()                                                                                \
+    "ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                            \
+    "sxtb16 %[ya], %[wa]\n\t"                                                                      \
+    "sxtb16 %[yb], %[wb]\n\t"                                                                      \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                              \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                              \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                                         \
+    "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                                         \
+    "smlad %[a0], %[x1], %[wa], %[a0]\n\t"                                                         \
+    "smlad %[b0], %[x1], %[wb], %[b0]\n\t"                                                         \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a1], %[x0], %[ya], %[a1]\n\t"                                                         \
+    "smlad %[b1], %[x0], %[yb], %[b1]\n\t"                                                         \
+    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                                                         \
+    "smlad %[b1], %[x1], %[wb], %[b1]\n\t"                                                         \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[a2], %[x0], %[ya], %[a2]\n\t"                                                         \
+    "smlad %[b2], %[x0], %[yb], %[b2]\n\t"                                                         \
+    "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                                         \
+    "smlad %[b2], %[x1], %[wb], %[b2]\n\t"
 #if HIL_SIMD_NATIVE && defined(__GNUC__) && HIL_MM8_ROWS == 3
 #define HIL_MM8_STEP(q, pa, a, b)                                                                  \
     do {                                                                                           \
         uint32_t wa_, wb_, ya_, yb_, x0_, x1_;                                                     \
-        __asm__("ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                 \
-                "sxtb16 %[ya], %[wa]\n\t"                                                           \
-                "sxtb16 %[yb], %[wb]\n\t"                                                           \
-                "sxtb16 %[wa], %[wa], ror #8\n\t"                                                   \
-                "sxtb16 %[wb], %[wb], ror #8\n\t"                                                   \
-                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
-                "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                              \
-                "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                              \
-                "smlad %[a0], %[x1], %[wa], %[a0]\n\t"                                              \
-                "smlad %[b0], %[x1], %[wb], %[b0]\n\t"                                              \
-                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
-                "smlad %[a1], %[x0], %[ya], %[a1]\n\t"                                              \
-                "smlad %[b1], %[x0], %[yb], %[b1]\n\t"                                              \
-                "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                                              \
-                "smlad %[b1], %[x1], %[wb], %[b1]\n\t"                                              \
-                "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                \
-                "smlad %[a2], %[x0], %[ya], %[a2]\n\t"                                              \
-                "smlad %[b2], %[x0], %[yb], %[b2]\n\t"                                              \
-                "smlad %[a2], %[x1], %[wa], %[a2]\n\t"                                              \
-                "smlad %[b2], %[x1], %[wb], %[b2]"                                                  \
+        __asm__(HIL_MM8_S()                                                                        \
                 : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [b0] "+r"(b[0]), [b1] "+r"(b[1]), \
                   [b2] "+r"(b[2]), [q] "+r"(q), [pa] "+r"(pa), [wa] "=&r"(wa_), [wb] "=&r"(wb_),    \
                   [ya] "=&r"(ya_), [yb] "=&r"(yb_), [x0] "=&r"(x0_), [x1] "=&r"(x1_)              \
@@ -135,6 +150,100 @@ HIL_OPT_INL void hil_mm8_fill(const hil_opt_conv_t *p, const int8_t *in, int32_t
 #define HIL_MM8_STEP HIL_MM8_STEP_C
 #endif
 
+/* All channel pairs of the 3-row block as one asm block (-O2 on the DSP cores, rq30 layers with the
+ * full int8 clamp): gcc, left to place the 14 registers of the MAC steps, the output pointer, the
+ * block's base and the loop bounds itself, spent 11-50 instructions a pair on spills and copies.
+ * Here the first step starts the accumulators from the biases (no copies), the other kp / 4 - 1
+ * steps are unrolled (8 a loop pass past 16 steps, the pass count on the stack), and the 6 outputs
+ * take hil_opt_rq30's 4 (rq30 == 2) or 5 instructions + STRB at immediate offsets; the pair loop's
+ * count, o and col live on the stack (memory operands). q: the stream, advanced past the pairs.
+ * c1: 1 + 2 * offset; dbl: rq30 == 2. */
+#if HIL_SIMD_NATIVE && defined(__GNUC__) && defined(__OPTIMIZE__) && HIL_MM8_ROWS == 3 && HIL_OPT_INLINED
+#define HIL_MM8_ASM_PAIR 1
+#define HIL_MM8_Q(acc, m, r, off)                                                                  \
+    ".if %c[dbl]\n\t"                                                                            \
+    "smmlar %[x1], %[" acc "], %[" m "], %[x0]\n\t"                                                \
+    ".else\n\t"                                                                                  \
+    "lsl %[x1], %[" acc "], #1\n\t"                                                                \
+    "smmlar %[x1], %[x1], %[" m "], %[x0]\n\t"                                                     \
+    ".endif\n\t"                                                                                 \
+    "add %[x1], %[x1], %[" acc "], asr #31\n\t"                                                    \
+    "asr %[x1], %[x1], %[" r "]\n\t"                                                               \
+    "ssat %[x1], #8, %[x1], asr #1\n\t"                                                            \
+    "strb %[x1], [%[pa], #" off "]\n\t"
+HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_t *col, int32_t pairs,
+                                   int32_t n, int32_t kp, int32_t c1, int32_t dbl)
+{
+    const uint32_t *q = *qp, *pa = col;
+    int32_t passes;
+    uint32_t a0, a1, a2, b0, b1, b2, wa, wb, ya, yb, x0, x1;
+    __asm__ volatile(
+        "2:\n\t"
+        /* step 0: rows 1 and 2 from the biases (in a0, b0), then row 0 in place */
+        "ldrd %[a0], %[b0], [%[q]], #8\n\t"
+        "ldrd %[wa], %[wb], [%[q]], #8\n\t"
+        "sxtb16 %[ya], %[wa]\n\t"
+        "sxtb16 %[yb], %[wb]\n\t"
+        "sxtb16 %[wa], %[wa], ror #8\n\t"
+        "sxtb16 %[wb], %[wb], ror #8\n\t"
+        "ldrd %[x0], %[x1], [%[pa], #8]\n\t"
+        "smlad %[a1], %[x0], %[ya], %[a0]\n\t"
+        "smlad %[b1], %[x0], %[yb], %[b0]\n\t"
+        "smlad %[a1], %[x1], %[wa], %[a1]\n\t"
+        "smlad %[b1], %[x1], %[wb], %[b1]\n\t"
+        "ldrd %[x0], %[x1], [%[pa], #16]\n\t"
+        "smlad %[a2], %[x0], %[ya], %[a0]\n\t"
+        "smlad %[b2], %[x0], %[yb], %[b0]\n\t"
+        "smlad %[a2], %[x1], %[wa], %[a2]\n\t"
+        "smlad %[b2], %[x1], %[wb], %[b2]\n\t"
+        "ldrd %[x0], %[x1], [%[pa]], #24\n\t"
+        "smlad %[a0], %[x0], %[ya], %[a0]\n\t"
+        "smlad %[b0], %[x0], %[yb], %[b0]\n\t"
+        "smlad %[a0], %[x1], %[wa], %[a0]\n\t"
+        "smlad %[b0], %[x1], %[wb], %[b0]\n\t"
+        ".rept %c[rem]\n\t" HIL_MM8_S() ".endr\n\t"
+        ".if %c[passes]\n\t"
+        "mov %[x0], #%c[passes]\n\t"
+        "str %[x0], %[cnt]\n"
+        "1:\n\t"
+        ".rept 8\n\t" HIL_MM8_S() ".endr\n\t"
+        "ldr %[x0], %[cnt]\n\t"
+        "subs %[x0], %[x0], #1\n\t"
+        "str %[x0], %[cnt]\n\t"
+        "bne 1b\n\t"
+        ".endif\n\t"
+        /* requantization: multipliers in ya, yb, shifts - 1 in wa, wb, kk in x0, o in pa */
+        "ldrd %[ya], %[yb], [%[q]], #8\n\t"
+        "ldrd %[wa], %[wb], [%[q]], #8\n\t"
+        "ldr %[pa], %[o]\n\t"
+        ".if %c[c1] < 0\n\t"
+        "mvn %[x0], #(-(%c[c1]) - 1)\n\t"
+        ".else\n\t"
+        "mov %[x0], #%c[c1]\n\t"
+        ".endif\n\t"
+        "lsl %[x0], %[x0], %[wa]\n\t"
+        HIL_MM8_Q("a0", "ya", "wa", "0") HIL_MM8_Q("a1", "ya", "wa", "%c[n1]") HIL_MM8_Q("a2", "ya", "wa", "%c[n2]")
+        "asr %[x0], %[x0], %[wa]\n\t"
+        "lsl %[x0], %[x0], %[wb]\n\t"
+        HIL_MM8_Q("b0", "yb", "wb", "1") HIL_MM8_Q("b1", "yb", "wb", "%c[n1p]") HIL_MM8_Q("b2", "yb", "wb", "%c[n2p]")
+        "add %[pa], %[pa], #2\n\t"
+        "str %[pa], %[o]\n\t"
+        "ldr %[pa], %[col]\n\t"
+        "ldr %[x0], %[pairs]\n\t"
+        "subs %[x0], %[x0], #1\n\t"
+        "str %[x0], %[pairs]\n\t"
+        "bne 2b"
+        : [q] "+r"(q), [pa] "+r"(pa), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0),
+          [b1] "=&r"(b1), [b2] "=&r"(b2), [wa] "=&r"(wa), [wb] "=&r"(wb), [ya] "=&r"(ya), [yb] "=&r"(yb),
+          [x0] "=&r"(x0), [x1] "=&r"(x1), [o] "+m"(o), [cnt] "=m"(passes), [pairs] "+m"(pairs)
+        : [col] "m"(col), [rem] "i"(kp <= 64 ? kp / 4 - 1 : (kp / 4 - 1) % 8),
+          [passes] "i"(kp <= 64 ? 0 : (kp / 4 - 1) / 8), [n1] "i"(n), [n2] "i"(2 * n), [n1p] "i"(n + 1),
+          [n2p] "i"(2 * n + 1), [c1] "i"(c1), [dbl] "i"(dbl)
+        : "cc", "memory");
+    *qp = q;
+}
+#endif
+
 /* One block: the HIL_MM8_ROWS rows in col (interleaved by hil_opt_widen_dsp) times all channels; row
  * j's outputs at o + j * out_c. q: the layer's stream (per channel pair 2 biases, kp / 2 weight
  * words, 2 multipliers, 2 shifts). */
@@ -142,7 +251,17 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
                                int8_t *o)
 {
     const int32_t kp = p->kp, n = p->out_c;
-    for (int32_t c = 0; c < n; c += 2, o += 2) {
+    int32_t c = 0;
+#if defined(HIL_MM8_ASM_PAIR)
+    if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) &&
+        __builtin_constant_p(p->rq30) && p->rq30 &&
+        p->act_min == -128 && p->act_max == 127 && n >= 2 && 2 * n + 1 <= 4095) {
+        c = n & ~1; /* an odd last channel: the C path below */
+        hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off, p->rq30 == 2);
+        o += c;
+    }
+#endif
+    for (; c < n; c += 2, o += 2) {
         const uint32_t *pa = col;
         uint32_t ba, bb;
         HIL_LDRD_PI(ba, bb, q);
@@ -164,6 +283,20 @@ HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, con
             }
         }
         HIL_MM8_RQ(q, m0, m1, r0, r1);
+        if (p->rq30) {
+            const int32_t k0 = hil_opt_rq30_k(p->out_off, r0), k1 = hil_opt_rq30_k(p->out_off, r1);
+            HIL_OPT_UNROLL
+            for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                o[j * n] = hil_mm8_out30(p, a[j], m0, r0, k0);
+            }
+            if (c + 1 < n) {
+                HIL_OPT_UNROLL
+                for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
+                    o[j * n + 1] = hil_mm8_out30(p, b[j], m1, r1, k1);
+                }
+            }
+            continue;
+        }
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         HIL_OPT_UNROLL
         for (int32_t j = 0; j < HIL_MM8_ROWS; ++j) {
@@ -210,10 +343,10 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         HIL_MM8_RQ(q, m0, m1, r0, r1);
         HIL_MM8_RQ(q1, m2, m3, r2, r3);
-        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
-        o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
-        o[c + 2] = HIL_MM8_OUT(d, m2, r2, ls + 2);
-        o[c + 3] = HIL_MM8_OUT(e, m3, r3, ls + 3);
+        o[c] = HIL_MM8_OUT1(a, m0, r0, ls);
+        o[c + 1] = HIL_MM8_OUT1(b, m1, r1, ls + 1);
+        o[c + 2] = HIL_MM8_OUT1(d, m2, r2, ls + 2);
+        o[c + 3] = HIL_MM8_OUT1(e, m3, r3, ls + 3);
     }
     for (; c < n; c += 2) { /* the last one or two pairs (an odd last channel is paired with zeros) */
         const uint32_t *pa = col;
@@ -226,9 +359,9 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
         }
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         HIL_MM8_RQ(q, m0, m1, r0, r1);
-        o[c] = HIL_MM8_OUT(a, m0, r0, ls);
+        o[c] = HIL_MM8_OUT1(a, m0, r0, ls);
         if (c + 1 < n) {
-            o[c + 1] = HIL_MM8_OUT(b, m1, r1, ls + 1);
+            o[c + 1] = HIL_MM8_OUT1(b, m1, r1, ls + 1);
         }
     }
 }
