@@ -137,7 +137,7 @@ def test_renode_icount_counter_only_on_renode_boards(tmp_path: Path) -> None:
 def test_echo_bit_exact_with_exact_counts(board_name: str) -> None:
     board = load_board(board_name)
     fw = build(board, "echo")
-    be = RenodeBackend(board, fw.elf)
+    be = RenodeBackend(board, fw.elf, log_counts=True)
     with open_device(board, fw.elf, timeout=30, boot_timeout=60, backend=be) as dev:
         h = dev.hello
         assert (h.board, h.core, h.counter) == (board.name, board.core, "renode-icount")
@@ -186,7 +186,7 @@ def test_same_elf_same_outputs_and_counts_as_qemu(board_name: str) -> None:
     with open_device(qboard, fw.elf, timeout=30, backend=QemuBackend(qboard, fw.elf)) as dev:
         q = [dev.invoke(VECTOR) for _ in range(2)]
     rboard = on_renode(board_name)
-    be = RenodeBackend(rboard, fw.elf)
+    be = RenodeBackend(rboard, fw.elf, log_counts=True)
     with open_device(rboard, fw.elf, timeout=30, boot_timeout=60, backend=be) as dev:
         r_out = [dev.invoke(VECTOR)[0] for _ in range(2)]
         hooks = be.hook_counts(at_least=BOOT_READS + 4)

@@ -39,7 +39,7 @@ struct hil_doorbell {
 };
 static struct hil_doorbell doorbell HIL_MAILBOX;
 #ifndef HIL_DOORBELL_SPIN /* polls of `ring` after a doorbell before sleeping on the UART again */
-#define HIL_DOORBELL_SPIN 400000u
+#define HIL_DOORBELL_SPIN 2000000u
 #endif
 
 #if HIL_MAILBOX_FILES
@@ -252,26 +252,31 @@ static void serve_doorbell(void) {
     r[6] = mailbox_in_crc;
     r[7] = mailbox_out_crc;
     r[8] = hil_crc32(hil_crc32(0, &seq, 4), r, 32);
+    /* polling from here on (poll_doorbell follows every serve), so the host's next ring, which
+     * may come as soon as it sees `done`, does not find polling 0 and send a needless wake byte */
+    doorbell.polling = 1u;
     __asm volatile("dmb" ::: "memory"); /* the result before `done`, for a host reading over SWD */
     doorbell.done = seq;
 }
 
 /* After a doorbell, poll for the next one until the UART has a byte or the spin runs out. */
 static void poll_doorbell(void) {
-    doorbell.polling = 1u;
-    for (uint32_t spin = 0; spin < HIL_DOORBELL_SPIN; spin++) {
-        if (doorbell_rung()) {
-            serve_doorbell();
-            spin = 0;
+    for (;;) {
+        for (uint32_t spin = 0; spin < HIL_DOORBELL_SPIN; spin++) {
+            if (doorbell_rung()) {
+                serve_doorbell();
+                spin = 0;
+            }
+            /* the UART's flag every 16th look: a register read is slow in an emulator (Renode) */
+            if ((spin & 15u) == 0u && hil_uart_rx_ready()) break;
         }
-        /* the UART's flag every 16th look: a register read is slow in an emulator (Renode) */
-        if ((spin & 15u) == 0u && hil_uart_rx_ready()) break;
+        doorbell.polling = 0u;
+        /* `polling` 0 is visible before this last look at `ring`: a ring the look misses finds
+         * polling 0 and the host sends the wake byte */
+        __asm volatile("dmb" ::: "memory");
+        if (!doorbell_rung()) return;
+        serve_doorbell();
     }
-    doorbell.polling = 0u;
-    /* `polling` 0 is visible before this last look at `ring`: a ring the look misses finds
-     * polling 0 and the host sends the wake byte */
-    __asm volatile("dmb" ::: "memory");
-    if (doorbell_rung()) serve_doorbell();
 }
 
 /* ---- frame input ---- */

@@ -557,8 +557,10 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         return OpCode(code=code, constants=out_consts, kernels=_dw_kernels(fam, ctx), macs=macs,
                       inplace_safe=v6m_plane_dw(fam, g, flags, rq_names), scratch_words=scratch)
     # first layers whose kernel rows are not whole words (the matrix kernel copies those per pixel
-    # before widening; rows of 4k values it widens in place, as fast, with no weight unpacking)
-    if fam == "dsp" and g["in_c"] <= 3 and (g["dil_h"], g["dil_w"]) == (1, 1) and g["k_w"] * g["in_c"] % 4:
+    # before widening; rows of 4k values it widens in place, as fast, with no weight unpacking);
+    # a 1x1 conv has no taps to pair: it stays on the matrix kernel
+    if (fam == "dsp" and g["in_c"] <= 3 and (g["dil_h"], g["dil_w"]) == (1, 1) and g["k_w"] * g["in_c"] % 4
+            and g["k_h"] * g["k_w"] > 1):
         first = _dsp_first(ctx, op, params, xin, yout, w.data, g, consts[beff_name], rq, rq_names, macs)
         if first is not None:
             return first
