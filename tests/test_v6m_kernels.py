@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from harness.codegen.fixedpoint import multiply_by_quantized_multiplier as mbqm
-from harness.codegen.optimized import V6M_RQ3_HEADER, V6M_RQ_WORDS, _v6m_matrix, _v6m_matrix8, _v6m_rq_table, v6m_rq_eval
+from harness.codegen.optimized_v6m import V6M_RQ3_HEADER, V6M_RQ_WORDS, v6m_matrix, v6m_matrix8, v6m_rq_eval, v6m_rq_table
 
 V6M_HEADERS = ("hil_fixedpoint.h", "hil_simd.h", "opt_common.h", "opt_v6m.h", "opt_v6m_rq.h", "opt_v6m_rows.h",
                "opt_v6m_dw.h")
@@ -38,7 +38,7 @@ def test_split_requantization_equals_tflm_within_the_bound(pieces: int) -> None:
         rs = int(rng.integers(2, 15))
         off = int(rng.integers(-128, 128))
         bound = int(rng.integers(1, 1 << (19 if trial % 2 or pieces == 3 else 23)))
-        tab = _v6m_rq_table(np.array([m]), np.array([-rs]), off, np.array([bound]), pieces=pieces)
+        tab = v6m_rq_table(np.array([m]), np.array([-rs]), off, np.array([bound]), pieces=pieces)
         if tab is None:
             continue
         row = tab[:V6M_RQ_WORDS]
@@ -56,12 +56,12 @@ def test_split_requantization_equals_tflm_within_the_bound(pieces: int) -> None:
 
 def test_split_requantization_is_refused_where_it_could_overflow() -> None:
     m = np.array([1 << 30])
-    assert _v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 23])) is None  # |acc| * 2^8 too large
-    assert _v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 20]), pieces=3) is None  # |acc| * 2^11
-    assert _v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 20]), pieces=4) is not None
-    assert _v6m_rq_table(m, np.array([1]), 0, np.array([100])) is None  # a left shift
-    assert _v6m_rq_table(m, np.array([-1]), 0, np.array([100])) is None  # right shift < 2
-    t = _v6m_rq_table(np.array([1 << 30, 3 << 29, 5]), np.array([-8, -9, -2]), -5, np.array([100, 7, 1 << 19]))
+    assert v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 23])) is None  # |acc| * 2^8 too large
+    assert v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 20]), pieces=3) is None  # |acc| * 2^11
+    assert v6m_rq_table(m, np.array([-8]), 0, np.array([1 << 20]), pieces=4) is not None
+    assert v6m_rq_table(m, np.array([1]), 0, np.array([100])) is None  # a left shift
+    assert v6m_rq_table(m, np.array([-1]), 0, np.array([100])) is None  # right shift < 2
+    t = v6m_rq_table(np.array([1 << 30, 3 << 29, 5]), np.array([-8, -9, -2]), -5, np.array([100, 7, 1 << 19]))
     assert t is not None and t.dtype == np.int32 and t.size == 4 * V6M_RQ_WORDS  # padded to an even count
 
 
@@ -94,7 +94,7 @@ def _params(**f: int) -> str:
 def _requant(rng: np.random.Generator, n: int, bound: np.ndarray, off: int, b: np.ndarray, pieces: int):
     mult = rng.integers(1 << 30, 1 << 31, n)
     shift = -rng.integers(7, 11, n)
-    return mult, shift, _v6m_rq_table(mult, shift, off, bound, b, pieces)
+    return mult, shift, v6m_rq_table(mult, shift, off, bound, b, pieces)
 
 
 def _out(acc: np.ndarray, mult, shift, off: int, lo: int, hi: int) -> np.ndarray:
@@ -195,7 +195,7 @@ def _conv_c(i: int, d: dict) -> str:
     common = dict(k=k, kp=kp, out_c=n, batches=1, in_w=W, in_c=Ci, out_w=W, k_h=kh, k_w=kh, stride_h=1,
                   stride_w=1, dil_h=1, dil_w=1, pad_w=pad, in_zp=d["zp"], out_off=d["off"], act_min=d["lo"],
                   act_max=d["hi"], rs2=1)
-    src = (_c_array("int8_t", f"cx{i}", d["x"]) + _c_array("uint8_t", f"cw{i}", (_v6m_matrix8 if n % 8 == 0 else _v6m_matrix)(d["w2"]))
+    src = (_c_array("int8_t", f"cx{i}", d["x"]) + _c_array("uint8_t", f"cw{i}", (v6m_matrix8 if n % 8 == 0 else v6m_matrix)(d["w2"]))
            + _c_array("int32_t", f"cb{i}", d["beff"]) + _c_array("int32_t", f"cm{i}", d["mult"])
            + _c_array("int32_t", f"cr{i}", rsh) + _c_array("int32_t", f"ct{i}", d["tab"])
            + _c_array("int8_t", f"cref{i}", d["ref"]))
