@@ -7,7 +7,8 @@ shared with the host as a mapped file, QEMU's default on boards with a shared ma
 gdbstub: through QEMU's gdbstub m/M packets, the default elsewhere; semihosting: with firmware
 built with -DHIL_MAILBOX_FILES=1 reading and writing host files; on Renode boards socket: through
 a server inside Renode on a unix socket, Renode's default, and monitor: through monitor sysbus
-commands; all ring a MEM_INVOKE doorbell on the UART) and input size (490 B, and 27,648 B = a
+commands; shared and socket ring the doorbell in memory, the others MEM_INVOKE on the UART) and
+input size (490 B, and 27,648 B = a
 96x96x3 visual-wake-words image, where the board's RAM holds it): vectors per second through the
 device API, and ms per vector split into load / invoke / read.
 
@@ -28,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # _device_util.echo_reference: what the echo model computes
+
+from _device_util import echo_reference  # noqa: E402
 
 from harness.backends.qemu import QemuBackend  # noqa: E402
 from harness.backends.renode import RenodeBackend  # noqa: E402
@@ -40,6 +44,7 @@ from harness.runner import check_model_fits  # noqa: E402
 
 ECHO = ROOT / "firmware" / "testmodels" / "echo"
 SIZES = (490, 96 * 96 * 3)
+WRAP_HANDLER = 64  # instructions, as tests/test_counts_64bit.py
 
 
 def start_to_boot(board_name: str, elf: Path) -> float:
@@ -74,11 +79,12 @@ def board_row(name: str, elf: Path, starts: int) -> str:
 
 
 def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int) -> str:
-    """Vectors through Device.transport's load / run / read_output (what Device.invoke does),
-    RESET_STATE before each one outside the timed part, so every output must be the same."""
+    """Vectors back to back through Device.transport's load / run / read_output (what
+    Device.invoke does), as an accuracy run streams them; each output checked against the echo
+    model's (it depends on the call index since RESET_STATE), every count the same."""
     x = bytes(i * 7 % 256 for i in range(size))
     load_t = run_t = read_t = 0.0
-    seen = set()
+    outs, counts = [], set()
     board = load_board(name)
     memory = False if transport == "uart" else transport
     backend = (QemuBackend(board, elf, memory=memory) if board.backend == "qemu"
@@ -87,8 +93,8 @@ def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int)
                      boot_timeout=60.0) as dev:
         link = dev.transport
         dev.invoke(x)  # warm-up (opens the files / connects the gdbstub)
+        dev.reset_state()
         for _ in range(vectors):
-            dev.reset_state()  # echo is stateful: keep every output comparable
             t = time.perf_counter()
             link.load(x)
             t2 = time.perf_counter()
@@ -96,12 +102,14 @@ def transport_row(name: str, elf: Path, transport: str, size: int, vectors: int)
             t3 = time.perf_counter()
             out = link.read_output(n)
             t4 = time.perf_counter()
-            seen.add((out, dev.backend.ticks_to_count(ticks)))
+            outs.append(out)
+            counts.add(dev.backend.ticks_to_count(ticks))
             load_t += t2 - t
             run_t += t3 - t2
             read_t += t4 - t3
-    if len(seen) != 1:
-        raise SystemExit(f"{name} {transport}: outputs or counts differed across {vectors} vectors")
+    # a timer wrap inside an inference adds its interrupt's instructions (<= 64) to that count
+    if outs != [echo_reference(x, i) for i in range(vectors)] or max(counts) - min(counts) > WRAP_HANDLER:
+        raise SystemExit(f"{name} {transport}: wrong outputs, or counts that differ, across {vectors} vectors")
     total = load_t + run_t + read_t
     return (f"{name:8} {transport:11} {size:7d} {vectors / total:10.1f} {total / vectors * 1e3:10.2f} "
             f"{load_t / vectors * 1e3:8.2f} {run_t / vectors * 1e3:9.2f} {read_t / vectors * 1e3:8.2f}")
@@ -148,7 +156,7 @@ def main() -> None:
                     n = args.uart_vectors_27k
                 print(transport_row(name, fw.elf, transport, size, n), flush=True)
     print(f"(medians of {args.starts} starts and 20 HELLOs; UART wait: {'poll' if args.poll else 'WFI'}; "
-          f"outputs and counts identical across each row's vectors; host load average {os.getloadavg()[0]:.1f})")
+          f"vectors back to back, outputs checked, counts equal within a wrap interrupt across each row's vectors; host load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
