@@ -156,7 +156,8 @@ def main() -> None:
                     n = args.uart_vectors_27k
                 print(transport_row(name, fw.elf, transport, size, n), flush=True)
     print(f"(medians of {args.starts} starts and 20 HELLOs; UART wait: {'poll' if args.poll else 'WFI'}; "
-          f"vectors back to back, outputs checked, counts equal within a wrap interrupt across each row's vectors; host load average {os.getloadavg()[0]:.1f})")
+          "vectors back to back, outputs checked, counts equal within a wrap interrupt across each row's vectors; "
+          f"host load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
