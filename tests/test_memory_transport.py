@@ -109,17 +109,19 @@ def test_auto_picks_memory_on_qemu_and_memory_needs_a_backend_that_has_it() -> N
 class _Corrupting:
     """Real gdbstub access with one byte flipped on the way (a write that did not land right)."""
 
-    def __init__(self, inner: Any, at: int, *, on_write: bool = False, on_read: bool = False) -> None:
-        self.inner, self.at, self.on_write, self.on_read = inner, at, on_write, on_read
+    def __init__(self, inner: Any, at: int, *, on_write: bool = False, on_read: bool = False, byte: int = 0) -> None:
+        self.inner, self.at, self.on_write, self.on_read, self.byte = inner, at, on_write, on_read, byte
         self.polls = inner.polls
 
+    def _flip(self, data: bytes) -> bytes:
+        return data[:self.byte] + bytes([data[self.byte] ^ 1]) + data[self.byte + 1:]
+
     def write(self, address: int, data: bytes) -> None:
-        flip = self.on_write and address == self.at
-        self.inner.write(address, bytes([data[0] ^ 1]) + data[1:] if flip else data)
+        self.inner.write(address, self._flip(data) if self.on_write and address == self.at else data)
 
     def read(self, address: int, length: int) -> bytes:
         data = self.inner.read(address, length)
-        return bytes([data[0] ^ 1]) + data[1:] if self.on_read and address == self.at else data
+        return self._flip(data) if self.on_read and address == self.at else data
 
     def resume(self) -> None:
         self.inner.resume()
@@ -196,8 +198,9 @@ def test_doorbell_result_block_crc_catches_a_corrupt_read() -> None:
     with open_device("m4", fw.elf, transport="memory") as dev:
         dev.invoke(VECTORS[0])
         mb = dev.transport.mailbox
+        # the host reads done, polling and the result block in one go: flip the block's first byte
         dev.transport = MemoryTransport(dev.session, _Corrupting(dev.backend.memory_access(),
-                                                                 mb.doorbell_address + 12, on_read=True))
+                                                                 mb.doorbell_address + 4, on_read=True, byte=8))
         with pytest.raises(ProtocolError, match=r"doorbell result block \(ring \d+\) has CRC-32") as err:
             dev.invoke(VECTORS[1])
         assert err.value.details["kind"] == "mailbox"

@@ -92,7 +92,7 @@ def test_addresses_outside_the_shared_region_are_a_config_error() -> None:
         mailbox = Mailbox.parse(dev.session.request(Cmd.MAILBOX).payload)
         assert board.ram.origin <= mailbox.input_address < board.ram.end
         # the transport reads the doorbell first: it refuses to start
-        with pytest.raises(ConfigError, match=rf"mailbox {mailbox.doorbell_address + 4:#010x}\+8 is outside the mailbox "
+        with pytest.raises(ConfigError, match=rf"mailbox {mailbox.doorbell_address + 4:#010x}\+44 is outside the mailbox "
                            rf"region of board 'm4' {board.mailbox.origin:#010x}\+0x1000000"):
             MemoryTransport(dev.session, memory)
         with pytest.raises(ConfigError, match=rf"mailbox {mailbox.input_address:#010x}\+490 is outside"):
