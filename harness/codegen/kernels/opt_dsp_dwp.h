@@ -302,14 +302,15 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     } while (0)
 #endif
 
-/* Channels a pass: 4 planes, their rows interleaved (channel k's row y is plane row 4 y + k), when
- * the channels come in fours, a plane row copies >= 12 input values (shorter ones cost more than
- * they save: VWW's 6x6 layers) and the 4 planes take at most HIL_DWP_GROUP_BYTES (the generator's
- * test: optimized.py _dsp_dw_plane_group) */
+/* Channels a pass: 4 planes, their rows interleaved (channel k's row y is plane row 4 y + k), at
+ * stride 2 (where the copy costs most a MAC; at stride 1 it saves ~0.07 insn/MAC for 4x the
+ * scratch), when the channels come in fours, a plane row copies >= 12 input values (shorter ones
+ * cost more than they save: VWW's 6x6 layers) and the 4 planes take at most HIL_DWP_GROUP_BYTES
+ * (the generator's test: optimized.py _dsp_dw_plane_group) */
 #define HIL_DWP_GROUP_BYTES 8192
-static inline int32_t hil_dwp_group(int32_t c, int32_t ph, int32_t npair, int32_t xn)
+static inline int32_t hil_dwp_group(int32_t s2, int32_t c, int32_t ph, int32_t npair, int32_t xn)
 {
-    return c % 4 == 0 && xn >= 12 && 16 * ph * npair <= HIL_DWP_GROUP_BYTES && 32 * npair <= 4095 ? 4 : 1;
+    return s2 && c % 4 == 0 && xn >= 12 && 16 * ph * npair <= HIL_DWP_GROUP_BYTES && 32 * npair <= 4095 ? 4 : 1;
 }
 
 HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, int32_t *scratch,
@@ -333,7 +334,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     /* the input's rows and columns inside the plane (a layer may leave its last ones unread) */
     const int32_t y0 = pad_h, y1 = pad_h + in_h < ph ? pad_h + in_h : ph;
     const int32_t xn = pad_w + in_w < rowh ? in_w : rowh - pad_w;
-    const int32_t G = hil_dwp_group(C, ph, npair, xn), grow = G * rowh; /* channels a pass; a channel's row step */
+    const int32_t G = hil_dwp_group(sh * sw > 1, C, ph, npair, xn), grow = G * rowh; /* channels a pass; a channel's row step */
     const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
     uint32_t *pl = (uint32_t *)(void *)scratch;
     for (int32_t yg = 0; yg < ph * G; ++yg, pl += npair) { /* the border, the same for every channel: */
@@ -351,6 +352,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     /* Wa, Wb of the 3 kernel rows and the bias (set per channel), then pp's end and o's step at a
      * row's end: the asm block reads them in pairs (LDRD) */
     uint32_t wt[9];
+    wt[7] = (uint32_t)(uintptr_t)(plane + out_h * sh * grow); /* channel k's: + k * rowh values */
     wt[8] = (uint32_t)(oys - out_w * OS);
 #endif
     for (int32_t b = 0; b < p->batches; ++b) {
@@ -423,7 +425,9 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     wt[2 * r + 1] = hil_sxtb16_ror8(q[r]);
                 }
                 wt[6] = q[3];
-                wt[7] = (uint32_t)(uintptr_t)(plane_k + out_h * sh * grow);
+                if (G > 1) {
+                    wt[7] = (uint32_t)(uintptr_t)(plane_k + out_h * sh * grow);
+                }
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
                 int32_t rsn = rs + (nq > 1 ? (nq - 1) * 256 : 0);
                 HIL_DWP_CHANNEL();
