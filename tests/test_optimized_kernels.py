@@ -247,7 +247,9 @@ DW3_CASES = [  # (in h, w, c), stride, padding (0 SAME, 1 VALID), fused activati
     ((5, 40, 4), 1, 0, 2), ((4, 4, 1), 2, 0, 1),  # rows of 40; stride 2 with one output row of 2
     # channels in fours, rows of >= 12 input values: 4 planes a pass, widened 4 pixels x 4 channels
     # at a time (odd left padding: its first values per channel; the rest per channel)
-    ((14, 17, 8), 2, 0, 2), ((16, 26, 12), 2, 1, 1), ((24, 13, 4), 1, 0, 0)]
+    ((14, 17, 8), 2, 0, 2), ((16, 26, 12), 2, 1, 1), ((24, 13, 4), 1, 0, 0),
+    # plane rows too long for LDRD's offsets (8 bits x 4): the pair words as two LDR
+    ((4, 260, 2), 1, 1, 0), ((5, 70, 4), 2, 0, 2)]
 
 
 def _dw3_model(tmp_path: Path, shape: tuple[int, int, int], stride: int, padding: int, act: int,
@@ -288,7 +290,7 @@ def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 @pytest.mark.parametrize("board_name", ["m7", "m33"])
 @pytest.mark.parametrize("case", [DW3_CASES[1], DW3_CASES[6], DW3_CASES[8], DW3_CASES[10], DW3_CASES[13],
-                                  DW3_CASES[14]])
+                                  DW3_CASES[14], DW3_CASES[17]])
 def test_dsp_dw3_plane_kernel_on_the_other_dsp_cores(case, board_name: str, opt: str, tmp_path: Path) -> None:
     """The plane kernel's asm (-O2) and C (-Os) forms on the M7 and M33."""
     shape, stride, padding, act = case

@@ -67,24 +67,26 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
  * 1, 2: weights at WO) of a stride-1 step of 2 outputs (pp has moved 4 on), of a single output
  * (stride 2, or stride 1's odd last one; 4), of stride 1's steps of 3 / 4 (8) and of stride 2's
  * steps of 2 / 3 / 4 outputs (N = 8 / 12 / 16: pp has moved N on) */
+/* pair words (R1, R2) at byte offset OFF from pp: one LDRD when the kernel rows' offsets fit its
+ * 8 bits x 4 (dd), else two LDR */
+#define HIL_DWP_LD2(R1, R2, OFF)                                                                   \
+    ".if %c[dd]\n\tldrd %[" R1 "], %[" R2 "], [%[pp], #" OFF "]\n\t.else\n\t"                      \
+    "ldr %[" R1 "], [%[pp], #" OFF "]\n\tldr %[" R2 "], [%[pp], #" OFF "+4]\n\t.endif\n\t"
 #define HIL_DWP_ROW2(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
+    HIL_DWP_LD2("t", "x", E "-4")                                                                  \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"
 #define HIL_DWP_ROW1(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
+    HIL_DWP_LD2("t", "x", E "-4")                                                                  \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
 #define HIL_DWP_ROW34(WO, E)                                                                       \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
+    HIL_DWP_LD2("t", "x", E "-8")                                                                  \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
     "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
@@ -97,18 +99,21 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     HIL_DWP_ROW34(WO, E)                                                                           \
     "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
     "smladx %[s3], %[t], %[wb], %[s3]\n\t"
-#define HIL_DWP_ROW2S2(WO, E, N)                                                                   \
+/* (stride 2: P_0..P_3 of the row as two pair loads) */
+#define HIL_DWP_ROW2S2H(WO, E, N)                                                                  \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-" N "]\n\t"                                                          \
-    "ldr %[x], [%[pp], #" E "-" N "+4]\n\t"                                                        \
+    HIL_DWP_LD2("t", "x", E "-" N)                                                                 \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
-    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"
+#define HIL_DWP_ROW2S2(WO, E, N)                                                                   \
+    HIL_DWP_ROW2S2H(WO, E, N)                                                                      \
     "ldr %[t], [%[pp], #" E "-" N "+8]\n\t"                                                        \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"
 #define HIL_DWP_ROW3S2(WO, E, N)                                                                   \
-    HIL_DWP_ROW2S2(WO, E, N)                                                                       \
-    "ldr %[x], [%[pp], #" E "-" N "+12]\n\t"                                                       \
+    HIL_DWP_ROW2S2H(WO, E, N)                                                                      \
+    HIL_DWP_LD2("t", "x", E "-" N "+8")                                                            \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"
 #define HIL_DWP_ROW4S2(WO, E)                                                                      \
@@ -123,8 +128,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 #define HIL_DWP_HEAD(B, N, X)                                                                      \
     "ldr %[" B "], [%[wp], #24]\n\t"                                                              \
     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #" N "\n\t"                                                                \
-    "ldr %[x], [%[pp], #" X "]\n\t"
+    "ldrd %[t], %[x], [%[pp]], #" N "\n\t"
 /* The steps: kernel row 0, then rows 1 and 2 */
 #define HIL_DWP_QUAD1                                                                              \
     HIL_DWP_HEAD("s0", "8", "-4")                                                                  \
@@ -143,10 +147,9 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlad %[s0], %[t], %[wa], %[s3]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s3]\n\t"                                                          \
-    "ldr %[t], [%[pp], #-8]\n\t"                                                                   \
+    "ldrd %[t], %[x], [%[pp], #-8]\n\t"                                                            \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s3]\n\t"                                                          \
-    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
     "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
     "ldr %[t], [%[pp]]\n\t"                                                                        \
@@ -182,8 +185,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlad %[s0], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s2]\n\t"                                                          \
-    "ldr %[t], [%[pp], #-4]\n\t"                                                                   \
-    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    "ldrd %[t], %[x], [%[pp], #-4]\n\t"                                                            \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
@@ -241,7 +243,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
         : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),           \
           [amin] "i"(p->act_min), [amax] "i"(p->act_max), [lo] "i"(p->act_min > -128),             \
           [hi] "i"(p->act_max < 127), [e1] "i"(4 * G * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
-          [s2f] "i"(sw == 2), [dpp] "i"(dpp)                                         \
+          [s2f] "i"(sw == 2), [dpp] "i"(dpp), [dd] "i"(8 * G * npair <= 1020)                                         \
         : "cc", "memory")
 /* 8 input values of one channel, IX bytes apart from S, to 4 int16-pair words at D; S and D move on */
 #define HIL_DWP_WIDEN8(S, D, IX)                                                                   \
