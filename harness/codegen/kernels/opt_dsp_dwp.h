@@ -33,7 +33,8 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 #endif
 
 /* Depthwise 3x3, depth multiplier 1, stride 1 or 2 (either axis), any channel count, every right
- * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane:
+ * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane
+ * (at stride 2 often 4 channels a pass: hil_dwp_group):
  * - the channel's padded input plane is copied into the scratch as int16 (two LDRSB + PKHBT + STR
  *   per 2 values; the zero-point border is written once per call), so a word holds two horizontally
  *   adjacent pixels P_j = (x_2j, x_2j+1) and SMLAD multiplies two taps of one channel at once;
@@ -43,13 +44,13 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
  *   out_o+1 += SMLATB(P_j, Wa) + SMLADX(P_j+1, Wb): 4 instructions per 6 MACs; stride 2:
  *   out_o += SMLAD(P_o, Wa) + SMLABB(P_o+1, Wb).
  * At -O2 on the DSP cores a channel's rows are one asm block (14 registers; HIL_DWP_CHANNEL):
- * per row steps of 4 outputs (stride 1: 68 instructions per 36 MACs), then one of 3, 2 or 1
+ * per row steps of 4 outputs (66 instructions per 36 MACs; stride 2: 68), then one of 3, 2 or 1
  * as out_w needs, then 5 instructions to the next row; the plane's rows of >= 8 values are copied
  * by an asm step of 8 (17 instructions).
  * A channel's plane is copied before any of its outputs is stored, and an output only overwrites
  * its own channel's inputs: in place natively. q: per channel (w_0, w_1, w_2 words, bias_eff,
- * multiplier, right shift - 2). scratch: the plane, ((out_h - 1) * stride_h + 3) rows of
- * ((out_w - 1) * stride_w + 5) / 2 words. */
+ * multiplier, right shift - 2). scratch: the plane (G = 4 passes: 4 of them), ((out_h - 1) *
+ * stride_h + 3) rows of ((out_w - 1) * stride_w + 5) / 2 words. */
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_DWP_ASM 1
 /* the 6-instruction requantization of opt_common.h (hil_opt_rq2_dsp) of accumulator S into t, then
