@@ -256,7 +256,12 @@ DW3_CASES = [  # (in h, w, c), stride, padding (0 SAME, 1 VALID), fused activati
     ((12, 13, 7), 2, 0, 0), ((13, 22, 2), 2, 1, 1),  # stride 2: rows of 4 + 2 + 1 and 2 x 4 + 2 outputs
     ((6, 6, 9), 2, 0, 2), ((3, 3, 5), 1, 0, 1),  # 3x3 outputs (stride 2 and 1): a step of 2, then 1
     ((20, 19, 3), 1, 0, 0),  # transposed rows of 20 outputs, copied 8 values at a time
-    ((5, 40, 4), 1, 0, 2), ((4, 4, 1), 2, 0, 1)]  # rows of 40; stride 2 with one output row of 2
+    ((5, 40, 4), 1, 0, 2), ((4, 4, 1), 2, 0, 1),  # rows of 40; stride 2 with one output row of 2
+    # channels in fours, rows of >= 12 input values: 4 planes a pass, widened 4 pixels x 4 channels
+    # at a time (odd left padding: its first values per channel; the rest per channel)
+    ((14, 17, 8), 2, 0, 2), ((16, 26, 12), 2, 1, 1), ((24, 13, 4), 1, 0, 0),
+    # plane rows too long for LDRD's offsets (8 bits x 4): the pair words as two LDR
+    ((4, 260, 2), 1, 1, 0), ((5, 70, 4), 2, 0, 2)]
 
 
 def _dw3_model(tmp_path: Path, shape: tuple[int, int, int], stride: int, padding: int, act: int,
@@ -296,7 +301,8 @@ def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, 
 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 @pytest.mark.parametrize("board_name", ["m7", "m33"])
-@pytest.mark.parametrize("case", [DW3_CASES[1], DW3_CASES[6], DW3_CASES[8], DW3_CASES[10]])
+@pytest.mark.parametrize("case", [DW3_CASES[1], DW3_CASES[6], DW3_CASES[8], DW3_CASES[10], DW3_CASES[13],
+                                  DW3_CASES[14], DW3_CASES[17]])
 def test_dsp_dw3_plane_kernel_on_the_other_dsp_cores(case, board_name: str, opt: str, tmp_path: Path) -> None:
     """The plane kernel's asm (-O2) and C (-Os) forms on the M7 and M33."""
     shape, stride, padding, act = case

@@ -123,7 +123,16 @@ def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
     step = g["in_c"] * (g["out_w"] if tr else 1)  # bytes between a row's outputs
     # the asm loops' immediate offsets (12 bits): two plane rows, four output pixels
     fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 4 * step <= 4095
-    return words if fits else 0
+    in_w, pad_w = (g["in_h"], g["pad_h"]) if tr else (g["in_w"], g["pad_w"])
+    xn = in_w if pad_w + in_w < 2 * npair else 2 * npair - pad_w  # input values a plane row copies
+    return words * _dsp_dw_plane_group(sh * sw > 1, g["in_c"], words, npair, xn) if fits else 0
+
+
+def _dsp_dw_plane_group(s2: bool, in_c: int, words: int, npair: int, xn: int) -> int:
+    """Channels hil_opt_dwp3_s8 widens a pass (4 planes with interleaved rows, or 1): the same
+    test as hil_dwp_group in kernels/opt_dsp_dwp.h (stride 2, rows of >= 12 values, the 4 planes
+    within RING_LIMIT bytes)."""
+    return 4 if s2 and in_c % 4 == 0 and xn >= 12 and 16 * words <= RING_LIMIT and 32 * npair <= 4095 else 1
 
 
 def _dsp_dw3_stream(taps: np.ndarray, beff: np.ndarray, mult: np.ndarray, rsh: np.ndarray, tr: bool) -> np.ndarray:

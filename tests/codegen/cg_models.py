@@ -65,6 +65,19 @@ def dw3_planes(tf, in_shape=(9, 7, 5)):
     return tf.keras.Model(inp, x)
 
 
+def dw3_groups(tf, in_shape=(13, 26, 3)):
+    """3x3 depthwise layers the DSP plane kernel runs 4 channels a pass (channels in fours, plane
+    rows of >= 12 input values): stride 1 in place with odd left padding, stride 2 SAME (even
+    padding) and VALID with an odd row."""
+    L = tf.keras.layers
+    x = inp = L.Input(in_shape, batch_size=1)
+    x = L.Conv2D(8, 1)(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)  # 13x26x8, stride 1
+    x = L.DepthwiseConv2D(3, strides=2, padding="same")(x)  # 7x13x8
+    x = L.DepthwiseConv2D(3, strides=2, padding="valid", activation="relu6")(x)  # 3x6x8
+    return tf.keras.Model(inp, x)
+
+
 def inplace_chain(tf, in_shape=(12, 6, 4)):
     """Same-shape convolutions after a widening one: each can run in place (tall, dilated and
     wide windows, 1x1, depthwise and full); the first conv's output is in the arena."""
@@ -246,8 +259,8 @@ def autoencoder(tf, width=640, hidden=64, code=8):
 
 BUILDERS: dict[str, Callable] = {
     f.__name__: f
-    for f in (conv_chain, dw_chain, dw3_planes, odd_shapes, dw_nine_taps, inplace_chain, residual_block, dense_chain,
-              dense_3d, pool_chain, mm8_shapes, first_conv, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
+    for f in (conv_chain, dw_chain, dw3_planes, dw3_groups, odd_shapes, dw_nine_taps, inplace_chain, residual_block,
+              dense_chain, dense_3d, pool_chain, mm8_shapes, first_conv, softmax_wide, har_cnn1d, ds_cnn, autoencoder)
 }
 
 

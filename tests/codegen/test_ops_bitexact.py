@@ -11,7 +11,7 @@ import pytest
 from harness_utils import compare
 
 QUANT = ["int8", "int8_pt", "int16x8"]
-CHAINS = ["conv_chain", "dw_chain", "dw3_planes", "odd_shapes", "dense_chain", "dense_3d", "pool_chain", "softmax_wide"]
+CHAINS = ["conv_chain", "dw_chain", "dw3_planes", "dw3_groups", "odd_shapes", "dense_chain", "dense_3d", "pool_chain", "softmax_wide"]
 
 
 # int8 chains also run through the optimized per-core kernels (their portable C on the host)

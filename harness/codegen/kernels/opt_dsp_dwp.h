@@ -33,7 +33,8 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 #endif
 
 /* Depthwise 3x3, depth multiplier 1, stride 1 or 2 (either axis), any channel count, every right
- * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane:
+ * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane
+ * (at stride 2 often 4 channels a pass: hil_dwp_group):
  * - the channel's padded input plane is copied into the scratch as int16 (two LDRSB + PKHBT + STR
  *   per 2 values; the zero-point border is written once per call), so a word holds two horizontally
  *   adjacent pixels P_j = (x_2j, x_2j+1) and SMLAD multiplies two taps of one channel at once;
@@ -43,13 +44,13 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
  *   out_o+1 += SMLATB(P_j, Wa) + SMLADX(P_j+1, Wb): 4 instructions per 6 MACs; stride 2:
  *   out_o += SMLAD(P_o, Wa) + SMLABB(P_o+1, Wb).
  * At -O2 on the DSP cores a channel's rows are one asm block (14 registers; HIL_DWP_CHANNEL):
- * per row steps of 4 outputs (stride 1: 68 instructions per 36 MACs), then one of 3, 2 or 1
+ * per row steps of 4 outputs (66 instructions per 36 MACs; stride 2: 68), then one of 3, 2 or 1
  * as out_w needs, then 5 instructions to the next row; the plane's rows of >= 8 values are copied
  * by an asm step of 8 (17 instructions).
  * A channel's plane is copied before any of its outputs is stored, and an output only overwrites
  * its own channel's inputs: in place natively. q: per channel (w_0, w_1, w_2 words, bias_eff,
- * multiplier, right shift - 2). scratch: the plane, ((out_h - 1) * stride_h + 3) rows of
- * ((out_w - 1) * stride_w + 5) / 2 words. */
+ * multiplier, right shift - 2). scratch: the plane (G = 4 passes: 4 of them), ((out_h - 1) *
+ * stride_h + 3) rows of ((out_w - 1) * stride_w + 5) / 2 words. */
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_DWP_ASM 1
 /* the 6-instruction requantization of opt_common.h (hil_opt_rq2_dsp) of accumulator S into t, then
@@ -67,24 +68,26 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
  * 1, 2: weights at WO) of a stride-1 step of 2 outputs (pp has moved 4 on), of a single output
  * (stride 2, or stride 1's odd last one; 4), of stride 1's steps of 3 / 4 (8) and of stride 2's
  * steps of 2 / 3 / 4 outputs (N = 8 / 12 / 16: pp has moved N on) */
+/* pair words (R1, R2) at byte offset OFF from pp: one LDRD when the kernel rows' offsets fit its
+ * 8 bits x 4 (dd), else two LDR */
+#define HIL_DWP_LD2(R1, R2, OFF)                                                                   \
+    ".if %c[dd]\n\tldrd %[" R1 "], %[" R2 "], [%[pp], #" OFF "]\n\t.else\n\t"                      \
+    "ldr %[" R1 "], [%[pp], #" OFF "]\n\tldr %[" R2 "], [%[pp], #" OFF "+4]\n\t.endif\n\t"
 #define HIL_DWP_ROW2(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
+    HIL_DWP_LD2("t", "x", E "-4")                                                                  \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"
 #define HIL_DWP_ROW1(WO, E)                                                                        \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-4]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "]\n\t"                                                                \
+    HIL_DWP_LD2("t", "x", E "-4")                                                                  \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"
 #define HIL_DWP_ROW34(WO, E)                                                                       \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-8]\n\t"                                                              \
-    "ldr %[x], [%[pp], #" E "-4]\n\t"                                                              \
+    HIL_DWP_LD2("t", "x", E "-8")                                                                  \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
     "ldr %[t], [%[pp], #" E "]\n\t"                                                                \
@@ -97,18 +100,21 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     HIL_DWP_ROW34(WO, E)                                                                           \
     "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
     "smladx %[s3], %[t], %[wb], %[s3]\n\t"
-#define HIL_DWP_ROW2S2(WO, E, N)                                                                   \
+/* (stride 2: P_0..P_3 of the row as two pair loads) */
+#define HIL_DWP_ROW2S2H(WO, E, N)                                                                  \
     "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    "ldr %[t], [%[pp], #" E "-" N "]\n\t"                                                          \
-    "ldr %[x], [%[pp], #" E "-" N "+4]\n\t"                                                        \
+    HIL_DWP_LD2("t", "x", E "-" N)                                                                 \
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
-    "smlad %[s1], %[x], %[wa], %[s1]\n\t"                                                          \
+    "smlad %[s1], %[x], %[wa], %[s1]\n\t"
+#define HIL_DWP_ROW2S2(WO, E, N)                                                                   \
+    HIL_DWP_ROW2S2H(WO, E, N)                                                                      \
     "ldr %[t], [%[pp], #" E "-" N "+8]\n\t"                                                        \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"
 #define HIL_DWP_ROW3S2(WO, E, N)                                                                   \
-    HIL_DWP_ROW2S2(WO, E, N)                                                                       \
-    "ldr %[x], [%[pp], #" E "-" N "+12]\n\t"                                                       \
+    HIL_DWP_ROW2S2H(WO, E, N)                                                                      \
+    HIL_DWP_LD2("t", "x", E "-" N "+8")                                                            \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"
 #define HIL_DWP_ROW4S2(WO, E)                                                                      \
@@ -123,8 +129,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 #define HIL_DWP_HEAD(B, N, X)                                                                      \
     "ldr %[" B "], [%[wp], #24]\n\t"                                                              \
     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
-    "ldr %[t], [%[pp]], #" N "\n\t"                                                                \
-    "ldr %[x], [%[pp], #" X "]\n\t"
+    "ldrd %[t], %[x], [%[pp]], #" N "\n\t"
 /* The steps: kernel row 0, then rows 1 and 2 */
 #define HIL_DWP_QUAD1                                                                              \
     HIL_DWP_HEAD("s0", "8", "-4")                                                                  \
@@ -143,10 +148,9 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlad %[s0], %[t], %[wa], %[s3]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s3]\n\t"                                                          \
-    "ldr %[t], [%[pp], #-8]\n\t"                                                                   \
+    "ldrd %[t], %[x], [%[pp], #-8]\n\t"                                                            \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s3]\n\t"                                                          \
-    "ldr %[x], [%[pp], #-4]\n\t"                                                                   \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
     "smlad %[s3], %[x], %[wa], %[s3]\n\t"                                                          \
     "ldr %[t], [%[pp]]\n\t"                                                                        \
@@ -182,8 +186,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
     "smlad %[s0], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smlad %[s1], %[x], %[wa], %[s2]\n\t"                                                          \
-    "ldr %[t], [%[pp], #-4]\n\t"                                                                   \
-    "ldr %[x], [%[pp]]\n\t"                                                                        \
+    "ldrd %[t], %[x], [%[pp], #-4]\n\t"                                                            \
     "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
     "smlad %[s2], %[t], %[wa], %[s2]\n\t"                                                          \
     "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
@@ -240,8 +243,8 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
           [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)          \
         : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),           \
           [amin] "i"(p->act_min), [amax] "i"(p->act_max), [lo] "i"(p->act_min > -128),             \
-          [hi] "i"(p->act_max < 127), [e1] "i"(4 * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
-          [s2f] "i"(sw == 2), [dpp] "i"(dpp)                                         \
+          [hi] "i"(p->act_max < 127), [e1] "i"(4 * G * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
+          [s2f] "i"(sw == 2), [dpp] "i"(dpp), [dd] "i"(8 * G * npair <= 1020)                                         \
         : "cc", "memory")
 /* 8 input values of one channel, IX bytes apart from S, to 4 int16-pair words at D; S and D move on */
 #define HIL_DWP_WIDEN8(S, D, IX)                                                                   \
@@ -267,7 +270,51 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                   [x5] "i"(5 * (IX)), [x6] "i"(6 * (IX)), [x7] "i"(7 * (IX)), [x8] "i"(8 * (IX))    \
                 : "memory");                                                                       \
     } while (0)
+/* 4 pixels of 4 channels (a word each, IX bytes apart from S) to 2 int16-pair words per channel:
+ * channel k's at D + k * R bytes (its plane row); S and D move on (22 instructions per 16 values) */
+#define HIL_DWP_WIDEN4X4(S, D, IX, R)                                                              \
+    do {                                                                                           \
+        uint32_t a_, b_, c_, e_, x_, f_;                                                           \
+        __asm__ volatile("ldr %[a], [%[s]]\n\t"                                                    \
+                "ldr %[b], [%[s], %[x1]]\n\t"                                                      \
+                "ldr %[c], [%[s], %[x2]]\n\t"                                                      \
+                "ldr %[e], [%[s], %[x3]]\n\t"                                                      \
+                "pkhbt %[x], %[a], %[b], lsl #16\n\t"                                              \
+                "pkhtb %[b], %[b], %[a], asr #16\n\t"                                              \
+                "pkhbt %[a], %[c], %[e], lsl #16\n\t"                                              \
+                "pkhtb %[e], %[e], %[c], asr #16\n\t"                                              \
+                "sxtb16 %[c], %[x]\n\t"                                                            \
+                "sxtb16 %[f], %[a]\n\t"                                                            \
+                "strd %[c], %[f], [%[d]]\n\t"                                                      \
+                "sxtb16 %[c], %[x], ror #8\n\t"                                                    \
+                "sxtb16 %[f], %[a], ror #8\n\t"                                                    \
+                "strd %[c], %[f], [%[d], %[r1]]\n\t"                                               \
+                "sxtb16 %[c], %[b]\n\t"                                                            \
+                "sxtb16 %[f], %[e]\n\t"                                                            \
+                "strd %[c], %[f], [%[d], %[r2]]\n\t"                                               \
+                "sxtb16 %[c], %[b], ror #8\n\t"                                                    \
+                "sxtb16 %[f], %[e], ror #8\n\t"                                                    \
+                "strd %[c], %[f], [%[d], %[r3]]\n\t"                                               \
+                "add %[s], %[s], %[x4]\n\t"                                                        \
+                "add %[d], %[d], #8"                                                               \
+                : [s] "+r"(S), [d] "+r"(D), [a] "=&r"(a_), [b] "=&r"(b_), [c] "=&r"(c_), [e] "=&r"(e_), \
+                  [x] "=&r"(x_), [f] "=&r"(f_)                                                     \
+                : [x1] "i"(IX), [x2] "i"(2 * (IX)), [x3] "i"(3 * (IX)), [x4] "i"(4 * (IX)),         \
+                  [r1] "i"(R), [r2] "i"(2 * (R)), [r3] "i"(3 * (R))                                \
+                : "memory");                                                                       \
+    } while (0)
 #endif
+
+/* Channels a pass: 4 planes, their rows interleaved (channel k's row y is plane row 4 y + k), at
+ * stride 2 (where the copy costs most a MAC; at stride 1 it saves ~0.07 insn/MAC for 4x the
+ * scratch), when the channels come in fours, a plane row copies >= 12 input values (shorter ones
+ * cost more than they save: VWW's 6x6 layers) and the 4 planes take at most HIL_DWP_GROUP_BYTES
+ * (the generator's test: optimized.py _dsp_dw_plane_group) */
+#define HIL_DWP_GROUP_BYTES 8192
+static inline int32_t hil_dwp_group(int32_t s2, int32_t c, int32_t ph, int32_t npair, int32_t xn)
+{
+    return s2 && c % 4 == 0 && xn >= 12 && 16 * ph * npair <= HIL_DWP_GROUP_BYTES && 32 * npair <= 4095 ? 4 : 1;
+}
 
 HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, int32_t *scratch,
                                 int8_t *out)
@@ -290,9 +337,11 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     /* the input's rows and columns inside the plane (a layer may leave its last ones unread) */
     const int32_t y0 = pad_h, y1 = pad_h + in_h < ph ? pad_h + in_h : ph;
     const int32_t xn = pad_w + in_w < rowh ? in_w : rowh - pad_w;
+    const int32_t G = hil_dwp_group(sh * sw > 1, C, ph, npair, xn), grow = G * rowh; /* channels a pass; a channel's row step */
     const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
     uint32_t *pl = (uint32_t *)(void *)scratch;
-    for (int32_t y = 0; y < ph; ++y, pl += npair) { /* the border, the same for every channel: */
+    for (int32_t yg = 0; yg < ph * G; ++yg, pl += npair) { /* the border, the same for every channel: */
+        const int32_t y = yg / G;
         const int inside = y >= y0 && y < y1;          /* the words the copy leaves (part) unwritten */
         const int32_t w0 = inside ? (pad_w + 1) / 2 : npair, w1 = inside ? (pad_w + xn) / 2 : npair;
         for (int32_t w = 0; w < w0; ++w) {
@@ -306,18 +355,40 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     /* Wa, Wb of the 3 kernel rows and the bias (set per channel), then pp's end and o's step at a
      * row's end: the asm block reads them in pairs (LDRD) */
     uint32_t wt[9];
-    wt[7] = (uint32_t)(uintptr_t)(plane + out_h * sh * rowh);
+    wt[7] = (uint32_t)(uintptr_t)(plane + out_h * sh * grow); /* channel k's: + k * rowh values */
     wt[8] = (uint32_t)(oys - out_w * OS);
 #endif
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = in + b * p->in_h * p->in_w * C;
         int8_t *out_b = out + b * p->out_h * p->out_w * C;
-        for (int32_t c = 0; c < C; ++c, q += 6) {
-            for (int32_t y = y0; y < y1; ++y) { /* the channel's plane: two values a word store */
-                const int8_t *s = in_b + (y - pad_h) * iy + c;
-                int16_t *d = plane + y * rowh + pad_w;
-                int32_t n = xn;
-                if (pad_w & 1) { /* the first value shares its word with the zero-point border */
+        for (int32_t c0 = 0; c0 < C; c0 += G) {
+            for (int32_t y = y0; y < y1; ++y) { /* the group's planes */
+                int32_t k0 = 0;
+#if defined(HIL_DWP_ASM)
+                if (G == 4 && 4 * ix <= 4095 && 12 * npair <= 1020) {
+                    /* 4 channels' words at once: 4 pixels a step, then the rest per channel */
+                    const int8_t *s = in_b + (y - pad_h) * iy + c0;
+                    int16_t *d = plane + y * grow + pad_w;
+                    if (pad_w & 1) { /* the first values share their words with the border */
+                        for (int32_t k = 0; k < 4; ++k) {
+                            d[k * rowh] = s[k];
+                        }
+                        s += ix;
+                        ++d;
+                        k0 = 1;
+                    }
+                    uint32_t *dw = (uint32_t *)(void *)d;
+                    for (int32_t n = xn - k0; n >= 4; n -= 4) {
+                        HIL_DWP_WIDEN4X4(s, dw, ix, 4 * npair);
+                    }
+                    k0 += (xn - k0) & ~3; /* the pixels done */
+                }
+#endif
+                for (int32_t k = 0; k < G; ++k) { /* per channel: two values a word store */
+                const int8_t *s = in_b + (y - pad_h) * iy + c0 + k + k0 * ix;
+                int16_t *d = plane + y * grow + k * rowh + pad_w + k0;
+                int32_t n = xn - k0;
+                if ((pad_w + k0) & 1) { /* the first value shares its word with the zero-point border */
                     *d++ = *s;
                     s += ix;
                     --n;
@@ -337,22 +408,29 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 if (n > 0) {
                     *(int16_t *)(void *)dw = *s;
                 }
+                }
             }
+            HIL_OPT_BARRIER(); /* the planes' stores before their loads */
+            for (int32_t k = 0; k < G; ++k, q += 6) {
+            const int32_t c = c0 + k;
+            const int16_t *plane_k = plane + k * rowh;
             const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
-            HIL_OPT_BARRIER(); /* the plane's stores before its loads */
 #if defined(HIL_DWP_ASM)
             {
                 /* per row: steps of 4 outputs, then one of nr = 3, 2 or 1; pp has moved on by adv bytes */
                 const int32_t nq = out_w / 4, nr = out_w % 4;
                 const int32_t adv = sw == 2 ? 16 * nq + 4 * nr : 8 * nq + (nr == 3 ? 8 : nr > 0 ? 4 : 0);
-                const int32_t dpp = 4 * sh * npair - adv;
-                const uint32_t *pp = (const uint32_t *)(const void *)plane;
+                const int32_t dpp = 4 * sh * G * npair - adv;
+                const uint32_t *pp = (const uint32_t *)(const void *)plane_k;
                 int8_t *o = out_b + c;
                 for (int32_t r = 0; r < 3; ++r) {
                     wt[2 * r] = hil_sxtb16(q[r]);
                     wt[2 * r + 1] = hil_sxtb16_ror8(q[r]);
                 }
                 wt[6] = q[3];
+                if (G > 1) {
+                    wt[7] = (uint32_t)(uintptr_t)(plane_k + out_h * sh * grow);
+                }
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
                 int32_t rsn = rs + (nq > 1 ? (nq - 1) * 256 : 0);
                 HIL_DWP_CHANNEL();
@@ -366,10 +444,10 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
             const uint32_t wt[7] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]), hil_sxtb16_ror8(q[1]),
                                     hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3]};
             for (int32_t oy = 0; oy < out_h; ++oy) {
-                const uint32_t *r0 = (const uint32_t *)(const void *)(plane + oy * sh * rowh);
+                const uint32_t *r0 = (const uint32_t *)(const void *)(plane_k + oy * sh * grow);
                 int8_t *o = out_b + oy * oys + c;
                 int32_t ox = 0;
-                const uint32_t *r1 = r0 + npair, *r2 = r0 + 2 * npair;
+                const uint32_t *r1 = r0 + G * npair, *r2 = r0 + 2 * G * npair;
                 uint32_t x0 = r0[0], x1 = r1[0], x2 = r2[0];
                 for (; sw == 1 && ox + 2 <= out_w; ox += 2, o += 2 * OS) {
                     const int32_t j = ox / 2 + 1;
@@ -405,7 +483,8 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 }
             }
 #endif
-            HIL_OPT_BARRIER(); /* this channel's outputs before the next plane's loads (in place) */
+            }
+            HIL_OPT_BARRIER(); /* this group's outputs before the next planes' loads (in place) */
         }
     }
 }
