@@ -64,7 +64,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _print_mailbox(nbytes: int) -> None:
     """The input/output buffers when the board keeps them outside RAM (footprint `mailbox`)."""
     if nbytes:
-        print(f"mailbox    {nbytes:,} B (input and output buffers) in the board's [memory.mailbox], not RAM")
+        print(f"mailbox    {nbytes:,} B (input and output buffers, doorbell) in the board's [memory.mailbox], not RAM")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

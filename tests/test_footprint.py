@@ -142,8 +142,9 @@ ECHO = ROOT / "firmware" / "testmodels" / "echo"
 
 
 def test_a_mailbox_outside_ram_is_neither_ram_nor_flash() -> None:
-    """m4 keeps its mailbox (input and output buffers) in the board's [memory.mailbox] region;
-    linked for m4 without that region they stay in RAM: the RAM use differs by the mailbox."""
+    """m4 keeps its mailbox (input and output buffers, the memory doorbell) in the board's
+    [memory.mailbox] region; linked for m4 without that region they stay in RAM: the RAM use
+    differs by the mailbox."""
     from harness.firmware.footprint import region_use
 
     board = load_board("m4")
@@ -153,13 +154,14 @@ def test_a_mailbox_outside_ram_is_neither_ram_nor_flash() -> None:
     in_ram = build_firmware(in_ram_board, ECHO)
     fp, fp_ram = footprint(shared.elf), footprint(in_ram.elf)
     syms = nm_sizes(shared.elf)
-    assert fp.mailbox >= syms["input_buf"] + syms["output_buf"] == 980  # the echo model: 490 B each way
+    assert syms["input_buf"] + syms["output_buf"] == 980  # the echo model: 490 B each way
+    assert fp.mailbox >= 980 + syms["doorbell"] and syms["doorbell"] == 48  # struct hil_doorbell: 12 words
     assert fp_ram.mailbox == 0 and fp.flash == fp_ram.flash
     assert fp.mailbox <= fp_ram.bss - fp.bss < fp.mailbox + 8  # in RAM: bss, up to 8-byte alignment
     assert size_of(shared.elf)["bss"] == fp.bss + fp.stack + fp.mailbox  # size counts every NOBITS section
     regions = {r.region: r for r in region_use(shared.elf, board)}
     assert regions["mailbox"].need == fp.mailbox and regions["mailbox"].capacity == board.mailbox.size
-    assert {name for name, _ in regions["mailbox"].largest} == {"input_buf", "output_buf"}
+    assert {name for name, _ in regions["mailbox"].largest} == {"input_buf", "output_buf", "doorbell"}
     assert regions["RAM"].need < regions["mailbox"].capacity
     assert "input_buf" not in dict(regions["RAM"].largest)
     assert {r.region for r in region_use(in_ram.elf, in_ram_board)} == {"flash", "RAM"}

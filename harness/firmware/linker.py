@@ -6,7 +6,7 @@ everywhere: the vector table first in flash, `.data` loaded in flash and copied 
 unused heap gap before it reaches `.bss`). The stack is a NOLOAD section so the footprint
 can report it apart, and an ASSERT turns "does not fit" into a linker error we can parse.
 
-The mailbox (the firmware's input and output buffers, section `.hil_mailbox`) goes into the
+The mailbox (the firmware's input and output buffers and doorbell, section `.hil_mailbox`) goes into the
 board's `[memory.mailbox]` region when it has one (a memory the host maps, e.g. QEMU's machine
 RAM shared through a file: harness/target_memory.py), else into RAM right after `.bss`, inside
 `_sbss`.._ebss so the startup code zeroes it as it did when the buffers were plain `.bss`.
