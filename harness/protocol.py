@@ -564,11 +564,16 @@ class DeviceSession:
                 status, ticks, out_len, index, flags = self._result(self.request(Cmd.RESULT))
                 if index == expected:
                     break  # it ran; only the reply was lost
+        self.record_run(status, index, flags)
+        return status, ticks, out_len
+
+    def record_run(self, status: int, index: int, flags: int) -> None:
+        """Book an inference however it was started (a frame, or the memory doorbell): its index,
+        and its count's flags; a non-zero model status is a DeviceError."""
         self._invokes = index
         if status != 0:
             raise DeviceError(f"hil_model_invoke returned {status} (model '{self._identity().model}')", status=status)
         self.count_flags = flags
-        return status, ticks, out_len
 
     def read_output(self, length: int) -> bytes:
         """Read the output buffer back in chunks of at most max_payload bytes."""

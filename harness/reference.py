@@ -81,7 +81,7 @@ def check_tflm_support(model: bytes, name: str = "model") -> None:
             "TFLM computes wrong results on them. Host only: re-pack the buffers inline."
         )
     for sg in m.subgraphs:
-        for op in sg.operators or []:
+        for index, op in enumerate(sg.operators or []):
             oc = m.operatorCodes[op.opcodeIndex]
             opname = ops.get(max(oc.builtinCode, oc.deprecatedBuiltinCode), "?")
             ins = [sg.tensors[i] for i in (op.inputs if op.inputs is not None else []) if i >= 0]
@@ -92,7 +92,7 @@ def check_tflm_support(model: bytes, name: str = "model") -> None:
                     "Host only: use the fp32 or an integer variant on the device."
                 )
             if opname == "SOFTMAX" and tnames[:1] == ["INT8"]:
-                _check_softmax_scale(name, sg.operators.index(op), ins[0], op.builtinOptions)
+                _check_softmax_scale(name, index, ins[0], op.builtinOptions)
             if opname in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D") and len(tnames) > 1:
                 if tnames[0] == "FLOAT32" and tnames[1] in ("INT8", "INT4"):
                     raise UnsupportedModel(
@@ -113,7 +113,7 @@ def _check_softmax_scale(name: str, index: int, tensor, options) -> None:
     """TFLM's int8 SOFTMAX needs beta x input scale x 2^26 > 1 (PreprocessSoftmaxScaling); below
     that its runtime aborts the whole process (a failed check, no exception, no message). Such a
     scale means the logits' range is ~1e-8: the activations before it have collapsed to zero."""
-    beta = float(getattr(options, "beta", 1.0) or 1.0)
+    beta = float(options.beta) if options is not None else 1.0  # a beta of 0 is TFLM's abort too
     q = tensor.quantization
     scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
     if beta * scale * 2.0**26 <= 1.0:

@@ -230,16 +230,11 @@ class MemoryTransport:
         return status, ticks, out_len
 
     def _ring(self, timeout: float | None) -> tuple[int, int, int, int, int]:
-        """The doorbell in memory, with DeviceSession.run's bookkeeping (invoke index, flags)."""
-        session = self.session
+        """The doorbell in memory, booked like DeviceSession.run (invoke index, flags, status)."""
         assert self.memory_doorbell is not None
         status, ticks, out_len, invokes, flags, in_crc, out_crc = self.memory_doorbell.ring(
-            session.timeout if timeout is None else timeout)
-        session._invokes = invokes
-        if status != 0:
-            raise DeviceError(f"hil_model_invoke returned {status} (model '{session._identity().model}')",
-                              status=status)
-        session.count_flags = flags
+            self.session.timeout if timeout is None else timeout)
+        self.session.record_run(status, invokes, flags)
         return status, ticks, out_len, in_crc, out_crc
 
     def read_output(self, length: int) -> bytes:
