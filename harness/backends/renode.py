@@ -12,14 +12,15 @@ Renode 1.15.1):
   which is a pty this process holds (pty_console.PtyConsole), and the UART goes to a pty too
   (`emulation CreateUartPtyTerminal`), opened with pyserial. tests/test_no_listeners.py checks
   the emulators' sockets.
-* Counts: Renode's timers (SysTick, DWT) follow its virtual clock only coarsely, but a CPU hook
-  fires before the hooked instruction and sees the exact `ExecutedInstructions`. The backend
-  hooks the entry of `hil_counter_now()`: with counter kind `renode-icount` the hook writes the
-  count into the cell that function returns, so the firmware's own counter reads are exact
-  executed-instruction counts (kind "instructions", 1 tick = 1 instruction). With
-  `log_counts=True` every hook hit is also logged, which the QEMU cross-check reads
-  (`hook_counts()`); off by default: the log line halved the throughput (m4-renode, 490 B echo
-  through memory: 64-75 against 126-165 vectors/s).
+* Counts: Renode's timers (SysTick, DWT) follow its virtual clock only coarsely, but the CPU's
+  `ExecutedInstructions` is exact. With counter kind `renode-icount` the backend maps a Python
+  peripheral at the counter's base whose reads return it (renode_counter.ipy), so the firmware's
+  own counter reads are exact executed-instruction counts (kind "instructions", 1 tick = 1
+  instruction). A twin runs a hardware ELF, so a CPU hook at the entry of `hil_counter_now()`
+  returns the count instead (a hook costs ~0.65 ms a hit, the peripheral read far less). With
+  `log_counts=True` a hook there logs every call's count, which the QEMU cross-check and the
+  peripheral's own test read (`hook_counts()`); off by default: the log line halved the
+  throughput (m4-renode, 490 B echo through memory: 64-75 against 126-165 vectors/s).
 * Renode ignores the semihosting exit, so the firmware never ends the process: a hook on
   `hil_exit()` logs the exit code (the fault code becomes DeviceFault), and `stop()` sends `quit`.
 * Memory transport: the monitor's `sysbus` commands cost 4-200 ms each and Renode's GDB server
@@ -98,6 +99,7 @@ RENODE_GENERATED = "generated"
 # The counter kind this backend implements itself: a memory cell a CPU hook fills with the
 # executed-instruction count each time the firmware reads it (exact counts).
 ICOUNT_COUNTER = "renode-icount"
+COUNTER_SOURCE = Path(__file__).with_name("renode_counter.ipy")
 
 
 @dataclass(frozen=True)
@@ -207,11 +209,18 @@ def generate_repl(board: Board) -> str:
     kind, base = board.counter.kind, board.counter.base
     if kind == "dwt":
         lines += ["", "dwt: Miscellaneous.DWT @ sysbus 0xE0001000", f"    frequency: {board.clock_hz}"]
-    elif base is not None:
-        # renode-icount: the cell the count hook writes. Timers Renode does not model (QEMU boards'
-        # cmsdk-timer, nrf51-timer) read as plain memory; their counts come from the hook log.
+    elif base is not None and kind != ICOUNT_COUNTER:
+        # Timers Renode does not model (QEMU boards' cmsdk-timer, nrf51-timer) read as plain
+        # memory; their counts come from the hook log. (renode-icount: counter_repl, every platform.)
         lines += ["", f"hilcounter: Memory.MappedMemory @ sysbus {base & ~0xFFF:#x}", "    size: 0x1000"]
     return "\n".join(lines) + "\n"
+
+
+def counter_repl(base: int, script: Path) -> str:
+    """The renode-icount counter: a peripheral at `base` whose reads return the CPU's exact
+    ExecutedInstructions (renode_counter.ipy says why not a CPU hook)."""
+    return (f"hilcounter: Python.PythonPeripheral @ sysbus {base:#x}\n    size: 0x8\n    initable: true\n"
+            f'    filename: "{script}"\n')
 
 
 def _page_up(n: int) -> int:
@@ -281,7 +290,7 @@ class RenodeBackend(Backend[RenodeSettings]):
         if board.counter.kind == ICOUNT_COUNTER and base is not None and (
                 base % 4 or any(r.origin <= base < r.end for r in (board.flash, board.ram))):
             raise section.file.fail("counter", "base", f"bad value {base:#x}: must be 4-byte aligned and outside "
-                                    "flash and RAM (the generated platform maps a page of its own there)")
+                                    "flash and RAM (the backend maps its counter peripheral there)")
         return settings
 
     @classmethod
@@ -361,6 +370,13 @@ class RenodeBackend(Backend[RenodeSettings]):
             f"connector Connect {uart} hilterm",
             f"sysbus LoadELF @{self.elf.resolve()}",
         ]
+        if self.board.counter.kind == ICOUNT_COUNTER and self.board.hardware is None:
+            assert self.board.counter.base is not None
+            script = self._tmp / "counter.ipy"
+            shutil.copyfile(COUNTER_SOURCE, script)
+            counter_platform = self._tmp / "counter.repl"
+            counter_platform.write_text(counter_repl(self.board.counter.base, script))
+            lines.insert(2, f"machine LoadPlatformDescription @{counter_platform}")
         if self.advance_immediately:
             lines.append("emulation SetGlobalAdvanceImmediately true")
         counter = self._hooks.get(COUNTER_SYMBOL)
@@ -371,13 +387,6 @@ class RenodeBackend(Backend[RenodeSettings]):
                 # the hook makes hil_counter_now() return the exact 64-bit count (r0:r1) at once.
                 parts.append("c = self.ExecutedInstructions; self.SetRegisterUnsafe(0, System.UInt32(c & 0xFFFFFFFF)); "
                              "self.SetRegisterUnsafe(1, System.UInt32(c >> 32)); self.PC = self.LR")
-            elif self.board.counter.kind == ICOUNT_COUNTER:
-                assert self.board.counter.base is not None
-                base = self.board.counter.base  # 64-bit count: low word, then high word
-                parts.append(f"machine.SystemBus.WriteDoubleWord({base:#x}, "
-                             f"System.UInt32(self.ExecutedInstructions & 0xFFFFFFFF)); "
-                             f"machine.SystemBus.WriteDoubleWord({base + 4:#x}, "
-                             f"System.UInt32(self.ExecutedInstructions >> 32))")
             if self.log_counts:
                 parts.append("self.Log(LogLevel.Warning, 'HILCOUNT %d' % self.ExecutedInstructions)")
             if parts:
