@@ -34,8 +34,10 @@ class RenodeSocketMemory:
     """A connection to the in-Renode memory server: `write`/`read` target RAM while it runs."""
 
     # 0.14-0.24 ms per access while the emulation runs; polling back to back slowed the emulation
-    # itself (ring to done 9 ms instead of 2.7-4 ms for the 490 B echo, m4-renode)
-    polls: tuple[float, float] | None = (0.0, 0.0005)
+    # itself (ring to done 9 ms instead of 2.7-4 ms for the 490 B echo, m4-renode, with the old
+    # counter hook); a 0.2 ms nap beat 0.5 ms (490 B echo, two runs each: m0plus-renode 458-688
+    # against 337-361 vectors/s, m4-renode 689-764 against 446-553)
+    polls: tuple[float, float] | None = (0.0, 0.0002)
 
     def __init__(self, sock: socket.socket, ram: tuple[int, int], *, died: Callable[[], HilError | None],
                  timeout: float = 10.0, where: str = "renode memory server") -> None:
