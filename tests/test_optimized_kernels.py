@@ -67,10 +67,11 @@ def test_op_models_bitexact_on_the_core(builder: str, quant: str, board_name: st
         assert re.search(r"hil_opt_(conv_dsp8|dwr8_s8|dw_dsp8|dwp3_s8)\(", text) and "opt_w16" not in text
 
 
-@pytest.mark.parametrize("board_name,opt", [("m4", "-O2"), ("m0plus", "-O2"), ("m0plus", "-Os")])
+@pytest.mark.parametrize("board_name,opt", [("m4", "-O2"), ("m3", "-Os"), ("m0plus", "-O2"), ("m0plus", "-Os")])
 def test_wide_residual_add_bitexact_on_the_core(board_name: str, opt: str) -> None:
     """The table ADD (arith_addsub_lut_s8.c) of a 2,048-element residual on the real cores (v6-M:
-    the asm high word at -O2, its C form at -Os)."""
+    the asm high word at -O2, its C form at -Os; v7-M: SMLAL). Every input pair and the clamps:
+    tests/test_addsub_lut.py."""
     path = cg_models.model_path("residual_block", "int8", in_shape=(16, 16, 8))
     run = run_model(path, load_board(board_name), _vectors(path, 2, seed=5), target="board", opt=opt)
     assert run.bitexact == 1.0

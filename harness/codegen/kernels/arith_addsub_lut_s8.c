@@ -3,9 +3,7 @@
  * int32 in the scratch, the same hil_mbqm as hil_addsub_q_) and an element costs two table loads,
  * one add and the output requantization. Bit-exact with hil_add_s8 / hil_sub_s8 (and TFLM). */
 #include "arith.h"
-#if defined(__ARM_ARCH_6M__)
-#include "opt_common.h" /* the v6-M high word of a 32x32 product without a 64-bit multiply */
-#endif
+#include "opt_common.h" /* the single-rounding requantizations (v6-M high word, v7-M SMLAL) */
 
 void hil_addsub_lut_s8(const hil_addsub_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out, int32_t n,
                        int32_t sub, int32_t *tables)
@@ -31,6 +29,24 @@ void hil_addsub_lut_s8(const hil_addsub_params_t *p, const int8_t *in1, const in
             const int32_t h = hil_opt_hi_v6m(raw, mo, 0x40000000u ^ ((uint32_t)sgn << 31), sgn);
 #endif
             out[i] = (int8_t)hil_clamp_i32(((h >> rs) + z2) >> 1, lo, hi);
+        }
+        return;
+    }
+#endif
+#if defined(HIL_OPT_RQ_ASM)
+    if (mo >= 0 && so <= -2) {
+        /* the same single rounding in 6 instructions (SMLAL, SSAT: v7-M) instead of hil_mbqm's ~20;
+         * tables indexed by the signed input (LDRSB, no XOR): ~15 instructions an element */
+        const int32_t rs = -so - 2, z2 = 1 + 2 * zo;
+        const int32_t *u1 = t1 + 128, *u2 = t2 + 128;
+        if (lo == -128 && hi == 127) {
+            for (int32_t i = 0; i < n; ++i) {
+                out[i] = (int8_t)hil_opt_rq2_dsp(u1[in1[i]] + u2[in2[i]], mo, rs, z2, 1);
+            }
+        } else {
+            for (int32_t i = 0; i < n; ++i) {
+                out[i] = (int8_t)hil_clamp_i32(hil_opt_rq2_dsp(u1[in1[i]] + u2[in2[i]], mo, rs, z2, 0), lo, hi);
+            }
         }
         return;
     }
