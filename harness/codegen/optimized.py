@@ -130,9 +130,9 @@ def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
 
 def _dsp_dw_plane_group(s2: bool, in_c: int, words: int, npair: int, xn: int) -> int:
     """Channels hil_opt_dwp3_s8 widens a pass (4 planes with interleaved rows, or 1): the same
-    test as hil_dwp_group in kernels/opt_dsp_dwp.h (stride 2, rows of >= 12 values, the 4 planes
+    test as hil_dwp_group in kernels/opt_dsp_dwp.h (stride 2, rows of >= 6 values, the 4 planes
     within RING_LIMIT bytes)."""
-    return 4 if s2 and in_c % 4 == 0 and xn >= 12 and 16 * words <= RING_LIMIT and 32 * npair <= 4095 else 1
+    return 4 if s2 and in_c % 4 == 0 and xn >= 6 and 16 * words <= RING_LIMIT and 32 * npair <= 4095 else 1
 
 
 def _dsp_dw3_stream(taps: np.ndarray, beff: np.ndarray, mult: np.ndarray, rsh: np.ndarray, tr: bool) -> np.ndarray:
@@ -343,7 +343,12 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         # against 4.54 insn/MAC)
         if fam == "dsp" and plane:
             stream = ctx.const_name(op, "opt_dwp")
-            words = _dsp_dw3_stream(taps, consts[beff_name], rq[rq_names[0]], rq[rq_names[1]], _dsp_dw3_tr(g))
+            # rq30 == 2 (the usual case): weights and bias doubled, so the requantization is
+            # hil_opt_rq30's 4 instructions instead of 6; its stream holds rs - 1 (else rs - 2)
+            r30 = _rq30(taps.T, consts[beff_name], rq[rq_names[1]], p["out_off"])
+            words = _dsp_dw3_stream(taps, np.asarray(consts[beff_name], np.int64) * (1 + r30), rq[rq_names[0]],
+                                    rq[rq_names[1]] + r30, _dsp_dw3_tr(g))
+            params = c_struct("hil_opt_conv_t", {**p, "rq30": 2 * r30})
             code = f"{params}\nhil_opt_dwp3_s8(&p, {xin}, {stream}, hil_scratch, {yout});"
             return OpCode(code=code, constants={stream: words}, kernels=_dw_kernels(fam, ctx), macs=macs,
                           inplace_safe=True, scratch_words=plane)

@@ -5,6 +5,7 @@
 #define HIL_OPT_DSP_DWP_H
 
 #include "opt_common.h"
+#include "opt_dsp.h" /* hil_opt_rq30 */
 
 /* SMLATB / SMLADX (not in hil_simd.h): top(x) * bottom(y) + acc; x.lo * y.hi + x.hi * y.lo + acc. */
 #if HIL_SIMD_NATIVE
@@ -32,6 +33,30 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
 }
 #endif
 
+/* Wa = (w0, w1) / Wb = (w2, w1) of a kernel row's word (w0, w2, w1, w1); dbl (rq30 == 2 layers):
+ * doubled by one SXTAB16 more, so the accumulators are 2 x the sums hil_opt_rq30 takes doubled */
+static inline uint32_t hil_dwp_wa(uint32_t w, int dbl)
+{
+    const uint32_t v = hil_sxtb16(w);
+    return dbl ? hil_sxtab16(v, w) : v;
+}
+static inline uint32_t hil_dwp_wb(uint32_t w, int dbl)
+{
+    const uint32_t v = hil_sxtb16_ror8(w);
+    return dbl ? hil_sxtab16_ror8(v, w) : v;
+}
+/* The C steps' output: hil_opt_rq30 of the doubled accumulator (rs: its shift word, rs - 1) for
+ * rq30 == 2 layers, else hil_opt_out's rs2 form (rs - 2) */
+static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m, int32_t rs)
+{
+    if (p->rq30 != 2) {
+        return hil_opt_out(p, acc, 0, &m, &rs, (const int32_t *)0);
+    }
+    int32_t v = hil_opt_rq30(acc, m, rs, hil_opt_rq30_k(p->out_off, rs), 0);
+    v = v < p->act_min ? p->act_min : v;
+    return (int8_t)(v > p->act_max ? p->act_max : v);
+}
+
 /* Depthwise 3x3, depth multiplier 1, stride 1 or 2 (either axis), any channel count, every right
  * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane
  * (at stride 2 often 4 channels a pass: hil_dwp_group):
@@ -53,17 +78,26 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
  * stride_h + 3) rows of ((out_w - 1) * stride_w + 5) / 2 words. */
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_DWP_ASM 1
-/* the 6-instruction requantization of opt_common.h (hil_opt_rq2_dsp) of accumulator S into t, then
- * the activation clamps inside the int8 range (assembled only when the layer has them) */
+/* the requantization of accumulator S into t: with r30 (rq30 == 2 layers: S is 2 x the
+ * accumulator, k30 holds kk = (1 + 2 * offset) << (rs - 1)) opt_dsp.h's hil_opt_rq30 in 4
+ * instructions (SMMLAR, ADD of the sign, ASR, SSAT), else the 6 of opt_common.h's hil_opt_rq2_dsp
+ * (k30 = 2^30); then the activation clamps inside the int8 range (assembled only when the layer
+ * has them) */
 #define HIL_DWP_RQ(S)                                                                              \
+    ".if %c[r30]\n\t"                                                                              \
+    "smmlar %[t], %[" S "], %[m], %[k30]\n\t"                                                      \
+    "add %[t], %[t], %[" S "], asr #31\n\t"                                                        \
+    "asr %[t], %[t], %[rsn]\n\t"                                                                   \
+    ".else\n\t"                                                                                    \
     "asr %[t], %[" S "], #31\n\t"                                                                  \
     "add %[x], %[k30], %[t], lsl #31\n\t"                                                          \
     "smlal %[x], %[t], %[" S "], %[m]\n\t"                                                         \
     "asr %[t], %[t], %[rsn]\n\t"                                                                   \
     "add %[t], %[t], %[k]\n\t"                                                                     \
+    ".endif\n\t"                                                                                   \
     "ssat %[t], #8, %[t], asr #1\n\t"                                                              \
-    ".if %c[lo]\n\tcmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t.endif\n\t"                \
-    ".if %c[hi]\n\tcmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t.endif\n\t"
+    ".if %c[amin] > -128\n\tcmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t.endif\n\t"                \
+    ".if %c[amax] < 127\n\tcmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t.endif\n\t"
 /* kernel row at byte offset E (an assembler expression on e1, the byte step of a plane row; rows
  * 1, 2: weights at WO) of a stride-1 step of 2 outputs (pp has moved 4 on), of a single output
  * (stride 2, or stride 1's odd last one; 4), of stride 1's steps of 3 / 4 (8) and of stride 2's
@@ -202,6 +236,7 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
  * by wt[8]; the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
 #define HIL_DWP_CHANNEL()                                                                          \
     __asm__ volatile(                                                                              \
+        ".if %c[r30]\n\tlsl %[k30], %[k30], %[rsn]\n\t.endif\n\t" /* kk (rsn's low byte: rs - 1) */  \
         "0:\n\t"                                                                                   \
         ".if %c[nq]\n\t"                                                                           \
         "1:\n\t"                                                                                   \
@@ -239,11 +274,11 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
         "add %[o], %[o], %[x]\n\t"                                                                 \
         "cmp %[pp], %[t]\n\t"                                                                      \
         "bne 0b"                                                                                   \
-        : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_), \
+        : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [k30] "+r"(k30), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_), \
           [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)          \
-        : [wp] "r"(wt), [m] "r"(m), [k30] "r"(0x40000000), [k] "i"(1 + 2 * p->out_off),           \
-          [amin] "i"(p->act_min), [amax] "i"(p->act_max), [lo] "i"(p->act_min > -128),             \
-          [hi] "i"(p->act_max < 127), [e1] "i"(4 * G * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
+        : [wp] "r"(wt), [m] "r"(m), [k] "i"(1 + 2 * p->out_off), [r30] "i"(p->rq30 == 2),           \
+          [amin] "i"(p->act_min), [amax] "i"(p->act_max),                                          \
+          [e1] "i"(4 * G * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
           [s2f] "i"(sw == 2), [dpp] "i"(dpp), [dd] "i"(8 * G * npair <= 1020)                                         \
         : "cc", "memory")
 /* 8 input values of one channel, IX bytes apart from S, to 4 int16-pair words at D; S and D move on */
@@ -303,17 +338,39 @@ static inline int32_t hil_dw_smladx(uint32_t x, uint32_t y, int32_t acc)
                   [r1] "i"(R), [r2] "i"(2 * (R)), [r3] "i"(3 * (R))                                \
                 : "memory");                                                                       \
     } while (0)
+/* The same for 2 pixels of 4 channels (one word of channel k's at D + k * R; 14 instructions) */
+#define HIL_DWP_WIDEN4X2(S, D, IX, R)                                                              \
+    do {                                                                                           \
+        uint32_t a_, b_, c_;                                                                       \
+        __asm__ volatile("ldr %[a], [%[s]]\n\t"                                                    \
+                "ldr %[b], [%[s], %[x1]]\n\t"                                                      \
+                "pkhbt %[c], %[a], %[b], lsl #16\n\t"                                              \
+                "pkhtb %[b], %[b], %[a], asr #16\n\t"                                              \
+                "sxtb16 %[a], %[c]\n\t"                                                            \
+                "sxtb16 %[c], %[c], ror #8\n\t"                                                    \
+                "str %[a], [%[d]]\n\t"                                                             \
+                "str %[c], [%[d], %[r1]]\n\t"                                                      \
+                "sxtb16 %[a], %[b]\n\t"                                                            \
+                "sxtb16 %[b], %[b], ror #8\n\t"                                                    \
+                "str %[a], [%[d], %[r2]]\n\t"                                                      \
+                "str %[b], [%[d], %[r3]]\n\t"                                                      \
+                "add %[s], %[s], %[x2]\n\t"                                                        \
+                "add %[d], %[d], #4"                                                               \
+                : [s] "+r"(S), [d] "+r"(D), [a] "=&r"(a_), [b] "=&r"(b_), [c] "=&r"(c_)             \
+                : [x1] "i"(IX), [x2] "i"(2 * (IX)), [r1] "i"(R), [r2] "i"(2 * (R)), [r3] "i"(3 * (R)) \
+                : "memory");                                                                       \
+    } while (0)
 #endif
 
 /* Channels a pass: 4 planes, their rows interleaved (channel k's row y is plane row 4 y + k), at
  * stride 2 (where the copy costs most a MAC; at stride 1 it saves ~0.07 insn/MAC for 4x the
- * scratch), when the channels come in fours, a plane row copies >= 12 input values (shorter ones
- * cost more than they save: VWW's 6x6 layers) and the 4 planes take at most HIL_DWP_GROUP_BYTES
+ * scratch), when the channels come in fours, a plane row copies >= 6 input values (4 + 2 pixels
+ * a step: HIL_DWP_WIDEN4X4, HIL_DWP_WIDEN4X2) and the 4 planes take at most HIL_DWP_GROUP_BYTES
  * (the generator's test: optimized.py _dsp_dw_plane_group) */
 #define HIL_DWP_GROUP_BYTES 8192
 static inline int32_t hil_dwp_group(int32_t s2, int32_t c, int32_t ph, int32_t npair, int32_t xn)
 {
-    return s2 && c % 4 == 0 && xn >= 12 && 16 * ph * npair <= HIL_DWP_GROUP_BYTES && 32 * npair <= 4095 ? 4 : 1;
+    return s2 && c % 4 == 0 && xn >= 6 && 16 * ph * npair <= HIL_DWP_GROUP_BYTES && 32 * npair <= 4095 ? 4 : 1;
 }
 
 HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, int32_t *scratch,
@@ -322,6 +379,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
     const hil_opt_conv_t *p = &pcopy;
     const int32_t C = p->in_c;
+    const int dbl = p->rq30 == 2; /* doubled weights and bias: the 4-instruction requantization */
     /* the plane's rows run along the longer output axis: transposed (tr) when out_h > out_w at
      * stride 1 (the generator transposes the 3x3 weights to match, optimized.py _dsp_dw3_tr) */
     const int tr = p->stride_h == 1 && p->stride_w == 1 && p->out_h > p->out_w;
@@ -382,6 +440,10 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                         HIL_DWP_WIDEN4X4(s, dw, ix, 4 * npair);
                     }
                     k0 += (xn - k0) & ~3; /* the pixels done */
+                    if (xn - k0 >= 2) {   /* (6x6 inputs: 4 + 2) */
+                        HIL_DWP_WIDEN4X2(s, dw, ix, 4 * npair);
+                        k0 += 2;
+                    }
                 }
 #endif
                 for (int32_t k = 0; k < G; ++k) { /* per channel: two values a word store */
@@ -423,11 +485,13 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 const int32_t dpp = 4 * sh * G * npair - adv;
                 const uint32_t *pp = (const uint32_t *)(const void *)plane_k;
                 int8_t *o = out_b + c;
+                _Pragma("GCC unroll 3") /* gcc keeps it a loop: 10 instructions a row instead of 5 */
                 for (int32_t r = 0; r < 3; ++r) {
-                    wt[2 * r] = hil_sxtb16(q[r]);
-                    wt[2 * r + 1] = hil_sxtb16_ror8(q[r]);
+                    wt[2 * r] = hil_dwp_wa(q[r], dbl);
+                    wt[2 * r + 1] = hil_dwp_wb(q[r], dbl);
                 }
                 wt[6] = q[3];
+                int32_t k30 = dbl ? 1 + 2 * p->out_off : 0x40000000; /* r30: << rs - 1 in the asm */
                 if (G > 1) {
                     wt[7] = (uint32_t)(uintptr_t)(plane_k + out_h * sh * grow);
                 }
@@ -441,8 +505,8 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
             }
 #else
             /* Wa, Wb of the 3 kernel rows and the bias */
-            const uint32_t wt[7] = {hil_sxtb16(q[0]), hil_sxtb16_ror8(q[0]), hil_sxtb16(q[1]), hil_sxtb16_ror8(q[1]),
-                                    hil_sxtb16(q[2]), hil_sxtb16_ror8(q[2]), q[3]};
+            const uint32_t wt[7] = {hil_dwp_wa(q[0], dbl), hil_dwp_wb(q[0], dbl), hil_dwp_wa(q[1], dbl),
+                                    hil_dwp_wb(q[1], dbl), hil_dwp_wa(q[2], dbl), hil_dwp_wb(q[2], dbl), q[3]};
             for (int32_t oy = 0; oy < out_h; ++oy) {
                 const uint32_t *r0 = (const uint32_t *)(const void *)(plane_k + oy * sh * grow);
                 int8_t *o = out_b + oy * oys + c;
@@ -463,8 +527,8 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     s1 = hil_dw_smlatb(x2, wt[4], s1);
                     s0 = hil_smlabb(n2, wt[5], s0);
                     s1 = hil_dw_smladx(n2, wt[5], s1);
-                    o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
-                    o[OS] = hil_opt_out(p, s1, 0, &m, &rs, (const int32_t *)0);
+                    o[0] = hil_dwp_out(p, s0, m, rs);
+                    o[OS] = hil_dwp_out(p, s1, m, rs);
                     x0 = n0;
                     x1 = n1;
                     x2 = n2;
@@ -479,7 +543,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     s0 = hil_smlabb(n1, wt[3], s0);
                     s0 = hil_smlad(a2, wt[4], s0);
                     s0 = hil_smlabb(n2, wt[5], s0);
-                    o[0] = hil_opt_out(p, s0, 0, &m, &rs, (const int32_t *)0);
+                    o[0] = hil_dwp_out(p, s0, m, rs);
                 }
             }
 #endif
