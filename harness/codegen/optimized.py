@@ -125,14 +125,18 @@ def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
     fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 4 * step <= 4095
     in_w, pad_w = (g["in_h"], g["pad_h"]) if tr else (g["in_w"], g["pad_w"])
     xn = in_w if pad_w + in_w < 2 * npair else 2 * npair - pad_w  # input values a plane row copies
-    return words * _dsp_dw_plane_group(sh * sw > 1, g["in_c"], words, npair, xn) if fits else 0
+    rows4 = _dsp_dw_plane_rows(sh * sw > 1 and g["in_c"] % 4 == 0 and xn >= 6 and 32 * npair <= 4095,
+                               words // npair, npair, sh, out_h)
+    # 4 planes a pass (in bands of rows4 output rows they fit the one whole plane's words)
+    return (4 * words if rows4 == out_h else words) if fits else 0
 
 
-def _dsp_dw_plane_group(s2: bool, in_c: int, words: int, npair: int, xn: int) -> int:
-    """Channels hil_opt_dwp3_s8 widens a pass (4 planes with interleaved rows, or 1): the same
-    test as hil_dwp_group in kernels/opt_dsp_dwp.h (stride 2, rows of >= 6 values, the 4 planes
-    within RING_LIMIT bytes)."""
-    return 4 if s2 and in_c % 4 == 0 and xn >= 6 and 16 * words <= RING_LIMIT and 32 * npair <= 4095 else 1
+def _dsp_dw_plane_rows(g4: bool, ph: int, npair: int, sh: int, out_h: int) -> int:
+    """Output rows hil_opt_dwp3_s8 takes a pass of 4 channels (all, or bands whose 4 planes fit the
+    scratch of one whole plane), 0: one channel a pass. The same test as hil_dwp_rows in
+    kernels/opt_dsp_dwp.h (g4: stride 2, channels in fours, plane rows of >= 6 input values)."""
+    bh = (ph // 4 - 3) // sh + 1
+    return 0 if not g4 else out_h if 16 * ph * npair <= RING_LIMIT else bh if bh >= 2 else 0
 
 
 def _dsp_dw3_stream(taps: np.ndarray, beff: np.ndarray, mult: np.ndarray, rsh: np.ndarray, tr: bool) -> np.ndarray:

@@ -59,23 +59,27 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
 
 /* Depthwise 3x3, depth multiplier 1, stride 1 or 2 (either axis), any channel count, every right
  * shift >= 2 and no left shift (the generator checks), one channel at a time over its own plane
- * (at stride 2 often 4 channels a pass: hil_dwp_group):
+ * (at stride 2 often 4 channels a pass, in bands of output rows where 4 whole planes would not
+ * fit: hil_dwp_rows):
  * - the channel's padded input plane is copied into the scratch as int16 (two LDRSB + PKHBT + STR
  *   per 2 values; the zero-point border is written once per call), so a word holds two horizontally
  *   adjacent pixels P_j = (x_2j, x_2j+1) and SMLAD multiplies two taps of one channel at once;
  * - per kernel row r the stream holds one int8 word (w_r0, w_r2, w_r1, w_r1), unpacked once per
- *   channel by SXTB16 / SXTB16 ROR 8 into Wa = (w_r0, w_r1) and Wb = (w_r2, w_r1);
+ *   channel by SXTB16 / SXTB16 ROR 8 into Wa = (w_r0, w_r1) and Wb = (w_r2, w_r1) (rq30 == 2
+ *   layers: doubled by an SXTAB16 more, with a doubled bias, so the requantization is
+ *   hil_opt_rq30's 4 instructions: SMMLAR, ADD, ASR, SSAT; else hil_opt_rq2_dsp's 6);
  * - stride 1, two outputs per step, per kernel row: out_o += SMLAD(P_j, Wa) + SMLABB(P_j+1, Wb),
  *   out_o+1 += SMLATB(P_j, Wa) + SMLADX(P_j+1, Wb): 4 instructions per 6 MACs; stride 2:
  *   out_o += SMLAD(P_o, Wa) + SMLABB(P_o+1, Wb).
  * At -O2 on the DSP cores a channel's rows are one asm block (14 registers; HIL_DWP_CHANNEL):
- * per row steps of 4 outputs (66 instructions per 36 MACs; stride 2: 68), then one of 3, 2 or 1
+ * per row steps of 4 outputs (58 instructions per 36 MACs with rq30; stride 2: 60), then one of 3, 2 or 1
  * as out_w needs, then 5 instructions to the next row; the plane's rows of >= 8 values are copied
  * by an asm step of 8 (17 instructions).
  * A channel's plane is copied before any of its outputs is stored, and an output only overwrites
  * its own channel's inputs: in place natively. q: per channel (w_0, w_1, w_2 words, bias_eff,
- * multiplier, right shift - 2). scratch: the plane (G = 4 passes: 4 of them), ((out_h - 1) *
- * stride_h + 3) rows of ((out_w - 1) * stride_w + 5) / 2 words. */
+ * multiplier, right shift - 2; rq30 == 2: 2 x bias_eff, multiplier, right shift - 1). scratch:
+ * the plane (G = 4 passes: 4 of them, or 4 band planes within one), ((out_h - 1) * stride_h + 3)
+ * rows of ((out_w - 1) * stride_w + 5) / 2 words. */
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_DWP_ASM 1
 /* the requantization of accumulator S into t: with r30 (rq30 == 2 layers: S is 2 x the
@@ -306,21 +310,27 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
                 : "memory");                                                                       \
     } while (0)
 /* 4 pixels of 4 channels (a word each, IX bytes apart from S) to 2 int16-pair words per channel:
- * channel k's at D + k * R bytes (its plane row); S and D move on (22 instructions per 16 values) */
+ * channel k's at D + k * R bytes (its plane row); S and D move on (20 instructions per 16 values;
+ * 21 when 4 IX > 255) */
 #define HIL_DWP_WIDEN4X4(S, D, IX, R)                                                              \
     do {                                                                                           \
         uint32_t a_, b_, c_, e_, x_, f_;                                                           \
-        __asm__ volatile("ldr %[a], [%[s]]\n\t"                                                    \
+        __asm__ volatile(".if %c[x4] <= 255\n\t" /* S moves on with the first load (post-index: 8 bits) */ \
+                "ldr %[a], [%[s]], #%c[x4]\n\t"                                                    \
+                "ldr %[b], [%[s], #-%c[x3]]\n\t"                                                   \
+                "ldr %[c], [%[s], #-%c[x2]]\n\t"                                                   \
+                "ldr %[e], [%[s], #-%c[x1]]\n\t"                                                   \
+                ".else\n\t"                                                                        \
+                "ldr %[a], [%[s]]\n\t"                                                             \
                 "ldr %[b], [%[s], %[x1]]\n\t"                                                      \
                 "ldr %[c], [%[s], %[x2]]\n\t"                                                      \
                 "ldr %[e], [%[s], %[x3]]\n\t"                                                      \
+                "add %[s], %[s], %[x4]\n\t"                                                        \
+                ".endif\n\t"                                                                       \
                 "pkhbt %[x], %[a], %[b], lsl #16\n\t"                                              \
                 "pkhtb %[b], %[b], %[a], asr #16\n\t"                                              \
                 "pkhbt %[a], %[c], %[e], lsl #16\n\t"                                              \
                 "pkhtb %[e], %[e], %[c], asr #16\n\t"                                              \
-                "sxtb16 %[c], %[x]\n\t"                                                            \
-                "sxtb16 %[f], %[a]\n\t"                                                            \
-                "strd %[c], %[f], [%[d]]\n\t"                                                      \
                 "sxtb16 %[c], %[x], ror #8\n\t"                                                    \
                 "sxtb16 %[f], %[a], ror #8\n\t"                                                    \
                 "strd %[c], %[f], [%[d], %[r1]]\n\t"                                               \
@@ -330,8 +340,9 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
                 "sxtb16 %[c], %[b], ror #8\n\t"                                                    \
                 "sxtb16 %[f], %[e], ror #8\n\t"                                                    \
                 "strd %[c], %[f], [%[d], %[r3]]\n\t"                                               \
-                "add %[s], %[s], %[x4]\n\t"                                                        \
-                "add %[d], %[d], #8"                                                               \
+                "sxtb16 %[c], %[x]\n\t"                                                            \
+                "sxtb16 %[f], %[a]\n\t"                                                            \
+                "strd %[c], %[f], [%[d]], #8"   /* channel 0's last: D moves on */                  \
                 : [s] "+r"(S), [d] "+r"(D), [a] "=&r"(a_), [b] "=&r"(b_), [c] "=&r"(c_), [e] "=&r"(e_), \
                   [x] "=&r"(x_), [f] "=&r"(f_)                                                     \
                 : [x1] "i"(IX), [x2] "i"(2 * (IX)), [x3] "i"(3 * (IX)), [x4] "i"(4 * (IX)),         \
@@ -362,18 +373,21 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
     } while (0)
 #endif
 
-/* Channels a pass: 4 planes, their rows interleaved (channel k's row y is plane row 4 y + k), at
- * stride 2 (where the copy costs most a MAC; at stride 1 it saves ~0.07 insn/MAC for 4x the
- * scratch), when the channels come in fours, a plane row copies >= 6 input values (4 + 2 pixels
- * a step: HIL_DWP_WIDEN4X4, HIL_DWP_WIDEN4X2) and the 4 planes take at most HIL_DWP_GROUP_BYTES
- * (the generator's test: optimized.py _dsp_dw_plane_group) */
+/* Output rows a pass: 4 channels a pass (g4: their planes' rows interleaved, channel k's row y is
+ * plane row 4 y + k; at stride 2, where the copy costs most a MAC (at stride 1 it saves ~0.07
+ * insn/MAC for 4x the scratch), channels in fours, plane rows copying >= 6 input values) take
+ * every output row when the 4 planes fit HIL_DWP_GROUP_BYTES, else bands of as many output rows
+ * as fit 4 band planes in the scratch of one whole plane (VWW's 24x24x16: 5 rows, 11 plane rows;
+ * each band re-copies the row it shares with the next); 0: one channel a pass (the generator's
+ * test: optimized.py _dsp_dw_plane_group) */
 #define HIL_DWP_GROUP_BYTES 8192
-static inline int32_t hil_dwp_group(int32_t s2, int32_t c, int32_t ph, int32_t npair, int32_t xn)
+static inline int32_t hil_dwp_rows(int32_t g4, int32_t ph, int32_t npair, int32_t sh, int32_t out_h)
 {
-    return s2 && c % 4 == 0 && xn >= 6 && 16 * ph * npair <= HIL_DWP_GROUP_BYTES && 32 * npair <= 4095 ? 4 : 1;
+    const int32_t bh = (ph / 4 - 3) / sh + 1;
+    return !g4 ? 0 : 16 * ph * npair <= HIL_DWP_GROUP_BYTES ? out_h : bh >= 2 ? bh : 0;
 }
 
-HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *q, int32_t *scratch,
+HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, const uint32_t *qs, int32_t *scratch,
                                 int8_t *out)
 {
     const hil_opt_conv_t pcopy = *params; /* a local copy: int8_t stores cannot alias it */
@@ -395,12 +409,14 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     /* the input's rows and columns inside the plane (a layer may leave its last ones unread) */
     const int32_t y0 = pad_h, y1 = pad_h + in_h < ph ? pad_h + in_h : ph;
     const int32_t xn = pad_w + in_w < rowh ? in_w : rowh - pad_w;
-    const int32_t G = hil_dwp_group(sh * sw > 1, C, ph, npair, xn), grow = G * rowh; /* channels a pass; a channel's row step */
+    const int32_t rows4 = hil_dwp_rows(sh * sw > 1 && C % 4 == 0 && xn >= 6 && 32 * npair <= 4095, ph, npair, sh, out_h);
+    const int32_t G = rows4 ? 4 : 1, grow = G * rowh;      /* channels a pass; a channel's row step */
+    const int32_t bh = rows4 ? rows4 : out_h, banded = bh < out_h; /* output rows a band */
     const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
     uint32_t *pl = (uint32_t *)(void *)scratch;
-    for (int32_t yg = 0; yg < ph * G; ++yg, pl += npair) { /* the border, the same for every channel: */
-        const int32_t y = yg / G;
-        const int inside = y >= y0 && y < y1;          /* the words the copy leaves (part) unwritten */
+    for (int32_t yg = 0; yg < ((bh - 1) * sh + 3) * G; ++yg, pl += npair) { /* the border, the same for every channel: */
+        const int32_t y = yg / G; /* (banded: every row's sides; a band fills its rows outside the input) */
+        const int inside = banded || (y >= y0 && y < y1); /* the words the copy leaves (part) unwritten */
         const int32_t w0 = inside ? (pad_w + 1) / 2 : npair, w1 = inside ? (pad_w + xn) / 2 : npair;
         for (int32_t w = 0; w < w0; ++w) {
             pl[w] = zz;
@@ -418,15 +434,26 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #endif
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = in + b * p->in_h * p->in_w * C;
-        int8_t *out_b = out + b * p->out_h * p->out_w * C;
         for (int32_t c0 = 0; c0 < C; c0 += G) {
-            for (int32_t y = y0; y < y1; ++y) { /* the group's planes */
+            for (int32_t oy0 = 0; oy0 < out_h; oy0 += bh) { /* the bands (one unless banded) */
+            const int32_t nb = out_h - oy0 < bh ? out_h - oy0 : bh; /* the band's output rows */
+            const int32_t v0 = oy0 * sh, v1 = v0 + (nb - 1) * sh + 3; /* its padded rows */
+            int8_t *out_b = out + b * p->out_h * p->out_w * C + oy0 * oys;
+            for (int32_t y = v0; banded && y < v1; ++y) { /* rows of zero points: padding rows */
+                if (y < y0 || y >= y1) {
+                    uint32_t *z = (uint32_t *)(void *)(plane + (y - v0) * grow);
+                    for (int32_t w = 0; w < G * npair; ++w) {
+                        z[w] = zz;
+                    }
+                }
+            }
+            for (int32_t y = y0 > v0 ? y0 : v0; y < (y1 < v1 ? y1 : v1); ++y) { /* the group's planes */
                 int32_t k0 = 0;
 #if defined(HIL_DWP_ASM)
                 if (G == 4 && 4 * ix <= 4095 && 12 * npair <= 1020) {
                     /* 4 channels' words at once: 4 pixels a step, then the rest per channel */
                     const int8_t *s = in_b + (y - pad_h) * iy + c0;
-                    int16_t *d = plane + y * grow + pad_w;
+                    int16_t *d = plane + (y - v0) * grow + pad_w;
                     if (pad_w & 1) { /* the first values share their words with the border */
                         for (int32_t k = 0; k < 4; ++k) {
                             d[k * rowh] = s[k];
@@ -448,7 +475,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #endif
                 for (int32_t k = 0; k < G; ++k) { /* per channel: two values a word store */
                 const int8_t *s = in_b + (y - pad_h) * iy + c0 + k + k0 * ix;
-                int16_t *d = plane + y * grow + k * rowh + pad_w + k0;
+                int16_t *d = plane + (y - v0) * grow + k * rowh + pad_w + k0;
                 int32_t n = xn - k0;
                 if ((pad_w + k0) & 1) { /* the first value shares its word with the zero-point border */
                     *d++ = *s;
@@ -473,8 +500,9 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 }
             }
             HIL_OPT_BARRIER(); /* the planes' stores before their loads */
-            for (int32_t k = 0; k < G; ++k, q += 6) {
+            for (int32_t k = 0; k < G; ++k) {
             const int32_t c = c0 + k;
+            const uint32_t *q = qs + 6 * c;
             const int16_t *plane_k = plane + k * rowh;
             const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
 #if defined(HIL_DWP_ASM)
@@ -493,7 +521,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                 wt[6] = q[3];
                 int32_t k30 = dbl ? 1 + 2 * p->out_off : 0x40000000; /* r30: << rs - 1 in the asm */
                 if (G > 1) {
-                    wt[7] = (uint32_t)(uintptr_t)(plane_k + out_h * sh * grow);
+                    wt[7] = (uint32_t)(uintptr_t)(plane_k + nb * sh * grow);
                 }
                 uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
                 int32_t rsn = rs + (nq > 1 ? (nq - 1) * 256 : 0);
@@ -507,7 +535,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
             /* Wa, Wb of the 3 kernel rows and the bias */
             const uint32_t wt[7] = {hil_dwp_wa(q[0], dbl), hil_dwp_wb(q[0], dbl), hil_dwp_wa(q[1], dbl),
                                     hil_dwp_wb(q[1], dbl), hil_dwp_wa(q[2], dbl), hil_dwp_wb(q[2], dbl), q[3]};
-            for (int32_t oy = 0; oy < out_h; ++oy) {
+            for (int32_t oy = 0; oy < nb; ++oy) {
                 const uint32_t *r0 = (const uint32_t *)(const void *)(plane_k + oy * sh * grow);
                 int8_t *o = out_b + oy * oys + c;
                 int32_t ox = 0;
@@ -549,6 +577,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #endif
             }
             HIL_OPT_BARRIER(); /* this group's outputs before the next planes' loads (in place) */
+            }
         }
     }
 }
