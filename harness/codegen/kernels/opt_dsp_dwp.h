@@ -82,23 +82,29 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
  * rows of ((out_w - 1) * stride_w + 5) / 2 words. */
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_DWP_ASM 1
-/* the requantization of accumulator S into t: with r30 (rq30 == 2 layers: S is 2 x the
- * accumulator, k30 holds kk = (1 + 2 * offset) << (rs - 1)) opt_dsp.h's hil_opt_rq30 in 4
+/* the requantization of accumulator S into t, the channel's multiplier in wa and its addend in
+ * wb (HIL_DWP_MK loads them after a step's MACs): with r30 (rq30 == 2 layers: S is 2 x the
+ * accumulator, the addend kk = (1 + 2 * offset) << (rs - 1)) opt_dsp.h's hil_opt_rq30 in 4
  * instructions (SMMLAR, ADD of the sign, ASR, SSAT), else the 6 of opt_common.h's hil_opt_rq2_dsp
- * (k30 = 2^30); then the activation clamps inside the int8 range (assembled only when the layer
+ * (addend 2^30); then the activation clamps inside the int8 range (assembled only when the layer
  * has them) */
-#define HIL_DWP_RQ(S)                                                                              \
+/* (rows without 6-output steps keep them in s4 / s5 for the whole channel: their steps use 4
+ * accumulators at most) */
+#define HIL_DWP_MK ".if %c[nh]\n\tldrd %[wa], %[wb], [%[wp], #36]\n\t.endif\n\t"
+#define HIL_DWP_RQR(S, M, K)                                                                       \
     ".if %c[r30]\n\t"                                                                              \
-    "smmlar %[t], %[" S "], %[m], %[k30]\n\t"                                                      \
+    "smmlar %[t], %[" S "], %[" M "], %[" K "]\n\t"                                                \
     "add %[t], %[t], %[" S "], asr #31\n\t"                                                        \
     "asr %[t], %[t], %[rsn]\n\t"                                                                   \
     ".else\n\t"                                                                                    \
     "asr %[t], %[" S "], #31\n\t"                                                                  \
-    "add %[x], %[k30], %[t], lsl #31\n\t"                                                          \
-    "smlal %[x], %[t], %[" S "], %[m]\n\t"                                                         \
+    "add %[x], %[" K "], %[t], lsl #31\n\t"                                                        \
+    "smlal %[x], %[t], %[" S "], %[" M "]\n\t"                                                     \
     "asr %[t], %[t], %[rsn]\n\t"                                                                   \
     "add %[t], %[t], %[k]\n\t"                                                                     \
-    ".endif\n\t"                                                                                   \
+    ".endif\n\t"
+#define HIL_DWP_RQ(S)                                                                              \
+    ".if %c[nh] == 0\n\t" HIL_DWP_RQR(S, "s4", "s5") ".else\n\t" HIL_DWP_RQR(S, "wa", "wb") ".endif\n\t" \
     "ssat %[t], #8, %[t], asr #1\n\t"                                                              \
     ".if %c[amin] > -128\n\tcmp %[t], %[amin]\n\tit lt\n\tmovlt %[t], %[amin]\n\t.endif\n\t"                \
     ".if %c[amax] < 127\n\tcmp %[t], %[amax]\n\tit gt\n\tmovgt %[t], %[amax]\n\t.endif\n\t"
@@ -234,17 +240,70 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     HIL_DWP_ROW1("8", HIL_DWP_E1) HIL_DWP_ROW1("16", HIL_DWP_E2)
-/* A whole channel, every output row in one asm block (nothing spills between rows): per row nq
- * steps of 4 outputs (the count in rsn's upper bits; ASR reads the shift from its low byte), then
+/* Stride 1's step of 6 outputs (P_0..P_3 of a kernel row as two pair loads; pp moves 12 on):
+ * per kernel row 15 instructions (one LDRD of the weights, two of the pairs, 12 multiplies) */
+#define HIL_DWP_ROW6(WO, E)                                                                        \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    HIL_DWP_LD2("t", "x", E "-12")                                                                 \
+    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
+    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
+    "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
+    HIL_DWP_LD2("t", "x", E "-4")                                                                  \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
+    "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
+    "smlad %[s4], %[t], %[wa], %[s4]\n\t"                                                          \
+    "smlatb %[s5], %[t], %[wa], %[s5]\n\t"                                                         \
+    "smlabb %[s4], %[x], %[wb], %[s4]\n\t"                                                         \
+    "smladx %[s5], %[x], %[wb], %[s5]\n\t"
+#define HIL_DWP_HEX1                                                                               \
+    "ldr %[s5], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldrd %[t], %[x], [%[pp]], #12\n\t"                                                            \
+    "smlad %[s0], %[t], %[wa], %[s5]\n\t"                                                          \
+    "smlatb %[s1], %[t], %[wa], %[s5]\n\t"                                                         \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[x], %[wa], %[s5]\n\t"                                                          \
+    "smlatb %[s3], %[x], %[wa], %[s5]\n\t"                                                         \
+    "ldrd %[t], %[x], [%[pp], #-4]\n\t"                                                            \
+    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
+    "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
+    "smlad %[s4], %[t], %[wa], %[s5]\n\t"                                                          \
+    "smlatb %[s5], %[t], %[wa], %[s5]\n\t"                                                         \
+    "smlabb %[s4], %[x], %[wb], %[s4]\n\t"                                                         \
+    "smladx %[s5], %[x], %[wb], %[s5]\n\t"                                                         \
+    HIL_DWP_ROW6("8", HIL_DWP_E1) HIL_DWP_ROW6("16", HIL_DWP_E2)
+/* A whole channel, every output row in one asm block (nothing spills between rows): per row nh
+ * steps of 6 outputs (stride 1), nq of 4 (the count of either in rsn's upper bits; ASR reads the
+ * shift from its low byte), then
  * one step of the nr = out_w % 4 outputs left, then pp moves to the next row's start by dpp and o
  * by wt[8]; the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
 #define HIL_DWP_CHANNEL()                                                                          \
     __asm__ volatile(                                                                              \
-        ".if %c[r30]\n\tlsl %[k30], %[k30], %[rsn]\n\t.endif\n\t" /* kk (rsn's low byte: rs - 1) */  \
+        ".if %c[nh] == 0\n\tldrd %[s4], %[s5], [%[wp], #36]\n\t.endif\n\t"                           \
         "0:\n\t"                                                                                   \
+        ".if %c[nh]\n\t"                                                                           \
+        "3:\n\t"                                                                                   \
+        HIL_DWP_HEX1 HIL_DWP_MK                                                                    \
+        HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
+        HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
+        HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
+        HIL_DWP_RQ("s3") "strb %[t], [%[o], #%c[C]*3]\n\t"                                         \
+        HIL_DWP_RQ("s4") "strb %[t], [%[o], #%c[C]*4]\n\t"                                         \
+        HIL_DWP_RQ("s5") "strb %[t], [%[o], #%c[C]*5]\n\t"                                         \
+        "add %[o], %[o], #%c[C]*6\n\t"                                                             \
+        ".if %c[nh] > 1\n\t"                                                                       \
+        "subs %[rsn], %[rsn], #256\n\t"                                                            \
+        "bcs 3b\n\t"                                                                               \
+        "add %[rsn], %[rsn], #%c[nh]*256\n\t"                                                      \
+        ".endif\n\t"                                                                               \
+        ".endif\n\t"                                                                               \
         ".if %c[nq]\n\t"                                                                           \
         "1:\n\t"                                                                                   \
-        ".if %c[s2f]\n\t" HIL_DWP_QUAD2 ".else\n\t" HIL_DWP_QUAD1 ".endif\n\t"                     \
+        ".if %c[s2f]\n\t" HIL_DWP_QUAD2 ".else\n\t" HIL_DWP_QUAD1 ".endif\n\t" HIL_DWP_MK          \
         HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
         HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
         HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
@@ -257,19 +316,19 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
         ".endif\n\t"                                                                               \
         ".endif\n\t"                                                                               \
         ".if %c[nr] == 3\n\t"                                                                      \
-        ".if %c[s2f]\n\t" HIL_DWP_TRIPLE2 ".else\n\t" HIL_DWP_TRIPLE1 ".endif\n\t"                 \
+        ".if %c[s2f]\n\t" HIL_DWP_TRIPLE2 ".else\n\t" HIL_DWP_TRIPLE1 ".endif\n\t" HIL_DWP_MK      \
         HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
         HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
         HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
         "add %[o], %[o], #%c[C]*3\n\t"                                                             \
         ".endif\n\t"                                                                               \
         ".if %c[nr] == 2\n\t"                                                                      \
-        ".if %c[s2f]\n\t" HIL_DWP_PAIR2 ".else\n\t" HIL_DWP_PAIR1 ".endif\n\t"                     \
+        ".if %c[s2f]\n\t" HIL_DWP_PAIR2 ".else\n\t" HIL_DWP_PAIR1 ".endif\n\t" HIL_DWP_MK          \
         HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
         HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
         "add %[o], %[o], #%c[C]*2\n\t"                                                             \
         ".endif\n\t"                                                                               \
-        ".if %c[nr] == 1\n\t" HIL_DWP_SINGLE                                                       \
+        ".if %c[nr] == 1\n\t" HIL_DWP_SINGLE HIL_DWP_MK                                            \
         HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
         "add %[o], %[o], #%c[C]\n\t"                                                               \
         ".endif\n\t"                                                                               \
@@ -278,9 +337,10 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
         "add %[o], %[o], %[x]\n\t"                                                                 \
         "cmp %[pp], %[t]\n\t"                                                                      \
         "bne 0b"                                                                                   \
-        : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [k30] "+r"(k30), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_), \
-          [s3] "=&r"(s3_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)          \
-        : [wp] "r"(wt), [m] "r"(m), [k] "i"(1 + 2 * p->out_off), [r30] "i"(p->rq30 == 2),           \
+        : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_), \
+          [s3] "=&r"(s3_), [s4] "=&r"(s4_), [s5] "=&r"(s5_), [t] "=&r"(t_), [x] "=&r"(x_), [wa] "=&r"(wa_), \
+          [wb] "=&r"(wb_)                                                                          \
+        : [wp] "r"(wt), [k] "i"(1 + 2 * p->out_off), [r30] "i"(p->rq30 == 2), [nh] "i"(nh),         \
           [amin] "i"(p->act_min), [amax] "i"(p->act_max),                                          \
           [e1] "i"(4 * G * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
           [s2f] "i"(sw == 2), [dpp] "i"(dpp), [dd] "i"(8 * G * npair <= 1020)                                         \
@@ -428,7 +488,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #if defined(HIL_DWP_ASM)
     /* Wa, Wb of the 3 kernel rows and the bias (set per channel), then pp's end and o's step at a
      * row's end: the asm block reads them in pairs (LDRD) */
-    uint32_t wt[9];
+    uint32_t wt[11];
     wt[7] = (uint32_t)(uintptr_t)(plane + out_h * sh * grow); /* channel k's: + k * rowh values */
     wt[8] = (uint32_t)(oys - out_w * OS);
 #endif
@@ -507,9 +567,11 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
             const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
 #if defined(HIL_DWP_ASM)
             {
-                /* per row: steps of 4 outputs, then one of nr = 3, 2 or 1; pp has moved on by adv bytes */
-                const int32_t nq = out_w / 4, nr = out_w % 4;
-                const int32_t adv = sw == 2 ? 16 * nq + 4 * nr : 8 * nq + (nr == 3 ? 8 : nr > 0 ? 4 : 0);
+                /* per row: steps of 6 (stride 1) and 4 outputs, then one of nr = 3, 2 or 1; pp has moved
+                 * on by adv bytes */
+                const int32_t nh = sw == 1 && 5 * OS <= 4095 ? out_w / 6 : 0;
+                const int32_t nq = (out_w - 6 * nh) / 4, nr = (out_w - 6 * nh) % 4;
+                const int32_t adv = sw == 2 ? 16 * nq + 4 * nr : 12 * nh + 8 * nq + (nr == 3 ? 8 : nr > 0 ? 4 : 0);
                 const int32_t dpp = 4 * sh * G * npair - adv;
                 const uint32_t *pp = (const uint32_t *)(const void *)plane_k;
                 int8_t *o = out_b + c;
@@ -519,16 +581,19 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                     wt[2 * r + 1] = hil_dwp_wb(q[r], dbl);
                 }
                 wt[6] = q[3];
-                int32_t k30 = dbl ? 1 + 2 * p->out_off : 0x40000000; /* r30: << rs - 1 in the asm */
+                wt[9] = (uint32_t)m; /* the requantization's multiplier and addend (HIL_DWP_MK) */
+                wt[10] = dbl ? (uint32_t)hil_opt_rq30_k(p->out_off, rs) : 0x40000000u;
                 if (G > 1) {
                     wt[7] = (uint32_t)(uintptr_t)(plane_k + nb * sh * grow);
                 }
-                uint32_t s0_, s1_, s2_, s3_, t_, x_, wa_, wb_;
-                int32_t rsn = rs + (nq > 1 ? (nq - 1) * 256 : 0);
+                uint32_t s0_, s1_, s2_, s3_, s4_, s5_, t_, x_, wa_, wb_;
+                int32_t rsn = rs + (nh > 1 ? (nh - 1) * 256 : nq > 1 ? (nq - 1) * 256 : 0);
                 HIL_DWP_CHANNEL();
                 (void)s1_;
                 (void)s2_;
                 (void)s3_;
+                (void)s4_;
+                (void)s5_;
                 (void)bias;
             }
 #else
