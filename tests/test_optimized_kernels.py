@@ -265,7 +265,7 @@ DW3_CASES = [  # (in h, w, c), stride, padding (0 SAME, 1 VALID), fused activati
     # rows of 6 input values (VWW's 6x6 stride-2 layer): 4 channels a pass, widened 4 + 2 pixels
     ((6, 6, 8), 2, 0, 0),
     # stride 1's 6-output steps: rows of 6 + 3 (most cases above: 6 + 1 / 2 / 4 / 5, 3 x 6 + 2, 6 x 6 + 4)
-    ((5, 9, 4), 1, 0, 2),
+    ((5, 9, 4), 1, 0, 2), ((9, 16, 5), 2, 0, 1),  # stride 2's: 6 + 2 (others: 6 + 1 / 3 / 4, 2 / 3 / 4 x 6)
     # 4 whole planes > 8 KB: 4 channels a pass in bands of 3 output rows (7 plane rows), a last
     # band of 2; SAME with a padding row at the top of the first band and the bottom of the last;
     # VALID in bands of 2 rows, a last band of 1
@@ -313,7 +313,7 @@ def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 @pytest.mark.parametrize("board_name", ["m7", "m33"])
 @pytest.mark.parametrize("case", [DW3_CASES[1], DW3_CASES[6], DW3_CASES[8], DW3_CASES[10], DW3_CASES[13],
-                                  DW3_CASES[14], DW3_CASES[17], DW3_CASES[20]])
+                                  DW3_CASES[14], DW3_CASES[17], DW3_CASES[21]])
 def test_dsp_dw3_plane_kernel_on_the_other_dsp_cores(case, board_name: str, opt: str, tmp_path: Path) -> None:
     """The plane kernel's asm (-O2) and C (-Os) forms on the M7 and M33."""
     shape, stride, padding, act = case

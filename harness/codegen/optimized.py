@@ -45,6 +45,7 @@ TARGETS = tuple(FAMILIES)
 PREFER = ("size", "speed")
 DEFAULT_PREFER = "size"
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
+DWP_WT_WORDS = 11  # hil_opt_dwp3_s8's per-channel words after its planes (kernels/opt_dsp_dwp.h: wt)
 RING_LIMIT = 8192  # bytes of padded input rows the DSP depthwise ring may take (VWW's 3x3x256 rows: 7,680)
 MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h
 
@@ -99,7 +100,7 @@ def _kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
 
 def _dw_kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
     """The headers of a depthwise layer: the family's, plus the DSP depthwise kernels' own."""
-    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h", "opt_dsp_dwp.h"] if fam == "dsp" else [])]
+    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h", "opt_dsp_dwp_copy.h", "opt_dsp_dwp.h"] if fam == "dsp" else [])]
 
 
 def _dsp_dw3_tr(g: dict) -> bool:
@@ -128,7 +129,7 @@ def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
     rows4 = _dsp_dw_plane_rows(sh * sw > 1 and g["in_c"] % 4 == 0 and xn >= 6 and 32 * npair <= 4095,
                                words // npair, npair, sh, out_h)
     # 4 planes a pass (in bands of rows4 output rows they fit the one whole plane's words)
-    return (4 * words if rows4 == out_h else words) if fits else 0
+    return (4 * words if rows4 == out_h else words) + DWP_WT_WORDS if fits else 0
 
 
 def _dsp_dw_plane_rows(g4: bool, ph: int, npair: int, sh: int, out_h: int) -> int:

@@ -6,6 +6,7 @@
 
 #include "opt_common.h"
 #include "opt_dsp.h" /* hil_opt_rq30 */
+#include "opt_dsp_dwp_copy.h" /* the plane copy's asm steps (HIL_DWP_ASM) */
 
 /* SMLATB / SMLADX (not in hil_simd.h): top(x) * bottom(y) + acc; x.lo * y.hi + x.hi * y.lo + acc. */
 #if HIL_SIMD_NATIVE
@@ -79,7 +80,8 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
  * its own channel's inputs: in place natively. q: per channel (w_0, w_1, w_2 words, bias_eff,
  * multiplier, right shift - 2; rq30 == 2: 2 x bias_eff, multiplier, right shift - 1). scratch:
  * the plane (G = 4 passes: 4 of them, or 4 band planes within one), ((out_h - 1) * stride_h + 3)
- * rows of ((out_w - 1) * stride_w + 5) / 2 words. */
+ * rows of ((out_w - 1) * stride_w + 5) / 2 words, then 11 words the asm block reads per channel
+ * (weights, bias, row end, output row step, multiplier, addend: wt; optimized.py DWP_WT_WORDS). */
 #if HIL_SIMD_NATIVE && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define HIL_DWP_ASM 1
 /* the requantization of accumulator S into t, the channel's multiplier in wa and its addend in
@@ -240,42 +242,66 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
     "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     HIL_DWP_ROW1("8", HIL_DWP_E1) HIL_DWP_ROW1("16", HIL_DWP_E2)
-/* Stride 1's step of 6 outputs (P_0..P_3 of a kernel row as two pair loads; pp moves 12 on):
- * per kernel row 15 instructions (one LDRD of the weights, two of the pairs, 12 multiplies) */
-#define HIL_DWP_ROW6(WO, E)                                                                        \
-    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
-    HIL_DWP_LD2("t", "x", E "-12")                                                                 \
-    "smlad %[s0], %[t], %[wa], %[s0]\n\t"                                                          \
-    "smlatb %[s1], %[t], %[wa], %[s1]\n\t"                                                         \
+/* The 6-output steps' multiplies of a kernel row: stride 1 from P_0, P_1 in (t, x), LD loading
+ * P_2, P_3 (12 multiplies per 18 MACs); stride 2 (MUL6S2) from P_0, P_1, LD2 / LD3 loading
+ * P_2..P_5, then P_6 into t (12 per 18). A0..A5: each accumulator's addend for its first multiply
+ * (the bias in s5 for kernel row 0, else the accumulator itself) */
+#define HIL_DWP_MUL6(A0, A1, A2, A3, A4, A5, LD)                                                   \
+    "smlad %[s0], %[t], %[wa], %[" A0 "]\n\t"                                                      \
+    "smlatb %[s1], %[t], %[wa], %[" A1 "]\n\t"                                                     \
     "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
     "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
-    "smlad %[s2], %[x], %[wa], %[s2]\n\t"                                                          \
-    "smlatb %[s3], %[x], %[wa], %[s3]\n\t"                                                         \
-    HIL_DWP_LD2("t", "x", E "-4")                                                                  \
+    "smlad %[s2], %[x], %[wa], %[" A2 "]\n\t"                                                      \
+    "smlatb %[s3], %[x], %[wa], %[" A3 "]\n\t"                                                     \
+    LD                                                                                             \
     "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
     "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
-    "smlad %[s4], %[t], %[wa], %[s4]\n\t"                                                          \
-    "smlatb %[s5], %[t], %[wa], %[s5]\n\t"                                                         \
+    "smlad %[s4], %[t], %[wa], %[" A4 "]\n\t"                                                      \
+    "smlatb %[s5], %[t], %[wa], %[" A5 "]\n\t"                                                     \
     "smlabb %[s4], %[x], %[wb], %[s4]\n\t"                                                         \
     "smladx %[s5], %[x], %[wb], %[s5]\n\t"
+#define HIL_DWP_MUL6S2(A0, A1, A2, A3, A4, A5, LD2, LD3, LD4)                                      \
+    "smlad %[s0], %[t], %[wa], %[" A0 "]\n\t"                                                      \
+    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
+    "smlad %[s1], %[x], %[wa], %[" A1 "]\n\t"                                                      \
+    LD2                                                                                            \
+    "smlabb %[s1], %[t], %[wb], %[s1]\n\t"                                                         \
+    "smlad %[s2], %[t], %[wa], %[" A2 "]\n\t"                                                      \
+    "smlabb %[s2], %[x], %[wb], %[s2]\n\t"                                                         \
+    "smlad %[s3], %[x], %[wa], %[" A3 "]\n\t"                                                      \
+    LD3                                                                                            \
+    "smlabb %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
+    "smlad %[s4], %[t], %[wa], %[" A4 "]\n\t"                                                      \
+    "smlabb %[s4], %[x], %[wb], %[s4]\n\t"                                                         \
+    "smlad %[s5], %[x], %[wa], %[" A5 "]\n\t"                                                      \
+    LD4                                                                                            \
+    "smlabb %[s5], %[t], %[wb], %[s5]\n\t"
+/* Stride 1's step of 6 outputs (pp moves 12 on): per kernel row one LDRD of the weights, two of
+ * the pairs, 12 multiplies; kernel rows 1, 2 at E (their weights at WO) */
+#define HIL_DWP_ROW6(WO, E)                                                                        \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    HIL_DWP_LD2("t", "x", E "-12") HIL_DWP_MUL6("s0", "s1", "s2", "s3", "s4", "s5", HIL_DWP_LD2("t", "x", E "-4"))
 #define HIL_DWP_HEX1                                                                               \
     "ldr %[s5], [%[wp], #24]\n\t"                                                                  \
     "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
     "ldrd %[t], %[x], [%[pp]], #12\n\t"                                                            \
-    "smlad %[s0], %[t], %[wa], %[s5]\n\t"                                                          \
-    "smlatb %[s1], %[t], %[wa], %[s5]\n\t"                                                         \
-    "smlabb %[s0], %[x], %[wb], %[s0]\n\t"                                                         \
-    "smladx %[s1], %[x], %[wb], %[s1]\n\t"                                                         \
-    "smlad %[s2], %[x], %[wa], %[s5]\n\t"                                                          \
-    "smlatb %[s3], %[x], %[wa], %[s5]\n\t"                                                         \
-    "ldrd %[t], %[x], [%[pp], #-4]\n\t"                                                            \
-    "smlabb %[s2], %[t], %[wb], %[s2]\n\t"                                                         \
-    "smladx %[s3], %[t], %[wb], %[s3]\n\t"                                                         \
-    "smlad %[s4], %[t], %[wa], %[s5]\n\t"                                                          \
-    "smlatb %[s5], %[t], %[wa], %[s5]\n\t"                                                         \
-    "smlabb %[s4], %[x], %[wb], %[s4]\n\t"                                                         \
-    "smladx %[s5], %[x], %[wb], %[s5]\n\t"                                                         \
+    HIL_DWP_MUL6("s5", "s5", "s5", "s5", "s5", "s5", "ldrd %[t], %[x], [%[pp], #-4]\n\t")          \
     HIL_DWP_ROW6("8", HIL_DWP_E1) HIL_DWP_ROW6("16", HIL_DWP_E2)
+/* Stride 2's step of 6 outputs (pp moves 24 on): per kernel row 17 instructions */
+#define HIL_DWP_ROW6S2(WO, E)                                                                      \
+    "ldrd %[wa], %[wb], [%[wp], #" WO "]\n\t"                                                      \
+    HIL_DWP_LD2("t", "x", E "-24")                                                                 \
+    HIL_DWP_MUL6S2("s0", "s1", "s2", "s3", "s4", "s5", HIL_DWP_LD2("t", "x", E "-16"),              \
+                   HIL_DWP_LD2("t", "x", E "-8"),                                                  \
+                   "ldr %[t], [%[pp], #" E "]\n\t")
+#define HIL_DWP_HEX2                                                                               \
+    "ldr %[s5], [%[wp], #24]\n\t"                                                                  \
+    "ldrd %[wa], %[wb], [%[wp]]\n\t"                                                               \
+    "ldrd %[t], %[x], [%[pp]], #24\n\t"                                                            \
+    HIL_DWP_MUL6S2("s5", "s5", "s5", "s5", "s5", "s5", "ldrd %[t], %[x], [%[pp], #-16]\n\t",     \
+                   "ldrd %[t], %[x], [%[pp], #-8]\n\t",                                           \
+                   "ldr %[t], [%[pp]]\n\t")                                                       \
+    HIL_DWP_ROW6S2("8", HIL_DWP_E1) HIL_DWP_ROW6S2("16", HIL_DWP_E2)
 /* A whole channel, every output row in one asm block (nothing spills between rows): per row nh
  * steps of 6 outputs (stride 1), nq of 4 (the count of either in rsn's upper bits; ASR reads the
  * shift from its low byte), then
@@ -287,7 +313,7 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
         "0:\n\t"                                                                                   \
         ".if %c[nh]\n\t"                                                                           \
         "3:\n\t"                                                                                   \
-        HIL_DWP_HEX1 HIL_DWP_MK                                                                    \
+        ".if %c[s2f]\n\t" HIL_DWP_HEX2 ".else\n\t" HIL_DWP_HEX1 ".endif\n\t" HIL_DWP_MK              \
         HIL_DWP_RQ("s0") "strb %[t], [%[o]]\n\t"                                                   \
         HIL_DWP_RQ("s1") "strb %[t], [%[o], #%c[C]]\n\t"                                           \
         HIL_DWP_RQ("s2") "strb %[t], [%[o], #%c[C]*2]\n\t"                                         \
@@ -345,92 +371,6 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
           [e1] "i"(4 * G * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
           [s2f] "i"(sw == 2), [dpp] "i"(dpp), [dd] "i"(8 * G * npair <= 1020)                                         \
         : "cc", "memory")
-/* 8 input values of one channel, IX bytes apart from S, to 4 int16-pair words at D; S and D move on */
-#define HIL_DWP_WIDEN8(S, D, IX)                                                                   \
-    do {                                                                                           \
-        uint32_t a_, b_, c_;                                                                       \
-        __asm__ volatile("ldrsb %[a], [%[s]]\n\t"                                                           \
-                "ldrsb %[b], [%[s], %[x1]]\n\t"                                                    \
-                "pkhbt %[a], %[a], %[b], lsl #16\n\t"                                              \
-                "ldrsb %[b], [%[s], %[x2]]\n\t"                                                    \
-                "ldrsb %[c], [%[s], %[x3]]\n\t"                                                    \
-                "pkhbt %[b], %[b], %[c], lsl #16\n\t"                                              \
-                "strd %[a], %[b], [%[d]], #8\n\t"                                                  \
-                "ldrsb %[a], [%[s], %[x4]]\n\t"                                                    \
-                "ldrsb %[b], [%[s], %[x5]]\n\t"                                                    \
-                "pkhbt %[a], %[a], %[b], lsl #16\n\t"                                              \
-                "ldrsb %[b], [%[s], %[x6]]\n\t"                                                    \
-                "ldrsb %[c], [%[s], %[x7]]\n\t"                                                    \
-                "pkhbt %[b], %[b], %[c], lsl #16\n\t"                                              \
-                "strd %[a], %[b], [%[d]], #8\n\t"                                                  \
-                "add %[s], %[s], %[x8]"                                                            \
-                : [s] "+r"(S), [d] "+r"(D), [a] "=&r"(a_), [b] "=&r"(b_), [c] "=&r"(c_)             \
-                : [x1] "i"(IX), [x2] "i"(2 * (IX)), [x3] "i"(3 * (IX)), [x4] "i"(4 * (IX)),         \
-                  [x5] "i"(5 * (IX)), [x6] "i"(6 * (IX)), [x7] "i"(7 * (IX)), [x8] "i"(8 * (IX))    \
-                : "memory");                                                                       \
-    } while (0)
-/* 4 pixels of 4 channels (a word each, IX bytes apart from S) to 2 int16-pair words per channel:
- * channel k's at D + k * R bytes (its plane row); S and D move on (20 instructions per 16 values;
- * 21 when 4 IX > 255) */
-#define HIL_DWP_WIDEN4X4(S, D, IX, R)                                                              \
-    do {                                                                                           \
-        uint32_t a_, b_, c_, e_, x_, f_;                                                           \
-        __asm__ volatile(".if %c[x4] <= 255\n\t" /* S moves on with the first load (post-index: 8 bits) */ \
-                "ldr %[a], [%[s]], #%c[x4]\n\t"                                                    \
-                "ldr %[b], [%[s], #-%c[x3]]\n\t"                                                   \
-                "ldr %[c], [%[s], #-%c[x2]]\n\t"                                                   \
-                "ldr %[e], [%[s], #-%c[x1]]\n\t"                                                   \
-                ".else\n\t"                                                                        \
-                "ldr %[a], [%[s]]\n\t"                                                             \
-                "ldr %[b], [%[s], %[x1]]\n\t"                                                      \
-                "ldr %[c], [%[s], %[x2]]\n\t"                                                      \
-                "ldr %[e], [%[s], %[x3]]\n\t"                                                      \
-                "add %[s], %[s], %[x4]\n\t"                                                        \
-                ".endif\n\t"                                                                       \
-                "pkhbt %[x], %[a], %[b], lsl #16\n\t"                                              \
-                "pkhtb %[b], %[b], %[a], asr #16\n\t"                                              \
-                "pkhbt %[a], %[c], %[e], lsl #16\n\t"                                              \
-                "pkhtb %[e], %[e], %[c], asr #16\n\t"                                              \
-                "sxtb16 %[c], %[x], ror #8\n\t"                                                    \
-                "sxtb16 %[f], %[a], ror #8\n\t"                                                    \
-                "strd %[c], %[f], [%[d], %[r1]]\n\t"                                               \
-                "sxtb16 %[c], %[b]\n\t"                                                            \
-                "sxtb16 %[f], %[e]\n\t"                                                            \
-                "strd %[c], %[f], [%[d], %[r2]]\n\t"                                               \
-                "sxtb16 %[c], %[b], ror #8\n\t"                                                    \
-                "sxtb16 %[f], %[e], ror #8\n\t"                                                    \
-                "strd %[c], %[f], [%[d], %[r3]]\n\t"                                               \
-                "sxtb16 %[c], %[x]\n\t"                                                            \
-                "sxtb16 %[f], %[a]\n\t"                                                            \
-                "strd %[c], %[f], [%[d]], #8"   /* channel 0's last: D moves on */                  \
-                : [s] "+r"(S), [d] "+r"(D), [a] "=&r"(a_), [b] "=&r"(b_), [c] "=&r"(c_), [e] "=&r"(e_), \
-                  [x] "=&r"(x_), [f] "=&r"(f_)                                                     \
-                : [x1] "i"(IX), [x2] "i"(2 * (IX)), [x3] "i"(3 * (IX)), [x4] "i"(4 * (IX)),         \
-                  [r1] "i"(R), [r2] "i"(2 * (R)), [r3] "i"(3 * (R))                                \
-                : "memory");                                                                       \
-    } while (0)
-/* The same for 2 pixels of 4 channels (one word of channel k's at D + k * R; 14 instructions) */
-#define HIL_DWP_WIDEN4X2(S, D, IX, R)                                                              \
-    do {                                                                                           \
-        uint32_t a_, b_, c_;                                                                       \
-        __asm__ volatile("ldr %[a], [%[s]]\n\t"                                                    \
-                "ldr %[b], [%[s], %[x1]]\n\t"                                                      \
-                "pkhbt %[c], %[a], %[b], lsl #16\n\t"                                              \
-                "pkhtb %[b], %[b], %[a], asr #16\n\t"                                              \
-                "sxtb16 %[a], %[c]\n\t"                                                            \
-                "sxtb16 %[c], %[c], ror #8\n\t"                                                    \
-                "str %[a], [%[d]]\n\t"                                                             \
-                "str %[c], [%[d], %[r1]]\n\t"                                                      \
-                "sxtb16 %[a], %[b]\n\t"                                                            \
-                "sxtb16 %[b], %[b], ror #8\n\t"                                                    \
-                "str %[a], [%[d], %[r2]]\n\t"                                                      \
-                "str %[b], [%[d], %[r3]]\n\t"                                                      \
-                "add %[s], %[s], %[x2]\n\t"                                                        \
-                "add %[d], %[d], #4"                                                               \
-                : [s] "+r"(S), [d] "+r"(D), [a] "=&r"(a_), [b] "=&r"(b_), [c] "=&r"(c_)             \
-                : [x1] "i"(IX), [x2] "i"(2 * (IX)), [r1] "i"(R), [r2] "i"(2 * (R)), [r3] "i"(3 * (R)) \
-                : "memory");                                                                       \
-    } while (0)
 #endif
 
 /* Output rows a pass: 4 channels a pass (g4: their planes' rows interleaved, channel k's row y is
@@ -469,12 +409,13 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
     /* the input's rows and columns inside the plane (a layer may leave its last ones unread) */
     const int32_t y0 = pad_h, y1 = pad_h + in_h < ph ? pad_h + in_h : ph;
     const int32_t xn = pad_w + in_w < rowh ? in_w : rowh - pad_w;
-    const int32_t rows4 = hil_dwp_rows(sh * sw > 1 && C % 4 == 0 && xn >= 6 && 32 * npair <= 4095, ph, npair, sh, out_h);
+    const int32_t rows4 =
+        hil_dwp_rows(sh * sw > 1 && C % 4 == 0 && xn >= 6 && 32 * npair <= 4095, ph, npair, sh, out_h);
     const int32_t G = rows4 ? 4 : 1, grow = G * rowh;      /* channels a pass; a channel's row step */
     const int32_t bh = rows4 ? rows4 : out_h, banded = bh < out_h; /* output rows a band */
     const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)p->in_zp) * 0x10001u;
     uint32_t *pl = (uint32_t *)(void *)scratch;
-    for (int32_t yg = 0; yg < ((bh - 1) * sh + 3) * G; ++yg, pl += npair) { /* the border, the same for every channel: */
+    for (int32_t yg = 0; yg < ((bh - 1) * sh + 3) * G; ++yg, pl += npair) { /* the border (every channel's): */
         const int32_t y = yg / G; /* (banded: every row's sides; a band fills its rows outside the input) */
         const int inside = banded || (y >= y0 && y < y1); /* the words the copy leaves (part) unwritten */
         const int32_t w0 = inside ? (pad_w + 1) / 2 : npair, w1 = inside ? (pad_w + xn) / 2 : npair;
@@ -488,7 +429,8 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
 #if defined(HIL_DWP_ASM)
     /* Wa, Wb of the 3 kernel rows and the bias (set per channel), then pp's end and o's step at a
      * row's end: the asm block reads them in pairs (LDRD) */
-    uint32_t wt[11];
+    uint32_t *const wt = (uint32_t *)(void *)scratch + (rows4 == out_h ? 4 : 1) * ph * npair; /* after the planes
+                                                                                          * (off the stack) */
     wt[7] = (uint32_t)(uintptr_t)(plane + out_h * sh * grow); /* channel k's: + k * rowh values */
     wt[8] = (uint32_t)(oys - out_w * OS);
 #endif
@@ -567,11 +509,12 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
             const int32_t bias = (int32_t)q[3], m = (int32_t)q[4], rs = (int32_t)q[5];
 #if defined(HIL_DWP_ASM)
             {
-                /* per row: steps of 6 (stride 1) and 4 outputs, then one of nr = 3, 2 or 1; pp has moved
+                /* per row: steps of 6 and 4 outputs, then one of nr = 3, 2 or 1; pp has moved
                  * on by adv bytes */
-                const int32_t nh = sw == 1 && 5 * OS <= 4095 ? out_w / 6 : 0;
+                const int32_t nh = 5 * OS <= 4095 ? out_w / 6 : 0;
                 const int32_t nq = (out_w - 6 * nh) / 4, nr = (out_w - 6 * nh) % 4;
-                const int32_t adv = sw == 2 ? 16 * nq + 4 * nr : 12 * nh + 8 * nq + (nr == 3 ? 8 : nr > 0 ? 4 : 0);
+                const int32_t adv = sw == 2 ? 24 * nh + 16 * nq + 4 * nr
+                                            : 12 * nh + 8 * nq + (nr == 3 ? 8 : nr > 0 ? 4 : 0);
                 const int32_t dpp = 4 * sh * G * npair - adv;
                 const uint32_t *pp = (const uint32_t *)(const void *)plane_k;
                 int8_t *o = out_b + c;
