@@ -306,7 +306,7 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
  * steps of 6 outputs (stride 1), nq of 4 (the count of either in rsn's upper bits; ASR reads the
  * shift from its low byte), then
  * one step of the nr = out_w % 4 outputs left, then pp moves to the next row's start by dpp and o
- * by wt[8]; the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
+ * by wt[8] (none when the rows are contiguous: os); the rows end when pp reaches wt[7]. s2f: stride 2 along the rows. */
 #define HIL_DWP_CHANNEL()                                                                          \
     __asm__ volatile(                                                                              \
         ".if %c[nh] == 0\n\tldrd %[s4], %[s5], [%[wp], #36]\n\t.endif\n\t"                           \
@@ -359,8 +359,8 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
         "add %[o], %[o], #%c[C]\n\t"                                                               \
         ".endif\n\t"                                                                               \
         "add %[pp], %[pp], #%c[dpp]\n\t"                                                           \
-        "ldrd %[t], %[x], [%[wp], #28]\n\t"                                                        \
-        "add %[o], %[o], %[x]\n\t"                                                                 \
+        ".if %c[os]\n\tldrd %[t], %[x], [%[wp], #28]\n\tadd %[o], %[o], %[x]\n\t"                      \
+        ".else\n\tldr %[t], [%[wp], #28]\n\t.endif\n\t" /* (o is already at the next row) */         \
         "cmp %[pp], %[t]\n\t"                                                                      \
         "bne 0b"                                                                                   \
         : [pp] "+r"(pp), [o] "+r"(o), [rsn] "+r"(rsn), [s0] "=&r"(s0_), [s1] "=&r"(s1_), [s2] "=&r"(s2_), \
@@ -369,7 +369,7 @@ static inline int8_t hil_dwp_out(const hil_opt_conv_t *p, int32_t acc, int32_t m
         : [wp] "r"(wt), [k] "i"(1 + 2 * p->out_off), [r30] "i"(p->rq30 == 2), [nh] "i"(nh),         \
           [amin] "i"(p->act_min), [amax] "i"(p->act_max),                                          \
           [e1] "i"(4 * G * npair), [C] "i"(OS), [nq] "i"(nq), [nr] "i"(nr), \
-          [s2f] "i"(sw == 2), [dpp] "i"(dpp), [dd] "i"(8 * G * npair <= 1020)                                         \
+          [s2f] "i"(sw == 2), [dpp] "i"(dpp), [dd] "i"(8 * G * npair <= 1020), [os] "i"(oys != out_w * OS)                                         \
         : "cc", "memory")
 #endif
 
