@@ -465,6 +465,7 @@ HIL_OPT_FN void hil_opt_dwp3_s8(const hil_opt_conv_t *params, const int8_t *in, 
                         k0 = 1;
                     }
                     uint32_t *dw = (uint32_t *)(void *)d;
+                    _Pragma("GCC unroll 3") /* (VWW's 12-value rows: no loop) */
                     for (int32_t n = xn - k0; n >= 4; n -= 4) {
                         HIL_DWP_WIDEN4X4(s, dw, ix, 4 * npair);
                     }
