@@ -262,13 +262,22 @@ DW3_CASES = [  # (in h, w, c), stride, padding (0 SAME, 1 VALID), fused activati
     # at a time (odd left padding: its first values per channel; the rest per channel)
     ((14, 17, 8), 2, 0, 2), ((16, 26, 12), 2, 1, 1), ((24, 13, 4), 1, 0, 0),
     # plane rows too long for LDRD's offsets (8 bits x 4): the pair words as two LDR
-    ((4, 260, 2), 1, 1, 0), ((5, 70, 4), 2, 0, 2)]
+    ((4, 260, 2), 1, 1, 0), ((5, 70, 4), 2, 0, 2),
+    # rows of 6 input values (VWW's 6x6 stride-2 layer): 4 channels a pass, widened 4 + 2 pixels
+    ((6, 6, 8), 2, 0, 0),
+    # stride 1's 6-output steps: rows of 6 + 3 (most cases above: 6 + 1 / 2 / 4 / 5, 3 x 6 + 2, 6 x 6 + 4)
+    ((5, 9, 4), 1, 0, 2), ((9, 16, 5), 2, 0, 1),  # stride 2's: 6 + 2 (others: 6 + 1 / 3 / 4, 2 / 3 / 4 x 6)
+    # 4 whole planes > 8 KB: 4 channels a pass in bands of 3 output rows (7 plane rows), a last
+    # band of 2; SAME with a padding row at the top of the first band and the bottom of the last;
+    # VALID in bands of 2 rows, a last band of 1
+    ((28, 36, 4), 2, 0, 2), ((24, 50, 4), 2, 1, 0)]
 
 
 def _dw3_model(tmp_path: Path, shape: tuple[int, int, int], stride: int, padding: int, act: int,
-               max_exp: float = 0.0) -> Path:
+               max_exp: float = 0.0, tiny: bool = False) -> Path:
     """A single 3x3 depthwise layer; per-channel weight scales 0.01 * 2^-[max_exp, 18] (max_exp < 0:
-    some channels' multipliers > 1, a left shift)."""
+    some channels' multipliers > 1, a left shift; tiny: channel 0's is 0.01 * 2^-28.5, a right
+    shift of 31, too large for the plane kernel's 4-instruction requantization)."""
     from cg_models import single_op
 
     h, w, c = shape
@@ -276,6 +285,8 @@ def _dw3_model(tmp_path: Path, shape: tuple[int, int, int], stride: int, padding
     oh = -(-h // stride) if padding == 0 else (h - 3) // stride + 1
     ow = -(-w // stride) if padding == 0 else (w - 3) // stride + 1
     wscale = (2.0 ** -rng.uniform(max_exp, 18, c)).astype(np.float32) * 0.01  # per channel: shifts ~2 .. ~20
+    if tiny:
+        wscale[0] = np.float32(0.01 * 2.0 ** -28.5)
     raw = single_op(
         "DEPTHWISE_CONV_2D",
         [{"shape": [1, h, w, c], "dtype": "int8", "scale": 0.05, "zero_point": 7},
@@ -303,7 +314,7 @@ def test_dsp_dw3_plane_kernel_clamps_and_shifts_on_the_core(shape, stride: int, 
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 @pytest.mark.parametrize("board_name", ["m7", "m33"])
 @pytest.mark.parametrize("case", [DW3_CASES[1], DW3_CASES[6], DW3_CASES[8], DW3_CASES[10], DW3_CASES[13],
-                                  DW3_CASES[14], DW3_CASES[17]])
+                                  DW3_CASES[14], DW3_CASES[17], DW3_CASES[21]])
 def test_dsp_dw3_plane_kernel_on_the_other_dsp_cores(case, board_name: str, opt: str, tmp_path: Path) -> None:
     """The plane kernel's asm (-O2) and C (-Os) forms on the M7 and M33."""
     shape, stride, padding, act = case
@@ -311,6 +322,17 @@ def test_dsp_dw3_plane_kernel_on_the_other_dsp_cores(case, board_name: str, opt:
     run = run_model(path, load_board(board_name), _vectors(path, 2, seed=shape[2]), target="board", opt=opt)
     assert run.bitexact == 1.0
     assert "hil_opt_dwp3_s8(" in (Path(run.firmware.model_dir) / "model.c").read_text()
+
+
+@pytest.mark.parametrize("tiny, rq30", [(False, 2), (True, 0)])
+def test_dsp_dw3_plane_kernel_requantization_forms(tiny: bool, rq30: int, tmp_path: Path) -> None:
+    """The plane kernel's 4-instruction requantization (rq30 == 2: doubled weights and bias) and,
+    when a channel's right shift is too large for its rounding addend, the 6-instruction one."""
+    path = _dw3_model(tmp_path, (9, 10, 6), 1, 0, 0, tiny=tiny)
+    run = run_model(path, load_board("m4"), _vectors(path, 3, seed=11), target="cortex-m4:size")
+    assert run.bitexact == 1.0
+    text = (Path(run.firmware.model_dir) / "model.c").read_text()
+    assert "hil_opt_dwp3_s8(" in text and f".rq30 = {rq30}" in text
 
 
 def test_dsp_dw3_left_shift_channels_take_another_kernel(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ TARGETS = tuple(FAMILIES)
 PREFER = ("size", "speed")
 DEFAULT_PREFER = "size"
 SCRATCH_LIMIT = 4096  # bytes of im2col scratch a layer may use before it keeps the portable kernel
+DWP_WT_WORDS = 11  # hil_opt_dwp3_s8's per-channel words after its planes (kernels/opt_dsp_dwp.h: wt)
 RING_LIMIT = 8192  # bytes of padded input rows the DSP depthwise ring may take (VWW's 3x3x256 rows: 7,680)
 MAX_TAPS = 64  # HIL_OPT_MAX_TAPS in kernels/opt_common.h
 
@@ -99,7 +100,7 @@ def _kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
 
 def _dw_kernels(fam: str, ctx: EmitContext | None = None) -> list[str]:
     """The headers of a depthwise layer: the family's, plus the DSP depthwise kernels' own."""
-    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h", "opt_dsp_dwp.h"] if fam == "dsp" else [])]
+    return [*_kernels(fam, ctx), *(["opt_dsp_dw.h", "opt_dsp_dwp_copy.h", "opt_dsp_dwp.h"] if fam == "dsp" else [])]
 
 
 def _dsp_dw3_tr(g: dict) -> bool:
@@ -125,14 +126,18 @@ def _dsp_dw_plane_words(g: dict, flags: dict) -> int:
     fits = 4 * words <= RING_LIMIT and 8 * npair <= 4095 and 4 * step <= 4095
     in_w, pad_w = (g["in_h"], g["pad_h"]) if tr else (g["in_w"], g["pad_w"])
     xn = in_w if pad_w + in_w < 2 * npair else 2 * npair - pad_w  # input values a plane row copies
-    return words * _dsp_dw_plane_group(sh * sw > 1, g["in_c"], words, npair, xn) if fits else 0
+    rows4 = _dsp_dw_plane_rows(sh * sw > 1 and g["in_c"] % 4 == 0 and xn >= 6 and 32 * npair <= 4095,
+                               words // npair, npair, sh, out_h)
+    # 4 planes a pass (in bands of rows4 output rows they fit the one whole plane's words)
+    return (4 * words if rows4 == out_h else words) + DWP_WT_WORDS if fits else 0
 
 
-def _dsp_dw_plane_group(s2: bool, in_c: int, words: int, npair: int, xn: int) -> int:
-    """Channels hil_opt_dwp3_s8 widens a pass (4 planes with interleaved rows, or 1): the same
-    test as hil_dwp_group in kernels/opt_dsp_dwp.h (stride 2, rows of >= 12 values, the 4 planes
-    within RING_LIMIT bytes)."""
-    return 4 if s2 and in_c % 4 == 0 and xn >= 12 and 16 * words <= RING_LIMIT and 32 * npair <= 4095 else 1
+def _dsp_dw_plane_rows(g4: bool, ph: int, npair: int, sh: int, out_h: int) -> int:
+    """Output rows hil_opt_dwp3_s8 takes a pass of 4 channels (all, or bands whose 4 planes fit the
+    scratch of one whole plane), 0: one channel a pass. The same test as hil_dwp_rows in
+    kernels/opt_dsp_dwp.h (g4: stride 2, channels in fours, plane rows of >= 6 input values)."""
+    bh = (ph // 4 - 3) // sh + 1
+    return 0 if not g4 else out_h if 16 * ph * npair <= RING_LIMIT else bh if bh >= 2 else 0
 
 
 def _dsp_dw3_stream(taps: np.ndarray, beff: np.ndarray, mult: np.ndarray, rsh: np.ndarray, tr: bool) -> np.ndarray:
@@ -343,7 +348,12 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
         # against 4.54 insn/MAC)
         if fam == "dsp" and plane:
             stream = ctx.const_name(op, "opt_dwp")
-            words = _dsp_dw3_stream(taps, consts[beff_name], rq[rq_names[0]], rq[rq_names[1]], _dsp_dw3_tr(g))
+            # rq30 == 2 (the usual case): weights and bias doubled, so the requantization is
+            # hil_opt_rq30's 4 instructions instead of 6; its stream holds rs - 1 (else rs - 2)
+            r30 = _rq30(taps.T, consts[beff_name], rq[rq_names[1]], p["out_off"])
+            words = _dsp_dw3_stream(taps, np.asarray(consts[beff_name], np.int64) * (1 + r30), rq[rq_names[0]],
+                                    rq[rq_names[1]] + r30, _dsp_dw3_tr(g))
+            params = c_struct("hil_opt_conv_t", {**p, "rq30": 2 * r30})
             code = f"{params}\nhil_opt_dwp3_s8(&p, {xin}, {stream}, hil_scratch, {yout});"
             return OpCode(code=code, constants={stream: words}, kernels=_dw_kernels(fam, ctx), macs=macs,
                           inplace_safe=True, scratch_words=plane)
