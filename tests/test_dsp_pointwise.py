@@ -33,6 +33,9 @@ CASES = [
     (13, 3, 5, 2, 1, (0, 8), 3000, 1),     # depth not a multiple of 4, RELU; rq30 = 1 (3 <= kp / 2)
     (16, 17, 4, 4, 0, (10, 18), 3000, 1),  # large shifts, odd out channels
     (16, 6, 3, 5, 0, (0, 18), 3000, 1),    # rq30 = 1 (6 <= kp / 2) on the -O2 asm pair path
+    (6, 5, 9, 9, 0, (0, 18), 3000, 1),     # kp 8, k 6: the narrow path (hil_mm8_narrow) row by row, 81 rows
+    (8, 3, 3, 5, 0, (4, 18), 3000, 1),     # (a chunk of 64 and one of 17); kp 8 with rq30 = 1 (3 <= kp / 2)
+    (4, 2, 5, 3, 0, (0, 18), 3000, 1),     # kp 4 on the narrow path, rq30 = 1; 15 rows (tail of 3)
     (6, 4, 3, 3, 0, (-3, -1), 3000, 0),    # multipliers > 1 (left shifts): the hil_opt_out fallback
     (4, 6, 2, 5, 0, (0, 8), 2**30, 0),     # |bias| near 2^30: accumulators too wide for rq30
 ]

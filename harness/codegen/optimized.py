@@ -268,10 +268,24 @@ def _rq30(w2d: np.ndarray, beff: np.ndarray, rs_minus2: np.ndarray, out_off: int
     return int(bool((bound < 2**30).all() and (bound + kk + 2 < 2**31).all()))
 
 
+MM8_NROWS = 64  # HIL_MM8_NROWS in kernels/opt_dsp_mm8.h
+
+
+def _mm8_narrow_words(p: dict, rq30: int) -> int:
+    """Scratch words of hil_mm8_narrow (kernels/opt_dsp_mm8.h: direct rows of at most 8 inputs, rq30,
+    the full int8 clamp; -O2), a chunk of MM8_NROWS widened rows; 0 when the layer is not its shape.
+    The same test as hil_opt_conv_dsp8's."""
+    if not (p["direct"] and p["kp"] <= 8 and rq30 and (p["act_min"], p["act_max"]) == (-128, 127)
+            and p["out_c"] <= 255 and p["rows"] > 1):
+        return 0
+    return min(p["rows"], MM8_NROWS) * p["kp"] // 2
+
+
 def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
-               rq: dict, rq_names: list[str]) -> tuple[str, dict]:
-    """The int8-weight DSP matrix kernel's call and constants: one stream (_dsp_stream8) and, only
-    when some channel shifts left, the left shifts; p: the layer's hil_opt_conv_t fields (rq30 added)."""
+               rq: dict, rq_names: list[str]) -> tuple[str, dict, int]:
+    """The int8-weight DSP matrix kernel's call, constants and the scratch words its narrow path
+    needs (_mm8_narrow_words): one stream (_dsp_stream8) and, only when some channel shifts left,
+    the left shifts; p: the layer's hil_opt_conv_t fields (rq30 added)."""
     rq30 = _rq30(w2d, beff, rq[rq_names[1]], p["out_off"]) if p["rs2"] and not p["has_lshift"] else 0
     # rq30 = 2: rows widened doubled and biases doubled, so the requantization skips its LSL: one
     # instruction less an output for kp / 2 more a row (one SXTAB16 a widened word)
@@ -283,18 +297,26 @@ def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.n
     lsh = rq_names[2]
     if lsh in rq:
         consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]
-    return f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts
+    return (f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts,
+            _mm8_narrow_words(p, rq30))
 
 
-def _dsp_first(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w: np.ndarray, g: dict, beff: np.ndarray,
+def _dsp_first(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w: np.ndarray, g: dict, beff: np.ndarray,
                rq: dict, rq_names: list[str], macs: int) -> OpCode | None:
     """A first layer's conv (1-3 input channels; kernels/opt_dsp_first.h: widened input rows, SMLAD
-    pairs across taps), or None when its scratch would exceed SCRATCH_LIMIT."""
+    pairs across taps), or None when its scratch would exceed SCRATCH_LIMIT. p: the layer's
+    hil_opt_conv_t fields. With rq30 (the matrix kernel's test, _rq30) the kernel doubles the
+    weights as it unpacks them and the stream holds doubled biases and rs - 1: hil_opt_rq30's 4
+    instructions an output instead of hil_opt_rq2_dsp's 6."""
     scratch = dsp_first_scratch_words(g)
     if scratch * 4 > SCRATCH_LIMIT:
         return None
+    rq30 = _rq30(w.reshape(len(w), -1).astype(np.int64), beff, rq[rq_names[1]], p["out_off"]) \
+        if p["rs2"] and not p["has_lshift"] else 0
+    params = c_struct("hil_opt_conv_t", {**p, "rq30": 2 * rq30})
     name = ctx.const_name(op, "opt_wf")
-    consts = {name: dsp_first_stream(w, beff, rq[rq_names[0]], rq[rq_names[1]])}
+    consts = {name: dsp_first_stream(w, np.asarray(beff, np.int64) * (1 + rq30), rq[rq_names[0]],
+                                     rq[rq_names[1]] + rq30)}
     if rq_names[2] in rq:  # left shifts, padded to the channel quads
         ls = rq[rq_names[2]]
         consts[rq_names[2]] = np.concatenate([ls, np.repeat(ls[-1:], -len(ls) % 4)])
@@ -409,17 +431,17 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     # a 1x1 conv has no taps to pair: it stays on the matrix kernel
     if (fam == "dsp" and g["in_c"] <= 3 and (g["dil_h"], g["dil_w"]) == (1, 1) and g["k_w"] * g["in_c"] % 4
             and g["k_h"] * g["k_w"] > 1):
-        first = _dsp_first(ctx, op, params, xin, yout, w.data, g, consts[beff_name], rq, rq_names, macs)
+        first = _dsp_first(ctx, op, p, xin, yout, w.data, g, consts[beff_name], rq, rq_names, macs)
         if first is not None:
             return first
     if w8:
         need = _matrix_scratch_words(fam, w8, kp, n, rows)
         if need * 4 > SCRATCH_LIMIT:
             return None
-        code, out_consts = _dsp8_call(ctx, op, p, xin, yout, w.data.reshape(n, k).astype(np.int64),
-                                      consts[beff_name], rq, rq_names)
+        code, out_consts, narrow = _dsp8_call(ctx, op, p, xin, yout, w.data.reshape(n, k).astype(np.int64),
+                                              consts[beff_name], rq, rq_names)
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
-                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=max(scratch, need))
+                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=max(scratch, need, narrow))
     col_words = _v7m_scratch(rows, direct, k) if fam == "v7m" else _matrix_scratch_words(fam, 0, kp, n, rows)
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)
@@ -460,9 +482,11 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         scratch = _matrix_scratch_words(fam, 1, kp, n, rows)
         if scratch * 4 > SCRATCH_LIMIT:
             return None
-        code, out_consts = _dsp8_call(ctx, op, p, ctx.ptr(x.index), ctx.ptr(y.index),
-                                      w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq, rq_names)
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs, scratch_words=scratch)
+        code, out_consts, narrow = _dsp8_call(ctx, op, p, ctx.ptr(x.index), ctx.ptr(y.index),
+                                              w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq,
+                                              rq_names)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
+                      scratch_words=max(scratch, narrow))
     out_consts = {beff_name: consts[beff_name], **rq}
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)

@@ -149,11 +149,22 @@ HIL_OPT_INL void hil_first_widen(const hil_opt_conv_t *p, const int8_t *row, int
     } while (0)
 #endif
 
+/* rq30 layers' output: acc is already doubled, r = rs - 1, kk = (1 + 2 * offset) << r */
+HIL_OPT_INL int8_t hil_first_out30(const hil_opt_conv_t *p, int32_t acc, int32_t m, int32_t r, int32_t kk)
+{
+    int32_t v = hil_opt_rq30(acc, m, r, kk, 0);
+    if (p->act_min != -128 || p->act_max != 127) {
+        v = v < p->act_min ? p->act_min : v;
+        v = v > p->act_max ? p->act_max : v;
+    }
+    return (int8_t)v;
+}
+
 /* 2 pixels (x: the first's window, the second's at x1 bytes on) x 4 channels. s: the quad's
  * unpacked stream (4 biases, 4 words a tap pair, 4 multipliers, 4 shifts); lsh at the quad's first
  * channel. Stores n_c of the 4 channels to o0 and, unless it is null, o1. */
 HIL_OPT_INL void hil_first_block(const hil_opt_conv_t *p, const uint8_t *x, int32_t x1, const uint32_t *s,
-                                 const int32_t *lsh, int32_t n_c, int8_t *o0, int8_t *o1)
+                                 const uint32_t *qr, const int32_t *lsh, int32_t n_c, int8_t *o0, int8_t *o1)
 {
     const int32_t nw = HIL_FIRST_NW(p), rowb = 4 * HIL_FIRST_RW(p);
     int32_t a[4], b[4];
@@ -183,6 +194,17 @@ HIL_OPT_INL void hil_first_block(const hil_opt_conv_t *p, const uint8_t *x, int3
                 HIL_FIRST_STEP_C(px, 0, x1, s, a, b);
             }
         }
+    }
+    if (p->rq30) { /* weights and biases doubled (hil_opt_first_dsp): hil_opt_rq30's 4 instructions */
+        HIL_OPT_UNROLL
+        for (int32_t c = 0; c < n_c; ++c) {
+            const int32_t m = (int32_t)s[c], kk = (int32_t)s[4 + c], r = (int32_t)qr[c];
+            o0[c] = hil_first_out30(p, a[c], m, r, kk);
+            if (o1) {
+                o1[c] = hil_first_out30(p, b[c], m, r, kk);
+            }
+        }
+        return;
     }
     HIL_OPT_UNROLL
     for (int32_t c = 0; c < n_c; ++c) {
@@ -218,13 +240,14 @@ static __attribute__((noinline, unused)) void hil_opt_first_dsp(const hil_opt_co
         uint32_t *sg = st + g * HIL_FIRST_SW(k2);
         for (int32_t i = 0; i < 4; ++i) {
             sg[i] = qg[i];
-            sg[8 + 4 * k2 + i] = qg[8 + 2 * k2 + i];
             sg[4 + 4 * k2 + i] = qg[4 + 2 * k2 + i];
+            /* rq30: the addends kk in the shifts' place (hil_first_block reads those from q) */
+            sg[8 + 4 * k2 + i] = p->rq30 ? (uint32_t)hil_opt_rq30_k(p->out_off, qg[8 + 2 * k2 + i]) : qg[8 + 2 * k2 + i];
         }
-        for (int32_t i = 0; i < 2 * k2; ++i) {
-            const uint32_t v = qg[4 + i];
-            sg[4 + 2 * i] = hil_sxtb16(v);
-            sg[5 + 2 * i] = hil_sxtb16_ror8(v);
+        for (int32_t i = 0; i < 2 * k2; ++i) { /* rq30: doubled, as the stream's biases */
+            const uint32_t v = qg[4 + i], lo = hil_sxtb16(v), hi = hil_sxtb16_ror8(v);
+            sg[4 + 2 * i] = p->rq30 ? hil_sxtab16(lo, v) : lo;
+            sg[5 + 2 * i] = p->rq30 ? hil_sxtab16_ror8(hi, v) : hi;
         }
     }
     /* the ring: input row y in slot y % k_h and again in slot y % k_h + k_h, so a window's k_h
@@ -247,13 +270,14 @@ static __attribute__((noinline, unused)) void hil_opt_first_dsp(const hil_opt_co
             for (int32_t ox = 0; ox < p->out_w; ox += 2, o += 2 * n) {
                 const uint8_t *x = (const uint8_t *)(rows + ox * step);
                 int8_t *o1 = ox + 1 < p->out_w ? o + n : (int8_t *)0;
-                const uint32_t *sg = st;
+                const uint32_t *sg = st, *qr = q + 8 + 2 * k2; /* the quad's shifts in q */
                 int32_t c = 0;
-                for (; c + 4 <= n; c += 4, sg += HIL_FIRST_SW(k2)) {
-                    hil_first_block(p, x, 2 * step, sg, p->has_lshift ? lsh + c : lsh, 4, o + c, o1 ? o1 + c : o1);
+                for (; c + 4 <= n; c += 4, sg += HIL_FIRST_SW(k2), qr += HIL_FIRST_QW(k2)) {
+                    hil_first_block(p, x, 2 * step, sg, qr, p->has_lshift ? lsh + c : lsh, 4, o + c,
+                                    o1 ? o1 + c : o1);
                 }
                 if (c < n) { /* the last 1-3 channels (their quad padded with zero weights) */
-                    hil_first_block(p, x, 2 * step, sg, p->has_lshift ? lsh + c : lsh, n - c, o + c,
+                    hil_first_block(p, x, 2 * step, sg, qr, p->has_lshift ? lsh + c : lsh, n - c, o + c,
                                     o1 ? o1 + c : o1);
                 }
             }

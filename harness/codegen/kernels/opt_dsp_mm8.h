@@ -366,6 +366,138 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
     }
 }
 
+/* 1x1 convolutions / FC batches with at most 8 inputs a row (prefer size, -O2; VWW's 8 -> 16 layer):
+ * hil_mm8_narrow. With kp <= 8 a channel's whole weight row is 2 words, 4 registers once unpacked,
+ * so one channel at a time runs over a chunk of HIL_MM8_NROWS widened rows with its weights, bias
+ * and requantization constants in registers: per output 2 LDRD, 4 SMLAD (the first from the bias),
+ * hil_opt_rq30's 4-5 instructions and a post-incremented STRB, 4 rows a loop pass (0.5 for the
+ * loop). The 3-row block paid per 6 outputs a weight unpack (10), its bias and constant loads and
+ * its pair loop (16): 16 instructions an output on VWW's layer 2 against ~13 here. Needs direct
+ * rows, rq30, the full int8 clamp (the generator sizes the scratch: optimized.py, _mm8_narrow_words). */
+#ifndef HIL_MM8_NROWS
+#define HIL_MM8_NROWS 64 /* rows a chunk: scratch HIL_MM8_NROWS * kp / 2 words */
+#endif
+#if HIL_SIMD_NATIVE && defined(__GNUC__)
+/* one row: 2 LDRD, 4 SMLAD (kp 8; 1 LDRD, 2 SMLAD for kp 4), requantization, STRB at o, o += n */
+#define HIL_MM8_NROW                                                                               \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[ac], %[x0], %[w0], %[bi]\n\t"                                                         \
+    "smlad %[ac], %[x1], %[w1], %[ac]\n\t"                                                         \
+    ".if %c[kp] > 4\n\t"                                                                           \
+    "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
+    "smlad %[ac], %[x0], %[w2], %[ac]\n\t"                                                         \
+    "smlad %[ac], %[x1], %[w3], %[ac]\n\t"                                                         \
+    ".endif\n\t"                                                                                   \
+    ".if %c[dbl]\n\t"                                                                              \
+    "smmlar %[x0], %[ac], %[m], %[kk]\n\t"                                                         \
+    ".else\n\t"                                                                                    \
+    "lsl %[x0], %[ac], #1\n\t"                                                                     \
+    "smmlar %[x0], %[x0], %[m], %[kk]\n\t"                                                         \
+    ".endif\n\t"                                                                                   \
+    "add %[x0], %[x0], %[ac], asr #31\n\t"                                                         \
+    "asr %[x0], %[x0], %[r]\n\t"                                                                   \
+    "ssat %[x0], #8, %[x0], asr #1\n\t"                                                            \
+    "strb %[x0], [%[o]], #%c[n]\n\t"
+#endif
+
+/* hil_mm8_nchan's rows as one asm block: nr / 4 passes of 4 rows, then nr % 4 single rows (two
+ * asm blocks, or a C loop for the last rows, made gcc find the register operands "impossible" in
+ * some layers). The counts sit in the shift register above its bits 0-7 (all ASR reads): passes
+ * - 1 from bit 12 (SUBS / BCS), the single rows in bits 8-11. The empty asm hides the operands'
+ * values (gcc folds them to constants: one layer's stream, a constant index). */
+#define HIL_MM8_NLOOP()                                                                            \
+    do {                                                                                           \
+        uint32_t x0_, x1_, ac_, rc_ = r + ((uint32_t)(nr & 3) << 8) + ((uint32_t)(nr / 4) << 12); \
+        uint32_t w0_ = w0, w1_ = w1, w2_ = w2, w3_ = w3, bi_ = bi, m_ = m, kk_ = (uint32_t)kk;    \
+        __asm__("" : "+r"(w0_), "+r"(w1_), "+r"(w2_), "+r"(w3_));                                 \
+        __asm__("" : "+r"(bi_), "+r"(m_), "+r"(kk_), "+r"(rc_));                                  \
+        __asm__ volatile("cmp %[r], #4096\n\t"                                                     \
+                         "blo 3f\n\t"                                                              \
+                         "sub %[r], %[r], #4096\n"                                                 \
+                         "1:\n\t"                                                                  \
+                         ".rept 4\n\t" HIL_MM8_NROW ".endr\n\t"                                    \
+                         "subs %[r], %[r], #4096\n\t"                                              \
+                         "bcs 1b\n"                                                                \
+                         "3:\n\t"                                                                  \
+                         "tst %[r], #0xf00\n\t"                                                    \
+                         "beq 4f\n"                                                                \
+                         "2:\n\t" HIL_MM8_NROW                                                     \
+                         "sub %[r], %[r], #256\n\t"                                                \
+                         "tst %[r], #0xf00\n\t"                                                    \
+                         "bne 2b\n"                                                                \
+                         "4:"                                                                      \
+                         : [pa] "+r"(pa), [o] "+r"(o), [x0] "=&r"(x0_), [x1] "=&r"(x1_), [ac] "=&r"(ac_), \
+                           [r] "+r"(rc_)                                                           \
+                         : [w0] "r"(w0_), [w1] "r"(w1_), [w2] "r"(w2_), [w3] "r"(w3_), [bi] "r"(bi_),    \
+                           [m] "r"(m_), [kk] "r"(kk_), [kp] "i"(kp), [n] "i"(n), [dbl] "i"(p->rq30 == 2) \
+                         : "cc", "memory");                                                        \
+    } while (0)
+
+/* One channel over nr widened rows at col (kp / 2 words a row): outputs at o, n bytes apart. s: the
+ * channel's words in the stream (bias, then a weight word every 2 words, multiplier, rs - 1). */
+HIL_OPT_INL void hil_mm8_nchan(const hil_opt_conv_t *p, const uint32_t *s, const uint32_t *col, int32_t nr, int8_t *o)
+{
+    const int32_t kp = p->kp, n = p->out_c;
+    /* kp 4: w2, w3 unused (w0 again: no registers of their own for the asm) */
+    const uint32_t bi = s[0], v0 = s[2], v1 = kp > 4 ? s[4] : v0;
+    const uint32_t w0 = hil_sxtb16(v0), w1 = hil_sxtb16_ror8(v0);
+    const uint32_t w2 = kp > 4 ? hil_sxtb16(v1) : w0, w3 = kp > 4 ? hil_sxtb16_ror8(v1) : w0;
+    const uint32_t m = s[2 + kp / 2], r = s[4 + kp / 2];
+    const int32_t kk = hil_opt_rq30_k(p->out_off, r);
+    const uint32_t *pa = col;
+    int32_t j = 0;
+#if HIL_SIMD_NATIVE && defined(__GNUC__)
+    if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->rq30)) {
+        HIL_MM8_NLOOP();
+        return;
+    }
+#endif
+    for (; j < nr; ++j, o += n) {
+        uint32_t x0, x1;
+        HIL_LDRD_PI(x0, x1, pa);
+        int32_t acc = hil_smlad(x1, w1, hil_smlad(x0, w0, (int32_t)bi));
+        if (kp > 4) {
+            HIL_LDRD_PI(x0, x1, pa);
+            acc = hil_smlad(x1, w3, hil_smlad(x0, w2, acc));
+        }
+        *o = (int8_t)hil_opt_rq30(acc, (int32_t)m, (int32_t)r, kk, p->rq30 & 1);
+    }
+}
+
+/* The layer in chunks of HIL_MM8_NROWS rows: each chunk widened once (doubled for rq30 == 2), then
+ * every channel over it. Rows are widened before any output of the chunk is stored: in place
+ * when out_c <= k, as the block path. */
+HIL_OPT_INL void hil_mm8_narrow(const hil_opt_conv_t *p, const int8_t *in, const uint32_t *q, uint32_t *col,
+                                int8_t *out)
+{
+    const int32_t kp = p->kp, k = p->k, n = p->out_c, pair = kp / 2 + 6; /* a channel pair's stream words */
+    for (int32_t r = 0; r < p->rows; r += HIL_MM8_NROWS) {
+        const int32_t nr = p->rows - r < HIL_MM8_NROWS ? p->rows - r : HIL_MM8_NROWS;
+        if (k == kp) { /* the chunk's rows are contiguous whole words: 8 bytes a pass */
+            const int8_t *src = in + r * k;
+            uint32_t *dst = col;
+            const int32_t dbl = p->rq30 == 2;
+            int32_t i = 0;
+            for (; i + 8 <= nr * k; i += 8, dst += 4) {
+                const uint32_t a = hil_load32(src + i), b = hil_load32(src + i + 4);
+                const uint32_t a0 = hil_sxtb16(a), a1 = hil_sxtb16_ror8(a), b0 = hil_sxtb16(b), b1 = hil_sxtb16_ror8(b);
+                dst[0] = dbl ? hil_sxtab16(a0, a) : a0;
+                dst[1] = dbl ? hil_sxtab16_ror8(a1, a) : a1;
+                dst[2] = dbl ? hil_sxtab16(b0, b) : b0;
+                dst[3] = dbl ? hil_sxtab16_ror8(b1, b) : b1;
+            }
+            hil_opt_widen2_dsp(src + i, nr * k - i, dst, 2, dbl);
+        } else {
+            for (int32_t j = 0; j < nr; ++j) {
+                hil_opt_widen2_dsp(in + (r + j) * k, k, col + j * (kp / 2), 2, p->rq30 == 2);
+            }
+        }
+        for (int32_t c = 0; c < n; ++c) {
+            hil_mm8_nchan(p, q + (c / 2) * pair + (c & 1), col, nr, out + r * n + c);
+        }
+    }
+}
+
 /* Conv / FC with int8 weights, HIL_MM8_ROWS rows a block. A last partial block computes its
  * missing rows from whatever the scratch holds and stores through the staging buffer (its valid
  * rows only). Every row of a block is widened before any of its outputs is stored, so a direct
@@ -384,6 +516,13 @@ HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in
     const int32_t stage = HIL_MM8_ROWS * p->out_c > p->kp ? HIL_MM8_ROWS * p->out_c : p->kp;
     int8_t *tmp = (int8_t *)scratch;
     uint32_t *col = (uint32_t *)scratch + (stage + 3) / 4;
+#if HIL_OPT_INLINED
+    if (p->direct && p->kp <= 8 && p->rq30 && p->act_min == -128 && p->act_max == 127 && p->out_c <= 255 &&
+        p->rows > 1) {
+        hil_mm8_narrow(p, in, q, (uint32_t *)scratch, out);
+        return;
+    }
+#endif
     if (p->rows == 1) {
         col = (uint32_t *)scratch + p->kp / 4;
         hil_mm8_fill(p, in, 0, tmp, col, 2);
