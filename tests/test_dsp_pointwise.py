@@ -36,6 +36,9 @@ CASES = [
     (6, 5, 9, 9, 0, (0, 18), 3000, 1),     # kp 8, k 6: the narrow path (hil_mm8_narrow) row by row, 81 rows
     (8, 3, 3, 5, 0, (4, 18), 3000, 1),     # (a chunk of 64 and one of 17); kp 8 with rq30 = 1 (3 <= kp / 2)
     (4, 2, 5, 3, 0, (0, 18), 3000, 1),     # kp 4 on the narrow path, rq30 = 1; 15 rows (tail of 3)
+    (12, 10, 1, 29, 0, (0, 18), 3000, 1),  # >= 24 rows, kp <= 32, even out_c: weights unpacked once (-O2),
+    (32, 8, 8, 4, 0, (2, 18), 3000, 1),    # 29 rows (a partial last block); kp 32 with rq30 = 1
+    (20, 12, 5, 5, 0, (0, 18), 3000, 1),   # kp 20 (5 steps), rq30 = 2
     (6, 4, 3, 3, 0, (-3, -1), 3000, 0),    # multipliers > 1 (left shifts): the hil_opt_out fallback
     (4, 6, 2, 5, 0, (0, 8), 2**30, 0),     # |bias| near 2^30: accumulators too wide for rq30
 ]

@@ -281,6 +281,19 @@ def _mm8_narrow_words(p: dict, rq30: int) -> int:
     return min(p["rows"], MM8_NROWS) * p["kp"] // 2
 
 
+def _mm8_unpacked_words(p: dict, rq30: int) -> int:
+    """Scratch words of hil_opt_conv_dsp8 when it unpacks the weights once a call (kernels/opt_dsp_mm8.h,
+    HIL_MM8_UNP: rq30, the full clamp, an even channel count, kp <= 32, >= 24 rows, all within
+    SCRATCH_LIMIT; -O2 on the DSP cores): the block path's words, then per channel pair kp + 6; else 0."""
+    if p["kp"] <= 8 and _mm8_narrow_words(p, rq30):
+        return 0
+    base = _matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"])
+    words = base + p["out_c"] // 2 * (p["kp"] + 6)
+    ok = (rq30 and (p["act_min"], p["act_max"]) == (-128, 127) and p["out_c"] % 2 == 0 and p["kp"] <= 32
+          and p["rows"] >= 24 and 2 * p["out_c"] + 1 <= 4095 and words * 4 <= SCRATCH_LIMIT)
+    return words if ok else 0
+
+
 def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
                rq: dict, rq_names: list[str]) -> tuple[str, dict, int]:
     """The int8-weight DSP matrix kernel's call, constants and the scratch words its narrow path
@@ -298,7 +311,7 @@ def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.n
     if lsh in rq:
         consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]
     return (f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts,
-            _mm8_narrow_words(p, rq30))
+            max(_mm8_narrow_words(p, rq30), _mm8_unpacked_words(p, rq30)))
 
 
 def _dsp_first(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w: np.ndarray, g: dict, beff: np.ndarray,

@@ -97,12 +97,21 @@ HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t 
  * step (ResNet-8's 3x3 convolutions: 10-20 % more instructions). Depths up to 64 unroll whole in C
  * instead (no loop counter; gcc then starts the accumulators from the biases without copies). */
 /* the step's text (also hil_mm8_pairs_asm's): operands a0-a2, b0-b2, q, pa, wa, wb, ya, yb, x0, x1 */
-#define HIL_MM8_S()                                                                                \
+#define HIL_MM8_W8                                                                                 \
     "ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                            \
     "sxtb16 %[ya], %[wa]\n\t"                                                                      \
     "sxtb16 %[yb], %[wb]\n\t"                                                                      \
     "sxtb16 %[wa], %[wa], ror #8\n\t"                                                              \
-    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                              \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"
+/* hil_mm8_pairs_asm's weights: unpacked once into the scratch (unp: hil_mm8_unpack), or as above */
+#define HIL_MM8_WU                                                                                 \
+    ".if %c[unp]\n\t"                                                                              \
+    "ldrd %[ya], %[yb], [%[q]], #8\n\t"                                                            \
+    "ldrd %[wa], %[wb], [%[q]], #8\n\t"                                                            \
+    ".else\n\t" HIL_MM8_W8 ".endif\n\t"
+#define HIL_MM8_S() HIL_MM8_W8 HIL_MM8_X()
+#define HIL_MM8_SU() HIL_MM8_WU HIL_MM8_X()
+#define HIL_MM8_X()                                                                                \
     "ldrd %[x0], %[x1], [%[pa]], #8\n\t"                                                           \
     "smlad %[a0], %[x0], %[ya], %[a0]\n\t"                                                         \
     "smlad %[b0], %[x0], %[yb], %[b0]\n\t"                                                         \
@@ -155,8 +164,8 @@ HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t 
  * block's base and the loop bounds itself, spent 11-50 instructions a pair on spills and copies.
  * Here the first step starts the accumulators from the biases (no copies), the other kp / 4 - 1
  * steps are unrolled (8 a loop pass past 16 steps, the pass count on the stack), and the 6 outputs
- * take hil_opt_rq30's 4 (rq30 == 2) or 5 instructions + STRB at immediate offsets; the pair loop's
- * count, o and col live on the stack (memory operands). q: the stream, advanced past the pairs.
+ * take hil_opt_rq30's 4 (rq30 == 2) or 5 instructions + STRB at immediate offsets; o, its end and
+ * col live on the stack (memory operands). q: the stream, advanced past the pairs.
  * c1: 1 + 2 * offset; dbl: rq30 == 2. */
 #if HIL_SIMD_NATIVE && defined(__GNUC__) && defined(__OPTIMIZE__) && HIL_MM8_ROWS == 3 && HIL_OPT_INLINED
 #define HIL_MM8_ASM_PAIR 1
@@ -172,20 +181,17 @@ HIL_OPT_INL int8_t hil_mm8_out30(const hil_opt_conv_t *p, int32_t acc, uint32_t 
     "ssat %[x1], #8, %[x1], asr #1\n\t"                                                            \
     "strb %[x1], [%[pa], #" off "]\n\t"
 HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_t *col, int32_t pairs,
-                                   int32_t n, int32_t kp, int32_t c1, int32_t dbl)
+                                   int32_t n, int32_t kp, int32_t c1, int32_t dbl, int32_t unp)
 {
     const uint32_t *q = *qp, *pa = col;
+    int8_t *const oend = o + 2 * pairs;
     int32_t passes;
     uint32_t a0, a1, a2, b0, b1, b2, wa, wb, ya, yb, x0, x1;
     __asm__ volatile(
         "2:\n\t"
         /* step 0: rows 1 and 2 from the biases (in a0, b0), then row 0 in place */
         "ldrd %[a0], %[b0], [%[q]], #8\n\t"
-        "ldrd %[wa], %[wb], [%[q]], #8\n\t"
-        "sxtb16 %[ya], %[wa]\n\t"
-        "sxtb16 %[yb], %[wb]\n\t"
-        "sxtb16 %[wa], %[wa], ror #8\n\t"
-        "sxtb16 %[wb], %[wb], ror #8\n\t"
+        HIL_MM8_WU
         "ldrd %[x0], %[x1], [%[pa], #8]\n\t"
         "smlad %[a1], %[x0], %[ya], %[a0]\n\t"
         "smlad %[b1], %[x0], %[yb], %[b0]\n\t"
@@ -201,12 +207,12 @@ HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_
         "smlad %[b0], %[x0], %[yb], %[b0]\n\t"
         "smlad %[a0], %[x1], %[wa], %[a0]\n\t"
         "smlad %[b0], %[x1], %[wb], %[b0]\n\t"
-        ".rept %c[rem]\n\t" HIL_MM8_S() ".endr\n\t"
+        ".rept %c[rem]\n\t" HIL_MM8_SU() ".endr\n\t"
         ".if %c[passes]\n\t"
         "mov %[x0], #%c[passes]\n\t"
         "str %[x0], %[cnt]\n"
         "1:\n\t"
-        ".rept 8\n\t" HIL_MM8_S() ".endr\n\t"
+        ".rept 8\n\t" HIL_MM8_SU() ".endr\n\t"
         "ldr %[x0], %[cnt]\n\t"
         "subs %[x0], %[x0], #1\n\t"
         "str %[x0], %[cnt]\n\t"
@@ -228,17 +234,16 @@ HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_
         HIL_MM8_Q("b0", "yb", "wb", "1") HIL_MM8_Q("b1", "yb", "wb", "%c[n1p]") HIL_MM8_Q("b2", "yb", "wb", "%c[n2p]")
         "add %[pa], %[pa], #2\n\t"
         "str %[pa], %[o]\n\t"
+        "ldr %[x0], %[oend]\n\t" /* the last pair's o + 2: a compare, no counter to store */
+        "cmp %[pa], %[x0]\n\t"
         "ldr %[pa], %[col]\n\t"
-        "ldr %[x0], %[pairs]\n\t"
-        "subs %[x0], %[x0], #1\n\t"
-        "str %[x0], %[pairs]\n\t"
         "bne 2b"
         : [q] "+r"(q), [pa] "+r"(pa), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0),
           [b1] "=&r"(b1), [b2] "=&r"(b2), [wa] "=&r"(wa), [wb] "=&r"(wb), [ya] "=&r"(ya), [yb] "=&r"(yb),
-          [x0] "=&r"(x0), [x1] "=&r"(x1), [o] "+m"(o), [cnt] "=m"(passes), [pairs] "+m"(pairs)
-        : [col] "m"(col), [rem] "i"(kp <= 64 ? kp / 4 - 1 : (kp / 4 - 1) % 8),
+          [x0] "=&r"(x0), [x1] "=&r"(x1), [o] "+m"(o), [cnt] "=m"(passes)
+        : [col] "m"(col), [oend] "m"(oend), [rem] "i"(kp <= 64 ? kp / 4 - 1 : (kp / 4 - 1) % 8),
           [passes] "i"(kp <= 64 ? 0 : (kp / 4 - 1) / 8), [n1] "i"(n), [n2] "i"(2 * n), [n1p] "i"(n + 1),
-          [n2p] "i"(2 * n + 1), [c1] "i"(c1), [dbl] "i"(dbl)
+          [n2p] "i"(2 * n + 1), [c1] "i"(c1), [dbl] "i"(dbl), [unp] "i"(unp)
         : "cc", "memory");
     *qp = q;
 }
@@ -248,16 +253,17 @@ HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_
  * j's outputs at o + j * out_c. q: the layer's stream (per channel pair 2 biases, kp / 2 weight
  * words, 2 multipliers, 2 shifts). */
 HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *q, const int32_t *lsh,
-                               int8_t *o)
+                               int8_t *o, int32_t unp)
 {
     const int32_t kp = p->kp, n = p->out_c;
     int32_t c = 0;
+    (void)unp; /* 1: q's weights unpacked (hil_mm8_unpack), only with the pair asm */
 #if defined(HIL_MM8_ASM_PAIR)
     if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) &&
         __builtin_constant_p(p->rq30) && p->rq30 &&
         p->act_min == -128 && p->act_max == 127 && n >= 2 && 2 * n + 1 <= 4095) {
         c = n & ~1; /* an odd last channel: the C path below */
-        hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off, p->rq30 == 2);
+        hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off, p->rq30 == 2, unp);
         o += c;
     }
 #endif
@@ -498,6 +504,39 @@ HIL_OPT_INL void hil_mm8_narrow(const hil_opt_conv_t *p, const int8_t *in, const
     }
 }
 
+/* Layers of many rows whose weights, unpacked to 16-bit pairs, fit the scratch (VWW's 16 -> 32 and
+ * 32 -> 32 layers at 24x24): unpacked once a call into the scratch after the widened rows
+ * (hil_mm8_unpack), a step of the pair asm then loads them with 2 LDRD instead of LDRD + 4 SXTB16:
+ * 3 instructions less per 24 MACs, against 5 an unpacked word pair once. The generator reserves
+ * the words (optimized.py, _mm8_unpacked_words: the same test, HIL_MM8_SCRATCH_WORDS its limit). */
+#define HIL_MM8_SCRATCH_WORDS 1024 /* SCRATCH_LIMIT / 4 */
+#define HIL_MM8_UNP_WORDS(p) ((p)->out_c / 2 * ((p)->kp + 6))
+#define HIL_MM8_UNP(p, base)                                                                       \
+    ((p)->rq30 && (p)->act_min == -128 && (p)->act_max == 127 && (p)->out_c % 2 == 0 && (p)->kp <= 32 && \
+     (p)->rows >= 24 && (base) + HIL_MM8_UNP_WORDS(p) <= HIL_MM8_SCRATCH_WORDS)
+/* the stream q with each channel pair's weight words (wa, wb) as (SXTB16 wa, SXTB16 wb, ROR 8 wa,
+ * ROR 8 wb): hil_mm8_pairs_asm's order of ya, yb, wa, wb */
+HIL_OPT_INL void hil_mm8_unpack(const hil_opt_conv_t *p, const uint32_t *q, uint32_t *u)
+{
+    for (int32_t c = 0; c < p->out_c; c += 2, q += 4, u += 4) {
+        u[0] = q[0];
+        u[1] = q[1];
+        q += 2;
+        u += 2;
+        for (int32_t i = 0; i < p->kp; i += 4, q += 2, u += 4) {
+            const uint32_t wa = q[0], wb = q[1];
+            u[0] = hil_sxtb16(wa);
+            u[1] = hil_sxtb16(wb);
+            u[2] = hil_sxtb16_ror8(wa);
+            u[3] = hil_sxtb16_ror8(wb);
+        }
+        u[0] = q[0];
+        u[1] = q[1];
+        u[2] = q[2];
+        u[3] = q[3];
+    }
+}
+
 /* Conv / FC with int8 weights, HIL_MM8_ROWS rows a block. A last partial block computes its
  * missing rows from whatever the scratch holds and stores through the staging buffer (its valid
  * rows only). Every row of a block is widened before any of its outputs is stored, so a direct
@@ -529,13 +568,25 @@ HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in
         hil_mm8_row(p, col, q, lsh, out);
         return;
     }
+    int32_t unp = 0;
+#if defined(HIL_MM8_ASM_PAIR)
+    /* the pair asm's conditions (hil_mm8_block) and the scratch's */
+    if (__builtin_constant_p(p->kp) && __builtin_constant_p(p->out_c) && __builtin_constant_p(p->out_off) &&
+        __builtin_constant_p(p->rq30) && 2 * p->out_c + 1 <= 4095 &&
+        HIL_MM8_UNP(p, (stage + 3) / 4 + HIL_MM8_ROWS * p->kp / 2)) {
+        uint32_t *u = col + HIL_MM8_ROWS * p->kp / 2;
+        hil_mm8_unpack(p, q, u);
+        q = u;
+        unp = 1;
+    }
+#endif
     for (int32_t r = 0; r < p->rows; r += HIL_MM8_ROWS) {
         const int32_t nr = p->rows - r < HIL_MM8_ROWS ? p->rows - r : HIL_MM8_ROWS;
         for (int32_t j = 0; j < nr; ++j) {
             hil_mm8_fill(p, in, r + j, tmp, col + 2 * j, 2 * HIL_MM8_ROWS);
         }
         int8_t *o = nr == HIL_MM8_ROWS ? out + r * p->out_c : tmp;
-        hil_mm8_block(p, col, q, lsh, o);
+        hil_mm8_block(p, col, q, lsh, o, unp);
         if (nr < HIL_MM8_ROWS) {
             memcpy(out + r * p->out_c, tmp, (size_t)(nr * p->out_c));
         }
