@@ -39,6 +39,7 @@ CASES = [
     (12, 10, 1, 29, 0, (0, 18), 3000, 1),  # >= 24 rows, kp <= 32, even out_c: weights unpacked once (-O2),
     (32, 8, 8, 4, 0, (2, 18), 3000, 1),    # 29 rows (a partial last block); kp 32 with rq30 = 1
     (20, 12, 5, 5, 0, (0, 18), 3000, 1),   # kp 20 (5 steps), rq30 = 2
+    (64, 64, 1, 97, 0, (0, 18), 3000, 1),  # unpacked in 3 groups of 22, 22, 20 channels (>= 96 rows)
     (6, 4, 3, 3, 0, (-3, -1), 3000, 0),    # multipliers > 1 (left shifts): the hil_opt_out fallback
     (4, 6, 2, 5, 0, (0, 8), 2**30, 0),     # |bias| near 2^30: accumulators too wide for rq30
 ]

@@ -253,17 +253,19 @@ HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_
  * j's outputs at o + j * out_c. q: the layer's stream (per channel pair 2 biases, kp / 2 weight
  * words, 2 multipliers, 2 shifts). */
 HIL_OPT_INL void hil_mm8_block(const hil_opt_conv_t *p, const uint32_t *col, const uint32_t *q, const int32_t *lsh,
-                               int8_t *o, int32_t unp)
+                               int8_t *o, int32_t unp, int32_t nc)
 {
     const int32_t kp = p->kp, n = p->out_c;
     int32_t c = 0;
-    (void)unp; /* 1: q's weights unpacked (hil_mm8_unpack), only with the pair asm */
+    /* unp: q's weights unpacked (hil_mm8_unpack) for nc channels (even) from o on; only with the pair asm */
+    (void)unp;
+    (void)nc;
 #if defined(HIL_MM8_ASM_PAIR)
     if (__builtin_constant_p(kp) && __builtin_constant_p(n) && __builtin_constant_p(p->out_off) &&
         __builtin_constant_p(p->rq30) && p->rq30 &&
         p->act_min == -128 && p->act_max == 127 && n >= 2 && 2 * n + 1 <= 4095) {
         c = n & ~1; /* an odd last channel: the C path below */
-        hil_mm8_pairs_asm(&q, o, col, n / 2, n, kp, 1 + 2 * p->out_off, p->rq30 == 2, unp);
+        hil_mm8_pairs_asm(&q, o, col, (unp ? nc : n) / 2, n, kp, 1 + 2 * p->out_off, p->rq30 == 2, unp);
         o += c;
     }
 #endif
@@ -504,21 +506,28 @@ HIL_OPT_INL void hil_mm8_narrow(const hil_opt_conv_t *p, const int8_t *in, const
     }
 }
 
-/* Layers of many rows whose weights, unpacked to 16-bit pairs, fit the scratch (VWW's 16 -> 32 and
- * 32 -> 32 layers at 24x24): unpacked once a call into the scratch after the widened rows
- * (hil_mm8_unpack), a step of the pair asm then loads them with 2 LDRD instead of LDRD + 4 SXTB16:
- * 3 instructions less per 24 MACs, against 5 an unpacked word pair once. The generator reserves
- * the words (optimized.py, _mm8_unpacked_words: the same test, HIL_MM8_SCRATCH_WORDS its limit). */
+/* Layers of >= 24 rows and kp <= 64 (VWW's 1x1 layers at 24x24 and 12x12): the weights unpacked to
+ * 16-bit pairs into the scratch after the widened rows (hil_mm8_unpack), a step of the pair asm then
+ * loads them with 2 LDRD instead of LDRD + 4 SXTB16: 3 instructions less per 24 MACs, against ~6 a
+ * packed word pair once. When they do not all fit, a group of channel pairs at a time, each a pass
+ * over the rows (widened again). The generator reserves the words (optimized.py,
+ * _mm8_unpacked_words: the same arithmetic, HIL_MM8_SCRATCH_WORDS its limit). */
 #define HIL_MM8_SCRATCH_WORDS 1024 /* SCRATCH_LIMIT / 4 */
-#define HIL_MM8_UNP_WORDS(p) ((p)->out_c / 2 * ((p)->kp + 6))
+/* Channel pairs a group may unpack (the words left after base), the groups (each a pass over all
+ * rows: their widening is repeated, so with several groups a group needs >= 8 pairs and the layer
+ * >= 96 rows: VWW's 6x6 layers lost 10 K instructions) and the channels a group */
+#define HIL_MM8_GMAX(p, base) ((HIL_MM8_SCRATCH_WORDS - (base)) / ((p)->kp + 6))
+#define HIL_MM8_GROUPS(p, base) (((p)->out_c / 2 + HIL_MM8_GMAX(p, base) - 1) / HIL_MM8_GMAX(p, base))
+#define HIL_MM8_GCH(p, base) (2 * (((p)->out_c / 2 + HIL_MM8_GROUPS(p, base) - 1) / HIL_MM8_GROUPS(p, base)))
 #define HIL_MM8_UNP(p, base)                                                                       \
-    ((p)->rq30 && (p)->act_min == -128 && (p)->act_max == 127 && (p)->out_c % 2 == 0 && (p)->kp <= 32 && \
-     (p)->rows >= 24 && (base) + HIL_MM8_UNP_WORDS(p) <= HIL_MM8_SCRATCH_WORDS)
+    ((p)->rq30 && (p)->act_min == -128 && (p)->act_max == 127 && (p)->out_c % 2 == 0 && (p)->kp <= 64 && \
+     HIL_MM8_GMAX(p, base) > 0 &&                                                                 \
+     ((p)->out_c / 2 <= HIL_MM8_GMAX(p, base) ? (p)->rows >= 24 : HIL_MM8_GMAX(p, base) >= 8 && (p)->rows >= 96))
 /* the stream q with each channel pair's weight words (wa, wb) as (SXTB16 wa, SXTB16 wb, ROR 8 wa,
  * ROR 8 wb): hil_mm8_pairs_asm's order of ya, yb, wa, wb */
-HIL_OPT_INL void hil_mm8_unpack(const hil_opt_conv_t *p, const uint32_t *q, uint32_t *u)
+HIL_OPT_INL void hil_mm8_unpack(const hil_opt_conv_t *p, const uint32_t *q, int32_t nc, uint32_t *u)
 {
-    for (int32_t c = 0; c < p->out_c; c += 2, q += 4, u += 4) {
+    for (int32_t c = 0; c < nc; c += 2, q += 4, u += 4) {
         u[0] = q[0];
         u[1] = q[1];
         q += 2;
@@ -568,27 +577,34 @@ HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in
         hil_mm8_row(p, col, q, lsh, out);
         return;
     }
-    int32_t unp = 0;
+    int32_t unp = 0, gc = p->out_c; /* channels a pass over the rows */
+    uint32_t *u = col + HIL_MM8_ROWS * p->kp / 2;
 #if defined(HIL_MM8_ASM_PAIR)
+    const int32_t base = (stage + 3) / 4 + HIL_MM8_ROWS * p->kp / 2; /* words before u */
     /* the pair asm's conditions (hil_mm8_block) and the scratch's */
     if (__builtin_constant_p(p->kp) && __builtin_constant_p(p->out_c) && __builtin_constant_p(p->out_off) &&
-        __builtin_constant_p(p->rq30) && 2 * p->out_c + 1 <= 4095 &&
-        HIL_MM8_UNP(p, (stage + 3) / 4 + HIL_MM8_ROWS * p->kp / 2)) {
-        uint32_t *u = col + HIL_MM8_ROWS * p->kp / 2;
-        hil_mm8_unpack(p, q, u);
-        q = u;
+        __builtin_constant_p(p->rq30) && 2 * p->out_c + 1 <= 4095 && HIL_MM8_UNP(p, base)) {
         unp = 1;
+        gc = HIL_MM8_GCH(p, base);
     }
 #endif
-    for (int32_t r = 0; r < p->rows; r += HIL_MM8_ROWS) {
-        const int32_t nr = p->rows - r < HIL_MM8_ROWS ? p->rows - r : HIL_MM8_ROWS;
-        for (int32_t j = 0; j < nr; ++j) {
-            hil_mm8_fill(p, in, r + j, tmp, col + 2 * j, 2 * HIL_MM8_ROWS);
+    for (int32_t g0 = 0; g0 < p->out_c; g0 += gc) {
+        const int32_t nc = p->out_c - g0 < gc ? p->out_c - g0 : gc;
+        const uint32_t *qg = q;
+        if (unp) {
+            hil_mm8_unpack(p, q + g0 / 2 * (p->kp / 2 + 6), nc, u);
+            qg = u;
         }
-        int8_t *o = nr == HIL_MM8_ROWS ? out + r * p->out_c : tmp;
-        hil_mm8_block(p, col, q, lsh, o, unp);
-        if (nr < HIL_MM8_ROWS) {
-            memcpy(out + r * p->out_c, tmp, (size_t)(nr * p->out_c));
+        for (int32_t r = 0; r < p->rows; r += HIL_MM8_ROWS) {
+            const int32_t nr = p->rows - r < HIL_MM8_ROWS ? p->rows - r : HIL_MM8_ROWS;
+            for (int32_t j = 0; j < nr; ++j) {
+                hil_mm8_fill(p, in, r + j, tmp, col + 2 * j, 2 * HIL_MM8_ROWS);
+            }
+            int8_t *o = (nr == HIL_MM8_ROWS ? out + r * p->out_c : tmp) + g0;
+            hil_mm8_block(p, col, qg, lsh, o, unp, nc);
+            for (int32_t j = 0; j < nr && nr < HIL_MM8_ROWS; ++j) { /* the group's part of the staged rows */
+                memcpy(out + (r + j) * p->out_c + g0, tmp + j * p->out_c + g0, (size_t)nc);
+            }
         }
     }
 }
