@@ -474,10 +474,15 @@ HIL_OPT_INL void hil_mm8_nchan(const hil_opt_conv_t *p, const uint32_t *s, const
 
 /* The layer in chunks of HIL_MM8_NROWS rows: each chunk widened once (doubled for rq30 == 2), then
  * every channel over it. Rows are widened before any output of the chunk is stored: in place
- * when out_c <= k, as the block path. */
-HIL_OPT_INL void hil_mm8_narrow(const hil_opt_conv_t *p, const int8_t *in, const uint32_t *q, uint32_t *col,
-                                int8_t *out)
+ * when out_c <= k, as the block path. Out of line: inlined into the model's one function, gcc
+ * found the asm's 13 register operands "impossible" in some models (other values it kept live
+ * there); the layer's geometry still reaches it as constants through gcc's IPA constant
+ * propagation when there is one such layer (else the C rows: bit-exact, slower). */
+static __attribute__((noinline, unused)) void hil_mm8_narrow(const hil_opt_conv_t *params, const int8_t *in,
+                                                            const uint32_t *q, uint32_t *col, int8_t *out)
 {
+    const hil_opt_conv_t pcopy = *params; /* stores through int8_t cannot alias a local copy */
+    const hil_opt_conv_t *p = &pcopy;
     const int32_t kp = p->kp, k = p->k, n = p->out_c, pair = kp / 2 + 6; /* a channel pair's stream words */
     for (int32_t r = 0; r < p->rows; r += HIL_MM8_NROWS) {
         const int32_t nr = p->rows - r < HIL_MM8_NROWS ? p->rows - r : HIL_MM8_NROWS;
@@ -567,7 +572,7 @@ HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in
 #if HIL_OPT_INLINED
     if (p->direct && p->kp <= 8 && p->rq30 && p->act_min == -128 && p->act_max == 127 && p->out_c <= 255 &&
         p->rows > 1) {
-        hil_mm8_narrow(p, in, q, (uint32_t *)scratch, out);
+        hil_mm8_narrow(params, in, q, (uint32_t *)scratch, out);
         return;
     }
 #endif
