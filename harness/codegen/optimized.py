@@ -299,24 +299,45 @@ def _mm8_unpacked_words(p: dict, rq30: int) -> int:
     return base + -(-pairs // groups) * (p["kp"] + 6)
 
 
+def _base_scratch_words(ctx: EmitContext) -> int:
+    """The model's largest scratch need without the matrix kernel's narrow / unpacked paths: those
+    take scratch only up to it (RAM budgets: the kws suite's scratch would grow 392 -> 3,280 B).
+    One pass over the graph's ops with those paths off, cached in the context's options."""
+    if "_mm8_base_scratch" not in ctx.options:
+        from harness.codegen.ops import lookup  # the op registry imports this module
+
+        sub = EmitContext(ctx.graph, ctx.ptr, {**ctx.options, "mm8_wide_scratch": False}, ctx.inplace)
+        words = 0
+        for other in ctx.graph.ops:
+            spec = lookup(other.opcode)
+            if spec is not None and not spec.alias and spec.emit is not None:
+                words = max(words, spec.emit(other, ctx.graph, sub).scratch_words)
+        ctx.options["_mm8_base_scratch"] = words
+    return int(ctx.options["_mm8_base_scratch"])
+
+
 def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
                rq: dict, rq_names: list[str]) -> tuple[str, dict, int]:
-    """The int8-weight DSP matrix kernel's call, constants and the scratch words its narrow path
-    needs (_mm8_narrow_words): one stream (_dsp_stream8) and, only when some channel shifts left,
-    the left shifts; p: the layer's hil_opt_conv_t fields (rq30 added)."""
+    """The int8-weight DSP matrix kernel's call, constants and the scratch words its narrow or
+    unpacked path needs (0 when the model's scratch has no room for it: wide_scratch): one stream
+    (_dsp_stream8) and, only when some channel shifts left, the left shifts; p: the layer's
+    hil_opt_conv_t fields (rq30 and wide_scratch added)."""
     rq30 = _rq30(w2d, beff, rq[rq_names[1]], p["out_off"]) if p["rs2"] and not p["has_lshift"] else 0
     # rq30 = 2: rows widened doubled and biases doubled, so the requantization skips its LSL: one
     # instruction less an output for kp / 2 more a row (one SXTAB16 a widened word)
     dbl = int(rq30 and p["out_c"] > p["kp"] // 2)
-    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl})
+    extra = max(_mm8_narrow_words(p, rq30), _mm8_unpacked_words(p, rq30))
+    if extra and not (ctx.options.get("mm8_wide_scratch", True) and extra <= max(
+            _matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"]), _base_scratch_words(ctx))):
+        extra = 0
+    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl, "wide_scratch": int(extra > 0)})
     name = ctx.const_name(op, "opt_w8")
     # rq30 layers' shift words hold rs - 1 (hil_opt_rq30), the others rs - 2 (rs2) or rs
     consts = {name: _dsp_stream8(w2d, np.asarray(beff, np.int64) * (1 + dbl), rq[rq_names[0]], rq[rq_names[1]] + rq30)}
     lsh = rq_names[2]
     if lsh in rq:
         consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]
-    return (f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts,
-            max(_mm8_narrow_words(p, rq30), _mm8_unpacked_words(p, rq30)))
+    return f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts, extra
 
 
 def _dsp_first(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w: np.ndarray, g: dict, beff: np.ndarray,

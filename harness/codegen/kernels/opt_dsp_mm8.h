@@ -381,7 +381,8 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
  * hil_opt_rq30's 4-5 instructions and a post-incremented STRB, 4 rows a loop pass (0.5 for the
  * loop). The 3-row block paid per 6 outputs a weight unpack (10), its bias and constant loads and
  * its pair loop (16): 16 instructions an output on VWW's layer 2 against ~13 here. Needs direct
- * rows, rq30, the full int8 clamp (the generator sizes the scratch: optimized.py, _mm8_narrow_words). */
+ * rows, rq30, the full int8 clamp and wide_scratch (the generator sizes the scratch: optimized.py,
+ * _mm8_narrow_words). */
 #ifndef HIL_MM8_NROWS
 #define HIL_MM8_NROWS 64 /* rows a chunk: scratch HIL_MM8_NROWS * kp / 2 words */
 #endif
@@ -516,7 +517,7 @@ static __attribute__((noinline, unused)) void hil_mm8_narrow(const hil_opt_conv_
  * loads them with 2 LDRD instead of LDRD + 4 SXTB16: 3 instructions less per 24 MACs, against ~6 a
  * packed word pair once. When they do not all fit, a group of channel pairs at a time, each a pass
  * over the rows (widened again). The generator reserves the words (optimized.py,
- * _mm8_unpacked_words: the same arithmetic, HIL_MM8_SCRATCH_WORDS its limit). */
+ * _mm8_unpacked_words: the same arithmetic, HIL_MM8_SCRATCH_WORDS its limit; wide_scratch). */
 #define HIL_MM8_SCRATCH_WORDS 1024 /* SCRATCH_LIMIT / 4 */
 /* Channel pairs a group may unpack (the words left after base), the groups (each a pass over all
  * rows: their widening is repeated, so with several groups a group needs >= 8 pairs and the layer
@@ -525,7 +526,7 @@ static __attribute__((noinline, unused)) void hil_mm8_narrow(const hil_opt_conv_
 #define HIL_MM8_GROUPS(p, base) (((p)->out_c / 2 + HIL_MM8_GMAX(p, base) - 1) / HIL_MM8_GMAX(p, base))
 #define HIL_MM8_GCH(p, base) (2 * (((p)->out_c / 2 + HIL_MM8_GROUPS(p, base) - 1) / HIL_MM8_GROUPS(p, base)))
 #define HIL_MM8_UNP(p, base)                                                                       \
-    ((p)->rq30 && (p)->act_min == -128 && (p)->act_max == 127 && (p)->out_c % 2 == 0 && (p)->kp <= 64 && \
+    ((p)->wide_scratch && (p)->rq30 && (p)->act_min == -128 && (p)->act_max == 127 && (p)->out_c % 2 == 0 && (p)->kp <= 64 && \
      HIL_MM8_GMAX(p, base) > 0 &&                                                                 \
      ((p)->out_c / 2 <= HIL_MM8_GMAX(p, base) ? (p)->rows >= 24 : HIL_MM8_GMAX(p, base) >= 8 && (p)->rows >= 96))
 /* the stream q with each channel pair's weight words (wa, wb) as (SXTB16 wa, SXTB16 wb, ROR 8 wa,
@@ -570,8 +571,8 @@ HIL_OPT_FN void hil_opt_conv_dsp8(const hil_opt_conv_t *params, const int8_t *in
     int8_t *tmp = (int8_t *)scratch;
     uint32_t *col = (uint32_t *)scratch + (stage + 3) / 4;
 #if HIL_OPT_INLINED
-    if (p->direct && p->kp <= 8 && p->rq30 && p->act_min == -128 && p->act_max == 127 && p->out_c <= 255 &&
-        p->rows > 1) {
+    if (p->wide_scratch && p->direct && p->kp <= 8 && p->rq30 && p->act_min == -128 && p->act_max == 127 &&
+        p->out_c <= 255 && p->rows > 1) {
         hil_mm8_narrow(params, in, q, (uint32_t *)scratch, out);
         return;
     }
