@@ -33,8 +33,8 @@ CASES = [
     (13, 3, 5, 2, 1, (0, 8), 3000, 1),     # depth not a multiple of 4, RELU; rq30 = 1 (3 <= kp / 2)
     (16, 17, 4, 4, 0, (10, 18), 3000, 1),  # large shifts, odd out channels
     (16, 6, 3, 5, 0, (0, 18), 3000, 1),    # rq30 = 1 (6 <= kp / 2) on the -O2 asm pair path
-    (6, 5, 9, 9, 0, (0, 18), 3000, 1),     # kp 8, k 6: the narrow path (hil_mm8_narrow) row by row, 81 rows
-    (8, 3, 3, 5, 0, (4, 18), 3000, 1),     # (a chunk of 64 and one of 17); kp 8 with rq30 = 1 (3 <= kp / 2)
+    (6, 5, 15, 15, 0, (0, 18), 3000, 1),   # kp 8, k 6: the narrow path (hil_mm8_narrow) row by row, 225 rows
+    (8, 3, 3, 5, 0, (4, 18), 3000, 1),     # (chunks of 178 and 47: the second conv's scratch); rq30 = 1
     (4, 2, 5, 3, 0, (0, 18), 3000, 1),     # kp 4 on the narrow path, rq30 = 1; 15 rows (tail of 3)
     (12, 10, 1, 29, 0, (0, 18), 3000, 1),  # >= 24 rows, kp <= 32, even out_c: weights unpacked once (-O2),
     (32, 8, 8, 4, 0, (2, 18), 3000, 1),    # 29 rows (a partial last block); kp 32 with rq30 = 1
@@ -78,8 +78,14 @@ def _conv1x1(case: tuple, path: Path) -> Path:
 
 
 # the cases whose 1x1 layer takes the narrow (kp <= 8, direct) or unpacked (>= 24 rows, even out_c) path:
-# rq30, the full int8 clamp (wide_scratch = 1)
+# rq30, the full int8 clamp (wide_scratch != 0)
 WIDE = {(2, 9), (7, 9), (8, 16), (6, 5), (8, 3), (4, 2), (12, 10), (32, 8), (20, 12), (64, 64)}
+
+
+def _wide(text: str) -> bool:
+    """Does the 1x1 layer (the model's first matrix-kernel call) take its narrow path (wide_scratch: rows
+    a chunk) or unpacked path (1)?"""
+    return re.findall(r"\.wide_scratch = (\d+)", text.split("hil_opt_conv_dsp8(")[0])[-1] != "0"
 
 
 def _rq30(case: tuple) -> int:
@@ -100,7 +106,7 @@ def test_pointwise_on_the_host(case: tuple, tmp_path: Path) -> None:
     compare(path, tmp_path / "c", n_random=6, seed=case[0], target="cortex-m4")
     text = (tmp_path / "c" / "gen" / "model.c").read_text()
     assert "hil_opt_conv_dsp8(" in text and f".rq30 = {_rq30(case)}" in text
-    assert f".wide_scratch = {int(case[:2] in WIDE)}" in text.split("hil_opt_conv_dsp8(")[0]
+    assert _wide(text) == (case[:2] in WIDE)
 
 
 @pytest.mark.parametrize("board_name, opt", [("m4", "-O2"), ("m4", "-Os"), ("m7", "-O2"), ("m33", "-O2")])
@@ -112,4 +118,4 @@ def test_pointwise_on_the_core(board_name: str, opt: str, tmp_path: Path) -> Non
         assert run.bitexact == 1.0, case
         text = (Path(run.firmware.model_dir) / "model.c").read_text()
         assert re.search(rf"\.rq30 = {_rq30(case)}\b", text) and "hil_opt_conv_dsp8(" in text, case
-        assert f".wide_scratch = {int(case[:2] in WIDE)}" in text.split("hil_opt_conv_dsp8(")[0], case
+        assert _wide(text) == (case[:2] in WIDE), case

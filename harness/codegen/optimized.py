@@ -268,17 +268,18 @@ def _rq30(w2d: np.ndarray, beff: np.ndarray, rs_minus2: np.ndarray, out_off: int
     return int(bool((bound < 2**30).all() and (bound + kk + 2 < 2**31).all()))
 
 
-MM8_NROWS = 64  # HIL_MM8_NROWS in kernels/opt_dsp_mm8.h
+MM8_NROWS = 256  # at most this many rows a chunk of hil_mm8_narrow (its set-up: ~30 instructions a chunk and channel)
 
 
-def _mm8_narrow_words(p: dict, rq30: int) -> int:
-    """Scratch words of hil_mm8_narrow (kernels/opt_dsp_mm8.h: direct rows of at most 8 inputs, rq30,
-    the full int8 clamp; -O2), a chunk of MM8_NROWS widened rows; 0 when the layer is not its shape.
-    The same test as hil_opt_conv_dsp8's."""
+def _mm8_narrow_rows(p: dict, rq30: int, room: int) -> int:
+    """Rows a chunk of hil_mm8_narrow (kernels/opt_dsp_mm8.h: direct rows of at most 8 inputs, rq30,
+    the full int8 clamp; -O2) within `room` scratch words (kp / 2 a row; up to MM8_NROWS, >= 16 or
+    all rows), or 0 when the layer is not its shape. The same test as hil_opt_conv_dsp8's."""
     if not (p["direct"] and p["kp"] <= 8 and rq30 and (p["act_min"], p["act_max"]) == (-128, 127)
             and p["out_c"] <= 255 and p["rows"] > 1):
         return 0
-    return min(p["rows"], MM8_NROWS) * p["kp"] // 2
+    rows = min(p["rows"], MM8_NROWS, room // (p["kp"] // 2))
+    return rows if rows >= min(16, p["rows"]) else 0
 
 
 def _mm8_unpacked_words(p: dict, rq30: int) -> int:
@@ -286,7 +287,7 @@ def _mm8_unpacked_words(p: dict, rq30: int) -> int:
     rq30, the full clamp, an even channel count, kp <= 64; -O2 on the DSP cores): the block path's
     words, then kp + 6 per channel pair of a group (all pairs with >= 24 rows, or groups of >= 8
     within SCRATCH_LIMIT with >= 96 rows); else 0."""
-    if p["kp"] <= 8 and _mm8_narrow_words(p, rq30):
+    if _mm8_narrow_rows(p, rq30, SCRATCH_LIMIT // 4):
         return 0
     base = _matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"])
     pairs, gmax = p["out_c"] // 2, (SCRATCH_LIMIT // 4 - base) // (p["kp"] + 6)
@@ -326,11 +327,15 @@ def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.n
     # rq30 = 2: rows widened doubled and biases doubled, so the requantization skips its LSL: one
     # instruction less an output for kp / 2 more a row (one SXTAB16 a widened word)
     dbl = int(rq30 and p["out_c"] > p["kp"] // 2)
-    extra = max(_mm8_narrow_words(p, rq30), _mm8_unpacked_words(p, rq30))
-    if extra and not (ctx.options.get("mm8_wide_scratch", True) and extra <= max(
-            _matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"]), _base_scratch_words(ctx))):
-        extra = 0
-    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl, "wide_scratch": int(extra > 0)})
+    wide = extra = 0  # the narrow path's rows a chunk, or 1 for the unpacked path; their scratch words
+    if ctx.options.get("mm8_wide_scratch", True) and (_mm8_narrow_rows(p, rq30, SCRATCH_LIMIT // 4)
+                                                      or _mm8_unpacked_words(p, rq30)):
+        room = max(_matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"]), _base_scratch_words(ctx))
+        wide = _mm8_narrow_rows(p, rq30, room)
+        extra = wide * p["kp"] // 2 if wide else _mm8_unpacked_words(p, rq30)
+        wide = wide or int(0 < extra <= room)
+        extra = extra if wide else 0
+    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl, "wide_scratch": wide})
     name = ctx.const_name(op, "opt_w8")
     # rq30 layers' shift words hold rs - 1 (hil_opt_rq30), the others rs - 2 (rs2) or rs
     consts = {name: _dsp_stream8(w2d, np.asarray(beff, np.int64) * (1 + dbl), rq[rq_names[0]], rq[rq_names[1]] + rq30)}

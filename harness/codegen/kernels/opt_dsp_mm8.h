@@ -376,16 +376,13 @@ HIL_OPT_INL void hil_mm8_row(const hil_opt_conv_t *p, const uint32_t *col, const
 
 /* 1x1 convolutions / FC batches with at most 8 inputs a row (prefer size, -O2; VWW's 8 -> 16 layer):
  * hil_mm8_narrow. With kp <= 8 a channel's whole weight row is 2 words, 4 registers once unpacked,
- * so one channel at a time runs over a chunk of HIL_MM8_NROWS widened rows with its weights, bias
+ * so one channel at a time runs over a chunk of wide_scratch widened rows with its weights, bias
  * and requantization constants in registers: per output 2 LDRD, 4 SMLAD (the first from the bias),
  * hil_opt_rq30's 4-5 instructions and a post-incremented STRB, 4 rows a loop pass (0.5 for the
  * loop). The 3-row block paid per 6 outputs a weight unpack (10), its bias and constant loads and
  * its pair loop (16): 16 instructions an output on VWW's layer 2 against ~13 here. Needs direct
  * rows, rq30, the full int8 clamp and wide_scratch (the generator sizes the scratch: optimized.py,
- * _mm8_narrow_words). */
-#ifndef HIL_MM8_NROWS
-#define HIL_MM8_NROWS 64 /* rows a chunk: scratch HIL_MM8_NROWS * kp / 2 words */
-#endif
+ * _mm8_narrow_rows). */
 #if HIL_SIMD_NATIVE && defined(__GNUC__)
 /* one row: 2 LDRD, 4 SMLAD (kp 8; 1 LDRD, 2 SMLAD for kp 4), requantization, STRB at o, o += n */
 #define HIL_MM8_NROW                                                                               \
@@ -473,7 +470,8 @@ HIL_OPT_INL void hil_mm8_nchan(const hil_opt_conv_t *p, const uint32_t *s, const
     }
 }
 
-/* The layer in chunks of HIL_MM8_NROWS rows: each chunk widened once (doubled for rq30 == 2), then
+/* The layer in chunks of p->wide_scratch rows (the generator's choice: optimized.py,
+ * _mm8_narrow_rows; per chunk and channel ~30 instructions of set-up): each chunk widened once (doubled for rq30 == 2), then
  * every channel over it. Rows are widened before any output of the chunk is stored: in place
  * when out_c <= k, as the block path. Out of line: inlined into the model's one function, gcc
  * found the asm's 13 register operands "impossible" in some models (other values it kept live
@@ -485,8 +483,9 @@ static __attribute__((noinline, unused)) void hil_mm8_narrow(const hil_opt_conv_
     const hil_opt_conv_t pcopy = *params; /* stores through int8_t cannot alias a local copy */
     const hil_opt_conv_t *p = &pcopy;
     const int32_t kp = p->kp, k = p->k, n = p->out_c, pair = kp / 2 + 6; /* a channel pair's stream words */
-    for (int32_t r = 0; r < p->rows; r += HIL_MM8_NROWS) {
-        const int32_t nr = p->rows - r < HIL_MM8_NROWS ? p->rows - r : HIL_MM8_NROWS;
+    const int32_t chunk = p->wide_scratch;
+    for (int32_t r = 0; r < p->rows; r += chunk) {
+        const int32_t nr = p->rows - r < chunk ? p->rows - r : chunk;
         if (k == kp) { /* the chunk's rows are contiguous whole words: 8 bytes a pass */
             const int8_t *src = in + r * k;
             uint32_t *dst = col;
