@@ -285,19 +285,19 @@ def _mm8_narrow_rows(p: dict, rq30: int, room: int) -> int:
 def _mm8_unpacked_words(p: dict, rq30: int) -> int:
     """Scratch words of hil_opt_conv_dsp8 when it unpacks the weights (kernels/opt_dsp_mm8.h, HIL_MM8_UNP:
     rq30, the full clamp, an even channel count, kp <= 64; -O2 on the DSP cores): the block path's
-    words, then kp + 6 per channel pair of a group (all pairs with >= 24 rows, or groups of >= 8
+    words, then kp + 8 per channel pair of a group (all pairs with >= 24 rows, or groups of >= 8
     within SCRATCH_LIMIT with >= 96 rows); else 0."""
     if _mm8_narrow_rows(p, rq30, SCRATCH_LIMIT // 4):
         return 0
     base = _matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"])
-    pairs, gmax = p["out_c"] // 2, (SCRATCH_LIMIT // 4 - base) // (p["kp"] + 6)
+    pairs, gmax = p["out_c"] // 2, (SCRATCH_LIMIT // 4 - base) // (p["kp"] + 8)
     ok = (rq30 and (p["act_min"], p["act_max"]) == (-128, 127) and p["out_c"] % 2 == 0 and p["kp"] <= 64
           and 2 * p["out_c"] + 1 <= 4095 and gmax > 0
           and (p["rows"] >= 24 if pairs <= gmax else gmax >= 8 and p["rows"] >= 96))
     if not ok:
         return 0
     groups = -(-pairs // gmax)  # HIL_MM8_GROUPS, HIL_MM8_GCH: a group's pairs
-    return base + -(-pairs // groups) * (p["kp"] + 6)
+    return base + -(-pairs // groups) * (p["kp"] + 8)
 
 
 def _base_scratch_words(ctx: EmitContext) -> int:

@@ -222,15 +222,22 @@ HIL_OPT_INL void hil_mm8_pairs_asm(const uint32_t **qp, int8_t *o, const uint32_
         "ldrd %[ya], %[yb], [%[q]], #8\n\t"
         "ldrd %[wa], %[wb], [%[q]], #8\n\t"
         "ldr %[pa], %[o]\n\t"
-        ".if %c[c1] < 0\n\t"
+        ".if %c[unp]\n\t" /* the unpacked stream holds the pair's kk after its shifts */
+        "ldr %[x0], [%[q]], #4\n\t"
+        ".elseif %c[c1] < 0\n\t"
         "mvn %[x0], #(-(%c[c1]) - 1)\n\t"
+        "lsl %[x0], %[x0], %[wa]\n\t"
         ".else\n\t"
         "mov %[x0], #%c[c1]\n\t"
-        ".endif\n\t"
         "lsl %[x0], %[x0], %[wa]\n\t"
+        ".endif\n\t"
         HIL_MM8_Q("a0", "ya", "wa", "0") HIL_MM8_Q("a1", "ya", "wa", "%c[n1]") HIL_MM8_Q("a2", "ya", "wa", "%c[n2]")
+        ".if %c[unp]\n\t"
+        "ldr %[x0], [%[q]], #4\n\t"
+        ".else\n\t"
         "asr %[x0], %[x0], %[wa]\n\t"
         "lsl %[x0], %[x0], %[wb]\n\t"
+        ".endif\n\t"
         HIL_MM8_Q("b0", "yb", "wb", "1") HIL_MM8_Q("b1", "yb", "wb", "%c[n1p]") HIL_MM8_Q("b2", "yb", "wb", "%c[n2p]")
         "add %[pa], %[pa], #2\n\t"
         "str %[pa], %[o]\n\t"
@@ -521,7 +528,7 @@ static __attribute__((noinline, unused)) void hil_mm8_narrow(const hil_opt_conv_
 /* Channel pairs a group may unpack (the words left after base), the groups (each a pass over all
  * rows: their widening is repeated, so with several groups a group needs >= 8 pairs and the layer
  * >= 96 rows: VWW's 6x6 layers lost 10 K instructions) and the channels a group */
-#define HIL_MM8_GMAX(p, base) ((HIL_MM8_SCRATCH_WORDS - (base)) / ((p)->kp + 6))
+#define HIL_MM8_GMAX(p, base) ((HIL_MM8_SCRATCH_WORDS - (base)) / ((p)->kp + 8))
 #define HIL_MM8_GROUPS(p, base) (((p)->out_c / 2 + HIL_MM8_GMAX(p, base) - 1) / HIL_MM8_GMAX(p, base))
 #define HIL_MM8_GCH(p, base) (2 * (((p)->out_c / 2 + HIL_MM8_GROUPS(p, base) - 1) / HIL_MM8_GROUPS(p, base)))
 #define HIL_MM8_UNP(p, base)                                                                       \
@@ -529,7 +536,8 @@ static __attribute__((noinline, unused)) void hil_mm8_narrow(const hil_opt_conv_
      HIL_MM8_GMAX(p, base) > 0 &&                                                                 \
      ((p)->out_c / 2 <= HIL_MM8_GMAX(p, base) ? (p)->rows >= 24 : HIL_MM8_GMAX(p, base) >= 8 && (p)->rows >= 96))
 /* the stream q with each channel pair's weight words (wa, wb) as (SXTB16 wa, SXTB16 wb, ROR 8 wa,
- * ROR 8 wb): hil_mm8_pairs_asm's order of ya, yb, wa, wb */
+ * ROR 8 wb): hil_mm8_pairs_asm's order of ya, yb, wa, wb; after the pair's shifts its two kk
+ * (hil_opt_rq30_k: 2 instructions less a pair in the asm): kp + 8 words a pair */
 HIL_OPT_INL void hil_mm8_unpack(const hil_opt_conv_t *p, const uint32_t *q, int32_t nc, uint32_t *u)
 {
     for (int32_t c = 0; c < nc; c += 2, q += 4, u += 4) {
@@ -548,6 +556,9 @@ HIL_OPT_INL void hil_mm8_unpack(const hil_opt_conv_t *p, const uint32_t *q, int3
         u[1] = q[1];
         u[2] = q[2];
         u[3] = q[3];
+        u[4] = (uint32_t)hil_opt_rq30_k(p->out_off, q[2]); /* the pair's kk (q[2], q[3]: rs - 1) */
+        u[5] = (uint32_t)hil_opt_rq30_k(p->out_off, q[3]);
+        u += 2;
     }
 }
 
