@@ -86,3 +86,49 @@ def test_first_convs_bitexact_on_the_core(in_shape: tuple, board_name: str, opt:
 def test_single_first_conv_bitexact_on_the_core(only: int, in_shape: tuple, board_name: str) -> None:
     """One call site: at -O2 the asm path (offsets as immediates)."""
     _run(cg_models.model_path("first_conv", "int8", in_shape=in_shape, only=only), board_name, "-O2")
+
+
+# (out_c, weight scale exponents (lo, hi): hi < 0 gives left shifts, bias magnitude, fused activation, rq30)
+RQ_CASES = [
+    (8, (0, 18), 3000, 0, 2),     # per-channel shifts ~3 to ~21: rq30 (weights and biases doubled)
+    (6, (10, 18), 3000, 1, 2),    # large shifts, relu
+    (5, (-3, -1), 3000, 0, 0),    # multipliers > 1 (left shifts): hil_opt_out
+    (7, (0, 8), 2**30, 0, 0),     # |bias| near 2^30: accumulators too wide for rq30
+]
+
+
+def _first_conv(case: tuple, path: Path) -> Path:
+    """One 3x3 stride-2 same-padded conv of a 9x7x3 input, its requantization chosen by case."""
+    cout, (lo, hi), bmag, act, _ = case
+    rng = np.random.default_rng(cout * 7 + lo)
+    wscale = (2.0 ** -rng.uniform(lo, hi, cout)).astype(np.float32) * 0.01
+    bias = rng.integers(-bmag, bmag, cout) if bmag < 2**30 else rng.choice([1 - bmag, bmag - 1], cout)
+    raw = cg_models.single_op(
+        "CONV_2D",
+        [{"shape": [1, 9, 7, 3], "dtype": "int8", "scale": 0.05, "zero_point": 5},
+         {"shape": [cout, 3, 3, 3], "dtype": "int8", "scale": wscale, "zero_point": [0] * cout,
+          "quantized_dimension": 0, "data": rng.integers(-127, 128, (cout, 3, 3, 3)).astype(np.int8)},
+         {"shape": [cout], "dtype": "int32", "scale": wscale * 0.05, "zero_point": [0] * cout,
+          "data": bias.astype(np.int32)}],
+        [{"shape": [1, 5, 4, cout], "dtype": "int8", "scale": 0.004, "zero_point": -3}],
+        {"padding": 0, "strideW": 2, "strideH": 2, "fusedActivationFunction": act, "dilationWFactor": 1,
+         "dilationHFactor": 1}, "Conv2DOptions")
+    path.write_bytes(raw)
+    return path
+
+
+@pytest.mark.parametrize("case", RQ_CASES, ids=lambda c: f"out{c[0]}-rq30_{c[4]}")
+def test_first_conv_requantization_on_host(case: tuple, tmp_path: Path) -> None:
+    path = _first_conv(case, tmp_path / "first.tflite")
+    compare(path, tmp_path / "c", n_random=6, seed=case[0], target="cortex-m4")
+    text = (tmp_path / "c" / "gen" / "model.c").read_text()
+    assert "hil_opt_first_dsp(" in text and f".rq30 = {case[4]}" in text
+
+
+@pytest.mark.parametrize("board_name, opt", [("m4", "-O2"), ("m4", "-Os"), ("m33", "-O2")])
+def test_first_conv_requantization_on_the_core(board_name: str, opt: str, tmp_path: Path) -> None:
+    for case in RQ_CASES:
+        path = _first_conv(case, tmp_path / f"first{case[0]}.tflite")
+        run = run_model(path, load_board(board_name), _vectors(path, 2, seed=case[0]), target="board", opt=opt)
+        assert run.bitexact == 1.0, case
+        assert f".rq30 = {case[4]}" in (Path(run.firmware.model_dir) / "model.c").read_text(), case

@@ -273,33 +273,99 @@ def _rq30(w2d: np.ndarray, beff: np.ndarray, rs_minus2: np.ndarray, out_off: int
     return int(bool((bound < 2**30).all() and (bound + kk + 2 < 2**31).all()))
 
 
+MM8_NROWS = 256  # at most this many rows a chunk of hil_mm8_narrow (its set-up: ~30 instructions a chunk and channel)
+
+
+def _mm8_narrow_rows(p: dict, rq30: int, room: int) -> int:
+    """Rows a chunk of hil_mm8_narrow (kernels/opt_dsp_mm8.h: direct rows of at most 8 inputs, rq30,
+    the full int8 clamp; -O2) within `room` scratch words (kp / 2 a row; up to MM8_NROWS, >= 16 or
+    all rows), or 0 when the layer is not its shape. The same test as hil_opt_conv_dsp8's."""
+    if not (p["direct"] and p["kp"] <= 8 and rq30 and (p["act_min"], p["act_max"]) == (-128, 127)
+            and p["out_c"] <= 255 and p["rows"] > 1):
+        return 0
+    rows = min(p["rows"], MM8_NROWS, room // (p["kp"] // 2))
+    return rows if rows >= min(16, p["rows"]) else 0
+
+
+def _mm8_unpacked_words(p: dict, rq30: int) -> int:
+    """Scratch words of hil_opt_conv_dsp8 when it unpacks the weights (kernels/opt_dsp_mm8.h, HIL_MM8_UNP:
+    rq30, the full clamp, an even channel count, kp <= 64; -O2 on the DSP cores): the block path's
+    words, then kp + 8 per channel pair of a group (all pairs with >= 24 rows, or groups of >= 8
+    within SCRATCH_LIMIT with >= 96 rows); else 0."""
+    if _mm8_narrow_rows(p, rq30, SCRATCH_LIMIT // 4):
+        return 0
+    base = _matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"])
+    pairs, gmax = p["out_c"] // 2, (SCRATCH_LIMIT // 4 - base) // (p["kp"] + 8)
+    ok = (rq30 and (p["act_min"], p["act_max"]) == (-128, 127) and p["out_c"] % 2 == 0 and p["kp"] <= 64
+          and 2 * p["out_c"] + 1 <= 4095 and gmax > 0
+          and (p["rows"] >= 24 if pairs <= gmax else gmax >= 8 and p["rows"] >= 96))
+    if not ok:
+        return 0
+    groups = -(-pairs // gmax)  # HIL_MM8_GROUPS, HIL_MM8_GCH: a group's pairs
+    return base + -(-pairs // groups) * (p["kp"] + 8)
+
+
+def _base_scratch_words(ctx: EmitContext) -> int:
+    """The model's largest scratch need without the matrix kernel's narrow / unpacked paths: those
+    take scratch only up to it (RAM budgets: the kws suite's scratch would grow 392 -> 3,280 B).
+    One pass over the graph's ops with those paths off, cached in the context's options."""
+    if "_mm8_base_scratch" not in ctx.options:
+        from harness.codegen.ops import lookup  # the op registry imports this module
+
+        sub = EmitContext(ctx.graph, ctx.ptr, {**ctx.options, "mm8_wide_scratch": False}, ctx.inplace)
+        words = 0
+        for other in ctx.graph.ops:
+            spec = lookup(other.opcode)
+            if spec is not None and not spec.alias and spec.emit is not None:
+                words = max(words, spec.emit(other, ctx.graph, sub).scratch_words)
+        ctx.options["_mm8_base_scratch"] = words
+    return int(ctx.options["_mm8_base_scratch"])
+
+
 def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,
-               rq: dict, rq_names: list[str]) -> tuple[str, dict]:
-    """The int8-weight DSP matrix kernel's call and constants: one stream (_dsp_stream8) and, only
-    when some channel shifts left, the left shifts; p: the layer's hil_opt_conv_t fields (rq30 added)."""
+               rq: dict, rq_names: list[str]) -> tuple[str, dict, int]:
+    """The int8-weight DSP matrix kernel's call, constants and the scratch words its narrow or
+    unpacked path needs (0 when the model's scratch has no room for it: wide_scratch): one stream
+    (_dsp_stream8) and, only when some channel shifts left, the left shifts; p: the layer's
+    hil_opt_conv_t fields (rq30 and wide_scratch added)."""
     rq30 = _rq30(w2d, beff, rq[rq_names[1]], p["out_off"]) if p["rs2"] and not p["has_lshift"] else 0
     # rq30 = 2: rows widened doubled and biases doubled, so the requantization skips its LSL: one
     # instruction less an output for kp / 2 more a row (one SXTAB16 a widened word)
     dbl = int(rq30 and p["out_c"] > p["kp"] // 2)
-    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl})
+    wide = extra = 0  # the narrow path's rows a chunk, or 1 for the unpacked path; their scratch words
+    if ctx.options.get("mm8_wide_scratch", True) and (_mm8_narrow_rows(p, rq30, SCRATCH_LIMIT // 4)
+                                                      or _mm8_unpacked_words(p, rq30)):
+        room = max(_matrix_scratch_words("dsp", 1, p["kp"], p["out_c"], p["rows"]), _base_scratch_words(ctx))
+        wide = _mm8_narrow_rows(p, rq30, room)
+        extra = wide * p["kp"] // 2 if wide else _mm8_unpacked_words(p, rq30)
+        wide = wide or int(0 < extra <= room)
+        extra = extra if wide else 0
+    params = c_struct("hil_opt_conv_t", {**p, "rq30": rq30 + dbl, "wide_scratch": wide})
     name = ctx.const_name(op, "opt_w8")
     # rq30 layers' shift words hold rs - 1 (hil_opt_rq30), the others rs - 2 (rs2) or rs
     consts = {name: _dsp_stream8(w2d, np.asarray(beff, np.int64) * (1 + dbl), rq[rq_names[0]], rq[rq_names[1]] + rq30)}
     lsh = rq_names[2]
     if lsh in rq:
         consts[lsh] = _pad_even({lsh: rq[lsh]})[lsh]
-    return f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts
+    return f"{params}\nhil_opt_conv_dsp8(&p, {xin}, {name}, {lsh}, hil_scratch, {yout});", consts, extra
 
 
-def _dsp_first(ctx: EmitContext, op: Op, params: str, xin: str, yout: str, w: np.ndarray, g: dict, beff: np.ndarray,
+def _dsp_first(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w: np.ndarray, g: dict, beff: np.ndarray,
                rq: dict, rq_names: list[str], macs: int) -> OpCode | None:
     """A first layer's conv (1-3 input channels; kernels/opt_dsp_first.h: widened input rows, SMLAD
-    pairs across taps), or None when its scratch would exceed SCRATCH_LIMIT."""
+    pairs across taps), or None when its scratch would exceed SCRATCH_LIMIT. p: the layer's
+    hil_opt_conv_t fields. With rq30 (the matrix kernel's test, _rq30) the kernel doubles the
+    weights as it unpacks them and the stream holds doubled biases and rs - 1: hil_opt_rq30's 4
+    instructions an output instead of hil_opt_rq2_dsp's 6."""
     scratch = dsp_first_scratch_words(g)
     if scratch * 4 > SCRATCH_LIMIT:
         return None
+    rq30 = _rq30(w.reshape(len(w), -1).astype(np.int64), beff, rq[rq_names[1]], p["out_off"]) \
+        if p["rs2"] and not p["has_lshift"] else 0
+    params = c_struct("hil_opt_conv_t", {**p, "rq30": 2 * rq30})
     name = ctx.const_name(op, "opt_wf")
-    consts = {name: dsp_first_stream(w, beff, rq[rq_names[0]], rq[rq_names[1]])}
+    consts = {name: dsp_first_stream(w, np.asarray(beff, np.int64) * (1 + rq30), rq[rq_names[0]],
+                                     rq[rq_names[1]] + rq30)}
     if rq_names[2] in rq:  # left shifts, padded to the channel quads
         ls = rq[rq_names[2]]
         consts[rq_names[2]] = np.concatenate([ls, np.repeat(ls[-1:], -len(ls) % 4)])
@@ -419,17 +485,17 @@ def optimized_conv(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, ge
     # a 1x1 conv has no taps to pair: it stays on the matrix kernel
     if (fam == "dsp" and g["in_c"] <= 3 and (g["dil_h"], g["dil_w"]) == (1, 1) and g["k_w"] * g["in_c"] % 4
             and g["k_h"] * g["k_w"] > 1):
-        first = _dsp_first(ctx, op, params, xin, yout, w.data, g, consts[beff_name], rq, rq_names, macs)
+        first = _dsp_first(ctx, op, p, xin, yout, w.data, g, consts[beff_name], rq, rq_names, macs)
         if first is not None:
             return first
     if w8:
         need = _matrix_scratch_words(fam, w8, kp, n, rows)
         if need * 4 > SCRATCH_LIMIT:
             return None
-        code, out_consts = _dsp8_call(ctx, op, p, xin, yout, w.data.reshape(n, k).astype(np.int64),
-                                      consts[beff_name], rq, rq_names)
+        code, out_consts, narrow = _dsp8_call(ctx, op, p, xin, yout, w.data.reshape(n, k).astype(np.int64),
+                                              consts[beff_name], rq, rq_names)
         return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
-                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=max(scratch, need))
+                      inplace_safe=bool(direct and n <= g["in_c"]), scratch_words=max(scratch, need, narrow))
     col_words = _v7m_scratch(rows, direct, k) if fam == "v7m" else _matrix_scratch_words(fam, 0, kp, n, rows)
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)
@@ -470,9 +536,11 @@ def optimized_fc(op: Op, ctx: EmitContext, x: Tensor, w: Tensor, y: Tensor, geom
         scratch = _matrix_scratch_words(fam, 1, kp, n, rows)
         if scratch * 4 > SCRATCH_LIMIT:
             return None
-        code, out_consts = _dsp8_call(ctx, op, p, ctx.ptr(x.index), ctx.ptr(y.index),
-                                      w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq, rq_names)
-        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs, scratch_words=scratch)
+        code, out_consts, narrow = _dsp8_call(ctx, op, p, ctx.ptr(x.index), ctx.ptr(y.index),
+                                              w.data.reshape(n, k).astype(np.int64) + foff, consts[beff_name], rq,
+                                              rq_names)
+        return OpCode(code=code, constants=out_consts, kernels=_kernels(fam, ctx), macs=macs,
+                      scratch_words=max(scratch, narrow))
     out_consts = {beff_name: consts[beff_name], **rq}
     out_consts = _pad_even(out_consts)
     wname, matrix = _matrix_layout(ctx, op, fam)

@@ -409,6 +409,13 @@ def single_op(opcode: str, inputs: list[dict], outputs: list[dict], options: dic
     combinations the Keras converter does not produce (beta != 1, requantize, fused
     activations on pools...). Tensor dicts: shape, dtype, scale, zero_point, optional data
     (constant) and quantized_dimension."""
+    return op_chain([(opcode, inputs, outputs, options, options_type)], version)
+
+
+def op_chain(ops: list[tuple], version: int = 1) -> bytes:
+    """single_op's model with several ops in a chain: per op (opcode, inputs, outputs, options,
+    options_type); an input given as the string "prev" is the previous op's first output. The
+    model's inputs are the non-constant new input tensors, its outputs the last op's."""
     import flatbuffers
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
@@ -443,23 +450,26 @@ def single_op(opcode: str, inputs: list[dict], outputs: list[dict], options: dic
         sg.tensors.append(t)
         return len(sg.tensors) - 1
 
-    ins = [add_tensor(s, k) for k, s in enumerate(inputs)]
-    outs = [add_tensor(s, k + len(inputs)) for k, s in enumerate(outputs)]
-    sg.inputs = [i for i, s in zip(ins, inputs) if s.get("data") is None]
-    sg.outputs = outs
-    code = getattr(fb.BuiltinOperator, opcode)
-    oc = fb.OperatorCodeT()
-    oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), version
-    m.operatorCodes = [oc]
-    op = fb.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, ins, outs
-    if options_type is not None:
-        op.builtinOptionsType = getattr(fb.BuiltinOptions, options_type)
-        obj = getattr(fb, f"{options_type}T")()
-        for k, v in (options or {}).items():
-            setattr(obj, k, v)
-        op.builtinOptions = obj
-    sg.operators = [op]
+    m.operatorCodes, sg.inputs, prev = [], [], []
+    for opcode, inputs, outputs, options, options_type in ops:
+        ins = [prev[0] if s == "prev" else add_tensor(s, len(sg.tensors)) for s in inputs]
+        sg.inputs += [i for i, s in zip(ins, inputs) if s != "prev" and s.get("data") is None]
+        outs = [add_tensor(s, len(sg.tensors)) for s in outputs]
+        code = getattr(fb.BuiltinOperator, opcode)
+        oc = fb.OperatorCodeT()
+        oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), version
+        m.operatorCodes.append(oc)
+        op = fb.OperatorT()
+        op.opcodeIndex, op.inputs, op.outputs = len(m.operatorCodes) - 1, ins, outs
+        if options_type is not None:
+            op.builtinOptionsType = getattr(fb.BuiltinOptions, options_type)
+            obj = getattr(fb, f"{options_type}T")()
+            for k, v in (options or {}).items():
+                setattr(obj, k, v)
+            op.builtinOptions = obj
+        sg.operators.append(op)
+        prev = outs
+    sg.outputs = prev
     m.subgraphs = [sg]
     bld = flatbuffers.Builder(1024)
     bld.Finish(m.Pack(bld), file_identifier=b"TFL3")

@@ -59,6 +59,7 @@ typedef struct {
     int32_t has_rshift0;           /* some channel has no right shift */
     int32_t rs2;                   /* every right shift is >= 2 and rsh[] holds shift - 2 */
     int32_t rq30;                  /* rs2, and |accumulators| < 2^30 (the DSP int8-weight matrix kernel: hil_opt_rq30); 2: rows and biases doubled */
+    int32_t wide_scratch;          /* hil_opt_conv_dsp8 may take the scratch of its unpacked path (1) or of its narrow path (rows a chunk) */
 } hil_opt_conv_t;
 
 /* acc * m as a 64-bit product (v6-M has no SMULL: 4 MULS on 16-bit halves, no library call). */

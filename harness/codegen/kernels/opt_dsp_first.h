@@ -116,12 +116,35 @@ HIL_OPT_INL void hil_first_widen(const hil_opt_conv_t *p, const int8_t *row, int
     "smlad %[a3], %[u], %[wb], %[a3]\n\t"                                                          \
     "smlad %[b3], %[v], %[wb], %[b3]\n\t"                                                          \
     ".set hilfj%=, hilfj%= + 4\n\t"
+/* The quad's 8 outputs (rq30, full clamp), in the same asm block after the MACs (its pointer
+ * and operand registers are then free: one block of 14 registers; a block of its own needed 15):
+ * the output pointer from the stack, then per channel its (multiplier, rs - 1) pair (LDRD from the
+ * scratch, just past the weights), kk = c1 << (rs - 1) (MOV/MVN, LSL; c1 = 1 + 2 * offset), and per
+ * pixel SMMLAR, ADD, ASR, SSAT and a STRB at an immediate offset (pixel 1's n bytes on): 13
+ * instructions per 2 outputs, where gcc's schedule of the C took ~18. Registers: u = multiplier,
+ * v = shift, wa = kk, wb = temporary, x = output. */
+#define HIL_FIRST_Q(acc, off)                                                                      \
+    "smmlar %[wb], %[" acc "], %[u], %[wa]\n\t"                                                   \
+    "add %[" acc "], %[wb], %[" acc "], asr #31\n\t"                                              \
+    "asr %[" acc "], %[" acc "], %[v]\n\t"                                                        \
+    "ssat %[" acc "], #8, %[" acc "], asr #1\n\t"                                                 \
+    "strb %[" acc "], [%[x], #" off "]\n\t"
+#define HIL_FIRST_QC(a_, b_, c_)                                                                   \
+    "ldrd %[u], %[v], [%[w]], #8\n\t"                                                             \
+    ".if %c[c1] < 0\n\t"                                                                          \
+    "mvn %[wa], #(-(%c[c1]) - 1)\n\t"                                                             \
+    ".else\n\t"                                                                                   \
+    "mov %[wa], #%c[c1]\n\t"                                                                      \
+    ".endif\n\t"                                                                                  \
+    "lsl %[wa], %[wa], %[v]\n\t" HIL_FIRST_Q(a_, #c_) HIL_FIRST_Q(b_, "(%c[n] + " #c_ ")")
 /* The first step starts pixel 1's accumulators from pixel 0's biases (before they change): no
- * copies. Then the rest of kernel row 0, then kernel rows 1 .. k_h - 1. */
-#define HIL_FIRST_MACS_ASM(px_, kh_, nw_, rowb_, d_, pw_, a, b)                                   \
+ * copies. Then the rest of kernel row 0, then kernel rows 1 .. k_h - 1; with rq_ the outputs. */
+#define HIL_FIRST_MACS_ASM(px_, kh_, nw_, rowb_, d_, pw_, a, b, rq_, o_, n_, c1_)                 \
     do {                                                                                           \
         uint32_t u_, v_, wa_, wb_;                                                                 \
-        __asm__("ldr %[u], [%[x]]\n\t"                                                              \
+        const uint8_t *x_ = (px_);                                                                 \
+        int8_t *o_m = (o_);                                                                        \
+        __asm__ volatile("ldr %[u], [%[x]]\n\t"                                                     \
                 "ldr %[v], [%[x], #%c[d]]\n\t"                                                      \
                 "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                \
                 "smlad %[b0], %[v], %[wa], %[a0]\n\t"                                              \
@@ -140,14 +163,30 @@ HIL_OPT_INL void hil_first_widen(const hil_opt_conv_t *p, const int8_t *row, int
                 ".set hilfj%=, hilfk%=\n\t"                                                         \
                 ".rept %c[nw]\n\t" HIL_FIRST_STEP_TXT ".endr\n\t"                                   \
                 ".set hilfk%=, hilfk%= + %c[rowb]\n\t"                                              \
-                ".endr"                                                                            \
+                ".endr\n\t"                                                                         \
+                ".if %c[rq]\n\t"                                                                    \
+                "ldr %[x], %[o]\n\t" HIL_FIRST_QC("a0", "b0", 0) HIL_FIRST_QC("a1", "b1", 1)         \
+                HIL_FIRST_QC("a2", "b2", 2) HIL_FIRST_QC("a3", "b3", 3)                               \
+                ".endif"                                                                           \
                 : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [b0] "=&r"(b[0]), \
                   [b1] "=&r"(b[1]), [b2] "=&r"(b[2]), [b3] "=&r"(b[3]), [w] "+r"(pw_), [u] "=&r"(u_),  \
-                  [v] "=&r"(v_), [wa] "=&r"(wa_), [wb] "=&r"(wb_)                                   \
-                : [x] "r"(px_), [kh] "i"(kh_), [nw] "i"(nw_), [rowb] "i"(rowb_), [d] "i"(d_)        \
+                  [v] "=&r"(v_), [wa] "=&r"(wa_), [wb] "=&r"(wb_), [x] "+r"(x_)                     \
+                : [kh] "i"(kh_), [nw] "i"(nw_), [rowb] "i"(rowb_), [d] "i"(d_), [o] "m"(o_m),       \
+                  [rq] "i"(rq_), [n] "i"(n_), [c1] "i"(c1_)                                        \
                 : "memory");                                                                       \
     } while (0)
 #endif
+
+/* rq30 layers' output: acc is already doubled, r = rs - 1, kk = (1 + 2 * offset) << r */
+HIL_OPT_INL int8_t hil_first_out30(const hil_opt_conv_t *p, int32_t acc, int32_t m, int32_t r, int32_t kk)
+{
+    int32_t v = hil_opt_rq30(acc, m, r, kk, 0);
+    if (p->act_min != -128 || p->act_max != 127) {
+        v = v < p->act_min ? p->act_min : v;
+        v = v > p->act_max ? p->act_max : v;
+    }
+    return (int8_t)v;
+}
 
 /* 2 pixels (x: the first's window, the second's at x1 bytes on) x 4 channels. s: the quad's
  * unpacked stream (4 biases, 4 words a tap pair, 4 multipliers, 4 shifts); lsh at the quad's first
@@ -167,7 +206,13 @@ HIL_OPT_INL void hil_first_block(const hil_opt_conv_t *p, const uint8_t *x, int3
 #if defined(HIL_FIRST_ASM)
     if (__builtin_constant_p(p->k_h) && __builtin_constant_p(nw) && __builtin_constant_p(rowb) &&
         __builtin_constant_p(x1) && (p->k_h - 1) * rowb + 4 * nw + x1 < 4096) {
-        HIL_FIRST_MACS_ASM(x, p->k_h, nw, rowb, x1, s, a, b);
+        /* the outputs too: rq30, the whole quad, both pixels, the full clamp, constant n and offset */
+        if (p->rq30 && n_c == 4 && o1 == o0 + p->out_c && p->act_min == -128 && p->act_max == 127 &&
+            __builtin_constant_p(p->out_off) && __builtin_constant_p(p->out_c) && p->out_c + 3 <= 4095) {
+            HIL_FIRST_MACS_ASM(x, p->k_h, nw, rowb, x1, s, a, b, 1, o0, p->out_c, 1 + 2 * p->out_off);
+            return;
+        }
+        HIL_FIRST_MACS_ASM(x, p->k_h, nw, rowb, x1, s, a, b, 0, o0, 0, 0);
     } else
 #endif
     {
@@ -184,9 +229,20 @@ HIL_OPT_INL void hil_first_block(const hil_opt_conv_t *p, const uint8_t *x, int3
             }
         }
     }
+    if (p->rq30) { /* weights and biases doubled (hil_opt_first_dsp): hil_opt_rq30's 4 instructions */
+        HIL_OPT_UNROLL
+        for (int32_t c = 0; c < n_c; ++c) {
+            const int32_t m = (int32_t)s[2 * c], r = (int32_t)s[2 * c + 1], kk = hil_opt_rq30_k(p->out_off, r);
+            o0[c] = hil_first_out30(p, a[c], m, r, kk);
+            if (o1) {
+                o1[c] = hil_first_out30(p, b[c], m, r, kk);
+            }
+        }
+        return;
+    }
     HIL_OPT_UNROLL
     for (int32_t c = 0; c < n_c; ++c) {
-        const int32_t m = (int32_t)s[c], r = (int32_t)s[4 + c];
+        const int32_t m = (int32_t)s[2 * c], r = (int32_t)s[2 * c + 1];
         const int32_t *ls = p->has_lshift ? lsh + c : lsh;
         o0[c] = hil_opt_out(p, a[c], 0, &m, &r, ls);
         if (o1) {
@@ -218,13 +274,13 @@ static __attribute__((noinline, unused)) void hil_opt_first_dsp(const hil_opt_co
         uint32_t *sg = st + g * HIL_FIRST_SW(k2);
         for (int32_t i = 0; i < 4; ++i) {
             sg[i] = qg[i];
-            sg[8 + 4 * k2 + i] = qg[8 + 2 * k2 + i];
-            sg[4 + 4 * k2 + i] = qg[4 + 2 * k2 + i];
+            sg[4 + 4 * k2 + 2 * i] = qg[4 + 2 * k2 + i]; /* (multiplier, shift) pairs: one LDRD */
+            sg[5 + 4 * k2 + 2 * i] = qg[8 + 2 * k2 + i];
         }
-        for (int32_t i = 0; i < 2 * k2; ++i) {
-            const uint32_t v = qg[4 + i];
-            sg[4 + 2 * i] = hil_sxtb16(v);
-            sg[5 + 2 * i] = hil_sxtb16_ror8(v);
+        for (int32_t i = 0; i < 2 * k2; ++i) { /* rq30: doubled, as the stream's biases */
+            const uint32_t v = qg[4 + i], lo = hil_sxtb16(v), hi = hil_sxtb16_ror8(v);
+            sg[4 + 2 * i] = p->rq30 ? hil_sxtab16(lo, v) : lo;
+            sg[5 + 2 * i] = p->rq30 ? hil_sxtab16_ror8(hi, v) : hi;
         }
     }
     /* the ring: input row y in slot y % k_h and again in slot y % k_h + k_h, so a window's k_h
@@ -250,7 +306,8 @@ static __attribute__((noinline, unused)) void hil_opt_first_dsp(const hil_opt_co
                 const uint32_t *sg = st;
                 int32_t c = 0;
                 for (; c + 4 <= n; c += 4, sg += HIL_FIRST_SW(k2)) {
-                    hil_first_block(p, x, 2 * step, sg, p->has_lshift ? lsh + c : lsh, 4, o + c, o1 ? o1 + c : o1);
+                    hil_first_block(p, x, 2 * step, sg, p->has_lshift ? lsh + c : lsh, 4, o + c,
+                                    o1 ? o1 + c : o1);
                 }
                 if (c < n) { /* the last 1-3 channels (their quad padded with zero weights) */
                     hil_first_block(p, x, 2 * step, sg, p->has_lshift ? lsh + c : lsh, n - c, o + c,
