@@ -15,29 +15,13 @@ void hil_addsub_lut_s8(const hil_addsub_params_t *p, const int8_t *in1, const in
         t2[v + 128] = sub ? -x2 : x2;
     }
     const int32_t mo = p->out_mult, so = p->out_shift, zo = p->out_offset, lo = p->act_min, hi = p->act_max;
-#if defined(__ARM_ARCH_6M__)
+#if defined(HIL_OPT_RQ_ASM) || defined(__ARM_ARCH_6M__)
     if (mo >= 0 && so <= -2) {
-        /* both roundings in the high word of raw * mo +- 2^30 (opt_common.h, hil_opt_rq's rs2 path):
-         * ~45 instructions an element instead of ~105 with the 64-bit multiply */
+        /* both roundings in the high word of raw * mo +- 2^30 (opt_common.h, hil_opt_rq's rs2 path) */
         const int32_t rs = -so - 2, z2 = 1 + 2 * zo;
-        for (int32_t i = 0; i < n; ++i) {
-            const int32_t raw = t1[(uint8_t)(in1[i] ^ 0x80)] + t2[(uint8_t)(in2[i] ^ 0x80)];
-#if defined(HIL_OPT_V6M_ASM)
-            const int32_t h = hil_opt_hi_v6m_asm(raw, mo);
-#else
-            const int32_t sgn = raw >> 31;
-            const int32_t h = hil_opt_hi_v6m(raw, mo, 0x40000000u ^ ((uint32_t)sgn << 31), sgn);
-#endif
-            out[i] = (int8_t)hil_clamp_i32(((h >> rs) + z2) >> 1, lo, hi);
-        }
-        return;
-    }
-#endif
 #if defined(HIL_OPT_RQ_ASM)
-    if (mo >= 0 && so <= -2) {
-        /* the same single rounding in 6 instructions (SMLAL, SSAT: v7-M) instead of hil_mbqm's ~20;
-         * tables indexed by the signed input (LDRSB, no XOR): ~15 instructions an element */
-        const int32_t rs = -so - 2, z2 = 1 + 2 * zo;
+        /* v7-M: SMLAL, SSAT (6 instructions instead of hil_mbqm's ~20); tables indexed by the
+         * signed input (LDRSB, no XOR): ~15 instructions an element */
         const int32_t *u1 = t1 + 128, *u2 = t2 + 128;
         if (lo == -128 && hi == 127) {
             for (int32_t i = 0; i < n; ++i) {
@@ -48,6 +32,19 @@ void hil_addsub_lut_s8(const hil_addsub_params_t *p, const int8_t *in1, const in
                 out[i] = (int8_t)hil_clamp_i32(hil_opt_rq2_dsp(u1[in1[i]] + u2[in2[i]], mo, rs, z2, 0), lo, hi);
             }
         }
+#else
+        /* v6-M: the high word without a 64-bit multiply, ~45 instructions an element instead of ~105 */
+        for (int32_t i = 0; i < n; ++i) {
+            const int32_t raw = t1[(uint8_t)(in1[i] ^ 0x80)] + t2[(uint8_t)(in2[i] ^ 0x80)];
+#if defined(HIL_OPT_V6M_ASM)
+            const int32_t h = hil_opt_hi_v6m_asm(raw, mo);
+#else
+            const int32_t sgn = raw >> 31;
+            const int32_t h = hil_opt_hi_v6m(raw, mo, 0x40000000u ^ ((uint32_t)sgn << 31), sgn);
+#endif
+            out[i] = (int8_t)hil_clamp_i32(((h >> rs) + z2) >> 1, lo, hi);
+        }
+#endif
         return;
     }
 #endif
