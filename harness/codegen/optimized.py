@@ -308,8 +308,8 @@ def _mm8_unpacked_words(p: dict, rq30: int) -> int:
 def _base_scratch_words(ctx: EmitContext) -> int:
     """The model's largest scratch need without the matrix kernel's narrow / unpacked paths: those
     take scratch only up to it (RAM budgets: the kws suite's scratch would grow 392 -> 3,280 B).
-    One pass over the graph's ops with those paths off, cached in the context's options."""
-    if "_mm8_base_scratch" not in ctx.options:
+    One pass over the graph's ops with those paths off, once a model (ctx.memo)."""
+    if "mm8_base_scratch" not in ctx.memo:
         from harness.codegen.ops import lookup  # the op registry imports this module
 
         sub = EmitContext(ctx.graph, ctx.ptr, {**ctx.options, "mm8_wide_scratch": False}, ctx.inplace)
@@ -318,8 +318,8 @@ def _base_scratch_words(ctx: EmitContext) -> int:
             spec = lookup(other.opcode)
             if spec is not None and not spec.alias and spec.emit is not None:
                 words = max(words, spec.emit(other, ctx.graph, sub).scratch_words)
-        ctx.options["_mm8_base_scratch"] = words
-    return int(ctx.options["_mm8_base_scratch"])
+        ctx.memo["mm8_base_scratch"] = words
+    return int(ctx.memo["mm8_base_scratch"])
 
 
 def _dsp8_call(ctx: EmitContext, op: Op, p: dict, xin: str, yout: str, w2d: np.ndarray, beff: np.ndarray,

@@ -181,12 +181,15 @@ class EmitContext:
     """
 
     def __init__(self, graph: Graph, ptr_fn: Callable[[int], str], options: dict | None = None,
-                 inplace: frozenset[int] | set[int] = frozenset()) -> None:
+                 inplace: frozenset[int] | set[int] = frozenset(), memo: dict | None = None) -> None:
         self.graph = graph
         self._ptr_fn = ptr_fn
         self.options = dict(options or {})  # generator options (read only), e.g. {"pack_weights": True}
         self.inplace = frozenset(inplace)  # ops the planner runs in place (their output over input 0)
         self.options.setdefault("inplace", self.inplace)  # the older spelling, kept for plug-ins that read it
+        # what a plug-in computed once for the whole model (e.g. its scratch need), shared with
+        # with_pointers' contexts
+        self.memo: dict = {} if memo is None else memo
 
     def ptr(self, tensor_index: int) -> str:
         """Typed C pointer expression to the tensor's data (e.g. `((int8_t *)(hil_arena + 64))`)."""
@@ -196,7 +199,7 @@ class EmitContext:
         """This context with `ptr(t)` = exprs[t] for the given tensors (e.g. row pointers of an
         in-place loop). Options and the in-place set stay the same."""
         return EmitContext(self.graph, lambda t: exprs[t] if t in exprs else self._ptr_fn(t), self.options,
-                           self.inplace)
+                           self.inplace, self.memo)
 
     def const_name(self, op: Op, what: str) -> str:
         """Name for a derived constant array of `op`: `hil_w_op<index>_<what>`."""
