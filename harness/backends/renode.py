@@ -358,25 +358,32 @@ class RenodeBackend(Backend[RenodeSettings]):
 
     # -- process --------------------------------------------------------------------------
 
-    def resc(self, repl: Path, uart_pty: Path) -> str:
-        """The Renode script: machine, platform, log file, UART terminal, ELF and hooks."""
+    def _write_counter_platform(self) -> Path | None:
+        """renode-icount (not a twin): the counter peripheral's platform file and script in the
+        private directory, loaded after the board's platform; else None."""
+        if self.board.counter.kind != ICOUNT_COUNTER or self.board.hardware is not None:
+            return None
+        assert self._tmp is not None and self.board.counter.base is not None
+        script = self._tmp / "counter.ipy"
+        shutil.copyfile(COUNTER_SOURCE, script)
+        platform = self._tmp / "counter.repl"
+        platform.write_text(counter_repl(self.board.counter.base, script))
+        return platform
+
+    def resc(self, repl: Path, uart_pty: Path, counter_platform: Path | None = None) -> str:
+        """The Renode script: machine, platform (and the counter's), log file, UART terminal, ELF
+        and hooks."""
         assert self._tmp is not None
         uart = self.settings.uart_name or UART_NAME
         lines = [
             'mach create "hil"',
             f"machine LoadPlatformDescription @{repl}",
+            *([f"machine LoadPlatformDescription @{counter_platform}"] if counter_platform is not None else []),
             f"logFile @{self._tmp / 'renode.log'}",
             f'emulation CreateUartPtyTerminal "hilterm" "{uart_pty}" true',
             f"connector Connect {uart} hilterm",
             f"sysbus LoadELF @{self.elf.resolve()}",
         ]
-        if self.board.counter.kind == ICOUNT_COUNTER and self.board.hardware is None:
-            assert self.board.counter.base is not None
-            script = self._tmp / "counter.ipy"
-            shutil.copyfile(COUNTER_SOURCE, script)
-            counter_platform = self._tmp / "counter.repl"
-            counter_platform.write_text(counter_repl(self.board.counter.base, script))
-            lines.insert(2, f"machine LoadPlatformDescription @{counter_platform}")
         if self.advance_immediately:
             lines.append("emulation SetGlobalAdvanceImmediately true")
         counter = self._hooks.get(COUNTER_SYMBOL)
@@ -415,7 +422,7 @@ class RenodeBackend(Backend[RenodeSettings]):
             repl.write_text(generate_repl(self.board))
         self.uart_pty = self._tmp / "uart"
         script = self._tmp / "hil.resc"
-        script.write_text(self.resc(repl, self.uart_pty))
+        script.write_text(self.resc(repl, self.uart_pty, self._write_counter_platform()))
         cmd = [exe, "--disable-xwt", "--plain", "--console", "--hide-log", "--port", "-1",
                "--pid-file", str(self._tmp / "renode.pid")]
         self.monitor = PtyConsole()
