@@ -119,3 +119,18 @@ def test_pointwise_on_the_core(board_name: str, opt: str, tmp_path: Path) -> Non
         text = (Path(run.firmware.model_dir) / "model.c").read_text()
         assert re.search(rf"\.rq30 = {_rq30(case)}\b", text) and "hil_opt_conv_dsp8(" in text, case
         assert _wide(text) == (case[:2] in WIDE), case
+
+
+def test_kernel_limits_match_the_generator() -> None:
+    """The kernels re-derive the generator's scratch arithmetic from these constants (the grouped
+    unpacked weights, the tap table): a mismatch would overrun hil_scratch, not fail a build."""
+    from harness.codegen.emitter import KERNEL_DIR
+    from harness.codegen.optimized import MAX_TAPS, SCRATCH_LIMIT
+
+    def define(header: str, name: str) -> int:
+        found = re.search(rf"#define {name} (\d+)", (KERNEL_DIR / header).read_text())
+        assert found is not None, f"{header} has no {name}"
+        return int(found[1])
+
+    assert define("opt_dsp_mm8.h", "HIL_MM8_SCRATCH_WORDS") == SCRATCH_LIMIT // 4
+    assert define("opt_common.h", "HIL_OPT_MAX_TAPS") == MAX_TAPS
